@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The backend ops table. A backend executes; it does not decide. Which page
+ * goes where, when to duplicate, evict or serve in place is runtime/policy's
+ * business. Every op is called with svm__rt.lock held unless it says not.
+ */
+#ifndef SVM_BACKENDS_BACKEND_H
+#define SVM_BACKENDS_BACKEND_H
+
+#include "../core/internal.h"
+
+struct svm__backend_ops {
+	const char *name;
+	/* Can it run here? If not, `why` says what is missing. No lock. */
+	bool (*probe)(const struct svm__config *cfg, char *why, size_t len);
+	/*
+	 * Brings up the devices (sets rt->ndev, rt->dev[].capacity and
+	 * rt->dev[].view) and reserves the heap. No lock.
+	 */
+	svm_result_t (*init)(struct svm__rt *rt, uintptr_t *heap, size_t *heap_size);
+	/* Tears everything down; every range is already gone. No lock. */
+	void (*fini)(struct svm__rt *rt);
+	svm_result_t (*device_props)(struct svm__rt *rt, int dev, svm_device_props_t *props);
+
+	/* A range was carved from the heap / is about to go back to it. */
+	svm_result_t (*range_map)(struct svm__rt *rt, struct svm__range *r);
+	void (*range_unmap)(struct svm__rt *rt, struct svm__range *r);
+
+	/*
+	 * Moves n contiguous pages at addr, all owned by src (SVM__LOC_NONE:
+	 * never touched, the destination gets zeros) to dst. Fills out[i]
+	 * with SVM_FAILURE_NONE or the class of the failure; returns the
+	 * number of pages moved.
+	 */
+	size_t (*move)(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
+		       svm_failure_t *out);
+	/* A read-only copy at dst of pages owned by owner; both read-only. */
+	svm_result_t (*duplicate)(struct svm__rt *rt, uintptr_t addr, size_t n, int owner,
+				  int dst);
+	/* Drops the copies in drop_mask (svm__loc_bit); owner writable again. */
+	svm_result_t (*collapse)(struct svm__rt *rt, uintptr_t addr, size_t n, int owner,
+				 uint32_t drop_mask);
+	/* Lets device dev reach host-owned pages without moving them. */
+	svm_result_t (*remote_map)(struct svm__rt *rt, uintptr_t addr, size_t n, int dev);
+	/* Ends that: device-side writes become visible on the host. */
+	svm_result_t (*remote_unmap)(struct svm__rt *rt, uintptr_t addr, size_t n, int dev);
+	/* Optional: a real pin of host pages (kshim); NULL if runtime-level only. */
+	svm_result_t (*pin)(struct svm__rt *rt, uintptr_t addr, size_t n);
+	svm_result_t (*unpin)(struct svm__rt *rt, uintptr_t addr, size_t n);
+};
+
+extern const struct svm__backend_ops svm__user_ops;
+
+#endif

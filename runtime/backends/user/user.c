@@ -1,0 +1,642 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The user backend: a device emulated in user space with userfaultfd.
+ *
+ * The heap and one view per device are anonymous mappings of the same size,
+ * all registered with one userfaultfd for MISSING and WP faults. A page
+ * lives in exactly one of them (plus read-only duplicates); a page of the
+ * heap lives at the same offset in a view. Moving a page is UFFDIO_MOVE
+ * (the page itself changes address, no copy) where the kernel has it, and
+ * otherwise write-protect, UFFDIO_COPY, MADV_DONTNEED, so that a write that
+ * races with the copy waits instead of being lost.
+ *
+ * A fault-service thread reads fault messages, asks runtime/policy what to
+ * do under svm__rt.lock, and wakes the faulting thread. It never installs a
+ * signal handler: a thread that faults simply sleeps in the kernel until
+ * the page is there.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../backend.h"
+#include "../../policy/policy.h"
+#include "uffd.h"
+
+#define ZERO_CHUNK (2UL << 20)
+#define IOCTL_TRIES 64 /* bound on EAGAIN retries of one ioctl */
+
+static struct user {
+	int uffd;
+	int stopfd;
+	bool have_move; /* UFFDIO_MOVE usable */
+	bool kernel_faults; /* not limited to user-mode faults */
+	pthread_t thread;
+	bool thread_started;
+	uintptr_t heap;
+	size_t size;
+	uintptr_t view[SVM__MAX_DEVICES];
+	int ndev;
+	void *zeros;
+} U = { .uffd = -1, .stopfd = -1 };
+
+static uintptr_t area(int loc)
+{
+	return loc == SVM_HOST ? U.heap : U.view[loc];
+}
+
+/* The address of heap address addr in the mapping of location loc. */
+static uintptr_t at(int loc, uintptr_t addr)
+{
+	return area(loc) + (addr - U.heap);
+}
+
+static svm_failure_t classify_errno(int err, const char *what, uintptr_t addr)
+{
+	switch (err) {
+	case EAGAIN:
+	case EBUSY:
+		return SVM_FAILURE_BUSY;
+	case ENOMEM:
+		return SVM_FAILURE_NO_MEMORY;
+	default:
+		svm__err("%s at %#lx failed: %s", what, (unsigned long)addr, strerror(err));
+		return err == EEXIST ? SVM_FAILURE_BUSY : SVM_FAILURE_UNSUPPORTED;
+	}
+}
+
+static int uffd_wp(uintptr_t addr, size_t len, bool protect)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = addr, .len = len },
+		.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	for (int i = 0; i < IOCTL_TRIES; i++) {
+		if (ioctl(U.uffd, UFFDIO_WRITEPROTECT, &wp) == 0)
+			return 0;
+		if (errno != EAGAIN)
+			break;
+	}
+	return -errno;
+}
+
+static void uffd_wake(uintptr_t addr, size_t len)
+{
+	struct uffdio_range r = { .start = addr, .len = len };
+
+	ioctl(U.uffd, UFFDIO_WAKE, &r);
+}
+
+/* Copies len bytes into the missing pages at dst; returns bytes done. */
+static size_t uffd_copy(uintptr_t dst, uintptr_t src, size_t len, bool wp, int *err)
+{
+	size_t done = 0;
+
+	*err = 0;
+	for (int tries = 0; done < len && tries < IOCTL_TRIES; tries++) {
+		struct uffdio_copy c = {
+			.dst = dst + done, .src = src + done, .len = len - done,
+			.mode = wp ? UFFDIO_COPY_MODE_WP : 0,
+		};
+
+		if (ioctl(U.uffd, UFFDIO_COPY, &c) == 0) {
+			done = len;
+			break;
+		}
+		*err = errno;
+		if (c.copy > 0)
+			done += (size_t)c.copy;
+		if (*err != EAGAIN)
+			break;
+	}
+	if (done == len)
+		*err = 0;
+	return done;
+}
+
+/* Moves len bytes of pages from src to dst; returns bytes done. */
+static size_t uffd_move(uintptr_t dst, uintptr_t src, size_t len, int *err)
+{
+	size_t done = 0;
+
+	*err = 0;
+	for (int tries = 0; done < len && tries < IOCTL_TRIES; tries++) {
+		struct uffdio_move m = { .dst = dst + done, .src = src + done, .len = len - done };
+
+		if (ioctl(U.uffd, UFFDIO_MOVE, &m) == 0) {
+			done = len;
+			break;
+		}
+		*err = errno;
+		if (m.move > 0)
+			done += (size_t)m.move;
+		if (*err != EAGAIN)
+			break;
+	}
+	if (done == len)
+		*err = 0;
+	return done;
+}
+
+/*
+ * Copy path of a move: the source is write-protected first so no write
+ * can land between the copy and the drop; writers wait, then fault again
+ * on the now missing source page and are served from the new place.
+ */
+static size_t copy_move(uintptr_t d, uintptr_t s, size_t len, svm_failure_t *out)
+{
+	size_t done;
+	int err;
+
+	if (uffd_wp(s, len, true)) {
+		for (size_t i = 0; i < len / SVM__PAGE_SIZE; i++)
+			out[i] = SVM_FAILURE_BUSY;
+		return 0;
+	}
+	done = uffd_copy(d, s, len, false, &err);
+	if (done)
+		madvise((void *)s, done, MADV_DONTNEED);
+	if (done < len)
+		uffd_wp(s + done, len - done, false);
+	uffd_wake(s, len);
+	for (size_t i = 0; i < len / SVM__PAGE_SIZE; i++)
+		out[i] = i * SVM__PAGE_SIZE < done ? SVM_FAILURE_NONE :
+			 classify_errno(err, "UFFDIO_COPY", s + i * SVM__PAGE_SIZE);
+	return done / SVM__PAGE_SIZE;
+}
+
+static size_t zero_fill(uintptr_t d, size_t len, svm_failure_t *out)
+{
+	size_t done = 0;
+	int err = 0;
+
+	while (done < len) {
+		size_t chunk = len - done < ZERO_CHUNK ? len - done : ZERO_CHUNK;
+		size_t got = uffd_copy(d + done, (uintptr_t)U.zeros, chunk, false, &err);
+
+		done += got;
+		if (got < chunk)
+			break;
+	}
+	for (size_t i = 0; i < len / SVM__PAGE_SIZE; i++)
+		out[i] = i * SVM__PAGE_SIZE < done ? SVM_FAILURE_NONE :
+			 classify_errno(err, "zero fill", d + i * SVM__PAGE_SIZE);
+	return done / SVM__PAGE_SIZE;
+}
+
+static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
+			svm_failure_t *out)
+{
+	size_t len = n * SVM__PAGE_SIZE, done = 0;
+	uintptr_t s = at(src == SVM__LOC_NONE ? SVM_HOST : src, addr), d = at(dst, addr);
+	int err;
+
+	(void)rt;
+	if (src == SVM__LOC_NONE)
+		return zero_fill(d, len, out);
+	if (U.have_move) {
+		done = uffd_move(d, s, len, &err);
+		for (size_t i = 0; i < done / SVM__PAGE_SIZE; i++)
+			out[i] = SVM_FAILURE_NONE;
+		if (done == len)
+			return n;
+		/* EBUSY: a page shared with a fork child or pinned; copy it instead */
+		if (err != EBUSY && err != EAGAIN) {
+			for (size_t i = done / SVM__PAGE_SIZE; i < n; i++)
+				out[i] = classify_errno(err, "UFFDIO_MOVE", addr + i * SVM__PAGE_SIZE);
+			return done / SVM__PAGE_SIZE;
+		}
+	}
+	return done / SVM__PAGE_SIZE +
+	       copy_move(d + done, s + done, len - done, out + done / SVM__PAGE_SIZE);
+}
+
+static svm_result_t user_duplicate(struct svm__rt *rt, uintptr_t addr, size_t n, int owner,
+				   int dst)
+{
+	uintptr_t s = at(owner, addr);
+	size_t len = n * SVM__PAGE_SIZE;
+	int err;
+
+	(void)rt;
+	if (uffd_wp(s, len, true))
+		return SVM_ERROR_BACKEND;
+	if (uffd_copy(at(dst, addr), s, len, true, &err) != len) {
+		svm__err("read duplicate of %#lx failed: %s", (unsigned long)addr, strerror(err));
+		return SVM_ERROR_BACKEND;
+	}
+	return SVM_OK;
+}
+
+static svm_result_t user_collapse(struct svm__rt *rt, uintptr_t addr, size_t n, int owner,
+				  uint32_t drop_mask)
+{
+	size_t len = n * SVM__PAGE_SIZE;
+
+	(void)rt;
+	for (int loc = SVM_HOST; loc < U.ndev; loc++) {
+		if (!(drop_mask & svm__loc_bit(loc)))
+			continue;
+		madvise((void *)at(loc, addr), len, MADV_DONTNEED);
+		uffd_wake(at(loc, addr), len);
+	}
+	return uffd_wp(at(owner, addr), len, false) ? SVM_ERROR_BACKEND : SVM_OK;
+}
+
+/*
+ * In place: the device works on a copy of the host page while the host
+ * page is write-protected, so a host write first takes the device's bytes
+ * back (remote_unmap); at the end of the launch the copy comes home.
+ */
+static svm_result_t user_remote_map(struct svm__rt *rt, uintptr_t addr, size_t n, int dev)
+{
+	uintptr_t h = at(SVM_HOST, addr);
+	size_t len = n * SVM__PAGE_SIZE;
+	int err;
+
+	(void)rt;
+	if (uffd_wp(h, len, true))
+		return SVM_ERROR_BACKEND;
+	if (uffd_copy(at(dev, addr), h, len, false, &err) != len) {
+		svm__err("in-place copy of %#lx failed: %s", (unsigned long)addr, strerror(err));
+		uffd_wp(h, len, false);
+		return SVM_ERROR_BACKEND;
+	}
+	return SVM_OK;
+}
+
+static svm_result_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, int dev)
+{
+	uintptr_t h = at(SVM_HOST, addr), v = at(dev, addr);
+	size_t len = n * SVM__PAGE_SIZE, done;
+	int err;
+
+	(void)rt;
+	/* stop device writes, replace the host page by the device's */
+	uffd_wp(v, len, true);
+	madvise((void *)h, len, MADV_DONTNEED);
+	if (U.have_move && uffd_move(h, v, len, &err) == len) {
+		uffd_wake(v, len);
+		return SVM_OK;
+	}
+	/* copy what is still in the view (a move may have done part of it) */
+	for (size_t off = 0; off < len; off += SVM__PAGE_SIZE) {
+		unsigned char vec;
+
+		if (mincore((void *)(h + off), SVM__PAGE_SIZE, &vec) == 0 && (vec & 1))
+			continue; /* moved already */
+		done = uffd_copy(h + off, v + off, SVM__PAGE_SIZE, false, &err);
+		if (done != SVM__PAGE_SIZE) {
+			svm__err("in-place write-back of %#lx failed: %s",
+				 (unsigned long)(addr + off), strerror(err));
+			return SVM_ERROR_BACKEND;
+		}
+		madvise((void *)(v + off), SVM__PAGE_SIZE, MADV_DONTNEED);
+	}
+	uffd_wake(v, len);
+	return SVM_OK;
+}
+
+static svm_result_t user_range_map(struct svm__rt *rt, struct svm__range *r)
+{
+	size_t len = r->npages * SVM__PAGE_SIZE;
+
+	(void)rt;
+	for (int loc = SVM_HOST; loc < U.ndev; loc++) {
+		if (mprotect((void *)at(loc, r->start), len, PROT_READ | PROT_WRITE)) {
+			svm__err("mprotect of %zu bytes failed: %s", len, strerror(errno));
+			while (--loc >= SVM_HOST)
+				mprotect((void *)at(loc, r->start), len, PROT_NONE);
+			return SVM_ERROR_OUT_OF_MEMORY;
+		}
+	}
+	return SVM_OK;
+}
+
+static void user_range_unmap(struct svm__rt *rt, struct svm__range *r)
+{
+	size_t len = r->npages * SVM__PAGE_SIZE;
+
+	(void)rt;
+	for (int loc = SVM_HOST; loc < U.ndev; loc++) {
+		uintptr_t a = at(loc, r->start);
+
+		madvise((void *)a, len, MADV_DONTNEED);
+		uffd_wp(a, len, false);
+		mprotect((void *)a, len, PROT_NONE);
+		uffd_wake(a, len); /* a racing access now faults as SIGSEGV */
+	}
+}
+
+static void serve(struct svm__rt *rt, const struct uffd_msg *m)
+{
+	uintptr_t a = (uintptr_t)m->arg.pagefault.address & ~(SVM__PAGE_SIZE - 1);
+	bool wp = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP;
+	bool write = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE;
+	int loc = -2;
+	uint64_t t0 = svm__now_ns(), dt;
+
+	if (a - U.heap < U.size)
+		loc = SVM_HOST;
+	for (int d = 0; d < U.ndev && loc == -2; d++)
+		if (a - U.view[d] < U.size)
+			loc = d;
+	if (loc == -2)
+		return;
+	uintptr_t h = U.heap + (a - area(loc));
+
+	pthread_mutex_lock(&rt->lock);
+	if (loc == SVM_HOST && wp)
+		svm__fault_cpu_wp(rt, h);
+	else if (loc == SVM_HOST)
+		svm__fault_cpu(rt, h, write);
+	else if (wp)
+		svm__fault_device_wp(rt, loc, h);
+	else
+		svm__fault_device(rt, loc, h, write);
+	dt = svm__now_ns() - t0;
+	rt->stats.fault_service_ns += dt;
+	if (dt > rt->stats.fault_service_max_ns)
+		rt->stats.fault_service_max_ns = dt;
+	pthread_mutex_unlock(&rt->lock);
+	/* resolved or not, the thread retries its access */
+	uffd_wake(a, SVM__PAGE_SIZE);
+}
+
+static void *service_thread(void *arg)
+{
+	struct svm__rt *rt = arg;
+	struct uffd_msg msgs[64];
+
+	for (;;) {
+		struct pollfd pfd[2] = { { U.uffd, POLLIN, 0 }, { U.stopfd, POLLIN, 0 } };
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			svm__err("fault service: poll failed: %s", strerror(errno));
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		ssize_t got = read(U.uffd, msgs, sizeof(msgs));
+
+		if (got < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			svm__err("fault service: read failed: %s", strerror(errno));
+			break;
+		}
+		for (size_t i = 0; i < (size_t)got / sizeof(msgs[0]); i++)
+			if (msgs[i].event == UFFD_EVENT_PAGEFAULT)
+				serve(rt, &msgs[i]);
+	}
+	return NULL;
+}
+
+/* A userfaultfd that takes kernel-mode faults if we may have one. */
+static int open_uffd(bool *kernel_faults, char *why, size_t len)
+{
+	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	int err = errno;
+
+	*kernel_faults = true;
+	if (fd >= 0)
+		return fd;
+	int dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+
+	if (dev >= 0) {
+		fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+		close(dev);
+		if (fd >= 0)
+			return fd;
+	}
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (fd >= 0) {
+		*kernel_faults = false;
+		return fd;
+	}
+	snprintf(why, len, "userfaultfd is not available: %s (kernel without "
+		 "CONFIG_USERFAULTFD, or seccomp forbids it)", strerror(err));
+	return -1;
+}
+
+static bool api_handshake(int fd, uint64_t want, uint64_t *have)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = want };
+
+	if (ioctl(fd, UFFDIO_API, &api))
+		return false;
+	*have = api.features;
+	return true;
+}
+
+static bool user_probe(const struct svm__config *cfg, char *why, size_t len)
+{
+	bool kf;
+	int fd = open_uffd(&kf, why, len);
+
+	(void)cfg;
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static void *reserve(size_t size)
+{
+	/* over-reserve to align the start to 2 MiB */
+	size_t len = size + SVM__HUGE_SIZE;
+	uint8_t *p = mmap(NULL, len, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uintptr_t a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = ((uintptr_t)p + SVM__HUGE_SIZE - 1) & ~(SVM__HUGE_SIZE - 1);
+	if (a > (uintptr_t)p)
+		munmap(p, a - (uintptr_t)p);
+	if ((uintptr_t)p + len > a + size)
+		munmap((void *)(a + size), (uintptr_t)p + len - (a + size));
+	/* pages move one by one; keep them small and predictable */
+	madvise((void *)a, size, MADV_NOHUGEPAGE);
+	return (void *)a;
+}
+
+static int register_area(uintptr_t a, size_t size, bool need_move)
+{
+	struct uffdio_register reg = {
+		.range = { .start = a, .len = size },
+		.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP,
+	};
+	uint64_t need = (1ULL << _UFFDIO_COPY) | (1ULL << _UFFDIO_WAKE) |
+			(1ULL << _UFFDIO_WRITEPROTECT);
+
+	if (need_move)
+		need |= 1ULL << _UFFDIO_MOVE;
+	if (ioctl(U.uffd, UFFDIO_REGISTER, &reg)) {
+		svm__err("UFFDIO_REGISTER of %zu bytes failed: %s", size, strerror(errno));
+		return -1;
+	}
+	if ((reg.ioctls & need) != need) {
+		svm__err("userfaultfd lacks needed operations (ioctls %#llx)",
+			 (unsigned long long)reg.ioctls);
+		return -1;
+	}
+	return 0;
+}
+
+static void user_fini(struct svm__rt *rt);
+
+static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_size)
+{
+	const struct svm__config *cfg = &rt->cfg;
+	char why[256];
+	uint64_t have = 0, want = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
+	int probe;
+	bool kf;
+
+	memset(&U, 0, sizeof(U));
+	U.uffd = U.stopfd = -1;
+	/* ask once for the feature list, then open the real one with what we use */
+	probe = open_uffd(&kf, why, sizeof(why));
+	if (probe < 0) {
+		svm__err("user backend: %s", why);
+		return SVM_ERROR_NO_DEVICE;
+	}
+	if (!api_handshake(probe, 0, &have)) {
+		svm__err("user backend: UFFDIO_API failed: %s", strerror(errno));
+		close(probe);
+		return SVM_ERROR_NO_DEVICE;
+	}
+	close(probe);
+	if (!(have & UFFD_FEATURE_PAGEFAULT_FLAG_WP)) {
+		svm__err("user backend: the kernel's userfaultfd has no write-protect mode "
+			 "(needs Linux 5.7 or later)");
+		return SVM_ERROR_NO_DEVICE;
+	}
+	U.have_move = cfg->user_uffd_move && (have & UFFD_FEATURE_MOVE);
+	if (U.have_move)
+		want |= UFFD_FEATURE_MOVE;
+	U.uffd = open_uffd(&U.kernel_faults, why, sizeof(why));
+	if (U.uffd < 0 || !api_handshake(U.uffd, want, &have)) {
+		svm__err("user backend: userfaultfd setup failed: %s", strerror(errno));
+		goto fail;
+	}
+	if (!U.kernel_faults)
+		svm__warn("userfaultfd is limited to user-mode faults for this process: a system "
+			  "call such as read() into SVM memory that lives on a device fails with "
+			  "EFAULT. To allow it, give this user access to /dev/userfaultfd or set "
+			  "sysctl vm.unprivileged_userfaultfd=1");
+	svm__info("user backend: moving pages with %s", U.have_move ? "UFFDIO_MOVE" :
+			 "write-protect + UFFDIO_COPY");
+
+	U.size = cfg->heap_size & ~(SVM__HUGE_SIZE - 1);
+	U.ndev = cfg->user_devices;
+	U.zeros = mmap(NULL, ZERO_CHUNK, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	U.heap = (uintptr_t)reserve(U.size);
+	if (U.zeros == MAP_FAILED || !U.heap)
+		goto nomem;
+	if (register_area(U.heap, U.size, U.have_move))
+		goto fail;
+	for (int d = 0; d < U.ndev; d++) {
+		U.view[d] = (uintptr_t)reserve(U.size);
+		if (!U.view[d])
+			goto nomem;
+		/* a fork child gets the data through the heap, not the views */
+		madvise((void *)U.view[d], U.size, MADV_DONTFORK);
+		if (register_area(U.view[d], U.size, U.have_move))
+			goto fail;
+		rt->dev[d].view = U.view[d];
+		rt->dev[d].capacity = cfg->user_device_memory / SVM__PAGE_SIZE;
+	}
+	rt->ndev = U.ndev;
+
+	U.stopfd = eventfd(0, EFD_CLOEXEC);
+	if (U.stopfd < 0 || pthread_create(&U.thread, NULL, service_thread, rt)) {
+		svm__err("user backend: cannot start the fault-service thread");
+		goto fail;
+	}
+	U.thread_started = true;
+	if (cfg->user_fault_cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cfg->user_fault_cpu, &set);
+		if (pthread_setaffinity_np(U.thread, sizeof(set), &set))
+			svm__warn("SVM_USER_FAULT_CPU=%d: cannot bind the fault thread there",
+				  cfg->user_fault_cpu);
+	}
+	*heap = U.heap;
+	*heap_size = U.size;
+	return SVM_OK;
+nomem:
+	svm__err("user backend: cannot reserve %zu bytes of address space per mapping "
+		 "(SVM_HEAP_SIZE)", U.size);
+	user_fini(rt);
+	return SVM_ERROR_OUT_OF_MEMORY;
+fail:
+	user_fini(rt);
+	return SVM_ERROR_BACKEND;
+}
+
+static void user_fini(struct svm__rt *rt)
+{
+	if (U.thread_started) {
+		uint64_t one = 1;
+
+		if (write(U.stopfd, &one, sizeof(one)) != sizeof(one))
+			svm__err("fault service: cannot signal stop: %s", strerror(errno));
+		pthread_join(U.thread, NULL);
+	}
+	for (int d = 0; d < SVM__MAX_DEVICES; d++) {
+		if (U.view[d])
+			munmap((void *)U.view[d], U.size);
+		rt->dev[d].view = 0;
+	}
+	if (U.heap)
+		munmap((void *)U.heap, U.size);
+	if (U.zeros && U.zeros != MAP_FAILED)
+		munmap(U.zeros, ZERO_CHUNK);
+	if (U.uffd >= 0)
+		close(U.uffd);
+	if (U.stopfd >= 0)
+		close(U.stopfd);
+	memset(&U, 0, sizeof(U));
+	U.uffd = U.stopfd = -1;
+}
+
+static svm_result_t user_device_props(struct svm__rt *rt, int dev, svm_device_props_t *p)
+{
+	snprintf(p->name, sizeof(p->name), "svmrt emulated device %d", dev);
+	snprintf(p->backend, sizeof(p->backend), "user");
+	p->memory_bytes = rt->dev[dev].capacity * SVM__PAGE_SIZE;
+	p->numa_node = -1;
+	p->pci_bus_id[0] = 0;
+	return SVM_OK;
+}
+
+const struct svm__backend_ops svm__user_ops = {
+	.name = "user",
+	.probe = user_probe,
+	.init = user_init,
+	.fini = user_fini,
+	.device_props = user_device_props,
+	.range_map = user_range_map,
+	.range_unmap = user_range_unmap,
+	.move = user_move,
+	.duplicate = user_duplicate,
+	.collapse = user_collapse,
+	.remote_map = user_remote_map,
+	.remote_unmap = user_remote_unmap,
+};

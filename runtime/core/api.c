@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The public entry points: argument checks, locking, and hand-off to the
+ * policy layer and the backend.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "launch.h"
+#include "../policy/policy.h"
+#include "../backends/backend.h"
+
+struct svm__rt svm__rt = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* guards init/finalize; taken before svm__rt.lock */
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool live;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+const char *svm_result_string(svm_result_t r)
+{
+	switch (r) {
+	case SVM_OK: return "success";
+	case SVM_PARTIAL: return "partial: some pages did not move";
+	case SVM_ERROR_INVALID_ARGUMENT: return "invalid argument";
+	case SVM_ERROR_OUT_OF_MEMORY: return "out of memory";
+	case SVM_ERROR_NO_DEVICE: return "no such backend or device";
+	case SVM_ERROR_UNSUPPORTED: return "not supported by this backend";
+	case SVM_ERROR_BACKEND: return "backend failure";
+	case SVM_ERROR_NOT_INITIALIZED: return "svmrt is not initialized";
+	}
+	return "unknown result";
+}
+
+const char *svm_failure_string(svm_failure_t f)
+{
+	static const char *const names[SVM_FAILURE_COUNT] = {
+		"none", "pinned", "busy", "no-memory", "unsupported",
+	};
+
+	return (unsigned)f < SVM_FAILURE_COUNT ? names[f] : "?";
+}
+
+/* ---- fork ---------------------------------------------------------- */
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&init_lock);
+	if (!atomic_load(&live))
+		return;
+	for (int d = 0; d < svm__rt.ndev; d++)
+		pthread_mutex_lock(&svm__launch_lock[d]);
+	pthread_mutex_lock(&svm__rt.lock);
+	/* the child has no fault service: it must find every page at home */
+	svm__evacuate_all(&svm__rt);
+}
+
+static void fork_parent(void)
+{
+	if (atomic_load(&live)) {
+		pthread_mutex_unlock(&svm__rt.lock);
+		for (int d = svm__rt.ndev - 1; d >= 0; d--)
+			pthread_mutex_unlock(&svm__launch_lock[d]);
+	}
+	pthread_mutex_unlock(&init_lock);
+}
+
+static void fork_child(void)
+{
+	if (atomic_load(&live)) {
+		/* no service thread, no workers here: the runtime is not inherited */
+		svm__rt.forked_child = true;
+		atomic_store(&live, false);
+		pthread_mutex_unlock(&svm__rt.lock);
+		for (int d = svm__rt.ndev - 1; d >= 0; d--)
+			pthread_mutex_unlock(&svm__launch_lock[d]);
+	}
+	pthread_mutex_unlock(&init_lock);
+}
+
+static void install_atfork(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* ---- init / finalize ----------------------------------------------- */
+
+static const struct svm__backend_ops *pick_backend(const struct svm__config *cfg)
+{
+	char why[256] = "";
+
+	switch (cfg->backend) {
+	case SVM__BACKEND_KSHIM:
+		svm__err("SVM_BACKEND=kshim: this build has no kshim backend yet (the kernel "
+			 "shim path is under construction); use SVM_BACKEND=user");
+		return NULL;
+	case SVM__BACKEND_ZE:
+		svm__err("SVM_BACKEND=ze: this build has no Level Zero backend yet; use "
+			 "SVM_BACKEND=user");
+		return NULL;
+	case SVM__BACKEND_USER:
+	case SVM__BACKEND_AUTO:
+		break;
+	}
+	if (svm__user_ops.probe(cfg, why, sizeof(why)))
+		return &svm__user_ops;
+	svm__err("no usable backend: user: %s", why);
+	return NULL;
+}
+
+svm_result_t svm_init(void)
+{
+	struct svm__rt *rt = &svm__rt;
+	uintptr_t heap = 0;
+	size_t heap_size = 0;
+	svm_result_t res;
+
+	pthread_once(&atfork_once, install_atfork);
+	pthread_mutex_lock(&init_lock);
+	if (rt->forked_child) {
+		pthread_mutex_unlock(&init_lock);
+		svm__err("svm_init in a fork() child: the runtime is not inherited and "
+			 "cannot start again in this process");
+		return SVM_ERROR_NOT_INITIALIZED;
+	}
+	if (rt->refs > 0) {
+		rt->refs++;
+		pthread_mutex_unlock(&init_lock);
+		return SVM_OK;
+	}
+	svm__config_load(&rt->cfg);
+	rt->be = pick_backend(&rt->cfg);
+	res = SVM_ERROR_NO_DEVICE;
+	if (!rt->be)
+		goto out;
+	memset(rt->dev, 0, sizeof(rt->dev));
+	memset(&rt->stats, 0, sizeof(rt->stats));
+	atomic_store(&rt->launches, 0);
+	for (int d = 0; d < SVM__MAX_DEVICES; d++)
+		svm__lru_init(&rt->dev[d]);
+	res = rt->be->init(rt, &heap, &heap_size);
+	if (res != SVM_OK)
+		goto out;
+	if (svm__heap_init(rt, heap, heap_size)) {
+		rt->be->fini(rt);
+		res = SVM_ERROR_OUT_OF_MEMORY;
+		goto out;
+	}
+	rt->refs = 1;
+	atomic_store(&live, true);
+	svm__info("initialized: backend %s, %d device(s), heap %zu MiB at %#lx", rt->be->name,
+		  rt->ndev, heap_size >> 20, (unsigned long)heap);
+out:
+	if (res != SVM_OK)
+		rt->be = NULL;
+	pthread_mutex_unlock(&init_lock);
+	return res;
+}
+
+svm_result_t svm_finalize(void)
+{
+	struct svm__rt *rt = &svm__rt;
+
+	pthread_mutex_lock(&init_lock);
+	if (rt->refs <= 0 || rt->forked_child) {
+		pthread_mutex_unlock(&init_lock);
+		return SVM_ERROR_NOT_INITIALIZED;
+	}
+	if (--rt->refs > 0) {
+		pthread_mutex_unlock(&init_lock);
+		return SVM_OK;
+	}
+	atomic_store(&live, false);
+	for (int d = 0; d < rt->ndev; d++) {
+		pthread_mutex_lock(&svm__launch_lock[d]);
+		svm__pool_destroy(rt, d);
+		pthread_mutex_unlock(&svm__launch_lock[d]);
+	}
+	pthread_mutex_lock(&rt->lock);
+	if (rt->nranges)
+		svm__info("finalize: freeing %zu allocation(s) still live", rt->nranges);
+	while (rt->nranges) {
+		struct svm__range *r = rt->ranges[rt->nranges - 1];
+
+		for (size_t i = 0; i < r->npages; i++)
+			svm__page_set_loc(rt, &r->pages[i], SVM__LOC_NONE);
+		svm__range_release(rt, r);
+	}
+	svm__heap_fini(rt);
+	pthread_mutex_unlock(&rt->lock);
+	rt->be->fini(rt);
+	rt->be = NULL;
+	rt->ndev = 0;
+	pthread_mutex_unlock(&init_lock);
+	return SVM_OK;
+}
+
+/* Takes rt->lock if the runtime is up; the caller unlocks. */
+static svm_result_t enter(void)
+{
+	if (!atomic_load(&live))
+		return SVM_ERROR_NOT_INITIALIZED;
+	pthread_mutex_lock(&svm__rt.lock);
+	if (!svm__rt.be) {
+		pthread_mutex_unlock(&svm__rt.lock);
+		return SVM_ERROR_NOT_INITIALIZED;
+	}
+	return SVM_OK;
+}
+
+static void leave(void)
+{
+	pthread_mutex_unlock(&svm__rt.lock);
+}
+
+/* ---- devices ------------------------------------------------------- */
+
+int svm_device_count(void)
+{
+	int n;
+
+	if (enter() != SVM_OK)
+		return 0;
+	n = svm__rt.ndev;
+	leave();
+	return n;
+}
+
+svm_result_t svm_device_props(int device, svm_device_props_t *props)
+{
+	svm_result_t res = enter();
+
+	if (res != SVM_OK)
+		return res;
+	if (!props || device < 0 || device >= svm__rt.ndev) {
+		res = SVM_ERROR_INVALID_ARGUMENT;
+	} else {
+		memset(props, 0, sizeof(*props));
+		res = svm__rt.be->device_props(&svm__rt, device, props);
+		props->compute_threads = svm__pool_threads(&svm__rt);
+	}
+	leave();
+	return res;
+}
+
+/* ---- memory -------------------------------------------------------- */
+
+svm_result_t svm_alloc(void **ptr, size_t bytes)
+{
+	struct svm__range *r;
+	svm_result_t res;
+
+	if (!ptr || !bytes)
+		return atomic_load(&live) ? SVM_ERROR_INVALID_ARGUMENT : SVM_ERROR_NOT_INITIALIZED;
+	res = enter();
+	if (res != SVM_OK)
+		return res;
+	r = svm__range_alloc(&svm__rt, bytes);
+	if (!r) {
+		res = SVM_ERROR_OUT_OF_MEMORY;
+	} else {
+		res = svm__rt.be->range_map(&svm__rt, r);
+		if (res != SVM_OK)
+			svm__range_release(&svm__rt, r);
+		else
+			*ptr = (void *)r->start;
+	}
+	leave();
+	if (res == SVM_ERROR_OUT_OF_MEMORY)
+		svm__info("svm_alloc(%zu): the SVM heap has no room (SVM_HEAP_SIZE)", bytes);
+	return res;
+}
+
+svm_result_t svm_free(void *ptr)
+{
+	struct svm__range *r;
+	svm_result_t res = enter();
+
+	if (res != SVM_OK)
+		return res;
+	r = svm__range_find(&svm__rt, (uintptr_t)ptr);
+	if (!ptr || !r || r->start != (uintptr_t)ptr) {
+		leave();
+		return SVM_ERROR_INVALID_ARGUMENT;
+	}
+	for (size_t i = 0; i < r->npages; i++) {
+		struct svm__page *p = &r->pages[i];
+
+		for (uint32_t m = p->remote; m; m &= m - 1)
+			svm__rt.dev[__builtin_ctz(m)].remote_pages--;
+		p->remote = 0;
+		svm__page_set_loc(&svm__rt, p, SVM__LOC_NONE);
+	}
+	svm__rt.be->range_unmap(&svm__rt, r);
+	svm__range_release(&svm__rt, r);
+	leave();
+	return SVM_OK;
+}
+
+/*
+ * Checks [ptr, ptr+bytes) against the live ranges: page-aligned start,
+ * non-zero length, inside one allocation. Caller holds rt->lock.
+ */
+static struct svm__range *check_span(const void *ptr, size_t bytes, size_t *first, size_t *n)
+{
+	uintptr_t a = (uintptr_t)ptr;
+	struct svm__range *r;
+
+	if (!ptr || !bytes || (a & (SVM__PAGE_SIZE - 1)))
+		return NULL;
+	r = svm__range_find(&svm__rt, a);
+	if (!r || bytes > r->npages * SVM__PAGE_SIZE - (a - r->start))
+		return NULL;
+	*first = (a - r->start) / SVM__PAGE_SIZE;
+	*n = (bytes + SVM__PAGE_SIZE - 1) / SVM__PAGE_SIZE;
+	return r;
+}
+
+static bool valid_location(int loc)
+{
+	return loc == SVM_HOST || (loc >= 0 && loc < svm__rt.ndev);
+}
+
+svm_result_t svm_prefetch(const void *ptr, size_t bytes, int location,
+			  svm_migrate_report_t *report)
+{
+	struct svm__range *r;
+	size_t first, n;
+	svm_result_t res = enter();
+
+	if (res != SVM_OK)
+		return res;
+	r = check_span(ptr, bytes, &first, &n);
+	if (!r || !valid_location(location)) {
+		leave();
+		return SVM_ERROR_INVALID_ARGUMENT;
+	}
+	svm__rt.stats.prefetches++;
+	res = svm__migrate(&svm__rt, r, first, n, location, SVM__MIG_POPULATE * (location >= 0),
+			   report);
+	leave();
+	return res;
+}
+
+svm_result_t svm_advise(const void *ptr, size_t bytes, svm_advice_t advice, int location)
+{
+	struct svm__range *r;
+	size_t first, n;
+	svm_result_t res = enter();
+
+	if (res != SVM_OK)
+		return res;
+	r = check_span(ptr, bytes, &first, &n);
+	res = SVM_ERROR_INVALID_ARGUMENT;
+	if (!r)
+		goto out;
+	switch (advice) {
+	case SVM_ADVISE_SET_READ_MOSTLY:
+	case SVM_ADVISE_UNSET_READ_MOSTLY:
+		for (size_t i = first; i < first + n; i++)
+			r->pages[i].read_mostly = advice == SVM_ADVISE_SET_READ_MOSTLY;
+		if (advice == SVM_ADVISE_UNSET_READ_MOSTLY)
+			svm__make_exclusive(&svm__rt, r, first, n);
+		break;
+	case SVM_ADVISE_SET_PREFERRED_LOCATION:
+		if (!valid_location(location))
+			goto out;
+		for (size_t i = first; i < first + n; i++)
+			r->pages[i].pref = (int8_t)location;
+		break;
+	case SVM_ADVISE_UNSET_PREFERRED_LOCATION:
+		for (size_t i = first; i < first + n; i++)
+			r->pages[i].pref = SVM__PREF_NONE;
+		break;
+	case SVM_ADVISE_SET_ACCESSED_BY:
+	case SVM_ADVISE_UNSET_ACCESSED_BY:
+		if (location < 0 || location >= svm__rt.ndev)
+			goto out;
+		for (size_t i = first; i < first + n; i++) {
+			if (advice == SVM_ADVISE_SET_ACCESSED_BY)
+				r->pages[i].accessed_by |= 1u << location;
+			else
+				r->pages[i].accessed_by &= ~(1u << location);
+		}
+		break;
+	default:
+		goto out;
+	}
+	res = SVM_OK;
+out:
+	leave();
+	return res;
+}
+
+svm_result_t svm_query(const void *ptr, size_t bytes, svm_page_info_t *pages, size_t count)
+{
+	struct svm__range *r;
+	size_t first, n;
+	svm_result_t res = enter();
+
+	if (res != SVM_OK)
+		return res;
+	r = check_span(ptr, bytes, &first, &n);
+	if (!r || !pages || count < n) {
+		leave();
+		return SVM_ERROR_INVALID_ARGUMENT;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct svm__page *p = &r->pages[first + i];
+
+		pages[i].location = p->loc == SVM__LOC_NONE ? SVM_HOST : p->loc;
+		pages[i].copies = p->copies;
+		pages[i].migrations = p->migrations;
+		pages[i].last_failure = (svm_failure_t)p->last_failure;
+	}
+	leave();
+	return SVM_OK;
+}
+
+svm_result_t svm_pin(const void *ptr, size_t bytes)
+{
+	struct svm__range *r;
+	size_t first, n;
+	svm_result_t res = enter();
+
+	if (res != SVM_OK)
+		return res;
+	r = check_span(ptr, bytes, &first, &n);
+	res = SVM_ERROR_INVALID_ARGUMENT;
+	if (!r)
+		goto out;
+	for (size_t i = first; i < first + n; i++)
+		if (r->pages[i].pins == UINT16_MAX)
+			goto out;
+	/* a pinned page lives on the host; bring it there first */
+	res = svm__migrate(&svm__rt, r, first, n, SVM_HOST, 0, NULL);
+	if (res != SVM_OK) {
+		svm__err("svm_pin: some pages could not come home; nothing pinned");
+		res = SVM_ERROR_BACKEND;
+		goto out;
+	}
+	if (svm__rt.be->pin) {
+		res = svm__rt.be->pin(&svm__rt, (uintptr_t)ptr, n);
+		if (res != SVM_OK)
+			goto out;
+	}
+	for (size_t i = first; i < first + n; i++)
+		r->pages[i].pins++;
+out:
+	leave();
+	return res;
+}
+
+svm_result_t svm_unpin(const void *ptr, size_t bytes)
+{
+	struct svm__range *r;
+	size_t first, n;
+	svm_result_t res = enter();
+
+	if (res != SVM_OK)
+		return res;
+	r = check_span(ptr, bytes, &first, &n);
+	res = SVM_ERROR_INVALID_ARGUMENT;
+	if (!r)
+		goto out;
+	for (size_t i = first; i < first + n; i++)
+		if (!r->pages[i].pins)
+			goto out; /* not pinned: nothing changes */
+	if (svm__rt.be->unpin) {
+		res = svm__rt.be->unpin(&svm__rt, (uintptr_t)ptr, n);
+		if (res != SVM_OK)
+			goto out;
+	}
+	for (size_t i = first; i < first + n; i++)
+		r->pages[i].pins--;
+	res = SVM_OK;
+out:
+	leave();
+	return res;
+}
+
+/* ---- launch -------------------------------------------------------- */
+
+svm_result_t svm_launch(int device, size_t grid, svm_kernel_fn fn, void *arg)
+{
+	svm_result_t res;
+
+	if (!atomic_load(&live))
+		return SVM_ERROR_NOT_INITIALIZED;
+	if (!fn || !grid)
+		return SVM_ERROR_INVALID_ARGUMENT;
+	res = enter();
+	if (res != SVM_OK)
+		return res;
+	if (device < 0 || device >= svm__rt.ndev)
+		res = SVM_ERROR_INVALID_ARGUMENT;
+	leave();
+	if (res != SVM_OK)
+		return res;
+
+	pthread_mutex_lock(&svm__launch_lock[device]);
+	atomic_fetch_add(&svm__rt.launches, 1);
+	res = svm__pool_run(&svm__rt, device, grid, fn, arg);
+	/* in-place working copies end with the launch: writes become visible */
+	pthread_mutex_lock(&svm__rt.lock);
+	svm__remote_flush_device(&svm__rt, device);
+	pthread_mutex_unlock(&svm__rt.lock);
+	pthread_mutex_unlock(&svm__launch_lock[device]);
+	return res;
+}
+
+/* ---- stats --------------------------------------------------------- */
+
+static void fill_resident(svm_stats_t *s, size_t pages)
+{
+	s->device_resident_bytes = (uint64_t)pages * SVM__PAGE_SIZE;
+}
+
+svm_result_t svm_stats(svm_stats_t *stats)
+{
+	svm_result_t res = enter();
+	size_t resident = 0;
+
+	if (res != SVM_OK)
+		return res;
+	if (!stats) {
+		leave();
+		return SVM_ERROR_INVALID_ARGUMENT;
+	}
+	*stats = svm__rt.stats;
+	stats->launches = atomic_load(&svm__rt.launches);
+	for (int d = 0; d < svm__rt.ndev; d++)
+		resident += svm__rt.dev[d].resident;
+	fill_resident(stats, resident);
+	leave();
+	return SVM_OK;
+}
+
+svm_result_t svm_device_stats(int device, svm_stats_t *stats)
+{
+	svm_result_t res = enter();
+
+	if (res != SVM_OK)
+		return res;
+	if (!stats || device < 0 || device >= svm__rt.ndev) {
+		leave();
+		return SVM_ERROR_INVALID_ARGUMENT;
+	}
+	*stats = svm__rt.dev[device].stats;
+	fill_resident(stats, svm__rt.dev[device].resident);
+	leave();
+	return SVM_OK;
+}

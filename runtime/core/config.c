@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The table of every SVM_* environment variable. This is the only file of
+ * svmrt that reads the environment; docs/configuration.md mirrors it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "log.h"
+
+enum var_type { T_ENUM, T_INT, T_SIZE, T_BOOL };
+
+struct var {
+	const char *name;
+	enum var_type type;
+	const char *deflt;
+	size_t offset;      /* into struct svm__config */
+	long long min, max; /* T_INT, T_SIZE */
+	const char *choices; /* T_ENUM: "a|b|c", value is the index */
+	bool pow2;          /* T_SIZE: must be a power of two */
+	const char *help;
+};
+
+#define OFF(f) offsetof(struct svm__config, f)
+
+static const struct var table[] = {
+	{ "SVM_BACKEND", T_ENUM, "auto", OFF(backend), 0, 0, "auto|kshim|user|ze", false,
+	  "backend: auto picks kshim if a shim device exists, then ze, then user" },
+	{ "SVM_LOG", T_ENUM, "warn", OFF(log_level), 0, 0, "error|warn|info|debug", false,
+	  "log level of messages on stderr" },
+	{ "SVM_HEAP_SIZE", T_SIZE, "64G", OFF(heap_size), 64 << 20, 1LL << 46, NULL, false,
+	  "virtual size of the SVM heap that svm_alloc carves from (reserved, not committed)" },
+	{ "SVM_GRANULARITY", T_SIZE, "64K", OFF(granularity), 4096, 2 << 20, NULL, true,
+	  "migration block for faults: the aligned block around a faulting page moves as one" },
+	{ "SVM_USER_DEVICES", T_INT, "1", OFF(user_devices), 1, 16, NULL, false,
+	  "user backend: number of emulated devices" },
+	{ "SVM_USER_DEVICE_MEMORY", T_SIZE, "1G", OFF(user_device_memory), 64 << 10, 1LL << 40, NULL, false,
+	  "user backend: memory capacity of each emulated device (K/M/G suffixes)" },
+	{ "SVM_USER_DEVICE_THREADS", T_INT, "0", OFF(user_device_threads), 0, 1024, NULL, false,
+	  "user backend: worker threads per device for svm_launch (0: one per online CPU)" },
+	{ "SVM_USER_FAULT_CPU", T_INT, "-1", OFF(user_fault_cpu), -1, 4095, NULL, false,
+	  "user backend: CPU the fault-service thread is bound to (-1: not bound)" },
+	{ "SVM_USER_UFFD_MOVE", T_BOOL, "1", OFF(user_uffd_move), 0, 1, NULL, false,
+	  "user backend: move pages with UFFDIO_MOVE when the kernel has it (0: always copy)" },
+	{ "SVM_RETRY_ROUNDS", T_INT, "3", OFF(retry_rounds), 0, 100, NULL, false,
+	  "extra rounds a migration spends on pages that failed as BUSY" },
+	{ "SVM_RETRY_BACKOFF_US", T_INT, "50", OFF(retry_backoff_us), 0, 1000000, NULL, false,
+	  "first pause between retry rounds in microseconds (doubles each round)" },
+};
+
+#define NVARS (sizeof(table) / sizeof(table[0]))
+
+/* what svm__config_load saw, for svm__config_visit */
+static const char *seen[NVARS];
+static enum svm__config_source source[NVARS];
+
+bool svm__parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!s || !*s || *s == '-')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return false;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	}
+	if ((*end == 'i' || *end == 'I') && shift) /* accept "KiB" too */
+		end++;
+	if ((*end == 'b' || *end == 'B') && shift)
+		end++;
+	if (*end)
+		return false;
+	if (shift && v > (~0ULL >> shift))
+		return false;
+	*out = v << shift;
+	return true;
+}
+
+static bool parse_enum(const char *s, const char *choices, long long *out)
+{
+	long long i = 0;
+	const char *c = choices;
+	size_t n = strlen(s);
+
+	while (*c) {
+		size_t len = strcspn(c, "|");
+
+		if (len == n && strncasecmp(c, s, n) == 0) {
+			*out = i;
+			return true;
+		}
+		c += len;
+		if (*c == '|')
+			c++;
+		i++;
+	}
+	return false;
+}
+
+static bool parse_value(const struct var *v, const char *s, long long *out)
+{
+	char *end;
+	uint64_t u;
+
+	switch (v->type) {
+	case T_ENUM:
+		return parse_enum(s, v->choices, out);
+	case T_BOOL:
+		if (!strcmp(s, "1") || !strcasecmp(s, "yes") || !strcasecmp(s, "on") ||
+		    !strcasecmp(s, "true"))
+			*out = 1;
+		else if (!strcmp(s, "0") || !strcasecmp(s, "no") || !strcasecmp(s, "off") ||
+			 !strcasecmp(s, "false"))
+			*out = 0;
+		else
+			return false;
+		return true;
+	case T_INT:
+		errno = 0;
+		*out = strtoll(s, &end, 10);
+		if (errno || end == s || *end)
+			return false;
+		break;
+	case T_SIZE:
+		if (!svm__parse_size(s, &u) || u > (uint64_t)v->max)
+			return false;
+		if (v->pow2 && (u & (u - 1)))
+			return false;
+		*out = (long long)u;
+		break;
+	}
+	return *out >= v->min && *out <= v->max;
+}
+
+static void store(struct svm__config *cfg, const struct var *v, long long val)
+{
+	char *field = (char *)cfg + v->offset;
+
+	switch (v->type) {
+	case T_ENUM:
+	case T_INT:
+		*(int *)field = (int)val;
+		break;
+	case T_BOOL:
+		*(bool *)field = val != 0;
+		break;
+	case T_SIZE:
+		*(uint64_t *)field = (uint64_t)val;
+		break;
+	}
+}
+
+static const char *describe(const struct var *v, char *buf, size_t len)
+{
+	switch (v->type) {
+	case T_ENUM:
+		snprintf(buf, len, "one of %s", v->choices);
+		break;
+	case T_BOOL:
+		snprintf(buf, len, "0 or 1");
+		break;
+	case T_INT:
+		snprintf(buf, len, "an integer from %lld to %lld", v->min, v->max);
+		break;
+	case T_SIZE:
+		snprintf(buf, len, "a size from %lld to %lld bytes (K/M/G suffixes)%s",
+			 v->min, v->max, v->pow2 ? ", a power of two" : "");
+		break;
+	}
+	return buf;
+}
+
+void svm__config_load(struct svm__config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	/* SVM_LOG first, so that complaints about the others obey it */
+	for (size_t pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < NVARS; i++) {
+			const struct var *v = &table[i];
+			bool is_log = v->offset == OFF(log_level);
+			const char *env;
+			long long val;
+			char what[128];
+
+			if (is_log != (pass == 0))
+				continue;
+			parse_value(v, v->deflt, &val);
+			store(cfg, v, val);
+			seen[i] = v->deflt;
+			source[i] = SVM__SRC_DEFAULT;
+			env = getenv(v->name);
+			if (!env)
+				continue;
+			if (parse_value(v, env, &val)) {
+				store(cfg, v, val);
+				seen[i] = env;
+				source[i] = SVM__SRC_ENV;
+			} else {
+				source[i] = SVM__SRC_BAD_ENV;
+				svm__warn("%s=\"%s\" is not valid (expected %s); using the default %s",
+					  v->name, env, describe(v, what, sizeof(what)), v->deflt);
+			}
+			if (is_log)
+				svm__log_level = cfg->log_level;
+		}
+	}
+}
+
+void svm__config_visit(svm__config_visit_fn fn, void *arg)
+{
+	for (size_t i = 0; i < NVARS; i++)
+		fn(table[i].name, seen[i] ? seen[i] : table[i].deflt, table[i].deflt,
+		   source[i], table[i].help, arg);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* The runtime's settings, read once by svm_init() from SVM_* variables. */
+#ifndef SVM_CORE_CONFIG_H
+#define SVM_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum svm__backend_choice {
+	SVM__BACKEND_AUTO, SVM__BACKEND_KSHIM, SVM__BACKEND_USER, SVM__BACKEND_ZE,
+};
+
+struct svm__config {
+	int backend;            /* enum svm__backend_choice */
+	int log_level;          /* enum svm__log_level */
+	uint64_t heap_size;
+	uint64_t granularity;   /* migration block, power of two, 4K..2M */
+	int user_devices;
+	uint64_t user_device_memory;
+	int user_device_threads; /* 0: one per online CPU */
+	int user_fault_cpu;      /* -1: unbound */
+	bool user_uffd_move;
+	int retry_rounds;        /* extra rounds for BUSY pages */
+	int retry_backoff_us;
+};
+
+enum svm__config_source { SVM__SRC_DEFAULT, SVM__SRC_ENV, SVM__SRC_BAD_ENV };
+
+/* Fills cfg from the environment; bad values are logged and replaced. */
+void svm__config_load(struct svm__config *cfg);
+
+/* For svm-info: walks the table with each entry's current value. */
+typedef void (*svm__config_visit_fn)(const char *name, const char *value,
+				     const char *deflt, enum svm__config_source src,
+				     const char *help, void *arg);
+void svm__config_visit(svm__config_visit_fn fn, void *arg);
+
+/* Parses "64K", "1G", "4096"; false on junk or overflow. */
+bool svm__parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The SVM heap: a reserved span of address space that svm_alloc carves into
+ * ranges (first fit, page aligned, 2 MiB aligned from 2 MiB up), and the
+ * sorted table of live ranges. Callers hold svm__rt.lock.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *n;
+
+	if (need <= *cap)
+		return true;
+	ncap = *cap ? *cap * 2 : 16;
+	while (ncap < need)
+		ncap *= 2;
+	n = realloc(*arr, ncap * elem);
+	if (!n)
+		return false;
+	*arr = n;
+	*cap = ncap;
+	return true;
+}
+
+int svm__heap_init(struct svm__rt *rt, uintptr_t base, size_t size)
+{
+	rt->heap = base;
+	rt->heap_size = size;
+	rt->nranges = 0;
+	rt->nfree = 0;
+	if (!grow((void **)&rt->free, &rt->cap_free, 1, sizeof(*rt->free)))
+		return -1;
+	rt->free[0].start = base;
+	rt->free[0].len = size;
+	rt->nfree = 1;
+	return 0;
+}
+
+void svm__heap_fini(struct svm__rt *rt)
+{
+	free(rt->ranges);
+	free(rt->free);
+	rt->ranges = NULL;
+	rt->free = NULL;
+	rt->nranges = rt->cap_ranges = 0;
+	rt->nfree = rt->cap_free = 0;
+}
+
+/* index of the first range with start > addr */
+static size_t range_upper(const struct svm__rt *rt, uintptr_t addr)
+{
+	size_t lo = 0, hi = rt->nranges;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (rt->ranges[mid]->start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct svm__range *svm__range_find(struct svm__rt *rt, uintptr_t addr)
+{
+	size_t i = range_upper(rt, addr);
+	struct svm__range *r;
+
+	if (i == 0)
+		return NULL;
+	r = rt->ranges[i - 1];
+	return addr < r->start + r->npages * SVM__PAGE_SIZE ? r : NULL;
+}
+
+/* Takes len bytes aligned to align from the free extents; 0 if none fits. */
+static uintptr_t extent_take(struct svm__rt *rt, size_t len, size_t align)
+{
+	for (size_t i = 0; i < rt->nfree; i++) {
+		struct svm__extent *e = &rt->free[i];
+		uintptr_t at = (e->start + align - 1) & ~(uintptr_t)(align - 1);
+		size_t head = at - e->start;
+
+		if (head > e->len || e->len - head < len)
+			continue;
+		size_t tail = e->len - head - len;
+
+		if (head && tail) {
+			if (!grow((void **)&rt->free, &rt->cap_free, rt->nfree + 1,
+				  sizeof(*rt->free)))
+				return 0;
+			e = &rt->free[i];
+			memmove(e + 2, e + 1, (rt->nfree - i - 1) * sizeof(*e));
+			rt->nfree++;
+			e[1].start = at + len;
+			e[1].len = tail;
+			e->len = head;
+		} else if (head) {
+			e->len = head;
+		} else if (tail) {
+			e->start = at + len;
+			e->len = tail;
+		} else {
+			memmove(e, e + 1, (rt->nfree - i - 1) * sizeof(*e));
+			rt->nfree--;
+		}
+		return at;
+	}
+	return 0;
+}
+
+/* Gives [start, start+len) back, merging with neighbours. */
+static bool extent_put(struct svm__rt *rt, uintptr_t start, size_t len)
+{
+	size_t i = 0;
+
+	while (i < rt->nfree && rt->free[i].start < start)
+		i++;
+	bool join_prev = i > 0 && rt->free[i - 1].start + rt->free[i - 1].len == start;
+	bool join_next = i < rt->nfree && start + len == rt->free[i].start;
+
+	if (join_prev && join_next) {
+		rt->free[i - 1].len += len + rt->free[i].len;
+		memmove(&rt->free[i], &rt->free[i + 1], (rt->nfree - i - 1) * sizeof(*rt->free));
+		rt->nfree--;
+	} else if (join_prev) {
+		rt->free[i - 1].len += len;
+	} else if (join_next) {
+		rt->free[i].start = start;
+		rt->free[i].len += len;
+	} else {
+		if (!grow((void **)&rt->free, &rt->cap_free, rt->nfree + 1, sizeof(*rt->free)))
+			return false;
+		memmove(&rt->free[i + 1], &rt->free[i], (rt->nfree - i) * sizeof(*rt->free));
+		rt->free[i].start = start;
+		rt->free[i].len = len;
+		rt->nfree++;
+	}
+	return true;
+}
+
+struct svm__range *svm__range_alloc(struct svm__rt *rt, size_t bytes)
+{
+	size_t npages = (bytes + SVM__PAGE_SIZE - 1) / SVM__PAGE_SIZE;
+	size_t len = npages * SVM__PAGE_SIZE;
+	size_t align = len >= SVM__HUGE_SIZE ? SVM__HUGE_SIZE : SVM__PAGE_SIZE;
+	struct svm__range *r;
+	uintptr_t at;
+
+	if (bytes > rt->heap_size || npages > SIZE_MAX / sizeof(struct svm__page))
+		return NULL;
+	if (!grow((void **)&rt->ranges, &rt->cap_ranges, rt->nranges + 1, sizeof(*rt->ranges)))
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->pages = calloc(npages, sizeof(*r->pages));
+	if (!r->pages)
+		goto fail;
+	at = extent_take(rt, len, align);
+	if (!at)
+		goto fail;
+	r->start = at;
+	r->bytes = bytes;
+	r->npages = npages;
+	for (size_t i = 0; i < npages; i++) {
+		r->pages[i].loc = SVM__LOC_NONE;
+		r->pages[i].pref = SVM__PREF_NONE;
+		r->pages[i].range = r;
+	}
+	size_t i = range_upper(rt, at);
+
+	memmove(&rt->ranges[i + 1], &rt->ranges[i], (rt->nranges - i) * sizeof(*rt->ranges));
+	rt->ranges[i] = r;
+	rt->nranges++;
+	return r;
+fail:
+	free(r->pages);
+	free(r);
+	return NULL;
+}
+
+void svm__range_release(struct svm__rt *rt, struct svm__range *r)
+{
+	size_t i = range_upper(rt, r->start) - 1;
+
+	memmove(&rt->ranges[i], &rt->ranges[i + 1], (rt->nranges - i - 1) * sizeof(*rt->ranges));
+	rt->nranges--;
+	if (!extent_put(rt, r->start, r->npages * SVM__PAGE_SIZE))
+		svm__warn("out of memory returning %zu bytes to the SVM heap; they stay unused",
+			  r->npages * SVM__PAGE_SIZE);
+	free(r->pages);
+	free(r);
+}
+
+void svm__lru_init(struct svm__devstate *d)
+{
+	d->lru.lru_next = d->lru.lru_prev = &d->lru;
+}
+
+void svm__lru_add(struct svm__rt *rt, int dev, struct svm__page *p)
+{
+	struct svm__page *head = &rt->dev[dev].lru;
+
+	p->lru_next = head->lru_next;
+	p->lru_prev = head;
+	head->lru_next->lru_prev = p;
+	head->lru_next = p;
+}
+
+void svm__lru_del(struct svm__rt *rt, int dev, struct svm__page *p)
+{
+	(void)rt;
+	(void)dev;
+	p->lru_prev->lru_next = p->lru_next;
+	p->lru_next->lru_prev = p->lru_prev;
+	p->lru_next = p->lru_prev = NULL;
+}
+
+void svm__lru_touch(struct svm__rt *rt, int dev, struct svm__page *p)
+{
+	svm__lru_del(rt, dev, p);
+	svm__lru_add(rt, dev, p);
+}
+
+void svm__page_set_loc(struct svm__rt *rt, struct svm__page *p, int loc)
+{
+	if (p->loc == loc)
+		return;
+	if (p->loc >= 0) {
+		svm__lru_del(rt, p->loc, p);
+		rt->dev[p->loc].resident--;
+	}
+	p->loc = (int8_t)loc;
+	if (loc >= 0) {
+		svm__lru_add(rt, loc, p);
+		rt->dev[loc].resident++;
+	}
+}

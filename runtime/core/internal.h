@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Runtime state shared by core, policy and backends.
+ *
+ * One lock (svm__rt.lock) guards the ranges, the per-page state and the
+ * device LRU lists. Whoever holds it must never touch SVM memory directly:
+ * on the user backend a fault on that memory is served by a thread that
+ * needs the same lock. Memory is moved only through backend ops.
+ */
+#ifndef SVM_CORE_INTERNAL_H
+#define SVM_CORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "svmrt.h"
+#include "config.h"
+#include "log.h"
+
+#define SVM__PAGE_SIZE 4096UL
+#define SVM__PAGE_SHIFT 12
+#define SVM__MAX_DEVICES 16
+#define SVM__HUGE_SIZE (2UL << 20)
+
+/* Page location beyond SVM_HOST / device index: never touched (reads zero). */
+#define SVM__LOC_NONE (-2)
+/* "no preferred location" */
+#define SVM__PREF_NONE (-2)
+
+struct svm__range;
+
+/* One entry per 4 KiB page of an allocation. */
+struct svm__page {
+	int8_t loc;          /* owning copy: SVM__LOC_NONE, SVM_HOST, device */
+	int8_t pref;         /* preferred location or SVM__PREF_NONE */
+	uint8_t read_mostly; /* advice */
+	uint8_t last_failure;
+	uint16_t pins;
+	uint16_t busy;       /* set while a migration works on the page */
+	uint32_t copies;     /* read-only duplicates: bit 0 host, bit 1+d device */
+	uint32_t remote;     /* bit d: device d holds an in-place working copy */
+	uint32_t accessed_by; /* advice: bit d */
+	uint32_t migrations;
+	/* device LRU (pages owned by a device), most recent at head */
+	struct svm__page *lru_prev, *lru_next;
+	struct svm__range *range;
+};
+
+struct svm__range {
+	uintptr_t start;
+	size_t bytes;  /* as asked for */
+	size_t npages; /* rounded up */
+	struct svm__page *pages;
+};
+
+struct svm__devstate {
+	struct svm__page lru; /* sentinel; lru.lru_next is the most recent */
+	size_t resident;      /* pages owned by this device */
+	size_t capacity;      /* pages */
+	size_t remote_pages;  /* pages with an in-place working copy here */
+	uintptr_t view;       /* the device's view of the heap (same layout) */
+	struct svm__pool *pool; /* worker threads for svm_launch */
+	svm_stats_t stats;
+};
+
+struct svm__backend_ops;
+
+struct svm__rt {
+	pthread_mutex_t lock;
+	int refs;
+	bool forked_child; /* state is not inherited across fork() */
+	struct svm__config cfg;
+	const struct svm__backend_ops *be;
+	void *be_priv;
+	int ndev;
+
+	uintptr_t heap;
+	size_t heap_size;
+	/* sorted by start */
+	struct svm__range **ranges;
+	size_t nranges, cap_ranges;
+	/* free extents of the heap, sorted by start */
+	struct svm__extent { uintptr_t start; size_t len; } *free;
+	size_t nfree, cap_free;
+
+	struct svm__devstate dev[SVM__MAX_DEVICES];
+	svm_stats_t stats;
+	atomic_uint_fast64_t launches;
+};
+
+extern struct svm__rt svm__rt;
+
+/* core/heap.c: ranges and the heap allocator (callers hold rt.lock) */
+int svm__heap_init(struct svm__rt *rt, uintptr_t base, size_t size);
+void svm__heap_fini(struct svm__rt *rt);
+struct svm__range *svm__range_alloc(struct svm__rt *rt, size_t bytes);
+void svm__range_release(struct svm__rt *rt, struct svm__range *r);
+struct svm__range *svm__range_find(struct svm__rt *rt, uintptr_t addr);
+static inline uintptr_t svm__page_addr(const struct svm__page *p)
+{
+	return p->range->start + (uintptr_t)(p - p->range->pages) * SVM__PAGE_SIZE;
+}
+
+/* core/lru.c */
+void svm__lru_init(struct svm__devstate *d);
+void svm__lru_add(struct svm__rt *rt, int dev, struct svm__page *p);
+void svm__lru_del(struct svm__rt *rt, int dev, struct svm__page *p);
+void svm__lru_touch(struct svm__rt *rt, int dev, struct svm__page *p);
+
+/* Sets p->loc, keeping LRU membership and resident counts right. */
+void svm__page_set_loc(struct svm__rt *rt, struct svm__page *p, int loc);
+
+static inline uint32_t svm__loc_bit(int loc)
+{
+	return loc == SVM_HOST ? 1u : 1u << (loc + 1);
+}
+
+static inline uint64_t svm__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#endif

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a fault does. A CPU fault brings the block home and must complete;
+ * a device fault migrates the block to the device, or makes a read-only
+ * duplicate (read-mostly), or serves the page in place (pinned, accessed-by,
+ * preferred location host, or when the move failed) so the device always
+ * makes progress.
+ *
+ * Faults are reported by address; a fault on a page that is already where
+ * it should be (it raced with another fault or a prefetch) does nothing:
+ * the backend wakes the faulting thread, which retries its access.
+ */
+#include <time.h>
+
+#include "policy.h"
+#include "../backends/backend.h"
+
+struct loc_page {
+	struct svm__range *r;
+	size_t idx;
+	struct svm__page *p;
+};
+
+static bool lookup(struct svm__rt *rt, uintptr_t addr, struct loc_page *lp)
+{
+	lp->r = svm__range_find(rt, addr);
+	if (!lp->r)
+		return false;
+	lp->idx = (addr - lp->r->start) / SVM__PAGE_SIZE;
+	lp->p = &lp->r->pages[lp->idx];
+	return true;
+}
+
+/* The migration block around a page, clamped to its range. */
+static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t *first,
+		     size_t *n)
+{
+	size_t per = rt->cfg.granularity / SVM__PAGE_SIZE;
+	uintptr_t heap_off = lp->r->start - rt->heap + lp->idx * SVM__PAGE_SIZE;
+	size_t blk = heap_off / rt->cfg.granularity;
+	size_t r0 = (lp->r->start - rt->heap) / SVM__PAGE_SIZE; /* range's first page */
+	size_t b0 = blk * per, b1 = b0 + per;
+
+	if (b0 < r0)
+		b0 = r0;
+	if (b1 > r0 + lp->r->npages)
+		b1 = r0 + lp->r->npages;
+	*first = b0 - r0;
+	*n = b1 - b0;
+}
+
+void svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write)
+{
+	struct loc_page lp;
+	size_t first, n;
+	int owner;
+
+	(void)write;
+	if (!lookup(rt, addr, &lp))
+		return;
+	owner = lp.p->loc;
+	if (owner == SVM_HOST && !lp.p->copies)
+		return; /* raced: already home */
+	SVM__STAT(rt, owner >= 0 ? owner : -1, cpu_faults, 1);
+	block_of(rt, &lp, &first, &n);
+	for (int round = 0;; round++) {
+		svm__migrate(rt, lp.r, first, n, SVM_HOST, SVM__MIG_POPULATE, NULL);
+		if (lp.p->loc == SVM_HOST)
+			return;
+		/*
+		 * The host cannot give up on its own page. Bounded here; the
+		 * backend wakes the thread, it faults again and we come back.
+		 */
+		if (round >= 3) {
+			svm__warn("page %#lx: could not bring it home (%s); the access will retry",
+				  (unsigned long)addr, svm_failure_string(lp.p->last_failure));
+			return;
+		}
+		struct timespec ts = { 0, 1000000L << round };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+void svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr)
+{
+	struct loc_page lp;
+
+	if (!lookup(rt, addr, &lp))
+		return;
+	/* a host write ends read duplicates and in-place device copies */
+	if (lp.p->remote || (lp.p->loc != SVM__LOC_NONE &&
+			     (lp.p->copies & ~svm__loc_bit(lp.p->loc)))) {
+		SVM__STAT(rt, -1, cpu_faults, 1);
+		svm__make_exclusive(rt, lp.r, lp.idx, 1);
+	}
+	/*
+	 * If the host copy was a duplicate of a device-owned page it is gone
+	 * now; the retried write faults as missing and brings the page home.
+	 */
+}
+
+/* Device dev reaches the page where it is. The page must end on the host. */
+static void serve_in_place(struct svm__rt *rt, int dev, struct loc_page *lp)
+{
+	struct svm__page *p = lp->p;
+
+	if (p->remote & (1u << dev))
+		return;
+	/* one working copy at a time: an earlier device's copy comes home first */
+	svm__make_exclusive(rt, lp->r, lp->idx, 1);
+	if (p->loc != SVM_HOST) {
+		svm__migrate(rt, lp->r, lp->idx, 1, SVM_HOST, SVM__MIG_POPULATE, NULL);
+		if (p->loc != SVM_HOST)
+			return; /* the device's access faults again and retries */
+	}
+	if (rt->be->remote_map(rt, lp->r->start + lp->idx * SVM__PAGE_SIZE, 1, dev) != SVM_OK)
+		return;
+	p->remote |= 1u << dev;
+	rt->dev[dev].remote_pages++;
+	SVM__STAT(rt, dev, remote_accesses, 1);
+}
+
+static void duplicate(struct svm__rt *rt, int dev, struct loc_page *lp)
+{
+	struct svm__page *p = lp->p;
+
+	if (p->loc == SVM__LOC_NONE) {
+		svm__migrate(rt, lp->r, lp->idx, 1, SVM_HOST, SVM__MIG_POPULATE, NULL);
+		if (p->loc != SVM_HOST)
+			return;
+	}
+	svm__make_exclusive(rt, lp->r, lp->idx, 1);
+	if (rt->be->duplicate(rt, lp->r->start + lp->idx * SVM__PAGE_SIZE, 1, p->loc, dev) !=
+	    SVM_OK)
+		return;
+	p->copies |= svm__loc_bit(p->loc) | svm__loc_bit(dev);
+	SVM__STAT(rt, dev, read_duplicates, 1);
+}
+
+void svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write)
+{
+	struct loc_page lp;
+	struct svm__page *p;
+	size_t first, n;
+
+	if (!lookup(rt, addr, &lp))
+		return;
+	p = lp.p;
+	if (p->loc == dev || (p->copies & svm__loc_bit(dev)) || (p->remote & (1u << dev)))
+		return; /* raced: already reachable */
+	SVM__STAT(rt, dev, device_faults, 1);
+
+	if (p->pins || (p->accessed_by & (1u << dev)) || p->pref == SVM_HOST) {
+		serve_in_place(rt, dev, &lp);
+		return;
+	}
+	if (p->read_mostly && !write) {
+		duplicate(rt, dev, &lp);
+		return;
+	}
+	block_of(rt, &lp, &first, &n);
+	svm__migrate(rt, lp.r, first, n, dev, SVM__MIG_POPULATE | SVM__MIG_FAULT, NULL);
+	if (p->loc != dev)
+		serve_in_place(rt, dev, &lp); /* could not move: work on it in place */
+}
+
+void svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr)
+{
+	struct loc_page lp;
+
+	if (!lookup(rt, addr, &lp))
+		return;
+	/*
+	 * A device write to a read-only copy. Every duplicate holds the
+	 * owner's bytes, so dropping them loses nothing. If the writer owned
+	 * the page its copy is now writable; if not, the retried write faults
+	 * as missing and takes the normal device-fault path.
+	 */
+	(void)dev;
+	if (lp.p->loc != SVM__LOC_NONE && (lp.p->copies & ~svm__loc_bit(lp.p->loc)))
+		svm__make_exclusive(rt, lp.r, lp.idx, 1);
+}

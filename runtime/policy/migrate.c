@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The migration engine: classify, make room, move in runs, record every
+ * page's outcome, retry what can succeed. This is the one path every move
+ * takes (prefetch, faults, eviction, pin, fork), so the retry policy has
+ * one place to live.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "policy.h"
+#include "../backends/backend.h"
+
+static uintptr_t page_addr(const struct svm__range *r, size_t i)
+{
+	return r->start + i * SVM__PAGE_SIZE;
+}
+
+/* Records that p moved to loc. */
+static void note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst)
+{
+	svm__page_set_loc(rt, p, dst);
+	p->copies = dst == SVM__LOC_NONE ? 0 : svm__loc_bit(dst);
+	p->migrations++;
+	p->last_failure = SVM_FAILURE_NONE;
+	if (src == SVM__LOC_NONE)
+		return; /* a zero fill is not a transfer */
+	if (dst >= 0) {
+		SVM__STAT(rt, dst, pages_to_device, 1);
+		SVM__STAT(rt, dst, bytes_to_device, SVM__PAGE_SIZE);
+	} else {
+		SVM__STAT(rt, src, pages_to_host, 1);
+		SVM__STAT(rt, src, bytes_to_host, SVM__PAGE_SIZE);
+	}
+}
+
+static int cmp_page(const void *a, const void *b)
+{
+	uintptr_t x = svm__page_addr(*(struct svm__page *const *)a);
+	uintptr_t y = svm__page_addr(*(struct svm__page *const *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Moves up to `want` least recently used pages of dev home, never a page
+ * marked busy, preferred-location pages last. Returns how many left.
+ */
+static size_t evict(struct svm__rt *rt, int dev, size_t want)
+{
+	struct svm__devstate *d = &rt->dev[dev];
+	struct svm__page **v;
+	size_t nv = 0, done = 0;
+
+	if (!want)
+		return 0;
+	v = malloc(want * sizeof(*v));
+	if (!v)
+		return 0;
+	for (int pass = 0; pass < 2 && nv < want; pass++) {
+		for (struct svm__page *p = d->lru.lru_prev; p != &d->lru && nv < want;
+		     p = p->lru_prev) {
+			if (p->busy || (p->pref == dev) != (pass == 1))
+				continue;
+			v[nv++] = p;
+		}
+	}
+	qsort(v, nv, sizeof(*v), cmp_page);
+	for (size_t i = 0; i < nv; i++) /* read copies elsewhere would block the move */
+		svm__make_exclusive(rt, v[i]->range, (size_t)(v[i] - v[i]->range->pages), 1);
+	for (size_t i = 0; i < nv;) {
+		size_t j = i + 1;
+		svm_failure_t out[256];
+
+		while (j < nv && j - i < 256 && v[j]->range == v[i]->range &&
+		       v[j] == v[j - 1] + 1)
+			j++;
+		size_t moved = rt->be->move(rt, svm__page_addr(v[i]), j - i, dev, SVM_HOST, out);
+
+		for (size_t k = i; k < j; k++) {
+			if (out[k - i] != SVM_FAILURE_NONE)
+				continue;
+			note_moved(rt, v[k], dev, SVM_HOST);
+		}
+		SVM__STAT(rt, dev, evictions, moved);
+		done += moved;
+		i = j;
+	}
+	free(v);
+	if (done)
+		svm__dbg("device %d: evicted %zu of %zu pages wanted", dev, done, want);
+	return done;
+}
+
+/* Does advice keep this page where it is when a fault would pull it to dst? */
+static bool stays_in_place(const struct svm__page *p, int dst)
+{
+	if (dst < 0)
+		return false; /* the host can always take its pages back */
+	return p->pins || (p->accessed_by & (1u << dst)) || p->pref == SVM_HOST;
+}
+
+void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n)
+{
+	for (size_t i = first; i < first + n; i++) {
+		struct svm__page *p = &r->pages[i];
+
+		while (p->remote) {
+			int d = __builtin_ctz(p->remote);
+
+			rt->be->remote_unmap(rt, page_addr(r, i), 1, d);
+			p->remote &= ~(1u << d);
+			rt->dev[d].remote_pages--;
+		}
+		if (p->loc != SVM__LOC_NONE && (p->copies & ~svm__loc_bit(p->loc))) {
+			rt->be->collapse(rt, page_addr(r, i), 1, p->loc,
+					 p->copies & ~svm__loc_bit(p->loc));
+			p->copies = svm__loc_bit(p->loc);
+			SVM__STAT(rt, -1, collapses, 1);
+		}
+	}
+}
+
+static void backoff(const struct svm__rt *rt, int round)
+{
+	uint64_t us = (uint64_t)rt->cfg.retry_backoff_us << (round < 10 ? round : 10);
+	struct timespec ts = { (time_t)(us / 1000000), (long)(us % 1000000) * 1000 };
+
+	if (us)
+		nanosleep(&ts, NULL);
+}
+
+svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
+			  int dst, unsigned flags, svm_migrate_report_t *rep)
+{
+	svm_migrate_report_t local = { 0 };
+	size_t todo = 0, room = SIZE_MAX, end = first + n;
+	svm_failure_t out[256];
+
+	if (!rep)
+		rep = &local;
+	*rep = (svm_migrate_report_t){ .pages = n };
+	svm__make_exclusive(rt, r, first, n);
+
+	/* classify: busy = 1 marks the pages this call will try to move */
+	for (size_t i = first; i < end; i++) {
+		struct svm__page *p = &r->pages[i];
+		bool there = p->loc == dst ||
+			     (dst == SVM_HOST && p->loc == SVM__LOC_NONE &&
+			      !(flags & SVM__MIG_POPULATE));
+
+		p->busy = 0;
+		if (there) {
+			rep->already++;
+			if (dst >= 0)
+				svm__lru_touch(rt, dst, p);
+			p->busy = 2; /* not to be evicted for this request */
+		} else if ((flags & SVM__MIG_FAULT) && stays_in_place(p, dst)) {
+			rep->already++; /* advice says it is served where it is */
+		} else if (p->pins && dst >= 0) {
+			p->last_failure = SVM_FAILURE_PINNED;
+			rep->failed_by[SVM_FAILURE_PINNED]++;
+		} else {
+			p->busy = 1;
+			todo++;
+		}
+	}
+
+	if (dst >= 0 && todo) {
+		struct svm__devstate *d = &rt->dev[dst];
+		size_t need = 0;
+
+		for (size_t i = first; i < end; i++)
+			need += r->pages[i].busy == 1;
+		room = d->capacity - d->resident;
+		if (need > room)
+			room += evict(rt, dst, need - room);
+	}
+
+	for (int round = 0; todo; round++) {
+		size_t retry = 0;
+
+		for (size_t i = first; i < end;) {
+			struct svm__page *p = &r->pages[i];
+			size_t j = i + 1;
+
+			if (p->busy != 1) {
+				i++;
+				continue;
+			}
+			if (room == 0) {
+				p->busy = 0;
+				p->last_failure = SVM_FAILURE_NO_MEMORY;
+				rep->failed_by[SVM_FAILURE_NO_MEMORY]++;
+				todo--;
+				i++;
+				continue;
+			}
+			while (j < end && j - i < 256 && j - i < room && r->pages[j].busy == 1 &&
+			       r->pages[j].loc == p->loc)
+				j++;
+			int src = p->loc;
+			size_t moved = rt->be->move(rt, page_addr(r, i), j - i, src, dst, out);
+
+			if (dst >= 0)
+				room -= moved;
+			for (size_t k = i; k < j; k++) {
+				struct svm__page *q = &r->pages[k];
+				svm_failure_t f = out[k - i];
+
+				if (f == SVM_FAILURE_NONE) {
+					note_moved(rt, q, src, dst);
+					q->busy = 0;
+					rep->moved++;
+					todo--;
+					continue;
+				}
+				q->last_failure = (uint8_t)f;
+				if (f == SVM_FAILURE_BUSY && round < rt->cfg.retry_rounds) {
+					retry++;
+					continue;
+				}
+				q->busy = 0;
+				rep->failed_by[f]++;
+				todo--;
+			}
+			i = j;
+		}
+		if (!retry)
+			break;
+		rep->retries++;
+		SVM__STAT(rt, dst, retries, 1);
+		backoff(rt, round);
+	}
+
+	for (size_t i = first; i < end; i++)
+		r->pages[i].busy = 0;
+	for (int f = 1; f < SVM_FAILURE_COUNT; f++) {
+		rep->failed += rep->failed_by[f];
+		SVM__STAT(rt, dst, failures_by[f], rep->failed_by[f]);
+	}
+	return rep->failed ? SVM_PARTIAL : SVM_OK;
+}
+
+void svm__remote_flush_device(struct svm__rt *rt, int dev)
+{
+	uint32_t bit = 1u << dev;
+
+	for (size_t k = 0; k < rt->nranges && rt->dev[dev].remote_pages; k++) {
+		struct svm__range *r = rt->ranges[k];
+
+		for (size_t i = 0; i < r->npages;) {
+			size_t j = i;
+
+			while (j < r->npages && (r->pages[j].remote & bit))
+				j++;
+			if (j == i) {
+				i++;
+				continue;
+			}
+			rt->be->remote_unmap(rt, page_addr(r, i), j - i, dev);
+			for (size_t q = i; q < j; q++)
+				r->pages[q].remote &= ~bit;
+			rt->dev[dev].remote_pages -= j - i;
+			i = j;
+		}
+	}
+}
+
+void svm__evacuate_all(struct svm__rt *rt)
+{
+	for (size_t k = 0; k < rt->nranges; k++) {
+		struct svm__range *r = rt->ranges[k];
+		svm_migrate_report_t rep;
+
+		/* a CPU fault would retry forever; here we only get one go */
+		if (svm__migrate(rt, r, 0, r->npages, SVM_HOST, 0, &rep) != SVM_OK)
+			svm__err("fork: %zu pages of range %#lx could not come home; the child "
+				 "will read zeros there", rep.failed, (unsigned long)r->start);
+	}
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Policy: every decision about where a page goes. Backends report faults
+ * here and execute what comes back through their ops table; the API layer
+ * calls the migration engine for prefetch, pin and fork.
+ *
+ * All functions are called with svm__rt.lock held.
+ */
+#ifndef SVM_POLICY_H
+#define SVM_POLICY_H
+
+#include "../core/internal.h"
+
+/* svm__migrate flags */
+#define SVM__MIG_POPULATE 0x1 /* never-touched pages are filled at dst too */
+#define SVM__MIG_FAULT 0x2    /* skip pages whose advice keeps them in place */
+
+/*
+ * Moves pages [first, first + n) of r to dst, evicting least recently used
+ * pages of dst (never pages of this request) to make room. Every page that
+ * does not get there is counted in rep by class and keeps the class in
+ * last_failure. BUSY pages are retried, bounded by cfg.retry_rounds.
+ * Returns SVM_OK or SVM_PARTIAL.
+ */
+svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
+			  int dst, unsigned flags, svm_migrate_report_t *rep);
+
+/* Drops read duplicates and in-place working copies of [first, first+n). */
+void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n);
+
+/* Ends device dev's in-place working copies (at the end of its launches). */
+void svm__remote_flush_device(struct svm__rt *rt, int dev);
+
+/* Brings every page home (before fork()). */
+void svm__evacuate_all(struct svm__rt *rt);
+
+/* Fault entry points; addr is a heap address. */
+void svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write);
+void svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr);
+void svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write);
+void svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr);
+
+/* Statistics, kept here so that every path counts the same way. */
+#define SVM__STAT(rt, devno, field, v)                          \
+	do {                                                    \
+		(rt)->stats.field += (v);                       \
+		if ((devno) >= 0)                               \
+			(rt)->dev[(devno)].stats.field += (v);  \
+	} while (0)
+
+#endif

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs the Debian packages svmrt needs to build, test and run its VM
+# suite. Safe to run again: apt-get skips what is already there.
+#   scripts/install-deps.sh          everything
+#   scripts/install-deps.sh --no-vm  skip the kernel sources and qemu
+set -eu
+
+BASE="build-essential cmake pkg-config git python3 \
+      libdrm-dev libhwloc-dev libnuma-dev liburing-dev valgrind"
+VM="linux-source-6.12 linux-source-6.1 qemu-system-x86 busybox-static \
+    bc flex bison libelf-dev libssl-dev cpio xz-utils kmod"
+
+pkgs="$BASE"
+[ "${1:-}" = "--no-vm" ] || pkgs="$pkgs $VM"
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+echo "install-deps: installing:$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
