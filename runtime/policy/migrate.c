@@ -21,10 +21,10 @@ static void note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst
 {
 	svm__page_set_loc(rt, p, dst);
 	p->copies = dst == SVM__LOC_NONE ? 0 : svm__loc_bit(dst);
-	p->migrations++;
 	p->last_failure = SVM_FAILURE_NONE;
 	if (src == SVM__LOC_NONE)
-		return; /* a zero fill is not a transfer */
+		return; /* a first touch fills zeros; nothing moved */
+	p->migrations++;
 	if (dst >= 0) {
 		SVM__STAT(rt, dst, pages_to_device, 1);
 		SVM__STAT(rt, dst, bytes_to_device, SVM__PAGE_SIZE);

@@ -1,0 +1,28 @@
+# Thin wrapper over CMake. The two commands of the README:
+#   make demo   install what is needed, build, run samples/hello
+#   make test   install what is needed, build, run every test
+#               (plain build with the VM suite, then ASan, UBSan, TSan)
+BUILD ?= build
+JOBS ?= 2
+
+.PHONY: all deps demo test build clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) -j$(JOBS)
+
+demo:
+	scripts/install-deps.sh --no-vm
+	$(MAKE) build
+	$(BUILD)/samples/hello/hello
+
+test:
+	scripts/test-all.sh
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-ubsan $(BUILD)-tsan $(BUILD)-install

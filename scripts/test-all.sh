@@ -1,0 +1,61 @@
+#!/bin/sh
+# Every test of svmrt, as CI runs it:
+#  1. the plain build: unit, user backend, samples, perf smoke and the
+#     kernel shim's VM suite (label kshim; it builds the VM kernels once
+#     and caches them outside the tree),
+#  2. the same tests but the VM suite and perf under ASan (with leak
+#     checks) and UBSan,
+#  3. the concurrency tests (label tsan) under TSan,
+#  4. the installed package: samples built against it with CMake's
+#     find_package and with pkg-config.
+# Environment: BUILD (default build), JOBS (default 2), SVMRT_SKIP_VM=1
+# leaves the VM suite out.
+set -eu
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+JOBS=${JOBS:-2}
+
+if [ "${SVMRT_SKIP_VM:-0}" = 1 ]; then
+	scripts/install-deps.sh --no-vm
+else
+	scripts/install-deps.sh
+fi
+
+step() { printf '\n==== %s\n' "$*"; }
+
+configure_build() { # dir, extra cmake args...
+	dir=$1; shift
+	cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+	cmake --build "$dir" -j"$JOBS"
+}
+
+vm=ON
+[ "${SVMRT_SKIP_VM:-0}" = 1 ] && vm=OFF
+
+step "plain build: every test"
+configure_build "$BUILD" -DSVMRT_VM_TESTS=$vm
+ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS"
+
+for san in address undefined; do
+	step "$san sanitizer: unit, user and sample tests"
+	configure_build "$BUILD-$san" -DSVMRT_SANITIZE=$san -DSVMRT_VM_TESTS=OFF
+	ctest --test-dir "$BUILD-$san" --output-on-failure -j"$JOBS" -LE 'perf|kshim'
+done
+
+step "thread sanitizer: concurrency tests"
+configure_build "$BUILD-thread" -DSVMRT_SANITIZE=thread -DSVMRT_VM_TESTS=OFF
+ctest --test-dir "$BUILD-thread" --output-on-failure -j"$JOBS" -L tsan
+
+step "installed package: samples against find_package(svmrt) and pkg-config"
+prefix=$(pwd)/$BUILD-install
+rm -rf "$prefix"
+cmake --install "$BUILD" --prefix "$prefix" >/dev/null
+cmake -S samples -B "$BUILD-install/samples" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$BUILD-install/samples" -j"$JOBS"
+LD_LIBRARY_PATH="$prefix/lib" "$BUILD-install/samples/hello/hello" >/dev/null
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig" \
+	cc -std=c11 -Wall -Wextra -Werror samples/hello/hello.c \
+	$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs svmrt) \
+	-o "$BUILD-install/hello-pc"
+LD_LIBRARY_PATH="$prefix/lib" "$BUILD-install/hello-pc" >/dev/null
+echo "installed package: both builds of samples/hello ran"
