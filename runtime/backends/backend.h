@@ -42,8 +42,13 @@ struct svm__backend_ops {
 				 uint32_t drop_mask);
 	/* Lets device dev reach host-owned pages without moving them. */
 	svm_result_t (*remote_map)(struct svm__rt *rt, uintptr_t addr, size_t n, int dev);
-	/* Ends that: device-side writes become visible on the host. */
-	svm_result_t (*remote_unmap)(struct svm__rt *rt, uintptr_t addr, size_t n, int dev);
+	/*
+	 * Ends that: device-side writes become visible on the host. A page
+	 * whose bytes could not come home (out[i] != NONE) stays on the
+	 * device, owned there. Returns the number that came home.
+	 */
+	size_t (*remote_unmap)(struct svm__rt *rt, uintptr_t addr, size_t n, int dev,
+			       svm_failure_t *out);
 	/* Optional: a real pin of host pages (kshim); NULL if runtime-level only. */
 	svm_result_t (*pin)(struct svm__rt *rt, uintptr_t addr, size_t n);
 	svm_result_t (*unpin)(struct svm__rt *rt, uintptr_t addr, size_t n);

@@ -93,6 +93,9 @@ void svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr)
 			     (lp.p->copies & ~svm__loc_bit(lp.p->loc)))) {
 		SVM__STAT(rt, -1, cpu_faults, 1);
 		svm__make_exclusive(rt, lp.r, lp.idx, 1);
+	} else if (lp.p->loc == SVM_HOST) {
+		/* a protection left over from a failed step: lift it, never loop */
+		rt->be->collapse(rt, addr, 1, SVM_HOST, 0);
 	}
 	/*
 	 * If the host copy was a duplicate of a device-owned page it is gone
@@ -177,7 +180,8 @@ void svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr)
 	 * the page its copy is now writable; if not, the retried write faults
 	 * as missing and takes the normal device-fault path.
 	 */
-	(void)dev;
 	if (lp.p->loc != SVM__LOC_NONE && (lp.p->copies & ~svm__loc_bit(lp.p->loc)))
 		svm__make_exclusive(rt, lp.r, lp.idx, 1);
+	else if (lp.p->loc == dev)
+		rt->be->collapse(rt, addr, 1, dev, 0); /* stale protection */
 }

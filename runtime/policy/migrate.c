@@ -100,18 +100,37 @@ static bool stays_in_place(const struct svm__page *p, int dst)
 	return p->pins || (p->accessed_by & (1u << dst)) || p->pref == SVM_HOST;
 }
 
+/*
+ * Ends device dev's in-place copies of n pages (n <= 256). A page whose
+ * bytes could not come home is owned by the device from now on: nothing
+ * is lost, and the host's next access faults it home.
+ */
+static void remote_end(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
+		       int dev)
+{
+	svm_failure_t out[256];
+
+	rt->be->remote_unmap(rt, page_addr(r, first), n, dev, out);
+	for (size_t i = 0; i < n; i++) {
+		struct svm__page *p = &r->pages[first + i];
+
+		p->remote &= ~(1u << dev);
+		rt->dev[dev].remote_pages--;
+		if (out[i] == SVM_FAILURE_NONE)
+			continue;
+		svm__page_set_loc(rt, p, dev);
+		p->copies = svm__loc_bit(dev);
+		p->last_failure = (uint8_t)out[i];
+	}
+}
+
 void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n)
 {
 	for (size_t i = first; i < first + n; i++) {
 		struct svm__page *p = &r->pages[i];
 
-		while (p->remote) {
-			int d = __builtin_ctz(p->remote);
-
-			rt->be->remote_unmap(rt, page_addr(r, i), 1, d);
-			p->remote &= ~(1u << d);
-			rt->dev[d].remote_pages--;
-		}
+		while (p->remote)
+			remote_end(rt, r, i, 1, __builtin_ctz(p->remote));
 		if (p->loc != SVM__LOC_NONE && (p->copies & ~svm__loc_bit(p->loc))) {
 			rt->be->collapse(rt, page_addr(r, i), 1, p->loc,
 					 p->copies & ~svm__loc_bit(p->loc));
@@ -258,10 +277,9 @@ void svm__remote_flush_device(struct svm__rt *rt, int dev)
 				i++;
 				continue;
 			}
-			rt->be->remote_unmap(rt, page_addr(r, i), j - i, dev);
-			for (size_t q = i; q < j; q++)
-				r->pages[q].remote &= ~bit;
-			rt->dev[dev].remote_pages -= j - i;
+			if (j - i > 256)
+				j = i + 256;
+			remote_end(rt, r, i, j - i, dev);
 			i = j;
 		}
 	}

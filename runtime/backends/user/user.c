@@ -242,6 +242,8 @@ static svm_result_t user_duplicate(struct svm__rt *rt, uintptr_t addr, size_t n,
 		return SVM_ERROR_BACKEND;
 	if (uffd_copy(at(dst, addr), s, len, true, &err) != len) {
 		svm__err("read duplicate of %#lx failed: %s", (unsigned long)addr, strerror(err));
+		madvise((void *)at(dst, addr), len, MADV_DONTNEED);
+		uffd_wp(s, len, false);
 		return SVM_ERROR_BACKEND;
 	}
 	return SVM_OK;
@@ -284,36 +286,40 @@ static svm_result_t user_remote_map(struct svm__rt *rt, uintptr_t addr, size_t n
 	return SVM_OK;
 }
 
-static svm_result_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, int dev)
+static size_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, int dev,
+				svm_failure_t *out)
 {
 	uintptr_t h = at(SVM_HOST, addr), v = at(dev, addr);
-	size_t len = n * SVM__PAGE_SIZE, done;
-	int err;
+	size_t len = n * SVM__PAGE_SIZE, done = 0, ok = 0;
+	int err = 0;
 
 	(void)rt;
 	/* stop device writes, replace the host page by the device's */
 	uffd_wp(v, len, true);
 	madvise((void *)h, len, MADV_DONTNEED);
-	if (U.have_move && uffd_move(h, v, len, &err) == len) {
-		uffd_wake(v, len);
-		return SVM_OK;
-	}
-	/* copy what is still in the view (a move may have done part of it) */
-	for (size_t off = 0; off < len; off += SVM__PAGE_SIZE) {
-		unsigned char vec;
+	if (U.have_move)
+		done = uffd_move(h, v, len, &err);
+	for (size_t i = 0; i < n; i++) {
+		uintptr_t off = i * SVM__PAGE_SIZE;
+		unsigned char vec = 0;
 
-		if (mincore((void *)(h + off), SVM__PAGE_SIZE, &vec) == 0 && (vec & 1))
-			continue; /* moved already */
-		done = uffd_copy(h + off, v + off, SVM__PAGE_SIZE, false, &err);
-		if (done != SVM__PAGE_SIZE) {
-			svm__err("in-place write-back of %#lx failed: %s",
-				 (unsigned long)(addr + off), strerror(err));
-			return SVM_ERROR_BACKEND;
+		out[i] = SVM_FAILURE_NONE;
+		if (off < done || (mincore((void *)(h + off), SVM__PAGE_SIZE, &vec) == 0 &&
+				   (vec & 1))) {
+			ok++;
+			continue;
 		}
-		madvise((void *)(v + off), SVM__PAGE_SIZE, MADV_DONTNEED);
+		if (uffd_copy(h + off, v + off, SVM__PAGE_SIZE, false, &err) == SVM__PAGE_SIZE) {
+			madvise((void *)(v + off), SVM__PAGE_SIZE, MADV_DONTNEED);
+			ok++;
+			continue;
+		}
+		/* the bytes stay in the view, writable: the device owns the page now */
+		out[i] = classify_errno(err, "in-place write-back", addr + off);
+		uffd_wp(v + off, SVM__PAGE_SIZE, false);
 	}
 	uffd_wake(v, len);
-	return SVM_OK;
+	return ok;
 }
 
 static svm_result_t user_range_map(struct svm__rt *rt, struct svm__range *r)
