@@ -167,6 +167,7 @@ typedef struct svm_stats {
 	uint64_t pages_to_host;     /* pages moved device -> host */
 	uint64_t bytes_to_device;
 	uint64_t bytes_to_host;
+	uint64_t move_attempts;     /* pages offered to the backend to move, retries included */
 	uint64_t retries;           /* retry rounds */
 	uint64_t failures_by[SVM_FAILURE_COUNT]; /* pages that failed to move, by class */
 	uint64_t evictions;         /* pages evicted from a device to make room */

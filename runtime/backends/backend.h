@@ -49,6 +49,8 @@ struct svm__backend_ops {
 	 */
 	size_t (*remote_unmap)(struct svm__rt *rt, uintptr_t addr, size_t n, int dev,
 			       svm_failure_t *out);
+	/* Optional: drain per-CPU LRU caches before a retry round. */
+	void (*drain)(struct svm__rt *rt);
 	/* Optional: a real pin of host pages (kshim); NULL if runtime-level only. */
 	svm_result_t (*pin)(struct svm__rt *rt, uintptr_t addr, size_t n);
 	svm_result_t (*unpin)(struct svm__rt *rt, uintptr_t addr, size_t n);

@@ -116,6 +116,7 @@ svm_result_t svm_init(void)
 	uintptr_t heap = 0;
 	size_t heap_size = 0;
 	svm_result_t res;
+	char why[160];
 
 	pthread_once(&atfork_once, install_atfork);
 	pthread_mutex_lock(&init_lock);
@@ -131,6 +132,12 @@ svm_result_t svm_init(void)
 		return SVM_OK;
 	}
 	svm__config_load(&rt->cfg);
+	if (!svm__inject_parse(rt->cfg.inject, &rt->inject, why, sizeof(why)))
+		svm__warn("SVM_INJECT=\"%s\": %s; no faults are injected", rt->cfg.inject, why);
+	else if (rt->inject.on)
+		svm__warn("fault injection on: %u%% of page moves fail as %s (seed %llu)",
+			  rt->inject.percent, svm_failure_string(rt->inject.cls),
+			  (unsigned long long)rt->inject.seed);
 	rt->be = pick_backend(&rt->cfg);
 	res = SVM_ERROR_NO_DEVICE;
 	if (!rt->be)
@@ -475,6 +482,7 @@ svm_result_t svm_unpin(const void *ptr, size_t bytes)
 	}
 	for (size_t i = first; i < first + n; i++)
 		r->pages[i].pins--;
+	svm__pinned_clear(r, first, n);
 	res = SVM_OK;
 out:
 	leave();

@@ -12,7 +12,7 @@
 #include "config.h"
 #include "log.h"
 
-enum var_type { T_ENUM, T_INT, T_SIZE, T_BOOL };
+enum var_type { T_ENUM, T_INT, T_SIZE, T_BOOL, T_SET, T_STRING };
 
 struct var {
 	const char *name;
@@ -20,7 +20,7 @@ struct var {
 	const char *deflt;
 	size_t offset;      /* into struct svm__config */
 	long long min, max; /* T_INT, T_SIZE */
-	const char *choices; /* T_ENUM: "a|b|c", value is the index */
+	const char *choices; /* T_ENUM: "a|b|c", value is the index; T_SET: bit index */
 	bool pow2;          /* T_SIZE: must be a power of two */
 	const char *help;
 };
@@ -46,10 +46,21 @@ static const struct var table[] = {
 	  "user backend: CPU the fault-service thread is bound to (-1: not bound)" },
 	{ "SVM_USER_UFFD_MOVE", T_BOOL, "1", OFF(user_uffd_move), 0, 1, NULL, false,
 	  "user backend: move pages with UFFDIO_MOVE when the kernel has it (0: always copy)" },
-	{ "SVM_RETRY_ROUNDS", T_INT, "3", OFF(retry_rounds), 0, 100, NULL, false,
-	  "extra rounds a migration spends on pages that failed as BUSY" },
+	{ "SVM_RETRY_ROUNDS", T_INT, "4", OFF(retry_rounds), 0, 100, NULL, false,
+	  "most retry rounds one migration spends on pages that may still move" },
+	{ "SVM_RETRY_BUDGET_US", T_INT, "20000", OFF(retry_budget_us), 0, 10000000, NULL, false,
+	  "time budget of one migration's retry rounds, in microseconds" },
 	{ "SVM_RETRY_BACKOFF_US", T_INT, "50", OFF(retry_backoff_us), 0, 1000000, NULL, false,
-	  "first pause between retry rounds in microseconds (doubles each round)" },
+	  "pause before the first retry round in microseconds; doubles each round" },
+	{ "SVM_RETRY_BACKOFF_MAX_US", T_INT, "2000", OFF(retry_backoff_max_us), 0, 1000000, NULL,
+	  false, "longest pause between two retry rounds, in microseconds" },
+	{ "SVM_RETRY_DRAIN", T_BOOL, "1", OFF(retry_drain), 0, 1, NULL, false,
+	  "ask the backend to drain per-CPU LRU caches between retry rounds" },
+	{ "SVM_RETRY_CLASSES", T_SET, "busy,no-memory", OFF(retry_classes), 0, 0,
+	  "none|pinned|busy|no-memory|unsupported", false,
+	  "failure classes that are retried (comma separated; empty or none: no retries)" },
+	{ "SVM_INJECT", T_STRING, "", OFF(inject), 0, 127, NULL, false,
+	  "fault injection: class=C,percent=P[,seed=S][,direction=to-host|to-device][,count=N]" },
 };
 
 #define NVARS (sizeof(table) / sizeof(table[0]))
@@ -109,6 +120,31 @@ static bool parse_enum(const char *s, const char *choices, long long *out)
 	return false;
 }
 
+/* "a,b" over choices "x|a|b" -> bits 1 and 2; "" and "none" are empty */
+static bool parse_set(const char *s, const char *choices, long long *out)
+{
+	char item[32];
+
+	*out = 0;
+	while (*s) {
+		size_t len = strcspn(s, ",");
+		long long bit;
+
+		if (len >= sizeof(item))
+			return false;
+		memcpy(item, s, len);
+		item[len] = 0;
+		if (!parse_enum(item, choices, &bit))
+			return false;
+		if (bit > 0)
+			*out |= 1LL << bit;
+		s += len;
+		if (*s == ',')
+			s++;
+	}
+	return true;
+}
+
 static bool parse_value(const struct var *v, const char *s, long long *out)
 {
 	char *end;
@@ -117,6 +153,11 @@ static bool parse_value(const struct var *v, const char *s, long long *out)
 	switch (v->type) {
 	case T_ENUM:
 		return parse_enum(s, v->choices, out);
+	case T_SET:
+		return parse_set(s, v->choices, out);
+	case T_STRING:
+		*out = 0;
+		return strlen(s) <= (size_t)v->max;
 	case T_BOOL:
 		if (!strcmp(s, "1") || !strcasecmp(s, "yes") || !strcasecmp(s, "on") ||
 		    !strcasecmp(s, "true"))
@@ -141,14 +182,20 @@ static bool parse_value(const struct var *v, const char *s, long long *out)
 		*out = (long long)u;
 		break;
 	}
-	return *out >= v->min && *out <= v->max;
+	return v->type == T_SET || (*out >= v->min && *out <= v->max);
 }
 
-static void store(struct svm__config *cfg, const struct var *v, long long val)
+static void store(struct svm__config *cfg, const struct var *v, long long val, const char *s)
 {
 	char *field = (char *)cfg + v->offset;
 
 	switch (v->type) {
+	case T_STRING:
+		snprintf(field, (size_t)v->max + 1, "%s", s);
+		break;
+	case T_SET:
+		*(unsigned *)field = (unsigned)val;
+		break;
 	case T_ENUM:
 	case T_INT:
 		*(int *)field = (int)val;
@@ -170,6 +217,12 @@ static const char *describe(const struct var *v, char *buf, size_t len)
 		break;
 	case T_BOOL:
 		snprintf(buf, len, "0 or 1");
+		break;
+	case T_SET:
+		snprintf(buf, len, "a comma-separated list of %s", v->choices);
+		break;
+	case T_STRING:
+		snprintf(buf, len, "at most %lld characters", v->max);
 		break;
 	case T_INT:
 		snprintf(buf, len, "an integer from %lld to %lld", v->min, v->max);
@@ -197,14 +250,14 @@ void svm__config_load(struct svm__config *cfg)
 			if (is_log != (pass == 0))
 				continue;
 			parse_value(v, v->deflt, &val);
-			store(cfg, v, val);
+			store(cfg, v, val, v->deflt);
 			seen[i] = v->deflt;
 			source[i] = SVM__SRC_DEFAULT;
 			env = getenv(v->name);
 			if (!env)
 				continue;
 			if (parse_value(v, env, &val)) {
-				store(cfg, v, val);
+				store(cfg, v, val, env);
 				seen[i] = env;
 				source[i] = SVM__SRC_ENV;
 			} else {

@@ -21,8 +21,14 @@ struct svm__config {
 	int user_device_threads; /* 0: one per online CPU */
 	int user_fault_cpu;      /* -1: unbound */
 	bool user_uffd_move;
-	int retry_rounds;        /* extra rounds for BUSY pages */
-	int retry_backoff_us;
+	/* retry policy (runtime/policy/retry.c) */
+	int retry_rounds;        /* retry rounds of one migration */
+	int retry_budget_us;     /* time budget of one migration's retries */
+	int retry_backoff_us;    /* first pause, doubles each round ... */
+	int retry_backoff_max_us; /* ... up to this */
+	bool retry_drain;        /* ask the backend to drain LRU caches between rounds */
+	unsigned retry_classes;  /* bit f: pages failing with class f are retried */
+	char inject[128];        /* fault injection spec, "" for none */
 };
 
 enum svm__config_source { SVM__SRC_DEFAULT, SVM__SRC_ENV, SVM__SRC_BAD_ENV };

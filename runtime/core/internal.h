@@ -19,6 +19,7 @@
 
 #include "svmrt.h"
 #include "config.h"
+#include "inject.h"
 #include "log.h"
 
 #define SVM__PAGE_SIZE 4096UL
@@ -40,7 +41,8 @@ struct svm__page {
 	uint8_t read_mostly; /* advice */
 	uint8_t last_failure;
 	uint16_t pins;
-	uint16_t busy;       /* set while a migration works on the page */
+	uint8_t busy;        /* set while a migration works on the page */
+	uint8_t pinned_seen; /* a move failed as PINNED: served in place until cleared */
 	uint32_t copies;     /* read-only duplicates: bit 0 host, bit 1+d device */
 	uint32_t remote;     /* bit d: device d holds an in-place working copy */
 	uint32_t accessed_by; /* advice: bit d */
@@ -54,6 +56,7 @@ struct svm__range {
 	uintptr_t start;
 	size_t bytes;  /* as asked for */
 	size_t npages; /* rounded up */
+	size_t pinned_seen; /* pages with pinned_seen set */
 	struct svm__page *pages;
 };
 
@@ -90,6 +93,7 @@ struct svm__rt {
 	struct svm__devstate dev[SVM__MAX_DEVICES];
 	svm_stats_t stats;
 	atomic_uint_fast64_t launches;
+	struct svm__inject inject;
 };
 
 extern struct svm__rt svm__rt;

@@ -154,7 +154,8 @@ void svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write)
 		return; /* raced: already reachable */
 	SVM__STAT(rt, dev, device_faults, 1);
 
-	if (p->pins || (p->accessed_by & (1u << dev)) || p->pref == SVM_HOST) {
+	if (p->pins || p->pinned_seen || (p->accessed_by & (1u << dev)) ||
+	    p->pref == SVM_HOST) {
 		serve_in_place(rt, dev, &lp);
 		return;
 	}

@@ -6,9 +6,9 @@
  * one place to live.
  */
 #include <stdlib.h>
-#include <time.h>
 
 #include "policy.h"
+#include "retry.h"
 #include "../backends/backend.h"
 
 static uintptr_t page_addr(const struct svm__range *r, size_t i)
@@ -97,7 +97,8 @@ static bool stays_in_place(const struct svm__page *p, int dst)
 {
 	if (dst < 0)
 		return false; /* the host can always take its pages back */
-	return p->pins || (p->accessed_by & (1u << dst)) || p->pref == SVM_HOST;
+	return p->pins || p->pinned_seen || (p->accessed_by & (1u << dst)) ||
+	       p->pref == SVM_HOST;
 }
 
 /*
@@ -140,21 +141,44 @@ void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first,
 	}
 }
 
-static void backoff(const struct svm__rt *rt, int round)
+/* A move failed as PINNED: remember it, say it once per range. */
+static void mark_pinned(struct svm__range *r, struct svm__page *p)
 {
-	uint64_t us = (uint64_t)rt->cfg.retry_backoff_us << (round < 10 ? round : 10);
-	struct timespec ts = { (time_t)(us / 1000000), (long)(us % 1000000) * 1000 };
+	if (p->pinned_seen)
+		return;
+	p->pinned_seen = 1;
+	r->pinned_seen++;
+}
 
-	if (us)
-		nanosleep(&ts, NULL);
+static void clear_pinned(struct svm__range *r, struct svm__page *p)
+{
+	if (!p->pinned_seen)
+		return;
+	p->pinned_seen = 0;
+	r->pinned_seen--;
+}
+
+void svm__pinned_clear(struct svm__range *r, size_t first, size_t n)
+{
+	for (size_t i = first; i < first + n; i++)
+		clear_pinned(r, &r->pages[i]);
+}
+
+/* Gives up on a page: its class goes into the report and last_failure. */
+static void give_up(struct svm__page *p, svm_failure_t f, svm_migrate_report_t *rep)
+{
+	p->busy = 0;
+	p->last_failure = (uint8_t)f;
+	rep->failed_by[f]++;
 }
 
 svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
 			  int dst, unsigned flags, svm_migrate_report_t *rep)
 {
 	svm_migrate_report_t local = { 0 };
-	size_t todo = 0, room = SIZE_MAX, end = first + n;
+	size_t todo = 0, room = SIZE_MAX, end = first + n, pinned_before = r->pinned_seen;
 	svm_failure_t out[256];
+	struct svm__retry st;
 
 	if (!rep)
 		rep = &local;
@@ -175,29 +199,27 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 				svm__lru_touch(rt, dst, p);
 			p->busy = 2; /* not to be evicted for this request */
 		} else if ((flags & SVM__MIG_FAULT) && stays_in_place(p, dst)) {
-			rep->already++; /* advice says it is served where it is */
+			rep->already++; /* advice or a known pin: served where it is */
 		} else if (p->pins && dst >= 0) {
-			p->last_failure = SVM_FAILURE_PINNED;
-			rep->failed_by[SVM_FAILURE_PINNED]++;
+			give_up(p, SVM_FAILURE_PINNED, rep);
 		} else {
 			p->busy = 1;
 			todo++;
 		}
 	}
 
+	/* room first: evict before any page of the request is touched */
 	if (dst >= 0 && todo) {
 		struct svm__devstate *d = &rt->dev[dst];
-		size_t need = 0;
 
-		for (size_t i = first; i < end; i++)
-			need += r->pages[i].busy == 1;
-		room = d->capacity - d->resident;
-		if (need > room)
-			room += evict(rt, dst, need - room);
+		room = d->capacity > d->resident ? d->capacity - d->resident : 0;
+		if (todo > room)
+			room += evict(rt, dst, todo - room);
 	}
 
-	for (int round = 0; todo; round++) {
-		size_t retry = 0;
+	svm__retry_start(rt, &st);
+	while (todo) {
+		size_t again = 0, nomem = 0;
 
 		for (size_t i = first; i < end;) {
 			struct svm__page *p = &r->pages[i];
@@ -207,10 +229,8 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 				i++;
 				continue;
 			}
-			if (room == 0) {
-				p->busy = 0;
-				p->last_failure = SVM_FAILURE_NO_MEMORY;
-				rep->failed_by[SVM_FAILURE_NO_MEMORY]++;
+			if (room == 0) { /* nothing left to evict */
+				give_up(p, SVM_FAILURE_NO_MEMORY, rep);
 				todo--;
 				i++;
 				continue;
@@ -221,6 +241,7 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 			int src = p->loc;
 			size_t moved = rt->be->move(rt, page_addr(r, i), j - i, src, dst, out);
 
+			SVM__STAT(rt, dst, move_attempts, j - i);
 			if (dst >= 0)
 				room -= moved;
 			for (size_t k = i; k < j; k++) {
@@ -229,27 +250,39 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 
 				if (f == SVM_FAILURE_NONE) {
 					note_moved(rt, q, src, dst);
+					clear_pinned(r, q);
 					q->busy = 0;
 					rep->moved++;
 					todo--;
 					continue;
 				}
 				q->last_failure = (uint8_t)f;
-				if (f == SVM_FAILURE_BUSY && round < rt->cfg.retry_rounds) {
-					retry++;
+				if (f == SVM_FAILURE_PINNED)
+					mark_pinned(r, q);
+				if (svm__retry_class(rt, f)) {
+					again++;
+					nomem += f == SVM_FAILURE_NO_MEMORY;
 					continue;
 				}
-				q->busy = 0;
-				rep->failed_by[f]++;
+				give_up(q, f, rep);
 				todo--;
 			}
 			i = j;
 		}
-		if (!retry)
+		if (!again)
 			break;
+		if (!svm__retry_next_round(rt, &st)) {
+			/* rounds or time spent: what is left failed with its last class */
+			for (size_t i = first; i < end; i++)
+				if (r->pages[i].busy == 1)
+					give_up(&r->pages[i], (svm_failure_t)r->pages[i].last_failure,
+						rep);
+			break;
+		}
 		rep->retries++;
 		SVM__STAT(rt, dst, retries, 1);
-		backoff(rt, round);
+		if (nomem && dst >= 0) /* NO_MEMORY: make room, then try again */
+			room += evict(rt, dst, nomem);
 	}
 
 	for (size_t i = first; i < end; i++)
@@ -258,6 +291,18 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 		rep->failed += rep->failed_by[f];
 		SVM__STAT(rt, dst, failures_by[f], rep->failed_by[f]);
 	}
+	if (!pinned_before && r->pinned_seen) {
+		svm__warn("range %#lx (%zu KiB): %zu pages are pinned; they stay on the host "
+			  "and devices reach them in place until unpinned",
+			  (unsigned long)r->start, r->npages * 4, r->pinned_seen);
+	}
+	if (rep->failed)
+		svm__info("migration of %zu pages at %#lx to %d: %zu moved, %zu failed "
+			  "(pinned %zu, busy %zu, no-memory %zu, unsupported %zu), %u retries",
+			  n, (unsigned long)page_addr(r, first), dst, rep->moved, rep->failed,
+			  rep->failed_by[SVM_FAILURE_PINNED], rep->failed_by[SVM_FAILURE_BUSY],
+			  rep->failed_by[SVM_FAILURE_NO_MEMORY],
+			  rep->failed_by[SVM_FAILURE_UNSUPPORTED], rep->retries);
 	return rep->failed ? SVM_PARTIAL : SVM_OK;
 }
 

@@ -25,6 +25,9 @@
 svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
 			  int dst, unsigned flags, svm_migrate_report_t *rep);
 
+/* Forgets that pages were found pinned (svm_unpin). */
+void svm__pinned_clear(struct svm__range *r, size_t first, size_t n);
+
 /* Drops read duplicates and in-place working copies of [first, first+n). */
 void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n);
 

@@ -203,14 +203,12 @@ static size_t zero_fill(uintptr_t d, size_t len, svm_failure_t *out)
 	return done / SVM__PAGE_SIZE;
 }
 
-static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
-			svm_failure_t *out)
+static size_t move_run(uintptr_t addr, size_t n, int src, int dst, svm_failure_t *out)
 {
 	size_t len = n * SVM__PAGE_SIZE, done = 0;
 	uintptr_t s = at(src == SVM__LOC_NONE ? SVM_HOST : src, addr), d = at(dst, addr);
 	int err;
 
-	(void)rt;
 	if (src == SVM__LOC_NONE)
 		return zero_fill(d, len, out);
 	if (U.have_move) {
@@ -228,6 +226,27 @@ static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, i
 	}
 	return done / SVM__PAGE_SIZE +
 	       copy_move(d + done, s + done, len - done, out + done / SVM__PAGE_SIZE);
+}
+
+static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
+			svm_failure_t *out)
+{
+	size_t moved = 0;
+
+	if (!rt->inject.on || src == SVM__LOC_NONE) /* a zero fill is not a move */
+		return move_run(addr, n, src, dst, out);
+	/* SVM_INJECT: chosen pages fail, the runs between them move */
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j < n && (out[j] = svm__inject_draw(&rt->inject, addr + j * SVM__PAGE_SIZE,
+							   src, dst)) == SVM_FAILURE_NONE)
+			j++;
+		if (j > i)
+			moved += move_run(addr + i * SVM__PAGE_SIZE, j - i, src, dst, out + i);
+		i = j + 1; /* out[j] holds the injected class */
+	}
+	return moved;
 }
 
 static svm_result_t user_duplicate(struct svm__rt *rt, uintptr_t addr, size_t n, int owner,

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR MIT) */
+/*
+ * svmshim.h - uAPI of the svmrt kernel shim (svmshim.ko).
+ *
+ * Shared by the kernel module and by user space (the runtime's kshim
+ * backend and the VM tests). The driver is a DRM render-node driver: find
+ * it by drmGetVersion()->name == "svmshim" (or DRM_IOCTL_VERSION), then
+ * issue the ioctls below on the render node.
+ *
+ * Rules for every struct:
+ *  - fixed-size fields only, 64-bit aligned, explicit padding;
+ *  - unknown flag bits, non-zero padding and non-zero reserved fields are
+ *    rejected with -EINVAL (so they can be given a meaning later);
+ *  - reserved output fields are written as zero.
+ *
+ * Version 1: GET_INFO, MIGRATE, PIN, UNPIN, SNAPSHOT. Ioctl numbers
+ * 0x05..0x1f are reserved for the device view, device faults, SET_ATTR and
+ * the event ring (a later version).
+ */
+#ifndef _UAPI_SVMSHIM_H_
+#define _UAPI_SVMSHIM_H_
+
+#if defined(__KERNEL__)
+#include <linux/types.h>
+#include <drm/drm.h>
+#elif defined(__has_include)
+#if __has_include(<drm.h>)
+#include <drm.h>		/* libdrm, -I from pkg-config libdrm */
+#elif __has_include(<drm/drm.h>)
+#include <drm/drm.h>		/* kernel uapi headers */
+#else
+#include <libdrm/drm.h>		/* libdrm without its -I */
+#endif
+#else
+#include <drm/drm.h>
+#endif
+
+#if defined(__cplusplus)
+extern "C" {
+#endif
+
+#define SVMSHIM_DRIVER_NAME	"svmshim"
+#define SVMSHIM_UAPI_VERSION	1
+
+/* Locations (SNAPSHOT, MIGRATE destination). Device d is d >= 0. */
+#define SVMSHIM_LOC_HOST	(-1)	/* host (system) memory */
+#define SVMSHIM_LOC_NONE	(-2)	/* not populated (no page yet) */
+#define SVMSHIM_LOC_OTHER	(-3)	/* another driver's device page */
+
+/* Per-page failure classes; equal to the runtime's svm_failure_t. */
+#define SVMSHIM_FAIL_NONE	 0	/* moved, or already there */
+#define SVMSHIM_FAIL_PINNED	 1	/* long-term pinned / extra references */
+#define SVMSHIM_FAIL_BUSY	 2	/* lock, isolation or race: transient */
+#define SVMSHIM_FAIL_NO_MEMORY	 3	/* destination full even after eviction */
+#define SVMSHIM_FAIL_UNSUPPORTED 4	/* shared, file, hugetlb, VM_SPECIAL... */
+#define SVMSHIM_FAIL_COUNT	 5
+
+/* GET_INFO: global and per-device information. */
+struct drm_svmshim_get_info {
+	__u32 device;		/* in: device index (< device_count) */
+	__u32 flags;		/* in: must be 0 */
+	__u32 version;		/* out: SVMSHIM_UAPI_VERSION */
+	__u32 device_count;	/* out */
+	__u64 memory_bytes;	/* out: emulated VRAM size of @device */
+	__u64 free_bytes;	/* out: free VRAM of @device */
+	__s32 numa_node;	/* out: NUMA node backing @device */
+	__u32 page_size;	/* out: migration granule (PAGE_SIZE) */
+	__u32 batch_pages;	/* out: pages per migrate_vma batch */
+	__u32 pad;		/* in/out: 0 */
+	__u64 reserved[4];	/* in: 0; out: 0 */
+};
+
+/* MIGRATE flags */
+#define SVMSHIM_MIGRATE_DRAIN_LRU	(1u << 0) /* second attempt on BUSY pages
+						   * after the core's LRU drain */
+#define SVMSHIM_MIGRATE_NO_EVICT	(1u << 1) /* never evict: NO_MEMORY */
+#define SVMSHIM_MIGRATE_FLAGS		(SVMSHIM_MIGRATE_DRAIN_LRU | \
+					 SVMSHIM_MIGRATE_NO_EVICT)
+
+/*
+ * MIGRATE: move [start, start + length) to @dest (device index or
+ * SVMSHIM_LOC_HOST). Best effort, page by page. If @results is not 0 it
+ * points to length / page_size bytes that receive each page's class
+ * (SVMSHIM_FAIL_*). Returns 0 when the call itself worked (even if pages
+ * failed); -EINVAL for bad arguments, -EFAULT when part of the range is not
+ * mapped or @results is not writable, -EINTR on a fatal signal.
+ */
+struct drm_svmshim_migrate {
+	__u64 start;		/* in: page aligned user address */
+	__u64 length;		/* in: multiple of the page size, > 0 */
+	__u64 results;		/* in: user pointer to __u8[npages] or 0 */
+	__s32 dest;		/* in: device index or SVMSHIM_LOC_HOST */
+	__u32 flags;		/* in: SVMSHIM_MIGRATE_* */
+	__u64 moved;		/* out: pages that moved */
+	__u64 already;		/* out: pages already at @dest (or not populated
+				 *      when @dest is the host) */
+	__u64 failed[SVMSHIM_FAIL_COUNT]; /* out: per class; [0] always 0 */
+	__u64 evicted;		/* out: pages evicted from @dest to make room */
+	__u64 reserved[4];	/* in: 0; out: 0 */
+};
+
+/* PIN / UNPIN: a real long-term pin (FOLL_LONGTERM) of a user range. */
+struct drm_svmshim_pin {
+	__u64 start;		/* in: page aligned */
+	__u64 length;		/* in: multiple of the page size, > 0 */
+	__u32 flags;		/* in: must be 0 */
+	__u32 pad;		/* in: 0 */
+	__u64 pages;		/* out: pages pinned (PIN) / released (UNPIN) */
+	__u64 reserved[2];	/* in: 0; out: 0 */
+};
+
+/* SNAPSHOT: where each page of the range is now. */
+struct drm_svmshim_snapshot {
+	__u64 start;		/* in: page aligned */
+	__u64 length;		/* in: multiple of the page size, > 0 */
+	__u64 locations;	/* in: user pointer to __s32[npages] or 0:
+				 *     SVMSHIM_LOC_* or a device index */
+	__u32 flags;		/* in: must be 0 */
+	__u32 pad;		/* in: 0 */
+	__u64 host;		/* out: pages in host memory */
+	__u64 device;		/* out: pages on one of our devices */
+	__u64 none;		/* out: pages not populated */
+	__u64 reserved[3];	/* in: 0; out: 0 */
+};
+
+#define DRM_SVMSHIM_GET_INFO	0x00
+#define DRM_SVMSHIM_MIGRATE	0x01
+#define DRM_SVMSHIM_PIN		0x02
+#define DRM_SVMSHIM_UNPIN	0x03
+#define DRM_SVMSHIM_SNAPSHOT	0x04
+/* 0x05..0x1f: reserved (device view, device faults, SET_ATTR, events) */
+
+#define DRM_IOCTL_SVMSHIM_GET_INFO \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_SVMSHIM_GET_INFO, struct drm_svmshim_get_info)
+#define DRM_IOCTL_SVMSHIM_MIGRATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_SVMSHIM_MIGRATE, struct drm_svmshim_migrate)
+#define DRM_IOCTL_SVMSHIM_PIN \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_SVMSHIM_PIN, struct drm_svmshim_pin)
+#define DRM_IOCTL_SVMSHIM_UNPIN \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_SVMSHIM_UNPIN, struct drm_svmshim_pin)
+#define DRM_IOCTL_SVMSHIM_SNAPSHOT \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_SVMSHIM_SNAPSHOT, struct drm_svmshim_snapshot)
+
+#if defined(__cplusplus)
+}
+#endif
+
+#endif /* _UAPI_SVMSHIM_H_ */

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The retry policy. For each failure class, whether a page is offered
+ * again; between rounds, an exponential pause and an LRU drain; over all,
+ * a bound in rounds and in time. docs/retry-policy.md has the table.
+ */
+#ifndef SVM_POLICY_RETRY_H
+#define SVM_POLICY_RETRY_H
+
+#include "../core/internal.h"
+
+struct svm__retry {
+	uint64_t start_ns, deadline_ns;
+	int round; /* rounds done so far */
+};
+
+void svm__retry_start(const struct svm__rt *rt, struct svm__retry *st);
+/* May a page that failed with class f be tried in another round? */
+bool svm__retry_class(const struct svm__rt *rt, svm_failure_t f);
+/*
+ * Before another round: false when the rounds or the time budget are
+ * spent. Otherwise pauses (a pause never runs past the deadline) and, if
+ * configured, asks the backend to drain LRU caches.
+ */
+bool svm__retry_next_round(struct svm__rt *rt, struct svm__retry *st);
+
+#endif
