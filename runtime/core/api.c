@@ -145,6 +145,7 @@ svm_result_t svm_init(void)
 	memset(rt->dev, 0, sizeof(rt->dev));
 	memset(&rt->stats, 0, sizeof(rt->stats));
 	atomic_store(&rt->launches, 0);
+	rt->t0_ns = svm__now_ns();
 	for (int d = 0; d < SVM__MAX_DEVICES; d++)
 		svm__lru_init(&rt->dev[d]);
 	res = rt->be->init(rt, &heap, &heap_size);

@@ -59,6 +59,8 @@ static const struct var table[] = {
 	{ "SVM_RETRY_CLASSES", T_SET, "busy,no-memory", OFF(retry_classes), 0, 0,
 	  "none|pinned|busy|no-memory|unsupported", false,
 	  "failure classes that are retried (comma separated; empty or none: no retries)" },
+	{ "SVM_THRASH_WINDOW_US", T_INT, "1000", OFF(thrash_window_us), 0, 10000000, NULL, false,
+	  "a page that moves again within this many microseconds counts as a thrash event" },
 	{ "SVM_INJECT", T_STRING, "", OFF(inject), 0, 127, NULL, false,
 	  "fault injection: class=C,percent=P[,seed=S][,direction=to-host|to-device][,count=N]" },
 };

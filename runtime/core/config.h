@@ -28,7 +28,8 @@ struct svm__config {
 	int retry_backoff_max_us; /* ... up to this */
 	bool retry_drain;        /* ask the backend to drain LRU caches between rounds */
 	unsigned retry_classes;  /* bit f: pages failing with class f are retried */
-	char inject[128];        /* fault injection spec, "" for none */
+	char inject[128];
+	int thrash_window_us;    /* a move back within this is a thrash event */        /* fault injection spec, "" for none */
 };
 
 enum svm__config_source { SVM__SRC_DEFAULT, SVM__SRC_ENV, SVM__SRC_BAD_ENV };

@@ -230,6 +230,7 @@ void svm__lru_touch(struct svm__rt *rt, int dev, struct svm__page *p)
 
 void svm__page_set_loc(struct svm__rt *rt, struct svm__page *p, int loc)
 {
+	svm__page_changed(rt, p);
 	if (p->loc == loc)
 		return;
 	if (p->loc >= 0) {

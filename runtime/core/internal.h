@@ -47,6 +47,8 @@ struct svm__page {
 	uint32_t remote;     /* bit d: device d holds an in-place working copy */
 	uint32_t accessed_by; /* advice: bit d */
 	uint32_t migrations;
+	uint32_t seq;         /* svm__rt.seq when the page last changed */
+	uint32_t last_move_us; /* when it last moved (µs since init, wraps) */
 	/* device LRU (pages owned by a device), most recent at head */
 	struct svm__page *lru_prev, *lru_next;
 	struct svm__range *range;
@@ -94,6 +96,9 @@ struct svm__rt {
 	svm_stats_t stats;
 	atomic_uint_fast64_t launches;
 	struct svm__inject inject;
+	/* bumped at every page state change; lets a fault tell it is stale */
+	atomic_uint_fast32_t seq;
+	uint64_t t0_ns; /* svm_init time */
 };
 
 extern struct svm__rt svm__rt;
@@ -114,6 +119,18 @@ void svm__lru_init(struct svm__devstate *d);
 void svm__lru_add(struct svm__rt *rt, int dev, struct svm__page *p);
 void svm__lru_del(struct svm__rt *rt, int dev, struct svm__page *p);
 void svm__lru_touch(struct svm__rt *rt, int dev, struct svm__page *p);
+
+/* Marks p as changed now (see svm__rt.seq). */
+static inline void svm__page_changed(struct svm__rt *rt, struct svm__page *p)
+{
+	p->seq = (uint32_t)atomic_fetch_add(&rt->seq, 1) + 1;
+}
+
+/* Did p change after the runtime was at sequence `since`? */
+static inline bool svm__page_changed_since(const struct svm__page *p, uint32_t since)
+{
+	return (int32_t)(p->seq - since) > 0;
+}
 
 /* Sets p->loc, keeping LRU membership and resident counts right. */
 void svm__page_set_loc(struct svm__rt *rt, struct svm__page *p, int loc);

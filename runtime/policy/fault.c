@@ -21,14 +21,15 @@ struct loc_page {
 	struct svm__page *p;
 };
 
-static bool lookup(struct svm__rt *rt, uintptr_t addr, struct loc_page *lp)
+/* Finds the page; false if it is gone or changed since `seen` (stale). */
+static bool lookup(struct svm__rt *rt, uintptr_t addr, uint32_t seen, struct loc_page *lp)
 {
 	lp->r = svm__range_find(rt, addr);
 	if (!lp->r)
 		return false;
 	lp->idx = (addr - lp->r->start) / SVM__PAGE_SIZE;
 	lp->p = &lp->r->pages[lp->idx];
-	return true;
+	return !svm__page_changed_since(lp->p, seen);
 }
 
 /* The migration block around a page, clamped to its range. */
@@ -49,14 +50,14 @@ static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t
 	*n = b1 - b0;
 }
 
-void svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write)
+void svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen)
 {
 	struct loc_page lp;
 	size_t first, n;
 	int owner;
 
 	(void)write;
-	if (!lookup(rt, addr, &lp))
+	if (!lookup(rt, addr, seen, &lp))
 		return;
 	owner = lp.p->loc;
 	if (owner == SVM_HOST && !lp.p->copies)
@@ -82,11 +83,11 @@ void svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write)
 	}
 }
 
-void svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr)
+void svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen)
 {
 	struct loc_page lp;
 
-	if (!lookup(rt, addr, &lp))
+	if (!lookup(rt, addr, seen, &lp))
 		return;
 	/* a host write ends read duplicates and in-place device copies */
 	if (lp.p->remote || (lp.p->loc != SVM__LOC_NONE &&
@@ -121,6 +122,7 @@ static void serve_in_place(struct svm__rt *rt, int dev, struct loc_page *lp)
 		return;
 	p->remote |= 1u << dev;
 	rt->dev[dev].remote_pages++;
+	svm__page_changed(rt, p);
 	SVM__STAT(rt, dev, remote_accesses, 1);
 }
 
@@ -138,16 +140,18 @@ static void duplicate(struct svm__rt *rt, int dev, struct loc_page *lp)
 	    SVM_OK)
 		return;
 	p->copies |= svm__loc_bit(p->loc) | svm__loc_bit(dev);
+	svm__page_changed(rt, p);
 	SVM__STAT(rt, dev, read_duplicates, 1);
 }
 
-void svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write)
+void svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write,
+		       uint32_t seen)
 {
 	struct loc_page lp;
 	struct svm__page *p;
 	size_t first, n;
 
-	if (!lookup(rt, addr, &lp))
+	if (!lookup(rt, addr, seen, &lp))
 		return;
 	p = lp.p;
 	if (p->loc == dev || (p->copies & svm__loc_bit(dev)) || (p->remote & (1u << dev)))
@@ -169,11 +173,11 @@ void svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write)
 		serve_in_place(rt, dev, &lp); /* could not move: work on it in place */
 }
 
-void svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr)
+void svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr, uint32_t seen)
 {
 	struct loc_page lp;
 
-	if (!lookup(rt, addr, &lp))
+	if (!lookup(rt, addr, seen, &lp))
 		return;
 	/*
 	 * A device write to a read-only copy. Every duplicate holds the

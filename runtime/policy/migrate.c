@@ -24,6 +24,12 @@ static void note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst
 	p->last_failure = SVM_FAILURE_NONE;
 	if (src == SVM__LOC_NONE)
 		return; /* a first touch fills zeros; nothing moved */
+	uint32_t now_us = (uint32_t)((svm__now_ns() - rt->t0_ns) / 1000);
+
+	/* back again within the window: the page is being fought over */
+	if (p->migrations && now_us - p->last_move_us < (uint32_t)rt->cfg.thrash_window_us)
+		SVM__STAT(rt, dst >= 0 ? dst : src, thrash_events, 1);
+	p->last_move_us = now_us;
 	p->migrations++;
 	if (dst >= 0) {
 		SVM__STAT(rt, dst, pages_to_device, 1);
@@ -117,6 +123,7 @@ static void remote_end(struct svm__rt *rt, struct svm__range *r, size_t first, s
 
 		p->remote &= ~(1u << dev);
 		rt->dev[dev].remote_pages--;
+		svm__page_changed(rt, p);
 		if (out[i] == SVM_FAILURE_NONE)
 			continue;
 		svm__page_set_loc(rt, p, dev);
@@ -136,6 +143,7 @@ void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first,
 			rt->be->collapse(rt, page_addr(r, i), 1, p->loc,
 					 p->copies & ~svm__loc_bit(p->loc));
 			p->copies = svm__loc_bit(p->loc);
+			svm__page_changed(rt, p);
 			SVM__STAT(rt, -1, collapses, 1);
 		}
 	}
@@ -251,7 +259,7 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 				if (f == SVM_FAILURE_NONE) {
 					note_moved(rt, q, src, dst);
 					clear_pinned(r, q);
-					q->busy = 0;
+					q->busy = 2; /* arrived: not to be evicted by this request */
 					rep->moved++;
 					todo--;
 					continue;

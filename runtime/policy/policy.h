@@ -37,11 +37,18 @@ void svm__remote_flush_device(struct svm__rt *rt, int dev);
 /* Brings every page home (before fork()). */
 void svm__evacuate_all(struct svm__rt *rt);
 
-/* Fault entry points; addr is a heap address. */
-void svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write);
-void svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr);
-void svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write);
-void svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr);
+/*
+ * Fault entry points; addr is a heap address. `seen` is svm__rt.seq from
+ * before the backend read the fault: a page that changed since then was
+ * already dealt with (its thread woken), so the fault is stale and left
+ * alone; the backend wakes the thread anyway, and it faults again if it
+ * still must.
+ */
+void svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen);
+void svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen);
+void svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write,
+		       uint32_t seen);
+void svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr, uint32_t seen);
 
 /* Statistics, kept here so that every path counts the same way. */
 #define SVM__STAT(rt, devno, field, v)                          \

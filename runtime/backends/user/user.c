@@ -372,7 +372,7 @@ static void user_range_unmap(struct svm__rt *rt, struct svm__range *r)
 	}
 }
 
-static void serve(struct svm__rt *rt, const struct uffd_msg *m)
+static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
 {
 	uintptr_t a = (uintptr_t)m->arg.pagefault.address & ~(SVM__PAGE_SIZE - 1);
 	bool wp = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP;
@@ -391,13 +391,13 @@ static void serve(struct svm__rt *rt, const struct uffd_msg *m)
 
 	pthread_mutex_lock(&rt->lock);
 	if (loc == SVM_HOST && wp)
-		svm__fault_cpu_wp(rt, h);
+		svm__fault_cpu_wp(rt, h, seen);
 	else if (loc == SVM_HOST)
-		svm__fault_cpu(rt, h, write);
+		svm__fault_cpu(rt, h, write, seen);
 	else if (wp)
-		svm__fault_device_wp(rt, loc, h);
+		svm__fault_device_wp(rt, loc, h, seen);
 	else
-		svm__fault_device(rt, loc, h, write);
+		svm__fault_device(rt, loc, h, write, seen);
 	dt = svm__now_ns() - t0;
 	rt->stats.fault_service_ns += dt;
 	if (dt > rt->stats.fault_service_max_ns)
@@ -423,6 +423,12 @@ static void *service_thread(void *arg)
 		}
 		if (pfd[1].revents)
 			break;
+		/*
+		 * Before the read: a page that changes after this point woke
+		 * the threads waiting on it, so their messages in this batch
+		 * are stale (svm__fault_cpu and friends).
+		 */
+		uint32_t seen = (uint32_t)atomic_load(&rt->seq);
 		ssize_t got = read(U.uffd, msgs, sizeof(msgs));
 
 		if (got < 0) {
@@ -433,7 +439,7 @@ static void *service_thread(void *arg)
 		}
 		for (size_t i = 0; i < (size_t)got / sizeof(msgs[0]); i++)
 			if (msgs[i].event == UFFD_EVENT_PAGEFAULT)
-				serve(rt, &msgs[i]);
+				serve(rt, &msgs[i], seen);
 	}
 	return NULL;
 }
