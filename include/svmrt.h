@@ -179,6 +179,8 @@ typedef struct svm_stats {
 	uint64_t launches;          /* svm_launch calls */
 	uint64_t fault_service_ns;  /* total time spent serving faults */
 	uint64_t fault_service_max_ns;
+	uint64_t move_ns_to_device; /* time spent moving pages to devices */
+	uint64_t move_ns_to_host;   /* and home; bytes / time = bandwidth while moving */
 	uint64_t device_resident_bytes; /* bytes on devices now */
 } svm_stats_t;
 /* Totals since svm_init over all devices. */

@@ -157,6 +157,7 @@ svm_result_t svm_init(void)
 		goto out;
 	}
 	rt->refs = 1;
+	svm__profile_start(rt);
 	atomic_store(&live, true);
 	svm__info("initialized: backend %s, %d device(s), heap %zu MiB at %#lx", rt->be->name,
 		  rt->ndev, heap_size >> 20, (unsigned long)heap);
@@ -187,6 +188,7 @@ svm_result_t svm_finalize(void)
 		pthread_mutex_unlock(&svm__launch_lock[d]);
 	}
 	pthread_mutex_lock(&rt->lock);
+	svm__profile_stop(rt);
 	if (rt->nranges)
 		svm__info("finalize: freeing %zu allocation(s) still live", rt->nranges);
 	while (rt->nranges) {
@@ -274,6 +276,8 @@ svm_result_t svm_alloc(void **ptr, size_t bytes)
 			svm__range_release(&svm__rt, r);
 		else
 			*ptr = (void *)r->start;
+		if (res == SVM_OK && svm__rt.cfg.profile_callsites)
+			r->callsite = __builtin_extract_return_addr(__builtin_return_address(0));
 	}
 	leave();
 	if (res == SVM_ERROR_OUT_OF_MEMORY)
@@ -302,6 +306,7 @@ svm_result_t svm_free(void *ptr)
 		svm__page_set_loc(&svm__rt, p, SVM__LOC_NONE);
 	}
 	svm__rt.be->range_unmap(&svm__rt, r);
+	svm__profile_range_freed(&svm__rt, r);
 	svm__range_release(&svm__rt, r);
 	leave();
 	return SVM_OK;
@@ -346,8 +351,13 @@ svm_result_t svm_prefetch(const void *ptr, size_t bytes, int location,
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
 	svm__rt.stats.prefetches++;
+	uint64_t t0 = svm__now_ns();
+
 	res = svm__migrate(&svm__rt, r, first, n, location, SVM__MIG_POPULATE * (location >= 0),
 			   report);
+	svm__trace((struct svm__event){ .type = SVM__EV_PREFETCH, .ts_ns = t0,
+					.dur_ns = svm__now_ns() - t0, .addr = (uintptr_t)ptr,
+					.pages = n, .src = -2, .dst = (int8_t)location });
 	leave();
 	return res;
 }
@@ -511,7 +521,12 @@ svm_result_t svm_launch(int device, size_t grid, svm_kernel_fn fn, void *arg)
 
 	pthread_mutex_lock(&svm__launch_lock[device]);
 	atomic_fetch_add(&svm__rt.launches, 1);
+	uint64_t t0 = svm__now_ns();
+
 	res = svm__pool_run(&svm__rt, device, grid, fn, arg);
+	svm__trace((struct svm__event){ .type = SVM__EV_LAUNCH, .ts_ns = t0,
+					.dur_ns = svm__now_ns() - t0, .pages = grid, .src = -2,
+					.dst = (int8_t)device });
 	/* in-place working copies end with the launch: writes become visible */
 	pthread_mutex_lock(&svm__rt.lock);
 	svm__remote_flush_device(&svm__rt, device);

@@ -29,7 +29,11 @@ struct svm__config {
 	bool retry_drain;        /* ask the backend to drain LRU caches between rounds */
 	unsigned retry_classes;  /* bit f: pages failing with class f are retried */
 	char inject[128];
-	int thrash_window_us;    /* a move back within this is a thrash event */        /* fault injection spec, "" for none */
+	int thrash_window_us;    /* a move back within this is a thrash event */
+	char profile[256];       /* "", "1" or "json:FILE" */
+	bool profile_callsites;
+	char trace[256];         /* Chrome trace file, "" for none */
+	int trace_events;        /* trace ring capacity */        /* fault injection spec, "" for none */
 };
 
 enum svm__config_source { SVM__SRC_DEFAULT, SVM__SRC_ENV, SVM__SRC_BAD_ENV };

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "inject.h"
 #include "log.h"
+#include "profile.h"
 
 #define SVM__PAGE_SIZE 4096UL
 #define SVM__PAGE_SHIFT 12
@@ -59,6 +60,8 @@ struct svm__range {
 	size_t bytes;  /* as asked for */
 	size_t npages; /* rounded up */
 	size_t pinned_seen; /* pages with pinned_seen set */
+	uint64_t migrations; /* page moves, for the profile's top ranges */
+	void *callsite;      /* svm_alloc's caller (SVM_PROFILE_CALLSITES) */
 	struct svm__page *pages;
 };
 
@@ -70,6 +73,7 @@ struct svm__devstate {
 	uintptr_t view;       /* the device's view of the heap (same layout) */
 	struct svm__pool *pool; /* worker threads for svm_launch */
 	svm_stats_t stats;
+	struct svm__hist fault_hist;
 };
 
 struct svm__backend_ops;
@@ -94,6 +98,7 @@ struct svm__rt {
 
 	struct svm__devstate dev[SVM__MAX_DEVICES];
 	svm_stats_t stats;
+	struct svm__hist fault_hist;
 	atomic_uint_fast64_t launches;
 	struct svm__inject inject;
 	/* bumped at every page state change; lets a fault tell it is stale */

@@ -50,7 +50,7 @@ static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t
 	*n = b1 - b0;
 }
 
-void svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen)
+int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen)
 {
 	struct loc_page lp;
 	size_t first, n;
@@ -58,16 +58,18 @@ void svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t see
 
 	(void)write;
 	if (!lookup(rt, addr, seen, &lp))
-		return;
+		return SVM__FAULT_NONE;
 	owner = lp.p->loc;
 	if (owner == SVM_HOST && !lp.p->copies)
-		return; /* raced: already home */
-	SVM__STAT(rt, owner >= 0 ? owner : -1, cpu_faults, 1);
+		return SVM__FAULT_NONE; /* raced: already home */
+	if (owner < 0)
+		owner = SVM_HOST; /* a first touch: no device involved */
+	SVM__STAT(rt, owner, cpu_faults, 1);
 	block_of(rt, &lp, &first, &n);
 	for (int round = 0;; round++) {
 		svm__migrate(rt, lp.r, first, n, SVM_HOST, SVM__MIG_POPULATE, NULL);
 		if (lp.p->loc == SVM_HOST)
-			return;
+			return owner;
 		/*
 		 * The host cannot give up on its own page. Bounded here; the
 		 * backend wakes the thread, it faults again and we come back.
@@ -75,7 +77,7 @@ void svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t see
 		if (round >= 3) {
 			svm__warn("page %#lx: could not bring it home (%s); the access will retry",
 				  (unsigned long)addr, svm_failure_string(lp.p->last_failure));
-			return;
+			return owner;
 		}
 		struct timespec ts = { 0, 1000000L << round };
 
@@ -83,18 +85,20 @@ void svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t see
 	}
 }
 
-void svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen)
+int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen)
 {
 	struct loc_page lp;
 
 	if (!lookup(rt, addr, seen, &lp))
-		return;
+		return SVM__FAULT_NONE;
 	/* a host write ends read duplicates and in-place device copies */
 	if (lp.p->remote || (lp.p->loc != SVM__LOC_NONE &&
 			     (lp.p->copies & ~svm__loc_bit(lp.p->loc)))) {
 		SVM__STAT(rt, -1, cpu_faults, 1);
 		svm__make_exclusive(rt, lp.r, lp.idx, 1);
-	} else if (lp.p->loc == SVM_HOST) {
+		return SVM_HOST;
+	}
+	if (lp.p->loc == SVM_HOST) {
 		/* a protection left over from a failed step: lift it, never loop */
 		rt->be->collapse(rt, addr, 1, SVM_HOST, 0);
 	}
@@ -102,6 +106,7 @@ void svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen)
 	 * If the host copy was a duplicate of a device-owned page it is gone
 	 * now; the retried write faults as missing and brings the page home.
 	 */
+	return SVM__FAULT_NONE;
 }
 
 /* Device dev reaches the page where it is. The page must end on the host. */
@@ -144,49 +149,51 @@ static void duplicate(struct svm__rt *rt, int dev, struct loc_page *lp)
 	SVM__STAT(rt, dev, read_duplicates, 1);
 }
 
-void svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write,
-		       uint32_t seen)
+int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, uint32_t seen)
 {
 	struct loc_page lp;
 	struct svm__page *p;
 	size_t first, n;
 
 	if (!lookup(rt, addr, seen, &lp))
-		return;
+		return SVM__FAULT_NONE;
 	p = lp.p;
 	if (p->loc == dev || (p->copies & svm__loc_bit(dev)) || (p->remote & (1u << dev)))
-		return; /* raced: already reachable */
+		return SVM__FAULT_NONE; /* raced: already reachable */
 	SVM__STAT(rt, dev, device_faults, 1);
 
 	if (p->pins || p->pinned_seen || (p->accessed_by & (1u << dev)) ||
 	    p->pref == SVM_HOST) {
 		serve_in_place(rt, dev, &lp);
-		return;
-	}
-	if (p->read_mostly && !write) {
+	} else if (p->read_mostly && !write) {
 		duplicate(rt, dev, &lp);
-		return;
+	} else {
+		block_of(rt, &lp, &first, &n);
+		svm__migrate(rt, lp.r, first, n, dev, SVM__MIG_POPULATE | SVM__MIG_FAULT, NULL);
+		if (p->loc != dev)
+			serve_in_place(rt, dev, &lp); /* could not move: work on it in place */
 	}
-	block_of(rt, &lp, &first, &n);
-	svm__migrate(rt, lp.r, first, n, dev, SVM__MIG_POPULATE | SVM__MIG_FAULT, NULL);
-	if (p->loc != dev)
-		serve_in_place(rt, dev, &lp); /* could not move: work on it in place */
+	return dev;
 }
 
-void svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr, uint32_t seen)
+int svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr, uint32_t seen)
 {
 	struct loc_page lp;
 
 	if (!lookup(rt, addr, seen, &lp))
-		return;
+		return SVM__FAULT_NONE;
 	/*
 	 * A device write to a read-only copy. Every duplicate holds the
 	 * owner's bytes, so dropping them loses nothing. If the writer owned
 	 * the page its copy is now writable; if not, the retried write faults
 	 * as missing and takes the normal device-fault path.
 	 */
-	if (lp.p->loc != SVM__LOC_NONE && (lp.p->copies & ~svm__loc_bit(lp.p->loc)))
+	if (lp.p->loc != SVM__LOC_NONE && (lp.p->copies & ~svm__loc_bit(lp.p->loc))) {
+		SVM__STAT(rt, dev, device_faults, 1);
 		svm__make_exclusive(rt, lp.r, lp.idx, 1);
-	else if (lp.p->loc == dev)
+		return dev;
+	}
+	if (lp.p->loc == dev)
 		rt->be->collapse(rt, addr, 1, dev, 0); /* stale protection */
+	return SVM__FAULT_NONE;
 }

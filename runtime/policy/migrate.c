@@ -16,6 +16,23 @@ static uintptr_t page_addr(const struct svm__range *r, size_t i)
 	return r->start + i * SVM__PAGE_SIZE;
 }
 
+/* One backend move, timed for the profile's bandwidth figures. */
+static size_t timed_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
+			 svm_failure_t *out)
+{
+	uint64_t t0 = svm__now_ns(), dt;
+	size_t moved = rt->be->move(rt, addr, n, src, dst, out);
+
+	dt = svm__now_ns() - t0;
+	if (src == SVM__LOC_NONE)
+		return moved; /* zero fill */
+	if (dst >= 0)
+		SVM__STAT(rt, dst, move_ns_to_device, dt);
+	else
+		SVM__STAT(rt, src, move_ns_to_host, dt);
+	return moved;
+}
+
 /* Records that p moved to loc. */
 static void note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst)
 {
@@ -31,6 +48,7 @@ static void note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst
 		SVM__STAT(rt, dst >= 0 ? dst : src, thrash_events, 1);
 	p->last_move_us = now_us;
 	p->migrations++;
+	p->range->migrations++;
 	if (dst >= 0) {
 		SVM__STAT(rt, dst, pages_to_device, 1);
 		SVM__STAT(rt, dst, bytes_to_device, SVM__PAGE_SIZE);
@@ -81,7 +99,8 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want)
 		while (j < nv && j - i < 256 && v[j]->range == v[i]->range &&
 		       v[j] == v[j - 1] + 1)
 			j++;
-		size_t moved = rt->be->move(rt, svm__page_addr(v[i]), j - i, dev, SVM_HOST, out);
+		uint64_t t0 = svm__now_ns();
+		size_t moved = timed_move(rt, svm__page_addr(v[i]), j - i, dev, SVM_HOST, out);
 
 		for (size_t k = i; k < j; k++) {
 			if (out[k - i] != SVM_FAILURE_NONE)
@@ -89,6 +108,10 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want)
 			note_moved(rt, v[k], dev, SVM_HOST);
 		}
 		SVM__STAT(rt, dev, evictions, moved);
+		svm__trace((struct svm__event){ .type = SVM__EV_EVICT, .ts_ns = t0,
+						.dur_ns = svm__now_ns() - t0,
+						.addr = svm__page_addr(v[i]), .pages = moved,
+						.src = (int8_t)dev, .dst = SVM_HOST });
 		done += moved;
 		i = j;
 	}
@@ -187,6 +210,7 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 	size_t todo = 0, room = SIZE_MAX, end = first + n, pinned_before = r->pinned_seen;
 	svm_failure_t out[256];
 	struct svm__retry st;
+	uint64_t t0 = svm__now_ns();
 
 	if (!rep)
 		rep = &local;
@@ -247,7 +271,7 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 			       r->pages[j].loc == p->loc)
 				j++;
 			int src = p->loc;
-			size_t moved = rt->be->move(rt, page_addr(r, i), j - i, src, dst, out);
+			size_t moved = timed_move(rt, page_addr(r, i), j - i, src, dst, out);
 
 			SVM__STAT(rt, dst, move_attempts, j - i);
 			if (dst >= 0)
@@ -289,6 +313,10 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 		}
 		rep->retries++;
 		SVM__STAT(rt, dst, retries, 1);
+		svm__trace((struct svm__event){ .type = SVM__EV_RETRY, .ts_ns = svm__now_ns(),
+						.addr = page_addr(r, first), .pages = again,
+						.src = -2, .dst = (int8_t)dst,
+						.retries = (uint16_t)rep->retries });
 		if (nomem && dst >= 0) /* NO_MEMORY: make room, then try again */
 			room += evict(rt, dst, nomem);
 	}
@@ -298,7 +326,19 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 	for (int f = 1; f < SVM_FAILURE_COUNT; f++) {
 		rep->failed += rep->failed_by[f];
 		SVM__STAT(rt, dst, failures_by[f], rep->failed_by[f]);
+		if (rep->failed_by[f])
+			svm__trace((struct svm__event){ .type = SVM__EV_FAILURE,
+							.ts_ns = svm__now_ns(),
+							.addr = page_addr(r, first),
+							.pages = rep->failed_by[f], .src = -2,
+							.dst = (int8_t)dst, .cls = (uint8_t)f });
 	}
+	if (rep->moved || rep->failed)
+		svm__trace((struct svm__event){ .type = SVM__EV_MIGRATE, .ts_ns = t0,
+						.dur_ns = svm__now_ns() - t0,
+						.addr = page_addr(r, first), .pages = rep->moved,
+						.failed = rep->failed, .src = -2, .dst = (int8_t)dst,
+						.retries = (uint16_t)rep->retries });
 	if (!pinned_before && r->pinned_seen) {
 		svm__warn("range %#lx (%zu KiB): %zu pages are pinned; they stay on the host "
 			  "and devices reach them in place until unpinned",

@@ -42,13 +42,14 @@ void svm__evacuate_all(struct svm__rt *rt);
  * before the backend read the fault: a page that changed since then was
  * already dealt with (its thread woken), so the fault is stale and left
  * alone; the backend wakes the thread anyway, and it faults again if it
- * still must.
+ * still must. Each returns the device the fault is charged to, SVM_HOST
+ * for none, or SVM__FAULT_NONE when it was stale or needed nothing.
  */
-void svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen);
-void svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen);
-void svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write,
-		       uint32_t seen);
-void svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr, uint32_t seen);
+#define SVM__FAULT_NONE (-2) /* stale, or nothing to do */
+int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen);
+int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen);
+int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, uint32_t seen);
+int svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr, uint32_t seen);
 
 /* Statistics, kept here so that every path counts the same way. */
 #define SVM__STAT(rt, devno, field, v)                          \

@@ -49,6 +49,7 @@ static struct user {
 	int stopfd;
 	bool have_move; /* UFFDIO_MOVE usable */
 	bool kernel_faults; /* not limited to user-mode faults */
+	bool thread_ids;    /* fault messages carry the faulting thread */
 	pthread_t thread;
 	bool thread_started;
 	uintptr_t heap;
@@ -377,8 +378,9 @@ static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
 	uintptr_t a = (uintptr_t)m->arg.pagefault.address & ~(SVM__PAGE_SIZE - 1);
 	bool wp = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP;
 	bool write = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE;
-	int loc = -2;
-	uint64_t t0 = svm__now_ns(), dt;
+	int loc = -2, charged;
+	uint64_t t0 = svm__now_ns();
+	uint32_t tid = U.thread_ids ? m->arg.pagefault.feat.ptid : 0;
 
 	if (a - U.heap < U.size)
 		loc = SVM_HOST;
@@ -391,17 +393,16 @@ static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
 
 	pthread_mutex_lock(&rt->lock);
 	if (loc == SVM_HOST && wp)
-		svm__fault_cpu_wp(rt, h, seen);
+		charged = svm__fault_cpu_wp(rt, h, seen);
 	else if (loc == SVM_HOST)
-		svm__fault_cpu(rt, h, write, seen);
+		charged = svm__fault_cpu(rt, h, write, seen);
 	else if (wp)
-		svm__fault_device_wp(rt, loc, h, seen);
+		charged = svm__fault_device_wp(rt, loc, h, seen);
 	else
-		svm__fault_device(rt, loc, h, write, seen);
-	dt = svm__now_ns() - t0;
-	rt->stats.fault_service_ns += dt;
-	if (dt > rt->stats.fault_service_max_ns)
-		rt->stats.fault_service_max_ns = dt;
+		charged = svm__fault_device(rt, loc, h, write, seen);
+	if (charged != SVM__FAULT_NONE)
+		svm__fault_account(rt, charged, loc == SVM_HOST, write, t0, svm__now_ns() - t0,
+				   tid, h);
 	pthread_mutex_unlock(&rt->lock);
 	/* resolved or not, the thread retries its access */
 	uffd_wake(a, SVM__PAGE_SIZE);
@@ -580,6 +581,9 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 	U.have_move = cfg->user_uffd_move && (have & UFFD_FEATURE_MOVE);
 	if (U.have_move)
 		want |= UFFD_FEATURE_MOVE;
+	U.thread_ids = have & UFFD_FEATURE_THREAD_ID;
+	if (U.thread_ids)
+		want |= UFFD_FEATURE_THREAD_ID;
 	U.uffd = open_uffd(&U.kernel_faults, why, sizeof(why));
 	if (U.uffd < 0 || !api_handshake(U.uffd, want, &have)) {
 		svm__err("user backend: userfaultfd setup failed: %s", strerror(errno));

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Profiling (SVM_PROFILE: a summary at exit) and the timeline trace
+ * (SVM_TRACE: Chrome Trace Event JSON). With both off, the hot paths pay
+ * one predictable branch on svm__tracing; the counters and the fault-time
+ * histogram are kept always, since svm_stats reports them.
+ */
+#ifndef SVM_CORE_PROFILE_H
+#define SVM_CORE_PROFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct svm__rt;
+struct svm__range;
+
+enum svm__ev_type {
+	SVM__EV_CPU_FAULT,
+	SVM__EV_DEVICE_FAULT,
+	SVM__EV_MIGRATE,  /* one migration: pages moved and failed, retries */
+	SVM__EV_RETRY,    /* a retry round begins */
+	SVM__EV_FAILURE,  /* pages that ended failed, by class */
+	SVM__EV_EVICT,
+	SVM__EV_LAUNCH,
+	SVM__EV_PREFETCH,
+	SVM__EV_COUNT,
+};
+
+struct svm__event {
+	uint64_t ts_ns, dur_ns; /* since svm_init */
+	uint64_t addr;
+	uint64_t pages;   /* pages moved / evicted / in the range */
+	uint64_t failed;  /* migrate: pages failed */
+	uint32_t tid;
+	uint8_t type;
+	int8_t src, dst;  /* locations; -2 none */
+	uint8_t cls;      /* failure: class */
+	uint8_t write;    /* fault: a write */
+	uint16_t retries;
+};
+
+/* log-linear histogram of durations: 8 sub-buckets per power of two */
+#define SVM__HIST_BUCKETS (64 * 8)
+struct svm__hist {
+	uint64_t n;
+	uint64_t count[SVM__HIST_BUCKETS];
+};
+void svm__hist_add(struct svm__hist *h, uint64_t ns);
+uint64_t svm__hist_percentile(const struct svm__hist *h, double pct);
+
+extern bool svm__tracing;
+void svm__trace_emit(struct svm__event *ev);
+static inline void svm__trace(struct svm__event ev)
+{
+	if (__builtin_expect(svm__tracing, 0))
+		svm__trace_emit(&ev);
+}
+uint32_t svm__tid(void);
+
+/* A fault was served: counts its time; dev is the device charged or -1. */
+void svm__fault_account(struct svm__rt *rt, int dev, bool cpu, bool write, uint64_t t0_ns,
+			uint64_t dt_ns, uint32_t tid, uintptr_t addr);
+
+/* svm_init / the last svm_finalize (or exit): start, and print and flush. */
+void svm__profile_start(struct svm__rt *rt);
+void svm__profile_stop(struct svm__rt *rt);
+/* A range is freed: keep its numbers for the top-ten list. */
+void svm__profile_range_freed(struct svm__rt *rt, const struct svm__range *r);
+
+#endif
