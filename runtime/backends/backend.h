@@ -58,4 +58,14 @@ struct svm__backend_ops {
 
 extern const struct svm__backend_ops svm__user_ops;
 
+/* Every backend svmrt knows, in the order SVM_BACKEND=auto tries them. */
+struct svm__backend_entry {
+	const char *name;
+	int choice;                         /* enum svm__backend_choice */
+	const struct svm__backend_ops *ops; /* NULL: not in this build */
+	const char *absent;                 /* why not, when ops is NULL */
+};
+extern const struct svm__backend_entry svm__backends[];
+extern const size_t svm__nbackends;
+
 #endif

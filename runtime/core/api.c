@@ -87,26 +87,32 @@ static void install_atfork(void)
 
 /* ---- init / finalize ----------------------------------------------- */
 
+/* SVM_BACKEND=name: that one or nothing; auto: the first that can run. */
 static const struct svm__backend_ops *pick_backend(const struct svm__config *cfg)
 {
-	char why[256] = "";
+	char why[256];
 
-	switch (cfg->backend) {
-	case SVM__BACKEND_KSHIM:
-		svm__err("SVM_BACKEND=kshim: this build has no kshim backend yet (the kernel "
-			 "shim path is under construction); use SVM_BACKEND=user");
-		return NULL;
-	case SVM__BACKEND_ZE:
-		svm__err("SVM_BACKEND=ze: this build has no Level Zero backend yet; use "
-			 "SVM_BACKEND=user");
-		return NULL;
-	case SVM__BACKEND_USER:
-	case SVM__BACKEND_AUTO:
-		break;
+	for (size_t i = 0; i < svm__nbackends; i++) {
+		const struct svm__backend_entry *b = &svm__backends[i];
+		bool asked = cfg->backend == b->choice;
+
+		if (cfg->backend != SVM__BACKEND_AUTO && !asked)
+			continue;
+		if (!b->ops) {
+			if (asked)
+				svm__err("SVM_BACKEND=%s: %s", b->name, b->absent);
+			else
+				svm__info("backend %s: %s", b->name, b->absent);
+			continue;
+		}
+		why[0] = 0;
+		if (b->ops->probe(cfg, why, sizeof(why)))
+			return b->ops;
+		svm__log(asked ? SVM__LOG_ERROR : SVM__LOG_INFO, "backend %s is not available: %s",
+			 b->name, why);
 	}
-	if (svm__user_ops.probe(cfg, why, sizeof(why)))
-		return &svm__user_ops;
-	svm__err("no usable backend: user: %s", why);
+	if (cfg->backend == SVM__BACKEND_AUTO)
+		svm__err("no usable backend (SVM_LOG=info says why for each)");
 	return NULL;
 }
 
