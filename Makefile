@@ -19,7 +19,7 @@ build:
 demo:
 	scripts/install-deps.sh --no-vm
 	$(MAKE) build
-	$(BUILD)/samples/hello/hello
+	$(BUILD)/samples/hello
 
 test:
 	scripts/test-all.sh

@@ -52,7 +52,7 @@ rm -rf "$prefix"
 cmake --install "$BUILD" --prefix "$prefix" >/dev/null
 cmake -S samples -B "$BUILD-install/samples" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$BUILD-install/samples" -j"$JOBS"
-LD_LIBRARY_PATH="$prefix/lib" "$BUILD-install/samples/hello/hello" >/dev/null
+LD_LIBRARY_PATH="$prefix/lib" "$BUILD-install/samples/hello" >/dev/null
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" \
 	cc -std=c11 -Wall -Wextra -Werror samples/hello/hello.c \
 	$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs svmrt) \

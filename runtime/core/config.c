@@ -67,7 +67,7 @@ static const struct var table[] = {
 	  "FILE: write a Chrome Trace Event JSON timeline (opens in Perfetto)" },
 	{ "SVM_TRACE_EVENTS", T_INT, "1048576", OFF(trace_events), 1024, 67108864, NULL, false,
 	  "events the trace keeps in memory; older ones are dropped and counted" },
-	{ "SVM_THRASH_WINDOW_US", T_INT, "1000", OFF(thrash_window_us), 0, 10000000, NULL, false,
+	{ "SVM_THRASH_WINDOW_US", T_INT, "100000", OFF(thrash_window_us), 0, 10000000, NULL, false,
 	  "a page that moves again within this many microseconds counts as a thrash event" },
 	{ "SVM_INJECT", T_STRING, "", OFF(inject), 0, 127, NULL, false,
 	  "fault injection: class=C,percent=P[,seed=S][,direction=to-host|to-device][,count=N]" },

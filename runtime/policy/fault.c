@@ -131,6 +131,51 @@ static void serve_in_place(struct svm__rt *rt, int dev, struct loc_page *lp)
 	SVM__STAT(rt, dev, remote_accesses, 1);
 }
 
+/* Does advice or a pin keep this page home while device dev reaches it? */
+static bool in_place_for(const struct svm__page *p, int dev)
+{
+	return p->pins || p->pinned_seen || (p->accessed_by & (1u << dev)) ||
+	       p->pref == SVM_HOST;
+}
+
+/*
+ * The neighbours of a page served in place, in its block, that would be
+ * served in place too and are plain host pages: give the device its
+ * working copies of them now, in runs, instead of one fault per page.
+ */
+static void serve_block_in_place(struct svm__rt *rt, int dev, struct loc_page *lp)
+{
+	size_t first, n;
+
+	block_of(rt, lp, &first, &n);
+	for (size_t i = first; i < first + n;) {
+		size_t j = i;
+
+		while (j < first + n) {
+			struct svm__page *q = &lp->r->pages[j];
+
+			if (!in_place_for(q, dev) || q->loc != SVM_HOST || q->remote ||
+			    q->copies != svm__loc_bit(SVM_HOST))
+				break;
+			j++;
+		}
+		if (j == i) {
+			i++;
+			continue;
+		}
+		if (rt->be->remote_map(rt, lp->r->start + i * SVM__PAGE_SIZE, j - i, dev) ==
+		    SVM_OK) {
+			for (size_t k = i; k < j; k++) {
+				lp->r->pages[k].remote |= 1u << dev;
+				svm__page_changed(rt, &lp->r->pages[k]);
+			}
+			rt->dev[dev].remote_pages += j - i;
+			SVM__STAT(rt, dev, remote_accesses, j - i);
+		}
+		i = j;
+	}
+}
+
 static void duplicate(struct svm__rt *rt, int dev, struct loc_page *lp)
 {
 	struct svm__page *p = lp->p;
@@ -162,9 +207,9 @@ int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, u
 		return SVM__FAULT_NONE; /* raced: already reachable */
 	SVM__STAT(rt, dev, device_faults, 1);
 
-	if (p->pins || p->pinned_seen || (p->accessed_by & (1u << dev)) ||
-	    p->pref == SVM_HOST) {
+	if (in_place_for(p, dev)) {
 		serve_in_place(rt, dev, &lp);
+		serve_block_in_place(rt, dev, &lp);
 	} else if (p->read_mostly && !write) {
 		duplicate(rt, dev, &lp);
 	} else {
