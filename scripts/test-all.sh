@@ -47,7 +47,10 @@ configure_build "$BUILD-thread" -DSVMRT_SANITIZE=thread -DSVMRT_VM_TESTS=OFF
 ctest --test-dir "$BUILD-thread" --output-on-failure -j"$JOBS" -L tsan
 
 step "installed package: samples against find_package(svmrt) and pkg-config"
-prefix=$(pwd)/$BUILD-install
+case $BUILD in
+/*) prefix=$BUILD-install ;;
+*) prefix=$(pwd)/$BUILD-install ;;
+esac
 rm -rf "$prefix"
 cmake --install "$BUILD" --prefix "$prefix" >/dev/null
 cmake -S samples -B "$BUILD-install/samples" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
