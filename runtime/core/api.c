@@ -11,6 +11,7 @@
 #include "launch.h"
 #include "../policy/policy.h"
 #include "../backends/backend.h"
+#include "../topo/topo.h"
 
 struct svm__rt svm__rt = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -152,13 +153,19 @@ svm_result_t svm_init(void)
 	memset(&rt->stats, 0, sizeof(rt->stats));
 	atomic_store(&rt->launches, 0);
 	rt->t0_ns = svm__now_ns();
-	for (int d = 0; d < SVM__MAX_DEVICES; d++)
+	for (int d = 0; d < SVM__MAX_DEVICES; d++) {
 		svm__lru_init(&rt->dev[d]);
+		rt->dev[d].numa_node = -1;
+	}
+	svm__topo_init();
 	res = rt->be->init(rt, &heap, &heap_size);
-	if (res != SVM_OK)
+	if (res != SVM_OK) {
+		svm__topo_fini();
 		goto out;
+	}
 	if (svm__heap_init(rt, heap, heap_size)) {
 		rt->be->fini(rt);
+		svm__topo_fini();
 		res = SVM_ERROR_OUT_OF_MEMORY;
 		goto out;
 	}
@@ -207,6 +214,7 @@ svm_result_t svm_finalize(void)
 	svm__heap_fini(rt);
 	pthread_mutex_unlock(&rt->lock);
 	rt->be->fini(rt);
+	svm__topo_fini();
 	rt->be = NULL;
 	rt->ndev = 0;
 	pthread_mutex_unlock(&init_lock);

@@ -42,6 +42,8 @@ static const struct var table[] = {
 	  "user backend: memory capacity of each emulated device (K/M/G suffixes)" },
 	{ "SVM_USER_DEVICE_THREADS", T_INT, "0", OFF(user_device_threads), 0, 1024, NULL, false,
 	  "user backend: worker threads per device for svm_launch (0: one per online CPU)" },
+	{ "SVM_USER_DEVICE_NUMA", T_STRING, "spread", OFF(user_device_numa), 0, 127, NULL, false,
+	  "user backend: host NUMA node of each device: spread (round robin) or a list like 1,0" },
 	{ "SVM_USER_FAULT_CPU", T_INT, "-1", OFF(user_fault_cpu), -1, 4095, NULL, false,
 	  "user backend: CPU the fault-service thread is bound to (-1: not bound)" },
 	{ "SVM_USER_UFFD_MOVE", T_BOOL, "1", OFF(user_uffd_move), 0, 1, NULL, false,

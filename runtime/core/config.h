@@ -20,6 +20,7 @@ struct svm__config {
 	uint64_t user_device_memory;
 	int user_device_threads; /* 0: one per online CPU */
 	int user_fault_cpu;      /* -1: unbound */
+	char user_device_numa[128]; /* "spread" or a node per device */
 	bool user_uffd_move;
 	/* retry policy (runtime/policy/retry.c) */
 	int retry_rounds;        /* retry rounds of one migration */

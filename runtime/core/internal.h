@@ -71,6 +71,7 @@ struct svm__devstate {
 	size_t capacity;      /* pages */
 	size_t remote_pages;  /* pages with an in-place working copy here */
 	uintptr_t view;       /* the device's view of the heap (same layout) */
+	int numa_node;        /* nearest host node, -1 unknown */
 	struct svm__pool *pool; /* worker threads for svm_launch */
 	svm_stats_t stats;
 	struct svm__hist fault_hist;

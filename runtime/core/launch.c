@@ -13,6 +13,7 @@
 
 #include "internal.h"
 #include "launch.h"
+#include "../topo/topo.h"
 
 struct svm_kernel_ctx {
 	int device;
@@ -97,6 +98,11 @@ static struct svm__pool *pool_create(struct svm__rt *rt, int dev)
 			break;
 		}
 		pool->started++;
+		/* a device's threads run near it (issue 7); one node: nothing to do */
+		if (svm__topo_nodes() > 1 && rt->dev[dev].numa_node >= 0 &&
+		    !svm__topo_bind_thread(pool->threads[t], rt->dev[dev].numa_node))
+			svm__warn("device %d: cannot bind worker %u to node %d", dev, t,
+				  rt->dev[dev].numa_node);
 	}
 	if (pool->started)
 		return pool;

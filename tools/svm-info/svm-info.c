@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../../runtime/backends/backend.h"
+#include "../../runtime/topo/topo.h"
 
 static void print_var(const char *name, const char *value, const char *deflt,
 		      enum svm__config_source src, const char *help, void *arg)
@@ -75,6 +76,10 @@ int main(int argc, char **argv)
 		}
 		svm_finalize();
 	}
+	printf("\ntopology:\n");
+	svm__topo_init();
+	svm__topo_describe(stdout);
+	svm__topo_fini();
 	if (env) {
 		printf("\nconfiguration (set with environment variables):\n");
 		svm__config_visit(print_var, NULL);

@@ -30,6 +30,7 @@
 
 #include "../backend.h"
 #include "../../policy/policy.h"
+#include "../../topo/topo.h"
 #include "uffd.h"
 
 #if defined(__has_include)
@@ -55,6 +56,7 @@ static struct user {
 	uintptr_t heap;
 	size_t size;
 	uintptr_t view[SVM__MAX_DEVICES];
+	int node[SVM__MAX_DEVICES]; /* each device's host NUMA node */
 	int ndev;
 	void *zeros;
 } U = { .uffd = -1, .stopfd = -1 };
@@ -229,13 +231,27 @@ static size_t move_run(uintptr_t addr, size_t n, int src, int dst, svm_failure_t
 	       copy_move(d + done, s + done, len - done, out + done / SVM__PAGE_SIZE);
 }
 
+/*
+ * Pages coming home from a device land on its node, as a copy out of real
+ * device memory would. Only on machines with more than one node.
+ */
+static void place_home(uintptr_t addr, size_t n, int src, int dst)
+{
+	if (dst != SVM_HOST || src < 0 || svm__topo_nodes() < 2 || U.node[src] < 0)
+		return;
+	svm__topo_move_pages((void *)addr, n * SVM__PAGE_SIZE, U.node[src]);
+}
+
 static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
 			svm_failure_t *out)
 {
 	size_t moved = 0;
 
-	if (!rt->inject.on || src == SVM__LOC_NONE) /* a zero fill is not a move */
-		return move_run(addr, n, src, dst, out);
+	if (!rt->inject.on || src == SVM__LOC_NONE) { /* a zero fill is not a move */
+		moved = move_run(addr, n, src, dst, out);
+		place_home(addr, n, src, dst);
+		return moved;
+	}
 	/* SVM_INJECT: chosen pages fail, the runs between them move */
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
@@ -243,8 +259,10 @@ static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, i
 		while (j < n && (out[j] = svm__inject_draw(&rt->inject, addr + j * SVM__PAGE_SIZE,
 							   src, dst)) == SVM_FAILURE_NONE)
 			j++;
-		if (j > i)
+		if (j > i) {
 			moved += move_run(addr + i * SVM__PAGE_SIZE, j - i, src, dst, out + i);
+			place_home(addr + i * SVM__PAGE_SIZE, j - i, src, dst);
+		}
 		i = j + 1; /* out[j] holds the injected class */
 	}
 	return moved;
@@ -551,6 +569,22 @@ static int register_area(uintptr_t a, size_t size, bool need_move)
 
 static void user_fini(struct svm__rt *rt);
 
+static int device_node(const struct svm__config *cfg, int d)
+{
+	bool bad;
+	int node = svm__topo_user_device_node(d, cfg->user_device_numa, &bad);
+
+	if (bad)
+		svm__warn("SVM_USER_DEVICE_NUMA=\"%s\" is not spread or a list of node numbers; "
+			  "devices are spread over the nodes", cfg->user_device_numa);
+	if (bad)
+		node = svm__topo_user_device_node(d, "spread", &bad);
+	if (node >= svm__topo_nodes() && node > 0)
+		svm__warn("device %d: node %d does not exist here (%d node(s))", d, node,
+			  svm__topo_nodes());
+	return node;
+}
+
 static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_size)
 {
 	const struct svm__config *cfg = &rt->cfg;
@@ -615,6 +649,12 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 			goto fail;
 		rt->dev[d].view = U.view[d];
 		rt->dev[d].capacity = cfg->user_device_memory / SVM__PAGE_SIZE;
+		rt->dev[d].numa_node = device_node(cfg, d);
+		U.node[d] = rt->dev[d].numa_node;
+		/* device memory comes from the device's node */
+		if (svm__topo_nodes() > 1 && U.node[d] >= 0 &&
+		    !svm__topo_prefer((void *)U.view[d], U.size, U.node[d]))
+			svm__warn("device %d: cannot place its memory on node %d", d, U.node[d]);
 	}
 	rt->ndev = U.ndev;
 
@@ -677,7 +717,7 @@ static svm_result_t user_device_props(struct svm__rt *rt, int dev, svm_device_pr
 	snprintf(p->name, sizeof(p->name), "svmrt emulated device %d", dev);
 	snprintf(p->backend, sizeof(p->backend), "user");
 	p->memory_bytes = rt->dev[dev].capacity * SVM__PAGE_SIZE;
-	p->numa_node = -1;
+	p->numa_node = rt->dev[dev].numa_node;
 	p->pci_bus_id[0] = 0;
 	return SVM_OK;
 }
