@@ -388,6 +388,48 @@ static void fault_section(void)
 								    "NOT met");
 }
 
+/* ---- (d) what profiling costs on the fault path ---------------------------- */
+
+/*
+ * Fault p50 (same CPU) with profiling off, with SVM_PROFILE (a summary at
+ * the end: nothing changes on the fault path) and with SVM_TRACE (every
+ * fault also records an event), alternating so that drift hits all three.
+ */
+static void profiling_section(void)
+{
+	double *off = calloc(opt.runs, sizeof(double));
+	double *prof = calloc(opt.runs, sizeof(double));
+	double *trace = calloc(opt.runs, sizeof(double));
+	char tfile[] = "/tmp/svm-bench-trace-XXXXXX";
+	int fd = mkstemp(tfile);
+
+	CHECK(off && prof && trace && fd >= 0);
+	close(fd);
+	printf("\n(d) profiling cost on the 4 KiB fault path (same CPU), p50 medians "
+	       "of %zu runs\n", (size_t)opt.runs);
+	for (size_t r = 0; r < opt.runs; r++) {
+		off[r] = svm_fault_latency(0).p50_us;
+		setenv("SVM_PROFILE", "json:/dev/null", 1);
+		prof[r] = svm_fault_latency(0).p50_us;
+		unsetenv("SVM_PROFILE");
+		setenv("SVM_TRACE", tfile, 1);
+		trace[r] = svm_fault_latency(0).p50_us;
+		unsetenv("SVM_TRACE");
+	}
+	unlink(tfile);
+	double m_off = median(off, opt.runs), m_prof = median(prof, opt.runs);
+	double m_trace = median(trace, opt.runs);
+
+	printf("  %-44s p50 %7.2f us\n", "profiling off", m_off);
+	printf("  %-44s p50 %7.2f us   %.3fx of off\n", "SVM_PROFILE=json:FILE", m_prof,
+	       m_prof / m_off);
+	printf("  %-44s p50 %7.2f us   %.3fx of off\n", "SVM_TRACE=FILE", m_trace,
+	       m_trace / m_off);
+	free(off);
+	free(prof);
+	free(trace);
+}
+
 /* ---- (b) throughput ------------------------------------------------------ */
 
 struct pair {
@@ -754,5 +796,6 @@ int main(int argc, char **argv)
 	fault_section();
 	throughput_section();
 	sweep_section();
+	profiling_section();
 	return 0;
 }
