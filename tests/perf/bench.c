@@ -38,21 +38,8 @@
 
 #include "svmtest.h"
 
-/* uAPI newer than Debian 12's headers (Linux 6.8); values never change. */
-#ifndef UFFD_FEATURE_MOVE
-#define UFFD_FEATURE_MOVE (1 << 16)
-#endif
-#ifndef _UFFDIO_MOVE
-#define _UFFDIO_MOVE (0x05)
-struct uffdio_move {
-	__u64 dst;
-	__u64 src;
-	__u64 len;
-	__u64 mode;
-	__s64 move;
-};
-#define UFFDIO_MOVE _IOWR(UFFDIO, _UFFDIO_MOVE, struct uffdio_move)
-#endif
+/* UFFDIO_MOVE definitions newer than Debian 12's headers: the backend's */
+#include "../../runtime/backends/user/uffd.h"
 #ifndef USERFAULTFD_IOC_NEW
 #define USERFAULTFD_IOC_NEW _IO(0xAA, 0x00)
 #endif
