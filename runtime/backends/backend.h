@@ -27,6 +27,26 @@ struct svm__backend_ops {
 	void (*range_unmap)(struct svm__rt *rt, struct svm__range *r);
 
 	/*
+	 * Backends whose driver allocates (ze) set these instead of using the
+	 * heap (init then reports a heap of size 0): alloc_range returns the
+	 * driver's memory, free_range gives it back. The core still keeps a
+	 * range and its page table for argument checks and attributes.
+	 */
+	svm_result_t (*alloc_range)(struct svm__rt *rt, size_t bytes, uintptr_t *addr);
+	void (*free_range)(struct svm__rt *rt, struct svm__range *r);
+	/*
+	 * Optional: backends whose driver migrates by itself (ze) replace the
+	 * migration engine for prefetch, add to advice, and answer queries.
+	 * A backend without move() has no engine: pin/unpin are unsupported.
+	 */
+	svm_result_t (*prefetch)(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
+				 int dst, svm_migrate_report_t *rep);
+	svm_result_t (*advise)(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
+			       svm_advice_t advice, int location);
+	svm_result_t (*query)(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
+			      svm_page_info_t *pages);
+
+	/*
 	 * Moves n contiguous pages at addr, all owned by src (SVM__LOC_NONE:
 	 * never touched, the destination gets zeros) to dst. Fills out[i]
 	 * with SVM_FAILURE_NONE or the class of the failure; returns the

@@ -263,13 +263,47 @@ svm_result_t svm_device_props(int device, svm_device_props_t *props)
 	} else {
 		memset(props, 0, sizeof(*props));
 		res = svm__rt.be->device_props(&svm__rt, device, props);
-		props->compute_threads = svm__pool_threads(&svm__rt);
+		props->compute_threads =
+			svm__rt.dev[device].launchable ? svm__pool_threads(&svm__rt) : 0;
 	}
 	leave();
 	return res;
 }
 
 /* ---- memory -------------------------------------------------------- */
+
+/* From the heap, or from the backend's driver when it allocates itself. */
+static struct svm__range *alloc_range(size_t bytes, svm_result_t *res)
+{
+	const struct svm__backend_ops *be = svm__rt.be;
+	struct svm__range *r;
+	uintptr_t addr;
+
+	if (be->alloc_range) {
+		*res = be->alloc_range(&svm__rt, bytes, &addr);
+		if (*res != SVM_OK)
+			return NULL;
+		r = svm__range_insert(&svm__rt, addr, bytes);
+		if (!r) {
+			*res = SVM_ERROR_OUT_OF_MEMORY;
+			struct svm__range tmp = { .start = addr, .bytes = bytes };
+
+			be->free_range(&svm__rt, &tmp);
+		}
+		return r;
+	}
+	r = svm__range_alloc(&svm__rt, bytes);
+	if (!r) {
+		*res = SVM_ERROR_OUT_OF_MEMORY;
+		return NULL;
+	}
+	*res = be->range_map(&svm__rt, r);
+	if (*res != SVM_OK) {
+		svm__range_release(&svm__rt, r);
+		return NULL;
+	}
+	return r;
+}
 
 svm_result_t svm_alloc(void **ptr, size_t bytes)
 {
@@ -281,16 +315,10 @@ svm_result_t svm_alloc(void **ptr, size_t bytes)
 	res = enter();
 	if (res != SVM_OK)
 		return res;
-	r = svm__range_alloc(&svm__rt, bytes);
-	if (!r) {
-		res = SVM_ERROR_OUT_OF_MEMORY;
-	} else {
-		res = svm__rt.be->range_map(&svm__rt, r);
-		if (res != SVM_OK)
-			svm__range_release(&svm__rt, r);
-		else
-			*ptr = (void *)r->start;
-		if (res == SVM_OK && svm__rt.cfg.profile_callsites)
+	r = alloc_range(bytes, &res);
+	if (r) {
+		*ptr = (void *)r->start;
+		if (svm__rt.cfg.profile_callsites)
 			r->callsite = __builtin_extract_return_addr(__builtin_return_address(0));
 	}
 	leave();
@@ -319,7 +347,10 @@ svm_result_t svm_free(void *ptr)
 		p->remote = 0;
 		svm__page_set_loc(&svm__rt, p, SVM__LOC_NONE);
 	}
-	svm__rt.be->range_unmap(&svm__rt, r);
+	if (svm__rt.be->free_range)
+		svm__rt.be->free_range(&svm__rt, r);
+	else
+		svm__rt.be->range_unmap(&svm__rt, r);
 	svm__profile_range_freed(&svm__rt, r);
 	svm__range_release(&svm__rt, r);
 	leave();
@@ -367,8 +398,11 @@ svm_result_t svm_prefetch(const void *ptr, size_t bytes, int location,
 	svm__rt.stats.prefetches++;
 	uint64_t t0 = svm__now_ns();
 
-	res = svm__migrate(&svm__rt, r, first, n, location, SVM__MIG_POPULATE * (location >= 0),
-			   report);
+	if (svm__rt.be->prefetch)
+		res = svm__rt.be->prefetch(&svm__rt, r, first, n, location, report);
+	else
+		res = svm__migrate(&svm__rt, r, first, n, location,
+				   SVM__MIG_POPULATE * (location >= 0), report);
 	svm__trace((struct svm__event){ .type = SVM__EV_PREFETCH, .ts_ns = t0,
 					.dur_ns = svm__now_ns() - t0, .addr = (uintptr_t)ptr,
 					.pages = n, .src = -2, .dst = (int8_t)location });
@@ -420,7 +454,8 @@ svm_result_t svm_advise(const void *ptr, size_t bytes, svm_advice_t advice, int 
 	default:
 		goto out;
 	}
-	res = SVM_OK;
+	res = svm__rt.be->advise ? svm__rt.be->advise(&svm__rt, r, first, n, advice, location) :
+				   SVM_OK;
 out:
 	leave();
 	return res;
@@ -438,6 +473,11 @@ svm_result_t svm_query(const void *ptr, size_t bytes, svm_page_info_t *pages, si
 	if (!r || !pages || count < n) {
 		leave();
 		return SVM_ERROR_INVALID_ARGUMENT;
+	}
+	if (svm__rt.be->query) {
+		res = svm__rt.be->query(&svm__rt, r, first, n, pages);
+		leave();
+		return res;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct svm__page *p = &r->pages[first + i];
@@ -463,6 +503,10 @@ svm_result_t svm_pin(const void *ptr, size_t bytes)
 	res = SVM_ERROR_INVALID_ARGUMENT;
 	if (!r)
 		goto out;
+	res = SVM_ERROR_UNSUPPORTED;
+	if (!svm__rt.be->move)
+		goto out; /* no migration engine: nothing can keep pages home */
+	res = SVM_ERROR_INVALID_ARGUMENT;
 	for (size_t i = first; i < first + n; i++)
 		if (r->pages[i].pins == UINT16_MAX)
 			goto out;
@@ -497,6 +541,10 @@ svm_result_t svm_unpin(const void *ptr, size_t bytes)
 	res = SVM_ERROR_INVALID_ARGUMENT;
 	if (!r)
 		goto out;
+	res = SVM_ERROR_UNSUPPORTED;
+	if (!svm__rt.be->move)
+		goto out;
+	res = SVM_ERROR_INVALID_ARGUMENT;
 	for (size_t i = first; i < first + n; i++)
 		if (!r->pages[i].pins)
 			goto out; /* not pinned: nothing changes */
@@ -529,6 +577,8 @@ svm_result_t svm_launch(int device, size_t grid, svm_kernel_fn fn, void *arg)
 		return res;
 	if (device < 0 || device >= svm__rt.ndev)
 		res = SVM_ERROR_INVALID_ARGUMENT;
+	else if (!svm__rt.dev[device].launchable)
+		res = SVM_ERROR_UNSUPPORTED;
 	leave();
 	if (res != SVM_OK)
 		return res;

@@ -144,15 +144,13 @@ static bool extent_put(struct svm__rt *rt, uintptr_t start, size_t len)
 	return true;
 }
 
-struct svm__range *svm__range_alloc(struct svm__rt *rt, size_t bytes)
+/* A range with its page table, linked into the table; NULL if no memory. */
+static struct svm__range *range_new(struct svm__rt *rt, uintptr_t start, size_t bytes)
 {
 	size_t npages = (bytes + SVM__PAGE_SIZE - 1) / SVM__PAGE_SIZE;
-	size_t len = npages * SVM__PAGE_SIZE;
-	size_t align = len >= SVM__HUGE_SIZE ? SVM__HUGE_SIZE : SVM__PAGE_SIZE;
 	struct svm__range *r;
-	uintptr_t at;
 
-	if (bytes > rt->heap_size || npages > SIZE_MAX / sizeof(struct svm__page))
+	if (npages > SIZE_MAX / sizeof(struct svm__page))
 		return NULL;
 	if (!grow((void **)&rt->ranges, &rt->cap_ranges, rt->nranges + 1, sizeof(*rt->ranges)))
 		return NULL;
@@ -160,12 +158,11 @@ struct svm__range *svm__range_alloc(struct svm__rt *rt, size_t bytes)
 	if (!r)
 		return NULL;
 	r->pages = calloc(npages, sizeof(*r->pages));
-	if (!r->pages)
-		goto fail;
-	at = extent_take(rt, len, align);
-	if (!at)
-		goto fail;
-	r->start = at;
+	if (!r->pages) {
+		free(r);
+		return NULL;
+	}
+	r->start = start;
 	r->bytes = bytes;
 	r->npages = npages;
 	for (size_t i = 0; i < npages; i++) {
@@ -173,16 +170,35 @@ struct svm__range *svm__range_alloc(struct svm__rt *rt, size_t bytes)
 		r->pages[i].pref = SVM__PREF_NONE;
 		r->pages[i].range = r;
 	}
-	size_t i = range_upper(rt, at);
+	size_t i = range_upper(rt, start);
 
 	memmove(&rt->ranges[i + 1], &rt->ranges[i], (rt->nranges - i) * sizeof(*rt->ranges));
 	rt->ranges[i] = r;
 	rt->nranges++;
 	return r;
-fail:
-	free(r->pages);
-	free(r);
-	return NULL;
+}
+
+struct svm__range *svm__range_alloc(struct svm__rt *rt, size_t bytes)
+{
+	size_t len = (bytes + SVM__PAGE_SIZE - 1) & ~(SVM__PAGE_SIZE - 1);
+	size_t align = len >= SVM__HUGE_SIZE ? SVM__HUGE_SIZE : SVM__PAGE_SIZE;
+	struct svm__range *r;
+	uintptr_t at;
+
+	if (bytes > rt->heap_size)
+		return NULL;
+	at = extent_take(rt, len, align);
+	if (!at)
+		return NULL;
+	r = range_new(rt, at, bytes);
+	if (!r)
+		extent_put(rt, at, len);
+	return r;
+}
+
+struct svm__range *svm__range_insert(struct svm__rt *rt, uintptr_t start, size_t bytes)
+{
+	return range_new(rt, start, bytes);
 }
 
 void svm__range_release(struct svm__rt *rt, struct svm__range *r)
@@ -191,7 +207,8 @@ void svm__range_release(struct svm__rt *rt, struct svm__range *r)
 
 	memmove(&rt->ranges[i], &rt->ranges[i + 1], (rt->nranges - i - 1) * sizeof(*rt->ranges));
 	rt->nranges--;
-	if (!extent_put(rt, r->start, r->npages * SVM__PAGE_SIZE))
+	if (r->start - rt->heap < rt->heap_size && /* carved from the heap */
+	    !extent_put(rt, r->start, r->npages * SVM__PAGE_SIZE))
 		svm__warn("out of memory returning %zu bytes to the SVM heap; they stay unused",
 			  r->npages * SVM__PAGE_SIZE);
 	free(r->pages);

@@ -72,6 +72,7 @@ struct svm__devstate {
 	size_t remote_pages;  /* pages with an in-place working copy here */
 	uintptr_t view;       /* the device's view of the heap (same layout) */
 	int numa_node;        /* nearest host node, -1 unknown */
+	bool launchable;      /* svm_launch runs device code here */
 	struct svm__pool *pool; /* worker threads for svm_launch */
 	svm_stats_t stats;
 	struct svm__hist fault_hist;
@@ -113,6 +114,8 @@ extern struct svm__rt svm__rt;
 int svm__heap_init(struct svm__rt *rt, uintptr_t base, size_t size);
 void svm__heap_fini(struct svm__rt *rt);
 struct svm__range *svm__range_alloc(struct svm__rt *rt, size_t bytes);
+/* A range at memory the backend allocated (outside the heap). */
+struct svm__range *svm__range_insert(struct svm__rt *rt, uintptr_t start, size_t bytes);
 void svm__range_release(struct svm__rt *rt, struct svm__range *r);
 struct svm__range *svm__range_find(struct svm__rt *rt, uintptr_t addr);
 static inline uintptr_t svm__page_addr(const struct svm__page *p)

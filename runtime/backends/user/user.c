@@ -650,6 +650,7 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 		rt->dev[d].view = U.view[d];
 		rt->dev[d].capacity = cfg->user_device_memory / SVM__PAGE_SIZE;
 		rt->dev[d].numa_node = device_node(cfg, d);
+		rt->dev[d].launchable = true;
 		U.node[d] = rt->dev[d].numa_node;
 		/* device memory comes from the device's node */
 		if (svm__topo_nodes() > 1 && U.node[d] >= 0 &&
