@@ -191,7 +191,7 @@ void svm__profile_range_freed(struct svm__rt *rt, const struct svm__range *r)
 
 static const char *const ev_names[SVM__EV_COUNT] = {
 	"cpu fault", "device fault", "migrate", "retry", "failure", "evict", "launch",
-	"prefetch",
+	"prefetch", "pinned range",
 };
 
 static void loc_name(int loc, char *buf, size_t len)
@@ -220,7 +220,8 @@ static void write_trace(struct svm__rt *rt)
 	for (size_t k = 0; k < T.len; k++) {
 		const struct svm__event *e = &T.ring[(T.head + k) % T.cap];
 		char src[16], dst[16];
-		bool span = e->type != SVM__EV_RETRY && e->type != SVM__EV_FAILURE;
+		bool span = e->type != SVM__EV_RETRY && e->type != SVM__EV_FAILURE &&
+			    e->type != SVM__EV_PINNED;
 
 		loc_name(e->src, src, sizeof(src));
 		loc_name(e->dst, dst, sizeof(dst));

@@ -23,6 +23,7 @@ enum svm__ev_type {
 	SVM__EV_EVICT,
 	SVM__EV_LAUNCH,
 	SVM__EV_PREFETCH,
+	SVM__EV_PINNED,   /* a range found pinned (once, with the log line) */
 	SVM__EV_COUNT,
 };
 

@@ -343,6 +343,10 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 		svm__warn("range %#lx (%zu KiB): %zu pages are pinned; they stay on the host "
 			  "and devices reach them in place until unpinned",
 			  (unsigned long)r->start, r->npages * 4, r->pinned_seen);
+		svm__trace((struct svm__event){ .type = SVM__EV_PINNED, .ts_ns = svm__now_ns(),
+						.addr = r->start, .pages = r->pinned_seen,
+						.src = -2, .dst = (int8_t)dst,
+						.cls = SVM_FAILURE_PINNED });
 	}
 	if (rep->failed)
 		svm__info("migration of %zu pages at %#lx to %d: %zu moved, %zu failed "
