@@ -5,8 +5,11 @@
 #   scripts/install-deps.sh --no-vm  skip the kernel sources and qemu
 set -eu
 
+# libze1/libze-dev: the Level Zero loader and headers, for the ze backend's
+# tests (tests/ze); libsvmrt itself runs without them.
 BASE="build-essential cmake pkg-config git python3 \
-      libdrm-dev libhwloc-dev libnuma-dev liburing-dev valgrind"
+      libdrm-dev libhwloc-dev libnuma-dev liburing-dev valgrind \
+      libze1 libze-dev"
 VM="linux-source-6.12 linux-source-6.1 qemu-system-x86 busybox-static \
     bc flex bison libelf-dev libssl-dev cpio xz-utils kmod"
 

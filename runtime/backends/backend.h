@@ -77,6 +77,7 @@ struct svm__backend_ops {
 };
 
 extern const struct svm__backend_ops svm__user_ops;
+extern const struct svm__backend_ops svm__ze_ops;
 
 /* Every backend svmrt knows, in the order SVM_BACKEND=auto tries them. */
 struct svm__backend_entry {

@@ -4,8 +4,7 @@
 const struct svm__backend_entry svm__backends[] = {
 	{ "kshim", SVM__BACKEND_KSHIM, NULL,
 	  "not part of this build yet: the kernel shim's runtime backend is under construction" },
-	{ "ze", SVM__BACKEND_ZE, NULL,
-	  "not part of this build yet: the Level Zero backend is under construction" },
+	{ "ze", SVM__BACKEND_ZE, &svm__ze_ops, NULL },
 	{ "user", SVM__BACKEND_USER, &svm__user_ops, NULL },
 };
 const size_t svm__nbackends = sizeof(svm__backends) / sizeof(svm__backends[0]);

@@ -209,6 +209,8 @@ svm_result_t svm_finalize(void)
 
 		for (size_t i = 0; i < r->npages; i++)
 			svm__page_set_loc(rt, &r->pages[i], SVM__LOC_NONE);
+		if (rt->be->free_range) /* the driver's memory goes back to the driver */
+			rt->be->free_range(rt, r);
 		svm__range_release(rt, r);
 	}
 	svm__heap_fini(rt);

@@ -48,6 +48,8 @@ static const struct var table[] = {
 	  "user backend: CPU the fault-service thread is bound to (-1: not bound)" },
 	{ "SVM_USER_UFFD_MOVE", T_BOOL, "1", OFF(user_uffd_move), 0, 1, NULL, false,
 	  "user backend: move pages with UFFDIO_MOVE when the kernel has it (0: always copy)" },
+	{ "SVM_ZE_LOADER", T_STRING, "libze_loader.so.1", OFF(ze_loader), 0, 255, NULL, false,
+	  "ze backend: file name (or path) of the Level Zero loader that svmrt dlopens" },
 	{ "SVM_RETRY_ROUNDS", T_INT, "4", OFF(retry_rounds), 0, 100, NULL, false,
 	  "most retry rounds one migration spends on pages that may still move" },
 	{ "SVM_RETRY_BUDGET_US", T_INT, "20000", OFF(retry_budget_us), 0, 10000000, NULL, false,

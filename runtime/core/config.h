@@ -22,6 +22,7 @@ struct svm__config {
 	int user_fault_cpu;      /* -1: unbound */
 	char user_device_numa[128]; /* "spread" or a node per device */
 	bool user_uffd_move;
+	char ze_loader[256];     /* ze backend: the Level Zero loader's file name */
 	/* retry policy (runtime/policy/retry.c) */
 	int retry_rounds;        /* retry rounds of one migration */
 	int retry_budget_us;     /* time budget of one migration's retries */
