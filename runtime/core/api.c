@@ -157,15 +157,12 @@ svm_result_t svm_init(void)
 		svm__lru_init(&rt->dev[d]);
 		rt->dev[d].numa_node = -1;
 	}
-	svm__topo_init();
+	svm__topo_init(); /* once per process: reading PCI config is slow */
 	res = rt->be->init(rt, &heap, &heap_size);
-	if (res != SVM_OK) {
-		svm__topo_fini();
+	if (res != SVM_OK)
 		goto out;
-	}
 	if (svm__heap_init(rt, heap, heap_size)) {
 		rt->be->fini(rt);
-		svm__topo_fini();
 		res = SVM_ERROR_OUT_OF_MEMORY;
 		goto out;
 	}
@@ -216,7 +213,6 @@ svm_result_t svm_finalize(void)
 	svm__heap_fini(rt);
 	pthread_mutex_unlock(&rt->lock);
 	rt->be->fini(rt);
-	svm__topo_fini();
 	rt->be = NULL;
 	rt->ndev = 0;
 	pthread_mutex_unlock(&init_lock);

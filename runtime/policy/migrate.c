@@ -33,20 +33,24 @@ static size_t timed_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, 
 	return moved;
 }
 
-/* Records that p moved to loc. */
-static void note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst)
+/* µs since svm_init, for thrash detection (read once per run of pages) */
+static uint32_t now_us(const struct svm__rt *rt)
+{
+	return (uint32_t)((svm__now_ns() - rt->t0_ns) / 1000);
+}
+
+/* Records that p moved to loc at time `now` (now_us). */
+static void note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst, uint32_t now)
 {
 	svm__page_set_loc(rt, p, dst);
 	p->copies = dst == SVM__LOC_NONE ? 0 : svm__loc_bit(dst);
 	p->last_failure = SVM_FAILURE_NONE;
 	if (src == SVM__LOC_NONE)
 		return; /* a first touch fills zeros; nothing moved */
-	uint32_t now_us = (uint32_t)((svm__now_ns() - rt->t0_ns) / 1000);
-
 	/* back again within the window: the page is being fought over */
-	if (p->migrations && now_us - p->last_move_us < (uint32_t)rt->cfg.thrash_window_us)
+	if (p->migrations && now - p->last_move_us < (uint32_t)rt->cfg.thrash_window_us)
 		SVM__STAT(rt, dst >= 0 ? dst : src, thrash_events, 1);
-	p->last_move_us = now_us;
+	p->last_move_us = now;
 	p->migrations++;
 	p->range->migrations++;
 	if (dst >= 0) {
@@ -102,10 +106,12 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want)
 		uint64_t t0 = svm__now_ns();
 		size_t moved = timed_move(rt, svm__page_addr(v[i]), j - i, dev, SVM_HOST, out);
 
+		uint32_t now = now_us(rt);
+
 		for (size_t k = i; k < j; k++) {
 			if (out[k - i] != SVM_FAILURE_NONE)
 				continue;
-			note_moved(rt, v[k], dev, SVM_HOST);
+			note_moved(rt, v[k], dev, SVM_HOST, now);
 		}
 		SVM__STAT(rt, dev, evictions, moved);
 		svm__trace((struct svm__event){ .type = SVM__EV_EVICT, .ts_ns = t0,
@@ -276,12 +282,14 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 			SVM__STAT(rt, dst, move_attempts, j - i);
 			if (dst >= 0)
 				room -= moved;
+			uint32_t now = now_us(rt);
+
 			for (size_t k = i; k < j; k++) {
 				struct svm__page *q = &r->pages[k];
 				svm_failure_t f = out[k - i];
 
 				if (f == SVM_FAILURE_NONE) {
-					note_moved(rt, q, src, dst);
+					note_moved(rt, q, src, dst, now);
 					clear_pinned(r, q);
 					q->busy = 2; /* arrived: not to be evicted by this request */
 					rep->moved++;

@@ -30,7 +30,7 @@ int svm__topo_init(void)
 	if (nnodes < 1)
 		nnodes = 1;
 	if (nnodes == 1)
-		svm__info("topology: one NUMA node; nothing to place");
+		svm__info("topology: one NUMA node; nothing to place (the path runs, nothing moves)");
 	else
 		svm__info("topology: %d NUMA nodes; device threads and pages go near their device",
 			  nnodes);

@@ -13,7 +13,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
-int svm__topo_init(void);  /* 0, or -1 if hwloc could not load (then 1 node) */
+/*
+ * Loads the topology the first time (later calls return at once): 0, or
+ * -1 if hwloc could not load it (then one node is assumed). It stays
+ * loaded for the life of the process, since reading it (PCI config space
+ * included) is the slowest part of svm_init; svm__topo_fini drops it.
+ */
+int svm__topo_init(void);
 void svm__topo_fini(void);
 int svm__topo_nodes(void); /* NUMA nodes, at least 1 */
 /* The nearest node of a PCI device ("0000:3b:00.0"), -1 if unknown. */
