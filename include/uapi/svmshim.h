@@ -24,9 +24,9 @@
 #include <linux/types.h>
 #include <drm/drm.h>
 #elif defined(__has_include)
-#if __has_include(<drm.h>)
+#if __has_include("drm.h")
 #include <drm.h>		/* libdrm, -I from pkg-config libdrm */
-#elif __has_include(<drm/drm.h>)
+#elif __has_include("drm/drm.h")
 #include <drm/drm.h>		/* kernel uapi headers */
 #else
 #include <libdrm/drm.h>		/* libdrm without its -I */
@@ -70,10 +70,13 @@ struct drm_svmshim_get_info {
 	__u64 reserved[4];	/* in: 0; out: 0 */
 };
 
-/* MIGRATE flags */
-#define SVMSHIM_MIGRATE_DRAIN_LRU	(1u << 0) /* second attempt on BUSY pages
-						   * after the core's LRU drain */
-#define SVMSHIM_MIGRATE_NO_EVICT	(1u << 1) /* never evict: NO_MEMORY */
+/*
+ * MIGRATE flags. DRAIN_LRU: one more attempt at the BUSY pages of each
+ * batch, after the core's LRU drain. NO_EVICT: never evict, report
+ * NO_MEMORY instead.
+ */
+#define SVMSHIM_MIGRATE_DRAIN_LRU	(1u << 0)
+#define SVMSHIM_MIGRATE_NO_EVICT	(1u << 1)
 #define SVMSHIM_MIGRATE_FLAGS		(SVMSHIM_MIGRATE_DRAIN_LRU | \
 					 SVMSHIM_MIGRATE_NO_EVICT)
 
@@ -92,8 +95,8 @@ struct drm_svmshim_migrate {
 	__s32 dest;		/* in: device index or SVMSHIM_LOC_HOST */
 	__u32 flags;		/* in: SVMSHIM_MIGRATE_* */
 	__u64 moved;		/* out: pages that moved */
-	__u64 already;		/* out: pages already at @dest (or not populated
-				 *      when @dest is the host) */
+	/* out: pages already at @dest (or not populated, @dest host) */
+	__u64 already;
 	__u64 failed[SVMSHIM_FAIL_COUNT]; /* out: per class; [0] always 0 */
 	__u64 evicted;		/* out: pages evicted from @dest to make room */
 	__u64 reserved[4];	/* in: 0; out: 0 */
@@ -113,8 +116,8 @@ struct drm_svmshim_pin {
 struct drm_svmshim_snapshot {
 	__u64 start;		/* in: page aligned */
 	__u64 length;		/* in: multiple of the page size, > 0 */
-	__u64 locations;	/* in: user pointer to __s32[npages] or 0:
-				 *     SVMSHIM_LOC_* or a device index */
+	/* in: user pointer to __s32[npages] (LOC_* or device) or 0 */
+	__u64 locations;
 	__u32 flags;		/* in: must be 0 */
 	__u32 pad;		/* in: 0 */
 	__u64 host;		/* out: pages in host memory */

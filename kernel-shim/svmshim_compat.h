@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * svmshim_compat.h - the only place where kernel versions differ.
+ *
+ * Supported: 6.1 LTS and 6.12 LTS (Debian's linux-source-6.1 / -6.12).
+ * Everything version dependent in the driver goes through this header, so
+ * svmshim_drv.c and svmshim_dmem.c are the same source on every kernel.
+ */
+#ifndef _SVMSHIM_COMPAT_H_
+#define _SVMSHIM_COMPAT_H_
+
+#include <linux/version.h>
+#include <linux/mm.h>
+#include <linux/gfp.h>
+#include <linux/hmm.h>
+#include <linux/memremap.h>
+#include <linux/migrate.h>
+
+#ifndef CONFIG_DEVICE_PRIVATE
+#error "svmshim needs a kernel built with CONFIG_DEVICE_PRIVATE=y (and ZONE_DEVICE, MIGRATION); Debian's stock kernel does not enable it"
+#endif
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0)
+#error "svmshim supports Linux 6.1 and later"
+#endif
+
+/*
+ * struct drm_driver.date was removed in 6.14; it is still there (unused)
+ * on 6.1 and 6.12.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 14, 0)
+#define SVMSHIM_DRM_DATE(d)	.date = (d),
+#else
+#define SVMSHIM_DRM_DATE(d)
+#endif
+
+/*
+ * 6.12's drm_open_helper() insists on FOP_UNSIGNED_OFFSET in the fops of a
+ * DRM driver (WARN otherwise); 6.1 has no fop_flags at all. DRM drivers
+ * with GEM get it from DEFINE_DRM_GEM_FOPS(); svmshim has no GEM.
+ */
+#include <linux/fs.h>
+#ifdef FOP_UNSIGNED_OFFSET
+#define SVMSHIM_FOP_FLAGS	.fop_flags = FOP_UNSIGNED_OFFSET,
+#else
+#define SVMSHIM_FOP_FLAGS
+#endif
+
+/*
+ * migrate_to_ram() of a page that cannot be locked or isolated right now:
+ * returning 0 makes the CPU (or copy_{to,from}_user) retry the access, which
+ * faults again. That is what we want on both kernels; VM_FAULT_RETRY would
+ * require dropping mmap_lock, which migrate_to_ram() does not own.
+ */
+#define SVMSHIM_FAULT_RETRY	0
+
+/*
+ * "Is this page long-term pinned?": page_maybe_dma_pinned() exists on 6.1
+ * but is gone by 6.12; folio_maybe_dma_pinned() exists on both.
+ */
+static inline bool svmshim_page_pinned(struct page *page)
+{
+	return folio_maybe_dma_pinned(page_folio(page));
+}
+
+#endif /* _SVMSHIM_COMPAT_H_ */

@@ -1,0 +1,1103 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svmshim_dmem.c - emulated device memory and page migration.
+ *
+ * Each emulated device owns chunks of MEMORY_DEVICE_PRIVATE pages; every
+ * device page is backed by one system page allocated on the device's NUMA
+ * node, which holds its data. Pages move with migrate_vma_setup(),
+ * migrate_vma_pages() and migrate_vma_finalize(), in batches, and come back
+ * on CPU faults through dev_pagemap_ops.migrate_to_ram().
+ *
+ * Rules kept everywhere in this file:
+ *  - destination pages (device or host) are reserved or allocated before
+ *    the source pages are collected and locked by migrate_vma_setup() or
+ *    migrate_device_range(); nothing sleeps to allocate or evicts while
+ *    source pages are locked;
+ *  - the core only trylocks source pages; our own fresh destination pages
+ *    are locked with trylock too and a failure is a BUSY page, not a wait;
+ *  - every loop is bounded (batches over a finite range, a fixed number of
+ *    passes and eviction rounds).
+ */
+#include <linux/delay.h>
+#include <linux/highmem.h>
+#include <linux/hmm.h>
+#include <linux/ioport.h>
+#include <linux/memremap.h>
+#include <linux/migrate.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/pagemap.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "svmshim_priv.h"
+
+/* Internal per-page results while a batch is processed. */
+enum {
+	R_MOVED = 0x10,		/* moved by this call */
+	R_ALREADY,		/* already at the destination */
+	R_OTHERDEV,		/* on another of our devices: go via host */
+	R_UNKNOWN,		/* dropped by migrate_vma_setup(): classify */
+};
+
+#define SVM_EVICT_ROUNDS	3
+#define SVM_SNAP_TRIES		4
+
+static const struct dev_pagemap_ops svm_pagemap_ops;
+
+static inline struct svm_chunk *svm_page_chunk(struct page *page)
+{
+	return container_of(page->pgmap, struct svm_chunk, pgmap);
+}
+
+static inline struct svm_dpage *svm_page_meta(struct page *page)
+{
+	struct svm_chunk *c = svm_page_chunk(page);
+
+	return &c->meta[page_to_pfn(page) - c->pfn_first];
+}
+
+static inline struct page *svm_page_backing(struct page *page)
+{
+	struct svm_chunk *c = svm_page_chunk(page);
+
+	return c->backing[page_to_pfn(page) - c->pfn_first];
+}
+
+static int svm_page_location(struct svmshim *shim, unsigned long hpfn,
+			     struct page **pagep)
+{
+	struct page *page;
+
+	*pagep = NULL;
+	if (!(hpfn & HMM_PFN_VALID))
+		return SVMSHIM_LOC_NONE;
+	page = hmm_pfn_to_page(hpfn);
+	*pagep = page;
+	if (is_device_private_page(page))
+		return page->pgmap->owner == shim ?
+		       (int)svm_page_chunk(page)->sdev->index : SVMSHIM_LOC_OTHER;
+	if (is_zone_device_page(page))
+		return SVMSHIM_LOC_OTHER;
+	return SVMSHIM_LOC_HOST;
+}
+
+/* ---- device memory ------------------------------------------------------ */
+
+static void svm_chunk_free(struct svm_chunk *c, bool mapped)
+{
+	unsigned long i;
+
+	if (mapped)
+		memunmap_pages(&c->pgmap);
+	if (c->pgmap.range.end)
+		release_mem_region(c->pgmap.range.start,
+				   range_len(&c->pgmap.range));
+	if (c->backing) {
+		for (i = 0; i < c->npages; i++)
+			if (c->backing[i])
+				__free_page(c->backing[i]);
+		kvfree(c->backing);
+	}
+	kvfree(c->meta);
+	kfree(c);
+}
+
+/* Add one chunk to @sdev. Called with sdev->chunk_lock held, may sleep. */
+static int svm_chunk_add(struct svm_device *sdev)
+{
+	unsigned long i, npages;
+	struct resource *res;
+	struct svm_chunk *c;
+	void *addr;
+
+	npages = min_t(unsigned long, SVMSHIM_CHUNK_PAGES,
+		       sdev->max_pages - sdev->nr_pages);
+	if (!npages)
+		return -ENOSPC;
+
+	c = kzalloc(sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return -ENOMEM;
+	c->sdev = sdev;
+	c->npages = npages;
+	c->backing = kvcalloc(npages, sizeof(*c->backing), GFP_KERNEL);
+	c->meta = kvcalloc(npages, sizeof(*c->meta), GFP_KERNEL);
+	if (!c->backing || !c->meta)
+		goto fail;
+	for (i = 0; i < npages; i++) {
+		c->backing[i] = alloc_pages_node(sdev->nid,
+						 GFP_HIGHUSER | __GFP_NOWARN, 0);
+		if (!c->backing[i])
+			goto fail;
+	}
+
+	res = request_free_mem_region(&iomem_resource, npages << PAGE_SHIFT,
+				      "svmshim");
+	if (IS_ERR(res))
+		goto fail;
+	c->pgmap.type = MEMORY_DEVICE_PRIVATE;
+	c->pgmap.range.start = res->start;
+	c->pgmap.range.end = res->end;
+	c->pgmap.nr_range = 1;
+	c->pgmap.ops = &svm_pagemap_ops;
+	c->pgmap.owner = sdev->shim;
+
+	addr = memremap_pages(&c->pgmap, sdev->nid);
+	if (IS_ERR(addr))
+		goto fail;
+	c->pfn_first = PHYS_PFN(res->start);
+
+	for (i = 0; i < npages; i++) {
+		c->meta[i].page = pfn_to_page(c->pfn_first + i);
+		c->meta[i].state = SVM_DPAGE_FREE;
+	}
+
+	spin_lock(&sdev->lock);
+	for (i = 0; i < npages; i++)
+		list_add_tail(&c->meta[i].link, &sdev->free);
+	sdev->nr_pages += npages;
+	sdev->nr_free += npages;
+	list_add_tail(&c->node, &sdev->chunks);
+	spin_unlock(&sdev->lock);
+	return 0;
+
+fail:
+	svm_chunk_free(c, false);
+	return -ENOMEM;
+}
+
+static unsigned long svm_take_free(struct svm_device *sdev,
+				   struct page **pages, unsigned long want)
+{
+	struct svm_dpage *m;
+	unsigned long n = 0;
+
+	spin_lock(&sdev->lock);
+	while (n < want && !list_empty(&sdev->free)) {
+		m = list_first_entry(&sdev->free, struct svm_dpage, link);
+		list_del_init(&m->link);
+		m->state = SVM_DPAGE_RESERVED;
+		sdev->nr_free--;
+		pages[n++] = m->page;
+	}
+	spin_unlock(&sdev->lock);
+	return n;
+}
+
+/* Can @sdev hand out @n pages without growing or evicting? */
+static bool svm_has_free(struct svm_device *sdev, unsigned long n)
+{
+	bool ret;
+
+	spin_lock(&sdev->lock);
+	ret = sdev->nr_free >= n;
+	spin_unlock(&sdev->lock);
+	return ret;
+}
+
+/* Give back reserved pages that were not used (refcount still 0). */
+static void svm_unreserve(struct svm_device *sdev, struct page **pages,
+			  unsigned long n)
+{
+	struct svm_dpage *m;
+	unsigned long i;
+
+	spin_lock(&sdev->lock);
+	for (i = 0; i < n; i++) {
+		m = svm_page_meta(pages[i]);
+		m->state = SVM_DPAGE_FREE;
+		list_add(&m->link, &sdev->free);
+		sdev->nr_free++;
+	}
+	spin_unlock(&sdev->lock);
+}
+
+static int svm_cmp_ulong(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a;
+	unsigned long y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Migrate the device pages [pfn, pfn + npages) back to system memory. The
+ * host pages are allocated before migrate_device_range() locks anything.
+ * Returns the number of pages that moved.
+ */
+static unsigned long svm_evict_run(unsigned long pfn, unsigned long npages)
+{
+	unsigned long *src, *dst, i, k = 0, done = 0;
+	struct page **pool;
+
+	src = kvcalloc(npages, sizeof(*src), GFP_KERNEL);
+	dst = kvcalloc(npages, sizeof(*dst), GFP_KERNEL);
+	pool = kvcalloc(npages, sizeof(*pool), GFP_KERNEL);
+	if (!src || !dst || !pool)
+		goto out;
+	/* Evict only what we have room for. */
+	npages = alloc_pages_bulk_array(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN,
+					npages, pool);
+	if (!npages)
+		goto out;
+
+	migrate_device_range(src, pfn, npages);
+	for (i = 0; i < npages; i++) {
+		struct page *spage = migrate_pfn_to_page(src[i]);
+		struct page *hpage = pool[k];
+
+		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		if (!trylock_page(hpage))
+			continue;	/* cannot happen: a fresh page */
+		pool[k++] = NULL;
+		copy_highpage(hpage, svm_page_backing(spage));
+		dst[i] = migrate_pfn(page_to_pfn(hpage));
+	}
+	migrate_device_pages(src, dst, npages);
+	for (i = 0; i < npages; i++)
+		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
+			done++;
+	migrate_device_finalize(src, dst, npages);
+
+out:
+	if (pool) {
+		for (i = 0; i < npages; i++)
+			if (pool[i])
+				__free_page(pool[i]);
+	}
+	kvfree(pool);
+	kvfree(dst);
+	kvfree(src);
+	return done;
+}
+
+/*
+ * Evict the device pages in @pfns (state EVICTING, taken off the LRU by the
+ * caller). Pages that did not move go back to the LRU tail; pages freed
+ * meanwhile (EVICTED) only become free again here, after the last
+ * migrate_device_range() on their pfn, so a concurrent reservation can never
+ * hand out a page an evictor may still lock.
+ */
+static unsigned long svm_evict_pfns(struct svm_device *sdev,
+				    unsigned long *pfns, unsigned long n)
+{
+	unsigned long i, run, done = 0;
+	struct svm_dpage *m;
+
+	sort(pfns, n, sizeof(*pfns), svm_cmp_ulong, NULL);
+	for (i = 0; i < n; i += run) {
+		for (run = 1; i + run < n && run < SVMSHIM_MAX_BATCH &&
+		     pfns[i + run] == pfns[i] + run; run++)
+			;
+		done += svm_evict_run(pfns[i], run);
+	}
+
+	spin_lock(&sdev->lock);
+	for (i = 0; i < n; i++) {
+		m = svm_page_meta(pfn_to_page(pfns[i]));
+		if (m->state == SVM_DPAGE_EVICTING) {
+			m->state = SVM_DPAGE_USED;
+			list_add_tail(&m->link, &sdev->lru);
+		} else if (m->state == SVM_DPAGE_EVICTED) {
+			m->state = SVM_DPAGE_FREE;
+			list_add(&m->link, &sdev->free);
+			sdev->nr_free++;
+		}
+	}
+	spin_unlock(&sdev->lock);
+	return done;
+}
+
+/*
+ * Evict up to @want pages from the head (least recently migrated) of the
+ * LRU of @sdev, skipping pages placed by MIGRATE call @protect_gen and, if
+ * @owner is set, pages of other files. Never called with page locks held.
+ */
+static unsigned long svm_evict(struct svm_device *sdev, unsigned long want,
+			       u64 protect_gen, struct svm_file *owner)
+{
+	struct svm_dpage *m, *tmp;
+	unsigned long *pfns, n = 0, done;
+
+	if (!want)
+		return 0;
+	pfns = kvmalloc_array(want, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return 0;
+	spin_lock(&sdev->lock);
+	list_for_each_entry_safe(m, tmp, &sdev->lru, link) {
+		if (n == want)
+			break;
+		if (protect_gen && m->gen == protect_gen)
+			continue;
+		if (owner && m->owner != owner)
+			continue;
+		list_del_init(&m->link);
+		m->state = SVM_DPAGE_EVICTING;
+		pfns[n++] = page_to_pfn(m->page);
+	}
+	spin_unlock(&sdev->lock);
+	done = n ? svm_evict_pfns(sdev, pfns, n) : 0;
+	kvfree(pfns);
+	return done;
+}
+
+/*
+ * Reserve up to @want free device pages: free list, then a new chunk, then
+ * eviction of the LRU. Runs before any source page is locked.
+ */
+static unsigned long svm_reserve(struct svm_device *sdev, struct page **pages,
+				 unsigned long want, u64 gen, bool may_evict,
+				 u64 *evicted)
+{
+	unsigned long got = svm_take_free(sdev, pages, want);
+	int round;
+
+	while (got < want) {
+		int ret;
+
+		mutex_lock(&sdev->chunk_lock);
+		ret = svm_chunk_add(sdev);
+		mutex_unlock(&sdev->chunk_lock);
+		if (ret)
+			break;
+		got += svm_take_free(sdev, pages + got, want - got);
+	}
+	for (round = 0; may_evict && got < want && round < SVM_EVICT_ROUNDS;
+	     round++) {
+		unsigned long done = svm_evict(sdev, want - got, gen, NULL);
+
+		*evicted += done;
+		got += svm_take_free(sdev, pages + got, want - got);
+		if (!done)
+			break;
+	}
+	return got;
+}
+
+static void svm_page_free(struct page *page)
+{
+	struct svm_device *sdev = svm_page_chunk(page)->sdev;
+	struct svm_dpage *m = svm_page_meta(page);
+
+	spin_lock(&sdev->lock);
+	m->owner = NULL;
+	if (m->state == SVM_DPAGE_EVICTING) {
+		/* svm_evict_pfns() frees it once it is done with its pfns. */
+		sdev->nr_used--;
+		m->state = SVM_DPAGE_EVICTED;
+		spin_unlock(&sdev->lock);
+		return;
+	}
+	if (m->state == SVM_DPAGE_USED) {
+		list_del(&m->link);
+		sdev->nr_used--;
+	}
+	m->state = SVM_DPAGE_FREE;
+	list_add(&m->link, &sdev->free);
+	sdev->nr_free++;
+	spin_unlock(&sdev->lock);
+}
+
+/* CPU fault on one of our device pages: copy it back to a host page. */
+static vm_fault_t svm_migrate_to_ram(struct vm_fault *vmf)
+{
+	unsigned long start = vmf->address & PAGE_MASK;
+	unsigned long src = 0, dst = 0;
+	struct migrate_vma args = {
+		.vma = vmf->vma,
+		.start = start,
+		.end = start + PAGE_SIZE,
+		.src = &src,
+		.dst = &dst,
+		.pgmap_owner = vmf->page->pgmap->owner,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+		.fault_page = vmf->page,
+	};
+	struct page *spage, *hpage;
+
+	/* The destination is allocated before the source is locked. */
+	hpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vmf->vma, vmf->address);
+	if (!hpage)
+		return VM_FAULT_OOM;
+
+	if (migrate_vma_setup(&args)) {
+		put_page(hpage);
+		return VM_FAULT_SIGBUS;	/* bad arguments: a driver bug */
+	}
+	spage = migrate_pfn_to_page(src);
+	if (!spage || !(src & MIGRATE_PFN_MIGRATE) || !trylock_page(hpage)) {
+		/* Busy (locked, raced): let the access fault again. */
+		put_page(hpage);
+		migrate_vma_finalize(&args);
+		return SVMSHIM_FAULT_RETRY;
+	}
+	copy_highpage(hpage, svm_page_backing(spage));
+	dst = migrate_pfn(page_to_pfn(hpage));
+	migrate_vma_pages(&args);
+	/* If it did not move, finalize frees hpage and the access retries. */
+	migrate_vma_finalize(&args);
+	return 0;
+}
+
+static const struct dev_pagemap_ops svm_pagemap_ops = {
+	.page_free = svm_page_free,
+	.migrate_to_ram = svm_migrate_to_ram,
+};
+
+int svm_device_init(struct svmshim *shim, unsigned int index, int nid,
+		    unsigned long bytes)
+{
+	struct svm_device *sdev = &shim->devs[index];
+
+	sdev->shim = shim;
+	sdev->index = index;
+	sdev->nid = nid;
+	/* memremap_pages() works in 2 MiB subsections. */
+	sdev->max_pages = ALIGN(bytes, SZ_2M) >> PAGE_SHIFT;
+	spin_lock_init(&sdev->lock);
+	INIT_LIST_HEAD(&sdev->free);
+	INIT_LIST_HEAD(&sdev->lru);
+	INIT_LIST_HEAD(&sdev->chunks);
+	mutex_init(&sdev->chunk_lock);
+	return 0;
+}
+
+void svm_device_usage(struct svm_device *sdev, unsigned long *total,
+		      unsigned long *free)
+{
+	spin_lock(&sdev->lock);
+	*total = sdev->max_pages;
+	*free = sdev->nr_free + (sdev->max_pages - sdev->nr_pages);
+	spin_unlock(&sdev->lock);
+}
+
+/*
+ * Module unload: bring every page still in use back to the host, check that
+ * every device page is free, then unmap the chunks.
+ */
+void svm_device_fini(struct svm_device *sdev)
+{
+	unsigned long evicted = 0, used, free, total;
+	struct svm_chunk *c, *tmp;
+	int round;
+
+	for (round = 0; round < 10; round++) {
+		spin_lock(&sdev->lock);
+		used = sdev->nr_used;
+		spin_unlock(&sdev->lock);
+		if (!used)
+			break;
+		evicted += svm_evict(sdev, used, 0, NULL);
+		if (round)
+			msleep(20);
+	}
+
+	spin_lock(&sdev->lock);
+	total = sdev->nr_pages;
+	free = sdev->nr_free;
+	used = sdev->nr_used;
+	spin_unlock(&sdev->lock);
+	pr_info("svmshim: unload: device %u: %lu/%lu device pages free, %lu in use, %lu evicted at unload\n",
+		sdev->index, free, total, used, evicted);
+	if (free != total)
+		pr_err("svmshim: unload: device %u: %lu device pages NOT returned\n",
+		       sdev->index, total - free);
+
+	mutex_lock(&sdev->chunk_lock);
+	list_for_each_entry_safe(c, tmp, &sdev->chunks, node) {
+		list_del(&c->node);
+		svm_chunk_free(c, true);
+	}
+	mutex_unlock(&sdev->chunk_lock);
+}
+
+/* Close: every page this file moved to a device goes back to the host. */
+void svm_file_evict(struct svm_file *sf)
+{
+	struct svmshim *shim = sf->shim;
+	struct svm_dpage *m;
+	unsigned int d;
+	int round;
+
+	for (d = 0; d < shim->ndevices; d++) {
+		struct svm_device *sdev = &shim->devs[d];
+		struct svm_chunk *c;
+		unsigned long i;
+
+		for (round = 0; round < SVM_EVICT_ROUNDS; round++) {
+			unsigned long used;
+
+			spin_lock(&sdev->lock);
+			used = sdev->nr_used;
+			spin_unlock(&sdev->lock);
+			if (!used || !svm_evict(sdev, used, 0, sf))
+				break;
+		}
+		/* What could not move stays mapped; forget its owner. */
+		spin_lock(&sdev->lock);
+		list_for_each_entry(c, &sdev->chunks, node) {
+			for (i = 0; i < c->npages; i++) {
+				m = &c->meta[i];
+				if (m->owner == sf)
+					m->owner = NULL;
+			}
+		}
+		spin_unlock(&sdev->lock);
+	}
+}
+
+/* ---- migration ---------------------------------------------------------- */
+
+struct svm_mig {
+	struct svmshim *shim;
+	struct svm_file *sf;
+	struct mmu_interval_notifier mni;
+	struct svm_device *sdev;	/* destination device or NULL (host) */
+	u64 gen;
+	u32 flags;
+	unsigned long batch;
+	unsigned long *src, *dst, *snap;
+	struct page **pages;		/* reserved device pages */
+	struct page **pool;		/* preallocated host pages */
+	unsigned long npool;
+	u8 *res, *res2;
+	struct drm_svmshim_migrate *args;
+};
+
+static bool svm_snap_invalidate(struct mmu_interval_notifier *mni,
+				const struct mmu_notifier_range *range,
+				unsigned long cur_seq)
+{
+	/* Snapshots are advisory: just move the sequence on. */
+	mmu_interval_set_seq(mni, cur_seq);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops svm_snap_ops = {
+	.invalidate = svm_snap_invalidate,
+};
+
+/* Page table snapshot of [start, end) without faulting; mmap_lock held. */
+static int svm_snap(struct svmshim *shim, struct mmu_interval_notifier *mni,
+		    unsigned long start, unsigned long end, unsigned long *pfns)
+{
+	struct hmm_range range = {
+		.notifier = mni,
+		.start = start,
+		.end = end,
+		.hmm_pfns = pfns,
+		.dev_private_owner = shim,
+	};
+	int tries, ret = -EBUSY;
+
+	for (tries = 0; tries < SVM_SNAP_TRIES && ret == -EBUSY; tries++) {
+		range.notifier_seq = mmu_interval_read_begin(mni);
+		ret = hmm_range_fault(&range);
+	}
+	return ret;
+}
+
+/* Give a class to the pages migrate_vma_setup() dropped (R_UNKNOWN). */
+static void svm_classify(struct svm_mig *m, unsigned long start,
+			 unsigned long end, u8 *res)
+{
+	unsigned long i, n = (end - start) >> PAGE_SHIFT;
+	struct page *page;
+	int ret, loc;
+
+	for (i = 0; i < n; i++)
+		if (res[i] == R_UNKNOWN)
+			break;
+	if (i == n)
+		return;
+
+	ret = svm_snap(m->shim, &m->mni, start, end, m->snap);
+	for (i = 0; i < n; i++) {
+		if (res[i] != R_UNKNOWN)
+			continue;
+		if (ret) {
+			res[i] = SVMSHIM_FAIL_BUSY;
+			continue;
+		}
+		loc = svm_page_location(m->shim, m->snap[i], &page);
+		if (m->sdev) {
+			if (loc == (int)m->sdev->index)
+				res[i] = R_ALREADY;
+			else if (loc >= 0)
+				res[i] = R_OTHERDEV;
+			else if (loc == SVMSHIM_LOC_OTHER)
+				res[i] = SVMSHIM_FAIL_UNSUPPORTED;
+			else if (loc == SVMSHIM_LOC_HOST &&
+				 svmshim_page_pinned(page))
+				res[i] = SVMSHIM_FAIL_PINNED;
+			else
+				res[i] = SVMSHIM_FAIL_BUSY;
+		} else {
+			if (loc == SVMSHIM_LOC_HOST || loc == SVMSHIM_LOC_NONE)
+				res[i] = R_ALREADY;
+			else if (loc == SVMSHIM_LOC_OTHER)
+				res[i] = SVMSHIM_FAIL_UNSUPPORTED;
+			else
+				res[i] = SVMSHIM_FAIL_BUSY;
+		}
+	}
+}
+
+/* One batch host -> device m->sdev; mmap_lock held for read. */
+static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
+			     unsigned long start, unsigned long end, u8 *res)
+{
+	unsigned long i, k = 0, nres, n = (end - start) >> PAGE_SHIFT;
+	unsigned long n_want = n;
+	struct svm_device *sdev = m->sdev;
+	struct migrate_vma args = {
+		.vma = vma,
+		.start = start,
+		.end = end,
+		.src = m->src,
+		.dst = m->dst,
+		.pgmap_owner = m->shim,
+		.flags = MIGRATE_VMA_SELECT_SYSTEM,
+	};
+
+	/*
+	 * Reserve destination pages while nothing is locked. If the device
+	 * cannot simply give a whole batch, count what really has to move
+	 * (pages already on @sdev do not) so that we never evict for them.
+	 */
+	if (!svm_has_free(sdev, n) &&
+	    !svm_snap(m->shim, &m->mni, start, end, m->snap)) {
+		unsigned long need = 0;
+		struct page *page;
+
+		for (i = 0; i < n; i++)
+			need += svm_page_location(m->shim, m->snap[i], &page) !=
+				(int)sdev->index;
+		if (!need) {
+			memset(res, R_ALREADY, n);
+			return;
+		}
+		n_want = need;
+	}
+	nres = svm_reserve(sdev, m->pages, n_want, m->gen,
+			   !(m->flags & SVMSHIM_MIGRATE_NO_EVICT),
+			   &m->args->evicted);
+
+	if (migrate_vma_setup(&args)) {
+		svm_unreserve(sdev, m->pages, nres);
+		memset(res, SVMSHIM_FAIL_UNSUPPORTED, n);
+		return;
+	}
+
+	for (i = 0; i < n; i++) {
+		struct page *spage, *dpage;
+
+		if (!(m->src[i] & MIGRATE_PFN_MIGRATE)) {
+			res[i] = R_UNKNOWN;
+			continue;
+		}
+		/* Raced with the count above: only a free page, no sleeping. */
+		if (k == nres && svm_take_free(sdev, m->pages + nres, 1))
+			nres++;
+		if (k == nres) {
+			res[i] = SVMSHIM_FAIL_NO_MEMORY;
+			continue;
+		}
+		dpage = m->pages[k++];
+		/* Takes the pgmap reference; locks our reserved page. */
+		zone_device_page_init(dpage);
+		spage = migrate_pfn_to_page(m->src[i]);
+		if (spage)
+			copy_highpage(svm_page_backing(dpage), spage);
+		else
+			clear_highpage(svm_page_backing(dpage));
+		m->dst[i] = migrate_pfn(page_to_pfn(dpage));
+		if ((m->src[i] & MIGRATE_PFN_WRITE) ||
+		    (!spage && (vma->vm_flags & VM_WRITE)))
+			m->dst[i] |= MIGRATE_PFN_WRITE;
+		res[i] = R_MOVED;
+	}
+
+	migrate_vma_pages(&args);
+
+	spin_lock(&sdev->lock);
+	for (i = 0; i < n; i++) {
+		struct svm_dpage *dm;
+
+		if (!m->dst[i])
+			continue;
+		if (!(m->src[i] & MIGRATE_PFN_MIGRATE)) {
+			res[i] = SVMSHIM_FAIL_BUSY;	/* raced */
+			continue;
+		}
+		dm = svm_page_meta(migrate_pfn_to_page(m->dst[i]));
+		dm->state = SVM_DPAGE_USED;
+		dm->owner = m->sf;
+		dm->gen = m->gen;
+		list_add_tail(&dm->link, &sdev->lru);
+		sdev->nr_used++;
+	}
+	spin_unlock(&sdev->lock);
+
+	/* Frees the destination pages that did not get used. */
+	migrate_vma_finalize(&args);
+	svm_unreserve(sdev, m->pages + k, nres - k);
+	svm_classify(m, start, end, res);
+}
+
+/* Does @vma allocate with the default (local node) NUMA policy? */
+static bool svm_local_policy(struct vm_area_struct *vma)
+{
+#ifdef CONFIG_NUMA
+	return !vma->vm_policy && !current->mempolicy;
+#else
+	return true;
+#endif
+}
+
+/*
+ * Refill the host page pool to @n pages; nothing is locked. With the
+ * default policy one bulk allocation on the local node does what n calls
+ * of alloc_page_vma() would; otherwise each page follows the VMA's policy.
+ * pool[0, npool) holds pages, the rest is NULL.
+ */
+static void svm_pool_fill(struct svm_mig *m, struct vm_area_struct *vma,
+			  unsigned long start, unsigned long n)
+{
+	if (m->npool < n && svm_local_policy(vma))
+		m->npool = alloc_pages_bulk_array(GFP_HIGHUSER_MOVABLE |
+						  __GFP_NOWARN, n, m->pool);
+	while (m->npool < n) {
+		struct page *page;
+
+		page = alloc_page_vma(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN, vma,
+				      start + (m->npool << PAGE_SHIFT));
+		if (!page)
+			break;
+		m->pool[m->npool++] = page;
+	}
+}
+
+/*
+ * One batch device -> host; mmap_lock held for read. Pages on @keep stay
+ * where they are (used to clear the way for a device-to-device move).
+ */
+static void svm_batch_to_host(struct svm_mig *m, struct vm_area_struct *vma,
+			      unsigned long start, unsigned long end, u8 *res,
+			      struct svm_device *keep)
+{
+	unsigned long i, n = (end - start) >> PAGE_SHIFT;
+	struct migrate_vma args = {
+		.vma = vma,
+		.start = start,
+		.end = end,
+		.src = m->src,
+		.dst = m->dst,
+		.pgmap_owner = m->shim,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+	};
+
+	/* Destination first: nothing is locked yet. */
+	svm_pool_fill(m, vma, start, n);
+
+	if (migrate_vma_setup(&args)) {
+		memset(res, SVMSHIM_FAIL_UNSUPPORTED, n);
+		return;
+	}
+
+	for (i = 0; i < n; i++) {
+		struct page *spage, *hpage;
+
+		if (!(m->src[i] & MIGRATE_PFN_MIGRATE)) {
+			res[i] = R_UNKNOWN;
+			continue;
+		}
+		spage = migrate_pfn_to_page(m->src[i]);
+		if (!spage || (keep && svm_page_chunk(spage)->sdev == keep)) {
+			res[i] = R_ALREADY;	/* hole, or stays put */
+			continue;
+		}
+		if (!m->npool) {
+			res[i] = SVMSHIM_FAIL_NO_MEMORY;
+			continue;
+		}
+		hpage = m->pool[m->npool - 1];
+		if (!trylock_page(hpage)) {
+			res[i] = SVMSHIM_FAIL_BUSY;
+			continue;
+		}
+		m->pool[--m->npool] = NULL;
+		copy_highpage(hpage, svm_page_backing(spage));
+		m->dst[i] = migrate_pfn(page_to_pfn(hpage));
+		res[i] = R_MOVED;
+	}
+
+	migrate_vma_pages(&args);
+	for (i = 0; i < n; i++)
+		if (m->dst[i] && !(m->src[i] & MIGRATE_PFN_MIGRATE))
+			res[i] = SVMSHIM_FAIL_BUSY;
+	migrate_vma_finalize(&args);
+	svm_classify(m, start, end, res);
+}
+
+static bool svm_res_has(const u8 *res, unsigned long n, u8 a, u8 b)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		if (res[i] == a || res[i] == b)
+			return true;
+	return false;
+}
+
+/* A whole batch to a device, with the bounded extra passes. */
+static void svm_batch_dev(struct svm_mig *m, struct vm_area_struct *vma,
+			  unsigned long start, unsigned long end)
+{
+	unsigned long i, n = (end - start) >> PAGE_SHIFT;
+	bool drained = !(m->flags & SVMSHIM_MIGRATE_DRAIN_LRU);
+	int pass;
+
+	svm_batch_to_dev(m, vma, start, end, m->res);
+	for (pass = 0; pass < 2; pass++) {
+		bool other = svm_res_has(m->res, n, R_OTHERDEV, R_OTHERDEV);
+		bool busy = svm_res_has(m->res, n, SVMSHIM_FAIL_BUSY, R_UNKNOWN);
+
+		if (!other && (drained || !busy))
+			break;
+		if (other)
+			svm_batch_to_host(m, vma, start, end, m->res2, m->sdev);
+		else
+			drained = true;
+		svm_batch_to_dev(m, vma, start, end, m->res2);
+		for (i = 0; i < n; i++) {
+			if (m->res2[i] == R_MOVED)
+				m->res[i] = R_MOVED;
+			else if (m->res[i] == R_OTHERDEV)
+				m->res[i] = m->res2[i] == R_OTHERDEV ?
+					    SVMSHIM_FAIL_BUSY : m->res2[i];
+		}
+	}
+}
+
+static void svm_batch_host(struct svm_mig *m, struct vm_area_struct *vma,
+			   unsigned long start, unsigned long end)
+{
+	unsigned long i, n = (end - start) >> PAGE_SHIFT;
+
+	svm_batch_to_host(m, vma, start, end, m->res, NULL);
+	if (!(m->flags & SVMSHIM_MIGRATE_DRAIN_LRU) ||
+	    !svm_res_has(m->res, n, SVMSHIM_FAIL_BUSY, R_UNKNOWN))
+		return;
+	svm_batch_to_host(m, vma, start, end, m->res2, NULL);
+	for (i = 0; i < n; i++)
+		if (m->res2[i] == R_MOVED)
+			m->res[i] = R_MOVED;
+}
+
+static bool svm_vma_supported(struct vm_area_struct *vma)
+{
+	return vma_is_anonymous(vma) && !is_vm_hugetlb_page(vma) &&
+	       !(vma->vm_flags & VM_SPECIAL) && !vma_is_dax(vma);
+}
+
+/* Convert internal results to uAPI classes and count them. */
+static void svm_account(struct svm_mig *m, unsigned long n)
+{
+	struct drm_svmshim_migrate *a = m->args;
+	unsigned long i;
+
+	for (i = 0; i < n; i++) {
+		switch (m->res[i]) {
+		case R_MOVED:
+			a->moved++;
+			m->res[i] = SVMSHIM_FAIL_NONE;
+			break;
+		case R_ALREADY:
+			a->already++;
+			m->res[i] = SVMSHIM_FAIL_NONE;
+			break;
+		case SVMSHIM_FAIL_PINNED:
+		case SVMSHIM_FAIL_BUSY:
+		case SVMSHIM_FAIL_NO_MEMORY:
+		case SVMSHIM_FAIL_UNSUPPORTED:
+			a->failed[m->res[i]]++;
+			break;
+		default:	/* R_UNKNOWN, R_OTHERDEV left over */
+			m->res[i] = SVMSHIM_FAIL_BUSY;
+			a->failed[SVMSHIM_FAIL_BUSY]++;
+			break;
+		}
+	}
+}
+
+static void svm_mig_free(struct svm_mig *m)
+{
+	while (m->npool) {
+		put_page(m->pool[--m->npool]);
+		m->pool[m->npool] = NULL;
+	}
+	kvfree(m->src);
+	kvfree(m->dst);
+	kvfree(m->snap);
+	kvfree(m->pages);
+	kvfree(m->pool);
+	kvfree(m->res);
+	kvfree(m->res2);
+}
+
+int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
+{
+	struct svmshim *shim = sf->shim;
+	struct mm_struct *mm = current->mm;
+	unsigned long start = a->start, end, addr;
+	u8 __user *ures = u64_to_user_ptr(a->results);
+	struct svm_mig m = { .shim = shim, .sf = sf, .args = a };
+	int ret = 0;
+
+	if (!mm)
+		return -EINVAL;
+	end = start + a->length;
+	m.batch = clamp_t(unsigned long, READ_ONCE(svmshim_batch_pages), 1,
+			  SVMSHIM_MAX_BATCH);
+	m.flags = a->flags;
+	if (a->dest >= 0) {
+		m.sdev = &shim->devs[a->dest];
+		spin_lock(&m.sdev->lock);
+		m.gen = ++m.sdev->gen;
+		spin_unlock(&m.sdev->lock);
+	}
+
+	m.src = kvcalloc(m.batch, sizeof(*m.src), GFP_KERNEL);
+	m.dst = kvcalloc(m.batch, sizeof(*m.dst), GFP_KERNEL);
+	m.snap = kvcalloc(m.batch, sizeof(*m.snap), GFP_KERNEL);
+	m.pages = kvcalloc(m.batch, sizeof(*m.pages), GFP_KERNEL);
+	m.pool = kvcalloc(m.batch, sizeof(*m.pool), GFP_KERNEL);
+	m.res = kvzalloc(m.batch, GFP_KERNEL);
+	m.res2 = kvzalloc(m.batch, GFP_KERNEL);
+	if (!m.src || !m.dst || !m.snap || !m.pages || !m.pool || !m.res ||
+	    !m.res2) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+
+	ret = mmu_interval_notifier_insert(&m.mni, mm, start, a->length,
+					   &svm_snap_ops);
+	if (ret)
+		goto out_free;
+
+	for (addr = start; addr < end; ) {
+		struct vm_area_struct *vma;
+		unsigned long bend, n;
+
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (mmap_read_lock_killable(mm)) {
+			ret = -EINTR;
+			break;
+		}
+		vma = vma_lookup(mm, addr);
+		if (!vma) {
+			mmap_read_unlock(mm);
+			ret = -EFAULT;
+			break;
+		}
+		bend = min3(end, vma->vm_end, addr + (m.batch << PAGE_SHIFT));
+		n = (bend - addr) >> PAGE_SHIFT;
+		if (!svm_vma_supported(vma))
+			memset(m.res, m.sdev ? SVMSHIM_FAIL_UNSUPPORTED : R_ALREADY,
+			       n);
+		else if (m.sdev)
+			svm_batch_dev(&m, vma, addr, bend);
+		else
+			svm_batch_host(&m, vma, addr, bend);
+		mmap_read_unlock(mm);
+
+		svm_account(&m, n);
+		if (ures && copy_to_user(ures + ((addr - start) >> PAGE_SHIFT),
+					 m.res, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		addr = bend;
+		cond_resched();
+	}
+
+	mmu_interval_notifier_remove(&m.mni);
+out_free:
+	svm_mig_free(&m);
+	return ret;
+}
+
+int svm_snapshot(struct svm_file *sf, struct drm_svmshim_snapshot *a)
+{
+	struct svmshim *shim = sf->shim;
+	struct mm_struct *mm = current->mm;
+	unsigned long start = a->start, end = a->start + a->length, addr;
+	s32 __user *uloc = u64_to_user_ptr(a->locations);
+	struct mmu_interval_notifier mni;
+	const unsigned long step = 512;
+	unsigned long *pfns;
+	s32 *locs;
+	int ret;
+
+	if (!mm)
+		return -EINVAL;
+	pfns = kvcalloc(step, sizeof(*pfns), GFP_KERNEL);
+	locs = kvcalloc(step, sizeof(*locs), GFP_KERNEL);
+	if (!pfns || !locs) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	ret = mmu_interval_notifier_insert(&mni, mm, start, a->length,
+					   &svm_snap_ops);
+	if (ret)
+		goto out_free;
+
+	for (addr = start; addr < end; ) {
+		unsigned long i, n, bend = min(end, addr + (step << PAGE_SHIFT));
+		struct page *page;
+
+		n = (bend - addr) >> PAGE_SHIFT;
+		if (mmap_read_lock_killable(mm)) {
+			ret = -EINTR;
+			break;
+		}
+		ret = svm_snap(shim, &mni, addr, bend, pfns);
+		if (!ret) {
+			for (i = 0; i < n; i++) {
+				locs[i] = svm_page_location(shim, pfns[i], &page);
+				if (locs[i] == SVMSHIM_LOC_HOST)
+					a->host++;
+				else if (locs[i] >= 0)
+					a->device++;
+				else if (locs[i] == SVMSHIM_LOC_NONE)
+					a->none++;
+			}
+		}
+		mmap_read_unlock(mm);
+		if (ret)
+			break;
+		if (uloc && copy_to_user(uloc + ((addr - start) >> PAGE_SHIFT),
+					 locs, n * sizeof(*locs))) {
+			ret = -EFAULT;
+			break;
+		}
+		addr = bend;
+		cond_resched();
+	}
+	mmu_interval_notifier_remove(&mni);
+out_free:
+	kvfree(locs);
+	kvfree(pfns);
+	return ret;
+}

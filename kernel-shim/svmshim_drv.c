@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svmshim_drv.c - svmrt kernel shim: DRM render-node driver, ioctls, pins.
+ *
+ * One platform device carries one DRM device with a render node; behind it
+ * are @devices emulated accelerators, each with @vram_mb MiB of device
+ * private memory on a NUMA node. User space finds the node by the DRM
+ * driver name "svmshim" and talks the uAPI of include/uapi/svmshim.h.
+ */
+#include <linux/module.h>
+#include <linux/mm.h>
+#include <linux/nodemask.h>
+#include <linux/platform_device.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_ioctl.h>
+
+#include "svmshim_priv.h"
+
+#define SVMSHIM_MAX_PIN_PAGES	(SZ_4G >> PAGE_SHIFT)
+
+static unsigned int devices = 2;
+module_param(devices, uint, 0444);
+MODULE_PARM_DESC(devices, "number of emulated devices (1-8, default 2)");
+
+static unsigned long vram_mb = 256;
+module_param(vram_mb, ulong, 0444);
+MODULE_PARM_DESC(vram_mb, "emulated device memory per device in MiB (default 256)");
+
+static int svm_numa_node[SVMSHIM_MAX_DEVICES] = {
+	[0 ... SVMSHIM_MAX_DEVICES - 1] = NUMA_NO_NODE
+};
+static int numa_node_count;
+module_param_array_named(numa_node, svm_numa_node, int, &numa_node_count, 0444);
+MODULE_PARM_DESC(numa_node, "NUMA node of each device (default: online nodes round robin)");
+
+unsigned int svmshim_batch_pages = 512;
+module_param_named(batch_pages, svmshim_batch_pages, uint, 0644);
+MODULE_PARM_DESC(batch_pages, "pages per migrate_vma batch (1-4096, default 512)");
+
+static struct platform_device *svmshim_pdev;
+static struct svmshim *svmshim;
+
+static inline struct svmshim *to_svmshim(struct drm_device *drm)
+{
+	return container_of(drm, struct svmshim, drm);
+}
+
+static bool svm_range_ok(u64 start, u64 length)
+{
+	return length && PAGE_ALIGNED(start) && PAGE_ALIGNED(length) &&
+	       start + length > start && start + length <= TASK_SIZE;
+}
+
+static int svmshim_ioctl_get_info(struct drm_device *drm, void *data,
+				  struct drm_file *file)
+{
+	struct svmshim *shim = to_svmshim(drm);
+	struct drm_svmshim_get_info *a = data;
+	unsigned long total, free;
+	struct svm_device *sdev;
+
+	if (a->flags || a->pad || memchr_inv(a->reserved, 0, sizeof(a->reserved)))
+		return -EINVAL;
+	if (a->device >= shim->ndevices)
+		return -EINVAL;
+	sdev = &shim->devs[a->device];
+	svm_device_usage(sdev, &total, &free);
+	a->version = SVMSHIM_UAPI_VERSION;
+	a->device_count = shim->ndevices;
+	a->memory_bytes = (u64)total << PAGE_SHIFT;
+	a->free_bytes = (u64)free << PAGE_SHIFT;
+	a->numa_node = sdev->nid;
+	a->page_size = PAGE_SIZE;
+	a->batch_pages = clamp_t(unsigned int, READ_ONCE(svmshim_batch_pages),
+				 1, SVMSHIM_MAX_BATCH);
+	return 0;
+}
+
+static int svmshim_ioctl_migrate(struct drm_device *drm, void *data,
+				 struct drm_file *file)
+{
+	struct svmshim *shim = to_svmshim(drm);
+	struct drm_svmshim_migrate *a = data;
+
+	if (a->flags & ~SVMSHIM_MIGRATE_FLAGS)
+		return -EINVAL;
+	if (memchr_inv(a->reserved, 0, sizeof(a->reserved)))
+		return -EINVAL;
+	if (!svm_range_ok(a->start, a->length))
+		return -EINVAL;
+	if (a->dest != SVMSHIM_LOC_HOST &&
+	    (a->dest < 0 || a->dest >= (s32)shim->ndevices))
+		return -EINVAL;
+	a->moved = 0;
+	a->already = 0;
+	a->evicted = 0;
+	memset(a->failed, 0, sizeof(a->failed));
+	return svm_migrate(file->driver_priv, a);
+}
+
+static int svmshim_ioctl_snapshot(struct drm_device *drm, void *data,
+				  struct drm_file *file)
+{
+	struct drm_svmshim_snapshot *a = data;
+
+	if (a->flags || a->pad || memchr_inv(a->reserved, 0, sizeof(a->reserved)))
+		return -EINVAL;
+	if (!svm_range_ok(a->start, a->length))
+		return -EINVAL;
+	a->host = 0;
+	a->device = 0;
+	a->none = 0;
+	return svm_snapshot(file->driver_priv, a);
+}
+
+static void svm_pin_release(struct svm_pin *pin)
+{
+	unpin_user_pages(pin->pages, pin->npages);
+	kvfree(pin->pages);
+	kfree(pin);
+}
+
+static int svmshim_ioctl_pin(struct drm_device *drm, void *data,
+			     struct drm_file *file)
+{
+	struct svm_file *sf = file->driver_priv;
+	struct drm_svmshim_pin *a = data;
+	unsigned long npages, done = 0;
+	struct svm_pin *pin;
+	int ret;
+
+	if (a->flags || a->pad || memchr_inv(a->reserved, 0, sizeof(a->reserved)))
+		return -EINVAL;
+	if (!svm_range_ok(a->start, a->length))
+		return -EINVAL;
+	npages = a->length >> PAGE_SHIFT;
+	if (npages > SVMSHIM_MAX_PIN_PAGES)
+		return -EINVAL;
+
+	pin = kzalloc(sizeof(*pin), GFP_KERNEL);
+	if (!pin)
+		return -ENOMEM;
+	pin->pages = kvmalloc_array(npages, sizeof(*pin->pages), GFP_KERNEL);
+	if (!pin->pages) {
+		kfree(pin);
+		return -ENOMEM;
+	}
+	/* Each round pins at least one page or stops: bounded. */
+	while (done < npages) {
+		ret = pin_user_pages_fast(a->start + (done << PAGE_SHIFT),
+					  min_t(unsigned long, npages - done, INT_MAX),
+					  FOLL_WRITE | FOLL_LONGTERM,
+					  pin->pages + done);
+		if (ret <= 0) {
+			pin->npages = done;
+			svm_pin_release(pin);
+			return ret ? ret : -EFAULT;
+		}
+		done += ret;
+	}
+	pin->start = a->start;
+	pin->npages = npages;
+
+	mutex_lock(&sf->lock);
+	list_add_tail(&pin->node, &sf->pins);
+	mutex_unlock(&sf->lock);
+	a->pages = npages;
+	return 0;
+}
+
+static int svmshim_ioctl_unpin(struct drm_device *drm, void *data,
+			       struct drm_file *file)
+{
+	struct svm_file *sf = file->driver_priv;
+	struct drm_svmshim_pin *a = data;
+	struct svm_pin *pin, *tmp;
+	LIST_HEAD(gone);
+
+	if (a->flags || a->pad || memchr_inv(a->reserved, 0, sizeof(a->reserved)))
+		return -EINVAL;
+	if (!svm_range_ok(a->start, a->length))
+		return -EINVAL;
+
+	a->pages = 0;
+	mutex_lock(&sf->lock);
+	list_for_each_entry_safe(pin, tmp, &sf->pins, node) {
+		u64 pend = pin->start + ((u64)pin->npages << PAGE_SHIFT);
+
+		if (pin->start >= a->start && pend <= a->start + a->length)
+			list_move(&pin->node, &gone);
+	}
+	mutex_unlock(&sf->lock);
+
+	list_for_each_entry_safe(pin, tmp, &gone, node) {
+		a->pages += pin->npages;
+		svm_pin_release(pin);
+	}
+	return a->pages ? 0 : -ENOENT;
+}
+
+static int svmshim_open(struct drm_device *drm, struct drm_file *file)
+{
+	struct svm_file *sf;
+
+	sf = kzalloc(sizeof(*sf), GFP_KERNEL);
+	if (!sf)
+		return -ENOMEM;
+	sf->shim = to_svmshim(drm);
+	mutex_init(&sf->lock);
+	INIT_LIST_HEAD(&sf->pins);
+	file->driver_priv = sf;
+	return 0;
+}
+
+static void svmshim_postclose(struct drm_device *drm, struct drm_file *file)
+{
+	struct svm_file *sf = file->driver_priv;
+	struct svm_pin *pin, *tmp;
+
+	list_for_each_entry_safe(pin, tmp, &sf->pins, node) {
+		list_del(&pin->node);
+		svm_pin_release(pin);
+	}
+	svm_file_evict(sf);
+	mutex_destroy(&sf->lock);
+	kfree(sf);
+}
+
+static const struct drm_ioctl_desc svmshim_ioctls[] = {
+	DRM_IOCTL_DEF_DRV(SVMSHIM_GET_INFO, svmshim_ioctl_get_info, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SVMSHIM_MIGRATE, svmshim_ioctl_migrate, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SVMSHIM_PIN, svmshim_ioctl_pin, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SVMSHIM_UNPIN, svmshim_ioctl_unpin, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SVMSHIM_SNAPSHOT, svmshim_ioctl_snapshot, DRM_RENDER_ALLOW),
+};
+
+static const struct file_operations svmshim_fops = {
+	.owner = THIS_MODULE,
+	.open = drm_open,
+	.release = drm_release,
+	.unlocked_ioctl = drm_ioctl,
+#ifdef CONFIG_COMPAT
+	.compat_ioctl = drm_compat_ioctl,
+#endif
+	.poll = drm_poll,
+	.read = drm_read,
+	.llseek = noop_llseek,
+	SVMSHIM_FOP_FLAGS
+};
+
+static const struct drm_driver svmshim_driver = {
+	.driver_features = DRIVER_RENDER,
+	.open = svmshim_open,
+	.postclose = svmshim_postclose,
+	.ioctls = svmshim_ioctls,
+	.num_ioctls = ARRAY_SIZE(svmshim_ioctls),
+	.fops = &svmshim_fops,
+	.name = SVMSHIM_DRIVER_NAME,
+	.desc = "svmrt shared virtual memory shim",
+	SVMSHIM_DRM_DATE("20261122")
+	.major = 1,
+	.minor = SVMSHIM_UAPI_VERSION,
+};
+
+static int svmshim_pick_node(unsigned int index)
+{
+	int nid, n = 0, want;
+
+	if (index < numa_node_count && svm_numa_node[index] != NUMA_NO_NODE) {
+		nid = svm_numa_node[index];
+		return node_online(nid) ? nid : -EINVAL;
+	}
+	want = index % num_online_nodes();
+	for_each_online_node(nid)
+		if (n++ == want)
+			return nid;
+	return first_online_node;
+}
+
+static int __init svmshim_init(void)
+{
+	unsigned int i;
+	int ret, nid;
+
+	if (!devices || devices > SVMSHIM_MAX_DEVICES || !vram_mb ||
+	    vram_mb > SZ_1M)
+		return -EINVAL;
+
+	svmshim_pdev = platform_device_register_simple("svmshim", -1, NULL, 0);
+	if (IS_ERR(svmshim_pdev))
+		return PTR_ERR(svmshim_pdev);
+	if (!devres_open_group(&svmshim_pdev->dev, NULL, GFP_KERNEL)) {
+		ret = -ENOMEM;
+		goto out_pdev;
+	}
+
+	svmshim = devm_drm_dev_alloc(&svmshim_pdev->dev, &svmshim_driver,
+				     struct svmshim, drm);
+	if (IS_ERR(svmshim)) {
+		ret = PTR_ERR(svmshim);
+		goto out_group;
+	}
+	svmshim->ndevices = devices;
+	for (i = 0; i < devices; i++) {
+		nid = svmshim_pick_node(i);
+		if (nid < 0) {
+			pr_err("svmshim: numa_node[%u] is not online\n", i);
+			ret = -EINVAL;
+			goto out_group;
+		}
+		svm_device_init(svmshim, i, nid, vram_mb << 20);
+	}
+
+	ret = drm_dev_register(&svmshim->drm, 0);
+	if (ret)
+		goto out_group;
+
+	for (i = 0; i < devices; i++)
+		pr_info("svmshim: device %u: %lu MiB on node %d\n", i, vram_mb,
+			svmshim->devs[i].nid);
+	return 0;
+
+out_group:
+	devres_release_group(&svmshim_pdev->dev, NULL);
+out_pdev:
+	platform_device_unregister(svmshim_pdev);
+	return ret;
+}
+
+static void __exit svmshim_exit(void)
+{
+	unsigned int i;
+	unsigned long total = 0, free = 0;
+
+	drm_dev_unregister(&svmshim->drm);
+	for (i = 0; i < svmshim->ndevices; i++) {
+		struct svm_device *sdev = &svmshim->devs[i];
+
+		svm_device_fini(sdev);
+		total += sdev->nr_pages;
+		free += sdev->nr_free;
+	}
+	if (total == free)
+		pr_info("svmshim: unload: all %lu device pages returned\n",
+			total);
+	devres_release_group(&svmshim_pdev->dev, NULL);
+	platform_device_unregister(svmshim_pdev);
+}
+
+module_init(svmshim_init);
+module_exit(svmshim_exit);
+
+MODULE_DESCRIPTION("svmrt shared virtual memory shim (device private memory)");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,925 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kshim-tests - functional tests of svmshim.ko on its uAPI, run in the VM.
+ *
+ *   kshim-tests            run every test
+ *   kshim-tests NAME...    run the named tests
+ *   kshim-tests -l         list the tests
+ *
+ * Each test runs in its own child process (a crash is a FAIL, not a lost
+ * run) and prints one line: "PASS: name", "FAIL: name: why" or
+ * "SKIP: name: why". The last line is a summary; the exit status is 1 if
+ * any test failed.
+ */
+#define _GNU_SOURCE
+#include <liburing.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "kshim_util.h"
+
+#define MiB (1024UL * 1024UL)
+
+static int fd = -1;
+static char why[256];
+
+#define FAILF(...) do { snprintf(why, sizeof(why), __VA_ARGS__); return 1; } while (0)
+#define SKIPF(...) do { snprintf(why, sizeof(why), __VA_ARGS__); return 2; } while (0)
+#define CHECK(cond, ...) do { if (!(cond)) FAILF(__VA_ARGS__); } while (0)
+
+static void *map_anon(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static uint64_t dev_free(int dev)
+{
+	struct drm_svmshim_get_info info;
+
+	if (kshim_info(fd, dev, &info))
+		return 0;
+	return info.free_bytes;
+}
+
+/* Count pages of [p, p+len) at location @loc (via SNAPSHOT). */
+static long count_at(void *p, size_t len, int loc)
+{
+	size_t n = len / KPAGE, i;
+	int32_t *l = calloc(n, sizeof(*l));
+	long c = 0;
+
+	if (!l || kshim_snapshot(fd, p, len, l, NULL)) {
+		free(l);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		c += l[i] == loc;
+	free(l);
+	return c;
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+static int t_info(void)
+{
+	struct drm_svmshim_get_info info;
+	int ret;
+
+	CHECK(kshim_info(fd, 0, &info) == 0, "GET_INFO failed");
+	CHECK(info.version == SVMSHIM_UAPI_VERSION, "version %u", info.version);
+	CHECK(info.device_count >= 2, "device_count %u", info.device_count);
+	CHECK(info.page_size == KPAGE, "page_size %u", info.page_size);
+	CHECK(info.memory_bytes > 0 && info.free_bytes <= info.memory_bytes,
+	      "memory %llu free %llu", (unsigned long long)info.memory_bytes,
+	      (unsigned long long)info.free_bytes);
+	CHECK(kshim_info(fd, info.device_count, &info) == -EINVAL,
+	      "device out of range accepted");
+	memset(&info, 0, sizeof(info));
+	info.flags = 1;
+	ret = ioctl(fd, DRM_IOCTL_SVMSHIM_GET_INFO, &info) ? -errno : 0;
+	CHECK(ret == -EINVAL, "unknown flag accepted (%d)", ret);
+	memset(&info, 0, sizeof(info));
+	info.pad = 1;
+	ret = ioctl(fd, DRM_IOCTL_SVMSHIM_GET_INFO, &info) ? -errno : 0;
+	CHECK(ret == -EINVAL, "non-zero pad accepted (%d)", ret);
+	memset(&info, 0, sizeof(info));
+	info.reserved[3] = 1;
+	ret = ioctl(fd, DRM_IOCTL_SVMSHIM_GET_INFO, &info) ? -errno : 0;
+	CHECK(ret == -EINVAL, "non-zero reserved accepted (%d)", ret);
+	return 0;
+}
+
+static int t_badargs(void)
+{
+	size_t len = 16 * KPAGE;
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	int ret;
+
+	CHECK(p, "mmap");
+	CHECK(kshim_migrate(fd, p + 1, len - KPAGE, 0, 0, NULL, NULL) == -EINVAL,
+	      "unaligned start accepted");
+	CHECK(kshim_migrate(fd, p, 100, 0, 0, NULL, NULL) == -EINVAL,
+	      "unaligned length accepted");
+	CHECK(kshim_migrate(fd, p, 0, 0, 0, NULL, NULL) == -EINVAL,
+	      "zero length accepted");
+	CHECK(kshim_migrate(fd, p, len, 99, 0, NULL, NULL) == -EINVAL,
+	      "bad device accepted");
+	CHECK(kshim_migrate(fd, p, len, -2, 0, NULL, NULL) == -EINVAL,
+	      "bad location accepted");
+	CHECK(kshim_migrate(fd, p, len, 0, 1u << 31, NULL, NULL) == -EINVAL,
+	      "unknown flag accepted");
+	memset(&m, 0, sizeof(m));
+	m.start = (uintptr_t)p;
+	m.length = len;
+	m.reserved[0] = 1;
+	ret = ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) ? -errno : 0;
+	CHECK(ret == -EINVAL, "non-zero reserved accepted (%d)", ret);
+	munmap(p + 8 * KPAGE, 8 * KPAGE);
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, NULL) == -EFAULT,
+	      "unmapped range not -EFAULT");
+	CHECK(kshim_pin(fd, p, 8 * KPAGE, 1) == -ENOENT, "unpin of nothing");
+	munmap(p, 8 * KPAGE);
+	return 0;
+}
+
+static int t_snapshot_none(void)
+{
+	size_t len = 64 * KPAGE;
+	char *p = map_anon(len);
+	struct drm_svmshim_snapshot s;
+
+	CHECK(p, "mmap");
+	CHECK(kshim_snapshot(fd, p, len, NULL, &s) == 0, "snapshot");
+	CHECK(s.none == 64 && s.host == 0 && s.device == 0,
+	      "untouched: none %llu host %llu dev %llu",
+	      (unsigned long long)s.none, (unsigned long long)s.host,
+	      (unsigned long long)s.device);
+	memset(p, 1, len / 2);
+	CHECK(kshim_snapshot(fd, p, len, NULL, &s) == 0, "snapshot");
+	CHECK(s.none == 32 && s.host == 32, "half touched: none %llu host %llu",
+	      (unsigned long long)s.none, (unsigned long long)s.host);
+	munmap(p, len);
+	return 0;
+}
+
+/* Migrate to a device, verify placement, read back through CPU faults. */
+static int t_migrate_read(void)
+{
+	size_t len = 16 * MiB, n = len / KPAGE;
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	uint8_t *res = malloc(n);
+	long bad;
+	size_t i;
+
+	CHECK(p && res, "alloc");
+	fill(p, len, 0x1111);
+	CHECK(kshim_migrate(fd, p, len, 0, 0, res, &m) == 0, "migrate: %s",
+	      strerror(errno));
+	CHECK(m.moved == n, "moved %llu of %zu (busy %llu pinned %llu nomem %llu unsup %llu)",
+	      (unsigned long long)m.moved, n,
+	      (unsigned long long)m.failed[SVMSHIM_FAIL_BUSY],
+	      (unsigned long long)m.failed[SVMSHIM_FAIL_PINNED],
+	      (unsigned long long)m.failed[SVMSHIM_FAIL_NO_MEMORY],
+	      (unsigned long long)m.failed[SVMSHIM_FAIL_UNSUPPORTED]);
+	for (i = 0; i < n; i++)
+		CHECK(res[i] == SVMSHIM_FAIL_NONE, "res[%zu]=%u", i, res[i]);
+	CHECK(count_at(p, len, 0) == (long)n, "snapshot: not all on device 0");
+	/* Again: everything is already there. */
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0, "migrate again");
+	CHECK(m.already == n && m.moved == 0, "second migrate: already %llu moved %llu",
+	      (unsigned long long)m.already, (unsigned long long)m.moved);
+	bad = check(p, len, 0x1111);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	CHECK(count_at(p, len, SVMSHIM_LOC_HOST) == (long)n,
+	      "snapshot: not all back on host after CPU reads");
+	munmap(p, len);
+	free(res);
+	return 0;
+}
+
+/* Explicit round trip host -> dev -> host, then CPU writes after a move. */
+static int t_migrate_back(void)
+{
+	size_t len = 8 * MiB, n = len / KPAGE;
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	long bad;
+
+	CHECK(p, "mmap");
+	fill(p, len, 0x2222);
+	CHECK(kshim_migrate(fd, p, len, 1, 0, NULL, &m) == 0 && m.moved == n,
+	      "to device 1: moved %llu", (unsigned long long)m.moved);
+	CHECK(count_at(p, len, 1) == (long)n, "not on device 1");
+	CHECK(kshim_migrate(fd, p, len, SVMSHIM_LOC_HOST, 0, NULL, &m) == 0 &&
+	      m.moved == n, "to host: moved %llu", (unsigned long long)m.moved);
+	CHECK(count_at(p, len, SVMSHIM_LOC_HOST) == (long)n, "not on host");
+	bad = check(p, len, 0x2222);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	/* Write faults. */
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
+	      "to device 0: moved %llu", (unsigned long long)m.moved);
+	fill(p, len, 0x3333);
+	bad = check(p, len, 0x3333);
+	CHECK(bad < 0, "written data wrong at word %ld", bad);
+	munmap(p, len);
+	return 0;
+}
+
+/* Device 0 -> device 1 directly. */
+static int t_dev_to_dev(void)
+{
+	size_t len = 4 * MiB, n = len / KPAGE;
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	long bad;
+
+	CHECK(p, "mmap");
+	fill(p, len, 0x4444);
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
+	      "to device 0: moved %llu", (unsigned long long)m.moved);
+	CHECK(kshim_migrate(fd, p, len, 1, 0, NULL, &m) == 0 && m.moved == n,
+	      "to device 1: moved %llu busy %llu", (unsigned long long)m.moved,
+	      (unsigned long long)m.failed[SVMSHIM_FAIL_BUSY]);
+	CHECK(count_at(p, len, 1) == (long)n, "not on device 1");
+	bad = check(p, len, 0x4444);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	munmap(p, len);
+	return 0;
+}
+
+/* Holes and the zero page become device pages that read as zero. */
+static int t_unpopulated(void)
+{
+	size_t len = 2 * MiB, n = len / KPAGE, i;
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	volatile char sink = 0;
+
+	CHECK(p, "mmap");
+	for (i = 0; i < len; i += 2 * KPAGE)
+		sink += p[i];	/* zero page on half of it */
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
+	      "moved %llu of %zu", (unsigned long long)m.moved, n);
+	for (i = 0; i < len; i++)
+		CHECK(p[i] == 0, "byte %zu not zero", i);
+	(void)sink;
+	munmap(p, len);
+	return 0;
+}
+
+/* Read-only and write-protected (mprotect) ranges. */
+static int t_readonly(void)
+{
+	size_t len = 4 * MiB, n = len / KPAGE;
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	long bad;
+
+	CHECK(p, "mmap");
+	fill(p, len, 0x5555);
+	CHECK(mprotect(p, len, PROT_READ) == 0, "mprotect");
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
+	      "read-only: moved %llu", (unsigned long long)m.moved);
+	bad = check(p, len, 0x5555);
+	CHECK(bad < 0, "read-only data corrupted at word %ld", bad);
+	/* Back on the device, then make it writable and write. */
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
+	      "read-only again: moved %llu", (unsigned long long)m.moved);
+	CHECK(mprotect(p, len, PROT_READ | PROT_WRITE) == 0, "mprotect rw");
+	fill(p, len, 0x6666);
+	bad = check(p, len, 0x6666);
+	CHECK(bad < 0, "rewritten data wrong at word %ld", bad);
+	/* Write-protect while on the device, read back. */
+	CHECK(kshim_migrate(fd, p, len, 1, 0, NULL, &m) == 0 && m.moved == n,
+	      "rw: moved %llu", (unsigned long long)m.moved);
+	CHECK(mprotect(p, len, PROT_READ) == 0, "mprotect ro on device");
+	bad = check(p, len, 0x6666);
+	CHECK(bad < 0, "write-protected data wrong at word %ld", bad);
+	munmap(p, len);
+	return 0;
+}
+
+/* Migrate then fork: COW in the child, parent unaffected. */
+static int t_fork(void)
+{
+	size_t len = 4 * MiB, n = len / KPAGE;
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	int status;
+	pid_t pid;
+	long bad;
+
+	CHECK(p, "mmap");
+	fill(p, len, 0x7777);
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
+	      "moved %llu", (unsigned long long)m.moved);
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		/* Child reads the parent's data, then writes its own. */
+		if (check(p, len / 2, 0x7777) >= 0)
+			_exit(10);
+		fill(p, len, 0x8888);
+		if (check(p, len, 0x8888) >= 0)
+			_exit(11);
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "child failed (status 0x%x)", status);
+	bad = check(p, len, 0x7777);
+	CHECK(bad < 0, "parent data changed at word %ld", bad);
+	munmap(p, len);
+	return 0;
+}
+
+/* Shared anonymous mapping: refused as UNSUPPORTED, data untouched. */
+static int t_shared(void)
+{
+	size_t len = 1 * MiB, n = len / KPAGE, i;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct drm_svmshim_migrate m;
+	uint8_t *res = malloc(n);
+
+	CHECK(p != MAP_FAILED && res, "mmap");
+	fill(p, len, 0x9999);
+	CHECK(kshim_migrate(fd, p, len, 0, 0, res, &m) == 0, "migrate");
+	CHECK(m.failed[SVMSHIM_FAIL_UNSUPPORTED] == n && m.moved == 0,
+	      "unsupported %llu moved %llu",
+	      (unsigned long long)m.failed[SVMSHIM_FAIL_UNSUPPORTED],
+	      (unsigned long long)m.moved);
+	for (i = 0; i < n; i++)
+		CHECK(res[i] == SVMSHIM_FAIL_UNSUPPORTED, "res[%zu]=%u", i, res[i]);
+	CHECK(check(p, len, 0x9999) < 0, "data changed");
+	munmap(p, len);
+	free(res);
+	return 0;
+}
+
+/* munmap while on the device gives the device pages back. */
+static int t_munmap(void)
+{
+	size_t len = 16 * MiB, n = len / KPAGE;
+	uint64_t before = dev_free(0);
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+
+	CHECK(p, "mmap");
+	fill(p, len, 0xaaaa);
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
+	      "moved %llu", (unsigned long long)m.moved);
+	CHECK(dev_free(0) <= before - len, "free did not drop");
+	CHECK(munmap(p, len) == 0, "munmap");
+	CHECK(dev_free(0) == before, "free %llu != %llu after munmap",
+	      (unsigned long long)dev_free(0), (unsigned long long)before);
+	return 0;
+}
+
+/* A process exits with pages on both devices: they all come back. */
+static int t_exit(void)
+{
+	uint64_t before0 = dev_free(0), before1 = dev_free(1);
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		size_t len = 8 * MiB;
+		char *p = map_anon(len);
+		int cfd = kshim_open();
+
+		if (!p || cfd < 0)
+			_exit(2);
+		fill(p, len, 1);
+		if (kshim_migrate(cfd, p, len / 2, 0, 0, NULL, NULL) ||
+		    kshim_migrate(cfd, p + len / 2, len / 2, 1, 0, NULL, NULL))
+			_exit(3);
+		_exit(0);	/* no munmap, no close */
+	}
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status 0x%x",
+	      status);
+	CHECK(dev_free(0) == before0 && dev_free(1) == before1,
+	      "device memory not returned: dev0 %llu/%llu dev1 %llu/%llu",
+	      (unsigned long long)dev_free(0), (unsigned long long)before0,
+	      (unsigned long long)dev_free(1), (unsigned long long)before1);
+	return 0;
+}
+
+/* Closing the file brings this file's pages home; the data stays. */
+static int t_close(void)
+{
+	size_t len = 4 * MiB, n = len / KPAGE;
+	uint64_t before = dev_free(0);
+	char *p = map_anon(len);
+	int cfd = kshim_open();
+	struct drm_svmshim_migrate m;
+	long bad;
+
+	CHECK(p && cfd >= 0, "setup");
+	fill(p, len, 0xbbbb);
+	CHECK(kshim_migrate(cfd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
+	      "moved %llu", (unsigned long long)m.moved);
+	close(cfd);
+	CHECK(dev_free(0) == before, "free not restored by close");
+	CHECK(count_at(p, len, SVMSHIM_LOC_HOST) == (long)n, "not on host");
+	bad = check(p, len, 0xbbbb);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	munmap(p, len);
+	return 0;
+}
+
+/* Many small ranges, alternating devices. */
+static int t_many_ranges(void)
+{
+	enum { NR = 128 };
+	size_t len = 16 * KPAGE;
+	char *r[NR];
+	int i;
+
+	for (i = 0; i < NR; i++) {
+		struct drm_svmshim_migrate m;
+
+		r[i] = map_anon(len);
+		CHECK(r[i], "mmap %d", i);
+		fill(r[i], len, 0xc000 + i);
+		CHECK(kshim_migrate(fd, r[i], len, i & 1, 0, NULL, &m) == 0 &&
+		      m.moved == len / KPAGE, "range %d moved %llu", i,
+		      (unsigned long long)m.moved);
+	}
+	for (i = 0; i < NR; i++) {
+		CHECK(count_at(r[i], len, i & 1) == (long)(len / KPAGE),
+		      "range %d misplaced", i);
+		CHECK(check(r[i], len, 0xc000 + i) < 0, "range %d corrupted", i);
+		munmap(r[i], len);
+	}
+	return 0;
+}
+
+static long anon_huge_kb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* THP-backed range: split by the core, every page moves. */
+static int t_thp(void)
+{
+	size_t huge = 2 * MiB, len = 8 * MiB, n = len / KPAGE;
+	char *raw = map_anon(len + huge), *p;
+	struct drm_svmshim_migrate m;
+	long bad, thp0, thp1;
+
+	CHECK(raw, "mmap");
+	p = (char *)(((uintptr_t)raw + huge - 1) & ~(huge - 1));
+	if (madvise(p, len, MADV_HUGEPAGE))
+		SKIPF("MADV_HUGEPAGE: %s", strerror(errno));
+	thp0 = anon_huge_kb();
+	fill(p, len, 0xdddd);
+	thp1 = anon_huge_kb();
+	if (thp0 < 0 || thp1 - thp0 < 2048)
+		SKIPF("no THP formed (AnonHugePages %ld -> %ld kB)", thp0, thp1);
+	printf("INFO: thp: %ld kB of THP before the migration\n", thp1 - thp0);
+	CHECK(kshim_migrate(fd, p, len, 0, SVMSHIM_MIGRATE_DRAIN_LRU, NULL, &m) == 0,
+	      "migrate");
+	CHECK(m.moved == n, "moved %llu of %zu (busy %llu)",
+	      (unsigned long long)m.moved, n,
+	      (unsigned long long)m.failed[SVMSHIM_FAIL_BUSY]);
+	bad = check(p, len, 0xdddd);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	munmap(raw, len + huge);
+	return 0;
+}
+
+/* PIN ioctl: pinned pages come back PINNED, the rest moves. */
+static int t_pin(void)
+{
+	size_t len = 4 * MiB, n = len / KPAGE, i;
+	char *p = map_anon(len);
+	uint8_t *res = malloc(n);
+	struct drm_svmshim_migrate m;
+
+	CHECK(p && res, "alloc");
+	fill(p, len, 0xeeee);
+	CHECK(kshim_pin(fd, p + 64 * KPAGE, 32 * KPAGE, 0) == 0, "pin: %s",
+	      strerror(errno));
+	CHECK(kshim_migrate(fd, p, len, 0, 0, res, &m) == 0, "migrate");
+	CHECK(m.failed[SVMSHIM_FAIL_PINNED] == 32 && m.moved == n - 32,
+	      "pinned %llu moved %llu busy %llu",
+	      (unsigned long long)m.failed[SVMSHIM_FAIL_PINNED],
+	      (unsigned long long)m.moved,
+	      (unsigned long long)m.failed[SVMSHIM_FAIL_BUSY]);
+	for (i = 0; i < n; i++) {
+		int pinned = i >= 64 && i < 96;
+
+		CHECK(res[i] == (pinned ? SVMSHIM_FAIL_PINNED : SVMSHIM_FAIL_NONE),
+		      "res[%zu]=%u", i, res[i]);
+	}
+	CHECK(kshim_pin(fd, p + 64 * KPAGE, 32 * KPAGE, 1) == 0, "unpin");
+	CHECK(kshim_migrate(fd, p, len, 0, 0, res, &m) == 0 && m.moved == 32,
+	      "after unpin moved %llu", (unsigned long long)m.moved);
+	CHECK(check(p, len, 0xeeee) < 0, "data corrupted");
+	/* A pin left behind is released by close. */
+	{
+		int cfd = kshim_open();
+
+		CHECK(cfd >= 0, "open");
+		CHECK(kshim_pin(cfd, p, 16 * KPAGE, 0) == 0, "pin 2");
+		close(cfd);
+		CHECK(kshim_migrate(fd, p, 16 * KPAGE, 1, 0, NULL, &m) == 0 &&
+		      m.moved == 16, "after close moved %llu",
+		      (unsigned long long)m.moved);
+	}
+	munmap(p, len);
+	free(res);
+	return 0;
+}
+
+/* io_uring registered buffers are long-term pinned: PINNED. */
+static int t_io_uring(void)
+{
+	size_t len = 2 * MiB, n = len / KPAGE;
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	struct io_uring ring;
+	struct iovec iov;
+	int ret;
+
+	CHECK(p, "mmap");
+	fill(p, len, 0xf0f0);
+	ret = io_uring_queue_init(4, &ring, 0);
+	if (ret)
+		SKIPF("io_uring_queue_init: %s", strerror(-ret));
+	iov.iov_base = p + 128 * KPAGE;
+	iov.iov_len = 64 * KPAGE;
+	ret = io_uring_register_buffers(&ring, &iov, 1);
+	if (ret) {
+		io_uring_queue_exit(&ring);
+		FAILF("register_buffers: %s", strerror(-ret));
+	}
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0, "migrate");
+	CHECK(m.failed[SVMSHIM_FAIL_PINNED] == 64 && m.moved == n - 64,
+	      "pinned %llu moved %llu busy %llu",
+	      (unsigned long long)m.failed[SVMSHIM_FAIL_PINNED],
+	      (unsigned long long)m.moved,
+	      (unsigned long long)m.failed[SVMSHIM_FAIL_BUSY]);
+	io_uring_unregister_buffers(&ring);
+	io_uring_queue_exit(&ring);
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == 64,
+	      "after unregister moved %llu", (unsigned long long)m.moved);
+	CHECK(check(p, len, 0xf0f0) < 0, "data corrupted");
+	munmap(p, len);
+	return 0;
+}
+
+/* Two threads migrate overlapping ranges back and forth at once. */
+struct race_arg {
+	char *p;
+	size_t len;
+	int dev;
+	unsigned long busy, moved, bad_calls;
+};
+
+static void *race_thread(void *arg)
+{
+	struct race_arg *a = arg;
+	int round;
+
+	for (round = 0; round < 40; round++) {
+		struct drm_svmshim_migrate m;
+		int dest = (round & 1) ? SVMSHIM_LOC_HOST : a->dev;
+
+		if (kshim_migrate(fd, a->p, a->len, dest, 0, NULL, &m)) {
+			a->bad_calls++;
+			continue;
+		}
+		a->busy += m.failed[SVMSHIM_FAIL_BUSY];
+		a->moved += m.moved;
+		if (m.moved + m.already + m.failed[SVMSHIM_FAIL_BUSY] !=
+		    a->len / KPAGE)
+			a->bad_calls++;
+	}
+	return NULL;
+}
+
+static int t_threads(void)
+{
+	size_t len = 8 * MiB;
+	char *p = map_anon(len);
+	struct race_arg a = { .p = p, .len = len * 3 / 4, .dev = 0 };
+	struct race_arg b = { .p = p + len / 4, .len = len * 3 / 4, .dev = 1 };
+	pthread_t ta, tb;
+	long bad;
+
+	CHECK(p, "mmap");
+	fill(p, len, 0x1234);
+	pthread_create(&ta, NULL, race_thread, &a);
+	pthread_create(&tb, NULL, race_thread, &b);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	CHECK(!a.bad_calls && !b.bad_calls, "bad calls %lu %lu", a.bad_calls,
+	      b.bad_calls);
+	bad = check(p, len, 0x1234);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	printf("INFO: threads: moved %lu+%lu pages, busy %lu+%lu pages\n",
+	       a.moved, b.moved, a.busy, b.busy);
+	munmap(p, len);
+	return 0;
+}
+
+/*
+ * CPU faults racing with migrations: readers and a writer touch pages that
+ * another thread keeps moving between devices and host. Every fault must
+ * complete (a page that cannot move right now is retried, never SIGBUS)
+ * and no data may be lost.
+ */
+struct fault_arg {
+	char *p;
+	size_t len;
+	volatile int *stop;
+	unsigned long rounds, bad;
+};
+
+static void *fault_migrator(void *arg)
+{
+	struct fault_arg *a = arg;
+	int round;
+
+	for (round = 0; round < 60; round++) {
+		int dest = round % 3 == 2 ? SVMSHIM_LOC_HOST : round % 3;
+
+		if (kshim_migrate(fd, a->p, a->len, dest, 0, NULL, NULL))
+			a->bad++;
+		a->rounds++;
+	}
+	*a->stop = 1;
+	return NULL;
+}
+
+static void *fault_reader(void *arg)
+{
+	struct fault_arg *a = arg;
+
+	while (!*a->stop) {
+		if (check(a->p, a->len, 0x7e57) >= 0)
+			a->bad++;
+		a->rounds++;
+	}
+	return NULL;
+}
+
+static void *fault_writer(void *arg)
+{
+	struct fault_arg *a = arg;
+	uint64_t seed = 1;
+
+	while (!*a->stop) {
+		fill(a->p, a->len, seed);
+		if (check(a->p, a->len, seed) >= 0)
+			a->bad++;
+		seed++;
+		a->rounds++;
+	}
+	return NULL;
+}
+
+static int t_fault_race(void)
+{
+	size_t len = 4 * MiB;
+	char *p = map_anon(len);
+	volatile int stop = 0;
+	struct fault_arg mig = { .p = p, .len = len, .stop = &stop };
+	struct fault_arg rd = { .p = p, .len = len / 2, .stop = &stop };
+	struct fault_arg wr = { .p = p + len / 2, .len = len / 2, .stop = &stop };
+	pthread_t tm, tr, tw;
+
+	CHECK(p, "mmap");
+	fill(p, len / 2, 0x7e57);
+	fill(p + len / 2, len / 2, 0);
+	pthread_create(&tr, NULL, fault_reader, &rd);
+	pthread_create(&tw, NULL, fault_writer, &wr);
+	pthread_create(&tm, NULL, fault_migrator, &mig);
+	pthread_join(tm, NULL);
+	pthread_join(tr, NULL);
+	pthread_join(tw, NULL);
+	CHECK(!mig.bad, "%lu migrate calls failed", mig.bad);
+	CHECK(!rd.bad, "reader saw wrong data %lu times", rd.bad);
+	CHECK(!wr.bad, "writer lost data %lu times", wr.bad);
+	CHECK(check(p, len / 2, 0x7e57) < 0, "read-only half corrupted");
+	printf("INFO: fault_race: %lu migrations, %lu read passes, %lu write passes\n",
+	       mig.rounds, rd.rounds, wr.rounds);
+	munmap(p, len);
+	return 0;
+}
+
+/* Device memory exhausted: LRU eviction keeps data intact. */
+static int t_exhaust(void)
+{
+	struct drm_svmshim_get_info info;
+	struct drm_svmshim_migrate m;
+	size_t cap, len, n;
+	char *a, *b;
+	long bad;
+
+	CHECK(kshim_info(fd, 1, &info) == 0, "info");
+	cap = info.memory_bytes;
+	if (cap > 128 * MiB)
+		SKIPF("device memory %zu MiB: load with vram_mb<=128", cap / MiB);
+	CHECK(info.free_bytes == cap, "device 1 not empty (%llu free)",
+	      (unsigned long long)info.free_bytes);
+	len = cap * 3 / 4;
+	n = len / KPAGE;
+	a = map_anon(len);
+	b = map_anon(len);
+	CHECK(a && b, "mmap");
+	fill(a, len, 0xa1);
+	fill(b, len, 0xb2);
+	CHECK(kshim_migrate(fd, a, len, 1, 0, NULL, &m) == 0 && m.moved == n,
+	      "a moved %llu", (unsigned long long)m.moved);
+	CHECK(kshim_migrate(fd, b, len, 1, 0, NULL, &m) == 0, "migrate b");
+	CHECK(m.moved == n && m.evicted > 0,
+	      "b moved %llu of %zu, evicted %llu, nomem %llu",
+	      (unsigned long long)m.moved, n, (unsigned long long)m.evicted,
+	      (unsigned long long)m.failed[SVMSHIM_FAIL_NO_MEMORY]);
+	CHECK(count_at(b, len, 1) == (long)n, "b not all on device 1");
+	/* Without eviction, a gets what is free and NO_MEMORY for the rest. */
+	CHECK(kshim_migrate(fd, a, len, 1, SVMSHIM_MIGRATE_NO_EVICT, NULL, &m) == 0,
+	      "migrate a no-evict");
+	CHECK(m.failed[SVMSHIM_FAIL_NO_MEMORY] > 0 &&
+	      m.failed[SVMSHIM_FAIL_BUSY] == 0, "no-evict: nomem %llu busy %llu",
+	      (unsigned long long)m.failed[SVMSHIM_FAIL_NO_MEMORY],
+	      (unsigned long long)m.failed[SVMSHIM_FAIL_BUSY]);
+	bad = check(a, len, 0xa1);
+	CHECK(bad < 0, "a corrupted at word %ld", bad);
+	bad = check(b, len, 0xb2);
+	CHECK(bad < 0, "b corrupted at word %ld", bad);
+	munmap(a, len);
+	munmap(b, len);
+	CHECK(dev_free(1) == cap, "device 1 not empty at the end");
+	return 0;
+}
+
+/* write() from and read() into device-resident buffers through a pipe. */
+static int t_pipe(void)
+{
+	size_t len = 256 * KPAGE, n = len / KPAGE, done;
+	char *src = map_anon(len), *dst = map_anon(len);
+	struct drm_svmshim_migrate m;
+	int pfd[2];
+	pid_t pid;
+	int status;
+
+	CHECK(src && dst, "mmap");
+	CHECK(pipe(pfd) == 0, "pipe");
+	fill(src, len, 0x5a5a);
+	memset(dst, 0, len);
+	CHECK(kshim_migrate(fd, src, len, 0, 0, NULL, &m) == 0 && m.moved == n,
+	      "src moved %llu", (unsigned long long)m.moved);
+	CHECK(kshim_migrate(fd, dst, len, 1, 0, NULL, &m) == 0 && m.moved == n,
+	      "dst moved %llu", (unsigned long long)m.moved);
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		/* write() reads the device-resident src in kernel mode */
+		close(pfd[0]);
+		for (done = 0; done < len; ) {
+			ssize_t w = write(pfd[1], src + done, len - done);
+
+			if (w <= 0)
+				_exit(1);
+			done += w;
+		}
+		_exit(0);
+	}
+	close(pfd[1]);
+	/* read() writes into the device-resident dst in kernel mode */
+	for (done = 0; done < len; ) {
+		ssize_t r = read(pfd[0], dst + done, len - done);
+
+		CHECK(r > 0, "read: %zd", r);
+		done += r;
+	}
+	close(pfd[0]);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0, "writer failed");
+	/* dst holds src's pattern, tied to src's addresses */
+	{
+		const uint64_t *w = (const uint64_t *)dst;
+		size_t i;
+
+		for (i = 0; i < len / 8; i++)
+			CHECK(w[i] == (((uintptr_t)(src + i * 8)) ^ 0x5a5a),
+			      "pipe data wrong at word %zu", i);
+	}
+	munmap(src, len);
+	munmap(dst, len);
+	return 0;
+}
+
+struct test {
+	const char *name;
+	int (*fn)(void);
+};
+
+static const struct test tests[] = {
+	{ "info", t_info },
+	{ "badargs", t_badargs },
+	{ "snapshot_none", t_snapshot_none },
+	{ "migrate_read", t_migrate_read },
+	{ "migrate_back", t_migrate_back },
+	{ "dev_to_dev", t_dev_to_dev },
+	{ "unpopulated", t_unpopulated },
+	{ "readonly", t_readonly },
+	{ "fork", t_fork },
+	{ "shared", t_shared },
+	{ "munmap", t_munmap },
+	{ "exit", t_exit },
+	{ "close", t_close },
+	{ "many_ranges", t_many_ranges },
+	{ "thp", t_thp },
+	{ "pin", t_pin },
+	{ "io_uring", t_io_uring },
+	{ "threads", t_threads },
+	{ "fault_race", t_fault_race },
+	{ "exhaust", t_exhaust },
+	{ "pipe", t_pipe },
+};
+
+#define NTESTS (sizeof(tests) / sizeof(tests[0]))
+
+static int run(const struct test *t)
+{
+	int pfd[2], status, ret;
+	char buf[sizeof(why)];
+	double t0 = now_sec();
+	ssize_t len;
+	pid_t pid;
+
+	if (pipe(pfd))
+		return 1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		why[0] = 0;
+		ret = t->fn();
+		if (write(pfd[1], why, strlen(why)) < 0)
+			ret = 1;
+		fflush(stdout);
+		_exit(ret);
+	}
+	close(pfd[1]);
+	len = read(pfd[0], buf, sizeof(buf) - 1);
+	buf[len > 0 ? len : 0] = 0;
+	close(pfd[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+		printf("FAIL: %s: fork/wait\n", t->name);
+		return 1;
+	}
+	if (WIFSIGNALED(status)) {
+		printf("FAIL: %s: killed by signal %d\n", t->name,
+		       WTERMSIG(status));
+		return 1;
+	}
+	ret = WEXITSTATUS(status);
+	if (ret == 0)
+		printf("PASS: %s (%.1f s)\n", t->name, now_sec() - t0);
+	else if (ret == 2)
+		printf("SKIP: %s: %s\n", t->name, buf);
+	else
+		printf("FAIL: %s: %s\n", t->name, buf);
+	fflush(stdout);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	int pass = 0, fail = 0, skip = 0, i, ret;
+	size_t t;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 1 && !strcmp(argv[1], "-l")) {
+		for (t = 0; t < NTESTS; t++)
+			printf("%s\n", tests[t].name);
+		return 0;
+	}
+	fd = kshim_open();
+	if (fd < 0) {
+		printf("FAIL: open: no svmshim render node\n");
+		return 1;
+	}
+	for (t = 0; t < NTESTS; t++) {
+		int selected = argc == 1;
+
+		for (i = 1; i < argc; i++)
+			selected |= !strcmp(argv[i], tests[t].name);
+		if (!selected)
+			continue;
+		ret = run(&tests[t]);
+		if (ret == 0)
+			pass++;
+		else if (ret == 2)
+			skip++;
+		else
+			fail++;
+	}
+	printf("kshim-tests: %d pass, %d fail, %d skip\n", pass, fail, skip);
+	return fail ? 1 : 0;
+}

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kshim-bench - MIGRATE throughput of svmshim, in the VM, next to the
+ * kernel's test_hmm (MIGRATE_TO_DEV / MIGRATE_TO_SYS) and memcpy of the
+ * same size in the same boot. Medians of several runs; ratios printed.
+ *
+ *   kshim-bench [-r runs] [-s MiB[,MiB...]] [-b batch[,batch...]] [-B]
+ *     -r  runs per measurement (default 5)
+ *     -s  sizes (default 64,256)
+ *     -b  batch sizes for the sweep (default 16,64,256,512,1024,2048,4096)
+ *     -B  skip the batch sweep
+ *
+ * Needs svmshim.ko (vram_mb >= the largest size) and test_hmm.ko loaded.
+ * Lines starting with "BENCH" are the results the VM harness prints.
+ * TCG makes absolute numbers meaningless: read the ratios.
+ */
+#define _GNU_SOURCE
+#include <lib/test_hmm_uapi.h>
+
+#include "kshim_util.h"
+
+#define MiB (1024UL * 1024UL)
+#define MAXRUNS 32
+
+static int fd = -1, hfd = -1, runs = 5;
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void *map_filled(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	fill(p, len, 0x5eed);
+	return p;
+}
+
+static double time_memcpy(void *dst, const void *src, size_t len)
+{
+	double t0 = now_sec();
+
+	memcpy(dst, src, len);
+	return now_sec() - t0;
+}
+
+static int set_batch(unsigned int pages)
+{
+	FILE *f = fopen("/sys/module/svmshim/parameters/batch_pages", "w");
+
+	if (!f)
+		return -1;
+	fprintf(f, "%u\n", pages);
+	return fclose(f);
+}
+
+/*
+ * A page can be BUSY for reasons outside our control (compaction or
+ * reclaim holding it, a per-CPU LRU batch): like the runtime, retry the
+ * range a bounded number of times and count the retries. The retries are
+ * part of the measured time.
+ */
+#define RETRIES 4
+static unsigned long kshim_retries, hmm_retries;
+
+static int kshim_move(char *p, size_t len, int dest, const char *what)
+{
+	struct drm_svmshim_migrate m;
+	size_t n = len / KPAGE, moved = 0, already = 0;
+	int a;
+
+	for (a = 0; a < RETRIES; a++) {
+		if (kshim_migrate(fd, p, len, dest, 0, NULL, &m)) {
+			printf("BENCH ERROR kshim %s: %s\n", what, strerror(errno));
+			return -1;
+		}
+		moved += m.moved;
+		if (a == 0)
+			already = m.already;
+		if (moved + already == n)
+			return 0;
+		kshim_retries++;
+	}
+	printf("BENCH ERROR kshim %s moved %zu of %zu (pinned %llu busy %llu nomem %llu unsup %llu)\n",
+	       what, moved, n, (unsigned long long)m.failed[SVMSHIM_FAIL_PINNED],
+	       (unsigned long long)m.failed[SVMSHIM_FAIL_BUSY],
+	       (unsigned long long)m.failed[SVMSHIM_FAIL_NO_MEMORY],
+	       (unsigned long long)m.failed[SVMSHIM_FAIL_UNSUPPORTED]);
+	return -1;
+}
+
+/* One MIGRATE host->device and back; seconds of each. */
+static int kshim_round(char *p, size_t len, double *h2d, double *d2h)
+{
+	double t0 = now_sec();
+
+	if (kshim_move(p, len, 0, "h2d"))
+		return -1;
+	*h2d = now_sec() - t0;
+	t0 = now_sec();
+	if (kshim_move(p, len, SVMSHIM_LOC_HOST, "d2h"))
+		return -1;
+	*d2h = now_sec() - t0;
+	return 0;
+}
+
+static int hmm_move(char *p, char *mirror, size_t len, unsigned long cmd,
+		    const char *what)
+{
+	size_t n = len / KPAGE, moved = 0;
+	int a;
+
+	for (a = 0; a < RETRIES; a++) {
+		struct hmm_dmirror_cmd c = {
+			.addr = (uintptr_t)p, .ptr = (uintptr_t)mirror, .npages = n,
+		};
+
+		if (ioctl(hfd, cmd, &c)) {
+			/* TO_DEV reads the mirror back: ENOENT = a page missed */
+			if (errno == ENOENT && cmd == HMM_DMIRROR_MIGRATE_TO_DEV) {
+				hmm_retries++;
+				continue;
+			}
+			printf("BENCH ERROR test_hmm %s: %s\n", what, strerror(errno));
+			return -1;
+		}
+		/*
+		 * MIGRATE_TO_SYS counts the pages this call moved,
+		 * MIGRATE_TO_DEV the pages of the range now in the mirror.
+		 */
+		moved = cmd == HMM_DMIRROR_MIGRATE_TO_SYS ? moved + c.cpages :
+			c.cpages;
+		if (moved == n)
+			return 0;
+		hmm_retries++;
+	}
+	printf("BENCH ERROR test_hmm %s cpages %zu of %zu\n", what, moved, n);
+	return -1;
+}
+
+/* One test_hmm MIGRATE_TO_DEV and MIGRATE_TO_SYS; seconds of each. */
+static int hmm_round(char *p, char *mirror, size_t len, double *h2d,
+		     double *d2h)
+{
+	double t0 = now_sec();
+
+	if (hmm_move(p, mirror, len, HMM_DMIRROR_MIGRATE_TO_DEV, "to_dev"))
+		return -1;
+	*h2d = now_sec() - t0;
+	t0 = now_sec();
+	if (hmm_move(p, mirror, len, HMM_DMIRROR_MIGRATE_TO_SYS, "to_sys"))
+		return -1;
+	*d2h = now_sec() - t0;
+	return 0;
+}
+
+static double gibs(size_t len, double s)
+{
+	return len / s / (1024.0 * MiB);
+}
+
+static int parse_list(const char *s, unsigned long *v, int max)
+{
+	int n = 0;
+
+	while (*s && n < max) {
+		v[n++] = strtoul(s, (char **)&s, 10);
+		if (*s == ',')
+			s++;
+	}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long sizes[8] = { 64, 256 }, batches[16] = {
+		16, 64, 256, 512, 1024, 2048, 4096 };
+	int nsizes = 2, nbatches = 7, sweep = 1, opt, i;
+	struct drm_svmshim_get_info info;
+	unsigned int def_batch;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((opt = getopt(argc, argv, "r:s:b:B")) != -1) {
+		switch (opt) {
+		case 'r':
+			runs = atoi(optarg);
+			if (runs < 1 || runs > MAXRUNS)
+				runs = 5;
+			break;
+		case 's':
+			nsizes = parse_list(optarg, sizes, 8);
+			break;
+		case 'b':
+			nbatches = parse_list(optarg, batches, 16);
+			break;
+		case 'B':
+			sweep = 0;
+			break;
+		default:
+			fprintf(stderr, "usage: %s [-r runs] [-s MiB,..] [-b pages,..] [-B]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	fd = kshim_open();
+	hfd = open("/dev/hmm_dmirror0", O_RDWR | O_CLOEXEC);
+	if (fd < 0 || hfd < 0) {
+		printf("BENCH ERROR need svmshim and test_hmm (fd %d, hmm %d)\n",
+		       fd, hfd);
+		return 1;
+	}
+	if (kshim_info(fd, 0, &info))
+		return 1;
+	def_batch = info.batch_pages;
+	printf("BENCH setup: runs=%d, default batch=%u pages, device 0 %llu MiB, test_hmm batch=64 pages\n",
+	       runs, def_batch, (unsigned long long)(info.memory_bytes / MiB));
+
+	if (sweep) {
+		/*
+		 * Batch sweep on the first size. Runs are interleaved (each
+		 * round measures every batch size and memcpy once), so a
+		 * change of host load hits all of them alike.
+		 */
+		size_t len = sizes[0] * MiB;
+		char *p = map_filled(len), *q = map_filled(len);
+		static double th[16][MAXRUNS], td[16][MAXRUNS];
+		double mc[MAXRUNS], m;
+		int r;
+
+		for (i = 0; i < nbatches; i++)	/* warm-up */
+			if (set_batch(batches[i]) ||
+			    kshim_round(p, len, &th[i][0], &td[i][0]))
+				return 1;
+		for (r = 0; r < runs; r++) {
+			mc[r] = time_memcpy(q, p, len);
+			for (i = 0; i < nbatches; i++)
+				if (set_batch(batches[i]) ||
+				    kshim_round(p, len, &th[i][r], &td[i][r]))
+					return 1;
+		}
+		m = median(mc, runs);
+		for (i = 0; i < nbatches; i++) {
+			double h = median(th[i], runs), d = median(td[i], runs);
+
+			printf("BENCH sweep %luMiB batch=%-4lu h2d %.3f GiB/s (%.3fx memcpy)  d2h %.3f GiB/s (%.3fx memcpy)\n",
+			       sizes[0], batches[i], gibs(len, h), m / h,
+			       gibs(len, d), m / d);
+		}
+		set_batch(def_batch);
+		if (check(p, len, 0x5eed) >= 0) {
+			printf("BENCH ERROR sweep data corrupted\n");
+			return 1;
+		}
+		munmap(p, len);
+		munmap(q, len);
+	}
+
+	for (i = 0; i < nsizes; i++) {
+		size_t len = sizes[i] * MiB;
+		double mc[MAXRUNS], kh[MAXRUNS], kd[MAXRUNS], hh[MAXRUNS],
+		       hd[MAXRUNS], m, k1, k2, h1, h2;
+		char *kbuf, *hbuf, *mirror;
+		int r;
+
+		if (len > info.memory_bytes) {
+			printf("BENCH skip %luMiB: device memory too small\n",
+			       sizes[i]);
+			continue;
+		}
+		kbuf = map_filled(len);
+		hbuf = map_filled(len);
+		mirror = map_filled(len);
+		/* Warm-up: device chunks, host pools, page tables. */
+		if (kshim_round(kbuf, len, &kh[0], &kd[0]) ||
+		    hmm_round(hbuf, mirror, len, &hh[0], &hd[0]))
+			return 1;
+		for (r = 0; r < runs; r++) {
+			/* memcpy reuses the mirror as its destination */
+			mc[r] = time_memcpy(mirror, kbuf, len);
+			if (hmm_round(hbuf, mirror, len, &hh[r], &hd[r]) ||
+			    kshim_round(kbuf, len, &kh[r], &kd[r]))
+				return 1;
+		}
+		if (check(kbuf, len, 0x5eed) >= 0 || check(hbuf, len, 0x5eed) >= 0) {
+			printf("BENCH ERROR data corrupted\n");
+			return 1;
+		}
+		m = median(mc, runs);
+		k1 = median(kh, runs);
+		k2 = median(kd, runs);
+		h1 = median(hh, runs);
+		h2 = median(hd, runs);
+		printf("BENCH %luMiB memcpy          %8.1f ms  %.3f GiB/s\n",
+		       sizes[i], m * 1e3, gibs(len, m));
+		printf("BENCH %luMiB test_hmm to_dev %8.1f ms  %.3f GiB/s  %.4fx memcpy\n",
+		       sizes[i], h1 * 1e3, gibs(len, h1), m / h1);
+		printf("BENCH %luMiB test_hmm to_sys %8.1f ms  %.3f GiB/s  %.4fx memcpy\n",
+		       sizes[i], h2 * 1e3, gibs(len, h2), m / h2);
+		printf("BENCH %luMiB kshim h2d       %8.1f ms  %.3f GiB/s  %.4fx memcpy  %.2fx test_hmm\n",
+		       sizes[i], k1 * 1e3, gibs(len, k1), m / k1, h1 / k1);
+		printf("BENCH %luMiB kshim d2h       %8.1f ms  %.3f GiB/s  %.4fx memcpy  %.2fx test_hmm\n",
+		       sizes[i], k2 * 1e3, gibs(len, k2), m / k2, h2 / k2);
+		munmap(kbuf, len);
+		munmap(hbuf, len);
+		munmap(mirror, len);
+	}
+	printf("BENCH retries (BUSY pages retried): kshim %lu, test_hmm %lu\n",
+	       kshim_retries, hmm_retries);
+	return 0;
+}
