@@ -10,7 +10,7 @@
 
 #include "internal.h"
 #include "profile.h"
-#include "../backends/backend.h"
+#include "ops.h"
 
 bool svm__tracing;
 

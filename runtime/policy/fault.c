@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "policy.h"
-#include "../backends/backend.h"
+#include "../core/ops.h"
 
 struct loc_page {
 	struct svm__range *r;

@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "retry.h"
-#include "../backends/backend.h"
+#include "../core/ops.h"
 
 void svm__retry_start(const struct svm__rt *rt, struct svm__retry *st)
 {

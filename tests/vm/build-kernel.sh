@@ -11,15 +11,7 @@ set -euo pipefail
 
 ver=${1:?usage: build-kernel.sh <6.12|6.1>}
 here=$(cd "$(dirname "$0")" && pwd)
-if [ -z "${SVMRT_VM_CACHE:-}" ]; then
-	if [ -w /var/cache ] || [ -w /var/cache/svmrt-vm ]; then
-		SVMRT_VM_CACHE=/var/cache/svmrt-vm
-	else
-		SVMRT_VM_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/svmrt-vm
-	fi
-fi
-export SVMRT_VM_CACHE
-cache=$SVMRT_VM_CACHE
+. "$here/cache-dir.sh"
 jobs=${SVMRT_VM_JOBS:-$(nproc)}
 tarball=/usr/src/linux-source-$ver.tar.xz
 

@@ -35,15 +35,7 @@ esac
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-if [ -z "${SVMRT_VM_CACHE:-}" ]; then
-	if [ -w /var/cache ] || [ -w /var/cache/svmrt-vm ]; then
-		SVMRT_VM_CACHE=/var/cache/svmrt-vm
-	else
-		SVMRT_VM_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/svmrt-vm
-	fi
-fi
-export SVMRT_VM_CACHE
-cache=$SVMRT_VM_CACHE
+. "$here/cache-dir.sh"
 timeout_s=${SVMRT_VM_TIMEOUT:-1200}
 work=$cache/run-$ver
 
