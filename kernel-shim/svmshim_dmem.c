@@ -20,6 +20,7 @@
  */
 #include <linux/delay.h>
 #include <linux/highmem.h>
+#include <linux/ktime.h>
 #include <linux/hmm.h>
 #include <linux/ioport.h>
 #include <linux/memremap.h>
@@ -42,10 +43,13 @@ enum {
 	R_ALREADY,		/* already at the destination */
 	R_OTHERDEV,		/* on another of our devices: go via host */
 	R_UNKNOWN,		/* dropped by migrate_vma_setup(): classify */
+	R_SKIP,			/* not tried in this pass (final already) */
 };
 
 #define SVM_EVICT_ROUNDS	3
 #define SVM_SNAP_TRIES		4
+#define SVM_RETRY_PAUSE_US	100	/* first pause between retry rounds */
+#define SVM_RETRY_PAUSE_MAX_US	10000	/* cap of the exponential pause */
 
 static const struct dev_pagemap_ops svm_pagemap_ops;
 
@@ -569,7 +573,62 @@ struct svm_mig {
 	unsigned long npool;
 	u8 *res, *res2;
 	struct drm_svmshim_migrate *args;
+	ktime_t deadline;		/* end of the retry budget (RETRY) */
+	unsigned int pause_us;		/* next pause between retry rounds */
 };
+
+/* May a page with this (internal) result be tried again? */
+static inline bool svm_retryable(u8 r)
+{
+	return r == SVMSHIM_FAIL_BUSY || r == SVMSHIM_FAIL_NO_MEMORY ||
+	       r == R_UNKNOWN || r == R_OTHERDEV;
+}
+
+/* splitmix64: a cheap, well mixed hash for the injection draws. */
+static inline u64 svm_mix(u64 x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/*
+ * Fault injection for the page at user address @addr in a MIGRATE pass
+ * (inject_* module parameters). PINNED and UNSUPPORTED stick to a page (a
+ * hash of the seed and the address), BUSY and NO_MEMORY are drawn per
+ * attempt from the seed and a counter of the destination. Returns the
+ * class to report, or 0. Called with source pages locked: no sleeping,
+ * only atomics.
+ */
+static u8 svm_inject(struct svm_mig *m, unsigned long addr)
+{
+	struct svm_inject *in = &svmshim_inject;
+	unsigned int cls = READ_ONCE(in->class);
+	unsigned int pct = READ_ONCE(in->percent);
+	unsigned int cnt = READ_ONCE(in->count);
+	u64 seed = READ_ONCE(in->seed), h;
+
+	if (!cls || cls >= SVMSHIM_FAIL_COUNT || !pct)
+		return 0;
+	if (cls == SVMSHIM_FAIL_PINNED || cls == SVMSHIM_FAIL_UNSUPPORTED) {
+		h = svm_mix(seed ^ svm_mix(addr >> PAGE_SHIFT));
+	} else {
+		unsigned int d = m->sdev ? m->sdev->index : SVMSHIM_MAX_DEVICES;
+
+		h = svm_mix(seed ^ svm_mix(atomic64_inc_return(&in->draws[d]) ^
+					   ((u64)d << 56)));
+	}
+	if (h % 100 >= pct)
+		return 0;
+	if (cnt) {
+		if (!atomic_add_unless(&in->hits, 1, cnt))
+			return 0;
+	} else {
+		atomic_inc(&in->hits);
+	}
+	return cls;
+}
 
 static bool svm_snap_invalidate(struct mmu_interval_notifier *mni,
 				const struct mmu_notifier_range *range,
@@ -650,9 +709,14 @@ static void svm_classify(struct svm_mig *m, unsigned long start,
 	}
 }
 
-/* One batch host -> device m->sdev; mmap_lock held for read. */
+/*
+ * One batch host -> device m->sdev; mmap_lock held for read. If @prev is
+ * set (a later pass), only the pages it marks retryable are tried; the
+ * others get R_SKIP.
+ */
 static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
-			     unsigned long start, unsigned long end, u8 *res)
+			     unsigned long start, unsigned long end, u8 *res,
+			     const u8 *prev)
 {
 	unsigned long i, k = 0, nres, n = (end - start) >> PAGE_SHIFT;
 	unsigned long n_want = n;
@@ -672,8 +736,11 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 	 * cannot simply give a whole batch, count what really has to move
 	 * (pages already on @sdev do not) so that we never evict for them.
 	 */
-	if (!svm_has_free(sdev, n) &&
-	    !svm_snap(m->shim, &m->mni, start, end, m->snap)) {
+	if (prev) {
+		for (i = 0, n_want = 0; i < n; i++)
+			n_want += svm_retryable(prev[i]);
+	} else if (!svm_has_free(sdev, n) &&
+		   !svm_snap(m->shim, &m->mni, start, end, m->snap)) {
 		unsigned long need = 0;
 		struct page *page;
 
@@ -698,9 +765,20 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 
 	for (i = 0; i < n; i++) {
 		struct page *spage, *dpage;
+		u8 inj;
 
+		if (prev && !svm_retryable(prev[i])) {
+			res[i] = R_SKIP;	/* no destination: stays put */
+			continue;
+		}
 		if (!(m->src[i] & MIGRATE_PFN_MIGRATE)) {
 			res[i] = R_UNKNOWN;
+			continue;
+		}
+		/* Injected: no destination, so the page stays where it is. */
+		inj = svm_inject(m, start + (i << PAGE_SHIFT));
+		if (inj) {
+			res[i] = inj;
 			continue;
 		}
 		/* Raced with the count above: only a free page, no sleeping. */
@@ -791,7 +869,7 @@ static void svm_pool_fill(struct svm_mig *m, struct vm_area_struct *vma,
  */
 static void svm_batch_to_host(struct svm_mig *m, struct vm_area_struct *vma,
 			      unsigned long start, unsigned long end, u8 *res,
-			      struct svm_device *keep)
+			      struct svm_device *keep, const u8 *prev)
 {
 	unsigned long i, n = (end - start) >> PAGE_SHIFT;
 	struct migrate_vma args = {
@@ -814,7 +892,12 @@ static void svm_batch_to_host(struct svm_mig *m, struct vm_area_struct *vma,
 
 	for (i = 0; i < n; i++) {
 		struct page *spage, *hpage;
+		u8 inj;
 
+		if (prev && !svm_retryable(prev[i])) {
+			res[i] = R_SKIP;	/* no destination: stays put */
+			continue;
+		}
 		if (!(m->src[i] & MIGRATE_PFN_MIGRATE)) {
 			res[i] = R_UNKNOWN;
 			continue;
@@ -822,6 +905,11 @@ static void svm_batch_to_host(struct svm_mig *m, struct vm_area_struct *vma,
 		spage = migrate_pfn_to_page(m->src[i]);
 		if (!spage || (keep && svm_page_chunk(spage)->sdev == keep)) {
 			res[i] = R_ALREADY;	/* hole, or stays put */
+			continue;
+		}
+		inj = svm_inject(m, start + (i << PAGE_SHIFT));
+		if (inj) {
+			res[i] = inj;
 			continue;
 		}
 		if (!m->npool) {
@@ -865,7 +953,7 @@ static void svm_batch_dev(struct svm_mig *m, struct vm_area_struct *vma,
 	bool drained = !(m->flags & SVMSHIM_MIGRATE_DRAIN_LRU);
 	int pass;
 
-	svm_batch_to_dev(m, vma, start, end, m->res);
+	svm_batch_to_dev(m, vma, start, end, m->res, NULL);
 	for (pass = 0; pass < 2; pass++) {
 		bool other = svm_res_has(m->res, n, R_OTHERDEV, R_OTHERDEV);
 		bool busy = svm_res_has(m->res, n, SVMSHIM_FAIL_BUSY, R_UNKNOWN);
@@ -873,10 +961,11 @@ static void svm_batch_dev(struct svm_mig *m, struct vm_area_struct *vma,
 		if (!other && (drained || !busy))
 			break;
 		if (other)
-			svm_batch_to_host(m, vma, start, end, m->res2, m->sdev);
+			svm_batch_to_host(m, vma, start, end, m->res2, m->sdev,
+					  m->res);
 		else
 			drained = true;
-		svm_batch_to_dev(m, vma, start, end, m->res2);
+		svm_batch_to_dev(m, vma, start, end, m->res2, m->res);
 		for (i = 0; i < n; i++) {
 			if (m->res2[i] == R_MOVED)
 				m->res[i] = R_MOVED;
@@ -892,11 +981,11 @@ static void svm_batch_host(struct svm_mig *m, struct vm_area_struct *vma,
 {
 	unsigned long i, n = (end - start) >> PAGE_SHIFT;
 
-	svm_batch_to_host(m, vma, start, end, m->res, NULL);
+	svm_batch_to_host(m, vma, start, end, m->res, NULL, NULL);
 	if (!(m->flags & SVMSHIM_MIGRATE_DRAIN_LRU) ||
 	    !svm_res_has(m->res, n, SVMSHIM_FAIL_BUSY, R_UNKNOWN))
 		return;
-	svm_batch_to_host(m, vma, start, end, m->res2, NULL);
+	svm_batch_to_host(m, vma, start, end, m->res2, NULL, m->res);
 	for (i = 0; i < n; i++)
 		if (m->res2[i] == R_MOVED)
 			m->res[i] = R_MOVED;
@@ -906,6 +995,80 @@ static bool svm_vma_supported(struct vm_area_struct *vma)
 {
 	return vma_is_anonymous(vma) && !is_vm_hugetlb_page(vma) &&
 	       !(vma->vm_flags & VM_SPECIAL) && !vma_is_dax(vma);
+}
+
+/*
+ * SVMSHIM_MIGRATE_RETRY: further rounds for the BUSY and NO_MEMORY pages of
+ * the batch [start, end) after its first attempt. Called with no lock held:
+ * the pause (exponential, capped, cut to the rest of the budget) and the
+ * eviction pass run before mmap_lock is taken again, so no page lock and no
+ * mmap_lock is ever held while waiting. (The LRU drain the core can do for
+ * a module is the local one migrate_vma_setup() does at every attempt;
+ * lru_add_drain_all() is not exported: the pause lets the other CPUs'
+ * caches go.) Bounded by
+ * retry_rounds and by the call's deadline; PINNED and UNSUPPORTED pages are
+ * never tried again (R_SKIP in svm_batch_to_dev()/svm_batch_to_host()).
+ */
+static int svm_retry_batch(struct svm_mig *m, struct mm_struct *mm,
+			   unsigned long start, unsigned long end)
+{
+	unsigned long i, busy, nomem, n = (end - start) >> PAGE_SHIFT;
+	u32 round, rounds = m->args->retry_rounds;
+	struct vm_area_struct *vma;
+	s64 left_us;
+
+	m->pause_us = SVM_RETRY_PAUSE_US;	/* each batch starts small */
+	for (round = 0; round < rounds; round++) {
+		for (i = 0, busy = 0, nomem = 0; i < n; i++) {
+			nomem += m->res[i] == SVMSHIM_FAIL_NO_MEMORY;
+			busy += svm_retryable(m->res[i]) &&
+				m->res[i] != SVMSHIM_FAIL_NO_MEMORY;
+		}
+		if (!busy && !nomem)
+			break;
+		left_us = ktime_us_delta(m->deadline, ktime_get());
+		if (left_us <= 0)
+			break;
+
+		left_us = min_t(s64, left_us, m->pause_us);
+		usleep_range(left_us, left_us + left_us / 8 + 1);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		m->pause_us = min_t(unsigned int, m->pause_us * 2,
+				    SVM_RETRY_PAUSE_MAX_US);
+		if (ktime_after(ktime_get(), m->deadline))
+			break;
+		if (nomem && m->sdev && !(m->flags & SVMSHIM_MIGRATE_NO_EVICT))
+			m->args->evicted += svm_evict(m->sdev, nomem, m->gen,
+						      NULL);
+
+		if (mmap_read_lock_killable(mm))
+			return -EINTR;
+		vma = vma_lookup(mm, start);
+		if (!vma || vma->vm_end < end || !svm_vma_supported(vma)) {
+			/* The mapping changed: report what we have. */
+			mmap_read_unlock(mm);
+			break;
+		}
+		/* Saturates rather than wraps (u32 in the uAPI). */
+		m->args->retries = min_t(u64, (u64)m->args->retries + busy +
+					 nomem, U32_MAX);
+		if (m->sdev) {
+			/* Pages on another device go via the host first. */
+			if (svm_res_has(m->res, n, R_OTHERDEV, R_OTHERDEV))
+				svm_batch_to_host(m, vma, start, end, m->res2,
+						  m->sdev, m->res);
+			svm_batch_to_dev(m, vma, start, end, m->res2, m->res);
+		} else {
+			svm_batch_to_host(m, vma, start, end, m->res2, NULL,
+					  m->res);
+		}
+		mmap_read_unlock(mm);
+		for (i = 0; i < n; i++)
+			if (svm_retryable(m->res[i]))
+				m->res[i] = m->res2[i];
+	}
+	return 0;
 }
 
 /* Convert internal results to uAPI classes and count them. */
@@ -968,6 +1131,7 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 	m.batch = clamp_t(unsigned long, READ_ONCE(svmshim_batch_pages), 1,
 			  SVMSHIM_MAX_BATCH);
 	m.flags = a->flags;
+	m.deadline = ktime_add_us(ktime_get(), a->retry_budget_us);
 	if (a->dest >= 0) {
 		m.sdev = &shim->devs[a->dest];
 		spin_lock(&m.sdev->lock);
@@ -996,6 +1160,7 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 	for (addr = start; addr < end; ) {
 		struct vm_area_struct *vma;
 		unsigned long bend, n;
+		bool supported;
 
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
@@ -1013,7 +1178,8 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 		}
 		bend = min3(end, vma->vm_end, addr + (m.batch << PAGE_SHIFT));
 		n = (bend - addr) >> PAGE_SHIFT;
-		if (!svm_vma_supported(vma))
+		supported = svm_vma_supported(vma);
+		if (!supported)
 			memset(m.res, m.sdev ? SVMSHIM_FAIL_UNSUPPORTED : R_ALREADY,
 			       n);
 		else if (m.sdev)
@@ -1021,6 +1187,12 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 		else
 			svm_batch_host(&m, vma, addr, bend);
 		mmap_read_unlock(mm);
+
+		if (supported && (m.flags & SVMSHIM_MIGRATE_RETRY)) {
+			ret = svm_retry_batch(&m, mm, addr, bend);
+			if (ret)
+				break;
+		}
 
 		svm_account(&m, n);
 		if (ures && copy_to_user(ures + ((addr - start) >> PAGE_SHIFT),

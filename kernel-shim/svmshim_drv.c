@@ -42,6 +42,67 @@ unsigned int svmshim_batch_pages = 512;
 module_param_named(batch_pages, svmshim_batch_pages, uint, 0644);
 MODULE_PARM_DESC(batch_pages, "pages per migrate_vma batch (1-4096, default 512)");
 
+/*
+ * Fault injection (MIGRATE only, never migrate_to_ram() or eviction): see
+ * svm_inject() in svmshim_dmem.c. Every write resets the per-device draw
+ * counters and the count of injected failures, so a run is reproducible
+ * from the values written.
+ */
+struct svm_inject svmshim_inject;
+
+static int svm_inject_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned long long v;
+	int ret, i;
+
+	ret = kstrtoull(val, 0, &v);
+	if (ret)
+		return ret;
+	if (kp->arg == &svmshim_inject.seed) {
+		WRITE_ONCE(svmshim_inject.seed, v);
+	} else {
+		if (v > UINT_MAX ||
+		    (kp->arg == &svmshim_inject.class && v >= SVMSHIM_FAIL_COUNT) ||
+		    (kp->arg == &svmshim_inject.percent && v > 100))
+			return -EINVAL;
+		WRITE_ONCE(*(unsigned int *)kp->arg, (unsigned int)v);
+	}
+	for (i = 0; i <= SVMSHIM_MAX_DEVICES; i++)
+		atomic64_set(&svmshim_inject.draws[i], 0);
+	atomic_set(&svmshim_inject.hits, 0);
+	return 0;
+}
+
+static const struct kernel_param_ops svm_inject_uint_ops = {
+	.set = svm_inject_set,
+	.get = param_get_uint,
+};
+
+static const struct kernel_param_ops svm_inject_ullong_ops = {
+	.set = svm_inject_set,
+	.get = param_get_ullong,
+};
+
+static int svm_inject_hits_get(char *buf, const struct kernel_param *kp)
+{
+	return sprintf(buf, "%d\n", atomic_read(&svmshim_inject.hits));
+}
+
+static const struct kernel_param_ops svm_inject_hits_ops = {
+	.get = svm_inject_hits_get,
+};
+
+module_param_cb(inject_class, &svm_inject_uint_ops, &svmshim_inject.class, 0644);
+MODULE_PARM_DESC(inject_class, "MIGRATE fault injection: class (0 none, 1 pinned, 2 busy, 3 no_memory, 4 unsupported)");
+module_param_cb(inject_percent, &svm_inject_uint_ops, &svmshim_inject.percent, 0644);
+MODULE_PARM_DESC(inject_percent, "MIGRATE fault injection: share of page moves that fail (0-100)");
+module_param_cb(inject_seed, &svm_inject_ullong_ops, &svmshim_inject.seed, 0644);
+MODULE_PARM_DESC(inject_seed, "MIGRATE fault injection: seed");
+module_param_cb(inject_count, &svm_inject_uint_ops, &svmshim_inject.count, 0644);
+MODULE_PARM_DESC(inject_count, "MIGRATE fault injection: stop after this many injected failures (0: no limit)");
+module_param_cb(inject_hits, &svm_inject_hits_ops, NULL, 0444);
+MODULE_PARM_DESC(inject_hits, "MIGRATE fault injection: failures injected since the last write of an inject_* parameter");
+
 static struct platform_device *svmshim_pdev;
 static struct svmshim *svmshim;
 
@@ -89,7 +150,10 @@ static int svmshim_ioctl_migrate(struct drm_device *drm, void *data,
 
 	if (a->flags & ~SVMSHIM_MIGRATE_FLAGS)
 		return -EINVAL;
-	if (memchr_inv(a->reserved, 0, sizeof(a->reserved)))
+	if (a->pad || memchr_inv(a->reserved, 0, sizeof(a->reserved)))
+		return -EINVAL;
+	if (!(a->flags & SVMSHIM_MIGRATE_RETRY) &&
+	    (a->retry_rounds || a->retry_budget_us || a->retries))
 		return -EINVAL;
 	if (!svm_range_ok(a->start, a->length))
 		return -EINVAL;
@@ -99,6 +163,7 @@ static int svmshim_ioctl_migrate(struct drm_device *drm, void *data,
 	a->moved = 0;
 	a->already = 0;
 	a->evicted = 0;
+	a->retries = 0;
 	memset(a->failed, 0, sizeof(a->failed));
 	return svm_migrate(file->driver_priv, a);
 }

@@ -5,6 +5,7 @@
 #ifndef _SVMSHIM_PRIV_H_
 #define _SVMSHIM_PRIV_H_
 
+#include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -90,7 +91,19 @@ struct svm_file {
 	struct list_head pins;
 };
 
+/* MIGRATE fault injection, set through the inject_* module parameters. */
+struct svm_inject {
+	unsigned int class;		/* SVMSHIM_FAIL_*, 0: off */
+	unsigned int percent;		/* 0..100 */
+	unsigned int count;		/* stop after this many, 0: no limit */
+	u64 seed;
+	atomic_t hits;			/* failures injected since last write */
+	/* draws of BUSY/NO_MEMORY per destination (last: host) */
+	atomic64_t draws[SVMSHIM_MAX_DEVICES + 1];
+};
+
 extern unsigned int svmshim_batch_pages;
+extern struct svm_inject svmshim_inject;
 
 /* svmshim_dmem.c */
 int svm_device_init(struct svmshim *shim, unsigned int index, int nid,

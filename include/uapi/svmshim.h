@@ -73,12 +73,15 @@ struct drm_svmshim_get_info {
 /*
  * MIGRATE flags. DRAIN_LRU: one more attempt at the BUSY pages of each
  * batch, after the core's LRU drain. NO_EVICT: never evict, report
- * NO_MEMORY instead.
+ * NO_MEMORY instead. RETRY: the caller's retry budget in @retry_rounds and
+ * @retry_budget_us applies (see below); without it those fields must be 0.
  */
 #define SVMSHIM_MIGRATE_DRAIN_LRU	(1u << 0)
 #define SVMSHIM_MIGRATE_NO_EVICT	(1u << 1)
+#define SVMSHIM_MIGRATE_RETRY		(1u << 2)
 #define SVMSHIM_MIGRATE_FLAGS		(SVMSHIM_MIGRATE_DRAIN_LRU | \
-					 SVMSHIM_MIGRATE_NO_EVICT)
+					 SVMSHIM_MIGRATE_NO_EVICT | \
+					 SVMSHIM_MIGRATE_RETRY)
 
 /*
  * MIGRATE: move [start, start + length) to @dest (device index or
@@ -87,6 +90,19 @@ struct drm_svmshim_get_info {
  * (SVMSHIM_FAIL_*). Returns 0 when the call itself worked (even if pages
  * failed); -EINVAL for bad arguments, -EFAULT when part of the range is not
  * mapped or @results is not writable, -EINTR on a fatal signal.
+ *
+ * Retry budget (SVMSHIM_MIGRATE_RETRY): after the first attempt at a batch,
+ * its BUSY pages are tried again in up to @retry_rounds further rounds, with
+ * a pause before each round (exponential from 100 us, capped at 10 ms,
+ * taken with no page lock and no mmap_lock held). NO_MEMORY pages get an
+ * eviction pass (unless NO_EVICT) and are tried again in the same rounds
+ * (device destinations; to the host, just tried again). PINNED and
+ * UNSUPPORTED pages are never tried again. All rounds of the call share
+ * @retry_budget_us (0: no retry): no round starts after it is spent, so the
+ * call spends at most the budget plus one round on retries. @retries counts
+ * the page attempts made by retry rounds (0 if nothing was retried).
+ * @results, @moved and @failed give the final state of each page.
+ * Without the flag, @retry_rounds, @retry_budget_us and @retries must be 0.
  */
 struct drm_svmshim_migrate {
 	__u64 start;		/* in: page aligned user address */
@@ -99,7 +115,11 @@ struct drm_svmshim_migrate {
 	__u64 already;
 	__u64 failed[SVMSHIM_FAIL_COUNT]; /* out: per class; [0] always 0 */
 	__u64 evicted;		/* out: pages evicted from @dest to make room */
-	__u64 reserved[4];	/* in: 0; out: 0 */
+	__u32 retry_rounds;	/* in: RETRY: max retry rounds per batch */
+	__u32 retry_budget_us;	/* in: RETRY: time budget of all retries */
+	__u32 retries;		/* out: RETRY: page attempts in retry rounds */
+	__u32 pad;		/* in: 0; out: 0 */
+	__u64 reserved[2];	/* in: 0; out: 0 */
 };
 
 /* PIN / UNPIN: a real long-term pin (FOLL_LONGTERM) of a user range. */

@@ -813,6 +813,558 @@ static int t_pipe(void)
 	return 0;
 }
 
+/* ---- fault injection and the retry budget ------------------------------ */
+
+#define BUSY	SVMSHIM_FAIL_BUSY
+#define PINNED	SVMSHIM_FAIL_PINNED
+#define NOMEM	SVMSHIM_FAIL_NO_MEMORY
+#define UNSUP	SVMSHIM_FAIL_UNSUPPORTED
+
+static int set_param(const char *name, unsigned long long v)
+{
+	char path[128], buf[32];
+	int f, len, ret;
+
+	snprintf(path, sizeof(path), "/sys/module/svmshim/parameters/%s", name);
+	f = open(path, O_WRONLY | O_CLOEXEC);
+	if (f < 0)
+		return -errno;
+	len = snprintf(buf, sizeof(buf), "%llu\n", v);
+	ret = write(f, buf, len) == len ? 0 : -errno;
+	close(f);
+	return ret;
+}
+
+static long get_param(const char *name)
+{
+	char path[128], buf[32];
+	ssize_t len;
+	int f;
+
+	snprintf(path, sizeof(path), "/sys/module/svmshim/parameters/%s", name);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -1;
+	len = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (len <= 0)
+		return -1;
+	buf[len] = 0;
+	return strtol(buf, NULL, 0);
+}
+
+/* Set every inject_* parameter (the class last); also resets the hits. */
+static int inject(unsigned int cls, unsigned int pct, unsigned long long seed,
+		  unsigned int count)
+{
+	if (set_param("inject_class", 0) || set_param("inject_count", count) ||
+	    set_param("inject_seed", seed) || set_param("inject_percent", pct) ||
+	    set_param("inject_class", cls))
+		return -1;
+	return 0;
+}
+
+static void inject_off(void)
+{
+	if (inject(0, 0, 0, 0))
+		printf("WARN: cannot reset the inject_* parameters\n");
+}
+
+static int migrate_retry(void *p, size_t len, int dest, unsigned int rounds,
+			 unsigned int budget_us, uint8_t *res,
+			 struct drm_svmshim_migrate *out)
+{
+	struct drm_svmshim_migrate m;
+	int ret;
+
+	memset(&m, 0, sizeof(m));
+	m.start = (uintptr_t)p;
+	m.length = len;
+	m.dest = dest;
+	m.flags = SVMSHIM_MIGRATE_RETRY;
+	m.retry_rounds = rounds;
+	m.retry_budget_us = budget_us;
+	m.results = (uintptr_t)res;
+	ret = ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) ? -errno : 0;
+	*out = m;
+	return ret;
+}
+
+static const char *counts(const struct drm_svmshim_migrate *m)
+{
+	static char buf[200];
+
+	snprintf(buf, sizeof(buf),
+		 "moved %llu already %llu pinned %llu busy %llu nomem %llu unsup %llu evicted %llu retries %u",
+		 (unsigned long long)m->moved, (unsigned long long)m->already,
+		 (unsigned long long)m->failed[PINNED],
+		 (unsigned long long)m->failed[BUSY],
+		 (unsigned long long)m->failed[NOMEM],
+		 (unsigned long long)m->failed[UNSUP],
+		 (unsigned long long)m->evicted, m->retries);
+	return buf;
+}
+
+/* Do the counts add up to @n and match the result array? */
+static int counts_exact(const struct drm_svmshim_migrate *m,
+			const uint8_t *res, size_t n)
+{
+	uint64_t c[SVMSHIM_FAIL_COUNT] = { 0 };
+	size_t i;
+	int k;
+
+	for (i = 0; i < n; i++) {
+		if (res[i] >= SVMSHIM_FAIL_COUNT)
+			return 0;
+		c[res[i]]++;
+	}
+	if (c[0] != m->moved + m->already || m->failed[0])
+		return 0;
+	for (k = 1; k < SVMSHIM_FAIL_COUNT; k++)
+		if (c[k] != m->failed[k])
+			return 0;
+	return 1;
+}
+
+static size_t count_res(const uint8_t *res, size_t n, uint8_t cls)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += res[i] == cls;
+	return c;
+}
+
+static int t_inject_args(void)
+{
+	size_t len = 16 * KPAGE, n = len / KPAGE;
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	int ret;
+
+	CHECK(p, "mmap");
+	fill(p, len, 0x1010);
+	memset(&m, 0, sizeof(m));
+	m.start = (uintptr_t)p;
+	m.length = len;
+	m.retry_rounds = 1;
+	CHECK(ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) && errno == EINVAL,
+	      "retry_rounds without the RETRY flag accepted");
+	m.retry_rounds = 0;
+	m.retry_budget_us = 1;
+	CHECK(ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) && errno == EINVAL,
+	      "retry_budget_us without the RETRY flag accepted");
+	m.retry_budget_us = 0;
+	m.retries = 1;
+	CHECK(ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) && errno == EINVAL,
+	      "retries without the RETRY flag accepted");
+	m.retries = 0;
+	m.pad = 1;
+	m.flags = SVMSHIM_MIGRATE_RETRY;
+	CHECK(ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) && errno == EINVAL,
+	      "non-zero pad accepted");
+	CHECK(sizeof(m) == 128, "struct size changed: %zu", sizeof(m));
+
+	CHECK(set_param("inject_class", 5) == -EINVAL, "inject_class 5 accepted");
+	CHECK(set_param("inject_percent", 101) == -EINVAL,
+	      "inject_percent 101 accepted");
+	CHECK(get_param("inject_class") == 0, "inject_class changed");
+	CHECK(set_param("inject_hits", 1) != 0, "inject_hits is writable");
+
+	/* RETRY with a zero budget: an ordinary migration. */
+	ret = migrate_retry(p, len, 0, 5, 0, NULL, &m);
+	CHECK(ret == 0 && m.moved == n && m.retries == 0, "ret %d: %s", ret,
+	      counts(&m));
+	CHECK(check(p, len, 0x1010) < 0, "data corrupted");
+	/* Injection off: percent 0 never injects. */
+	CHECK(inject(BUSY, 0, 1, 0) == 0, "set inject_*");
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
+	      "percent 0: %s", counts(&m));
+	CHECK(get_param("inject_hits") == 0, "hits %ld", get_param("inject_hits"));
+	CHECK(check(p, len, 0x1010) < 0, "data corrupted");
+	munmap(p, len);
+	return 0;
+}
+
+static int t_inject_busy(void)
+{
+	size_t len = 64 * KPAGE, n = len / KPAGE;
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	uint8_t res[64];
+	long bad, hits;
+	int ret;
+
+	CHECK(p, "mmap");
+	fill(p, len, 0x2020);
+
+	/* 100%, old caller: every page BUSY, nothing retried, data in place. */
+	CHECK(inject(BUSY, 100, 1, 0) == 0, "set inject_*");
+	ret = kshim_migrate(fd, p, len, 0, 0, res, &m);
+	CHECK(ret == 0 && m.failed[BUSY] == n && m.moved == 0 && m.retries == 0,
+	      "100%% no flag: ret %d: %s", ret, counts(&m));
+	CHECK(counts_exact(&m, res, n) && count_res(res, n, BUSY) == n,
+	      "result array does not match");
+	CHECK(get_param("inject_hits") == (long)n, "hits %ld",
+	      get_param("inject_hits"));
+	CHECK(count_at(p, len, SVMSHIM_LOC_HOST) == (long)n, "pages moved");
+
+	/* 100%, 3 rounds: every page tried 4 times, then reported BUSY. */
+	CHECK(inject(BUSY, 100, 1, 0) == 0, "set inject_*");
+	ret = migrate_retry(p, len, 0, 3, 200000, res, &m);
+	CHECK(ret == 0 && m.failed[BUSY] == n && m.moved == 0 &&
+	      m.retries == 3 * n, "100%% 3 rounds: ret %d: %s", ret, counts(&m));
+	CHECK(counts_exact(&m, res, n), "result array does not match");
+	CHECK(get_param("inject_hits") == (long)(4 * n), "hits %ld",
+	      get_param("inject_hits"));
+	bad = check(p, len, 0x2020);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+
+	/* 30%, old caller: about 30% BUSY, the rest moved. */
+	CHECK(inject(BUSY, 30, 42, 0) == 0, "set inject_*");
+	ret = kshim_migrate(fd, p, len, 0, 0, res, &m);
+	CHECK(ret == 0 && m.failed[BUSY] >= 4 && m.failed[BUSY] <= 40 &&
+	      m.moved + m.failed[BUSY] == n, "30%% no flag: ret %d: %s", ret,
+	      counts(&m));
+	CHECK(counts_exact(&m, res, n), "result array does not match");
+	CHECK(count_at(p, len, 0) == (long)m.moved, "placement");
+	bad = check(p, len, 0x2020);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+
+	/* 30%, 20 rounds and 200 ms: all succeed after retries. */
+	CHECK(inject(BUSY, 30, 42, 0) == 0, "set inject_*");
+	ret = migrate_retry(p, len, 0, 20, 200000, res, &m);
+	hits = get_param("inject_hits");
+	CHECK(ret == 0 && m.moved == n && m.retries > 0,
+	      "30%% 20 rounds: ret %d: %s", ret, counts(&m));
+	CHECK(counts_exact(&m, res, n), "result array does not match");
+	CHECK(hits == (long)(n + m.retries - m.moved), "hits %ld, %s", hits,
+	      counts(&m));
+	printf("INFO: inject_busy: 30%% of %zu pages, 20 rounds: %u retries, all moved\n",
+	       n, m.retries);
+	bad = check(p, len, 0x2020);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+
+	/* inject_count: only the first 10 moves fail. */
+	CHECK(inject(BUSY, 100, 7, 10) == 0, "set inject_*");
+	ret = kshim_migrate(fd, p, len, 0, 0, res, &m);
+	CHECK(ret == 0 && m.failed[BUSY] == 10 && m.moved == n - 10,
+	      "count 10: ret %d: %s", ret, counts(&m));
+	bad = check(p, len, 0x2020);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	munmap(p, len);
+	return 0;
+}
+
+/* PINNED or UNSUPPORTED: sticky per page, never retried, served in place. */
+static int inject_sticky(uint8_t cls)
+{
+	size_t len = 256 * KPAGE, n = len / KPAGE, i, f;
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	uint8_t *res = malloc(n), *res2 = malloc(n);
+	int32_t *loc = calloc(n, sizeof(*loc));
+	long bad;
+	int ret;
+
+	CHECK(p && res && res2 && loc, "alloc");
+	fill(p, len, 0x3030 + cls);
+
+	/* 100%: each page tried once (hits == n), none retried. */
+	CHECK(inject(cls, 100, 3, 0) == 0, "set inject_*");
+	ret = migrate_retry(p, len, 0, 5, 200000, res, &m);
+	CHECK(ret == 0 && m.failed[cls] == n && m.moved == 0 && m.retries == 0,
+	      "100%%: ret %d: %s", ret, counts(&m));
+	CHECK(counts_exact(&m, res, n) && count_res(res, n, cls) == n,
+	      "result array does not match");
+	CHECK(get_param("inject_hits") == (long)n, "attempts %ld for %zu pages",
+	      get_param("inject_hits"), n);
+	CHECK(count_at(p, len, SVMSHIM_LOC_HOST) == (long)n, "pages moved");
+	bad = check(p, len, 0x3030 + cls);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+
+	/* 30%: the failing pages are reported, stay on the host. */
+	CHECK(inject(cls, 30, 99, 0) == 0, "set inject_*");
+	ret = migrate_retry(p, len, 0, 5, 200000, res, &m);
+	f = m.failed[cls];
+	CHECK(ret == 0 && f > 30 && f < 130 && m.moved == n - f &&
+	      m.retries == 0, "30%%: ret %d: %s", ret, counts(&m));
+	CHECK(counts_exact(&m, res, n), "result array does not match");
+	CHECK(get_param("inject_hits") == (long)f, "attempts %ld for %zu pages",
+	      get_param("inject_hits"), f);
+	CHECK(kshim_snapshot(fd, p, len, loc, NULL) == 0, "snapshot");
+	for (i = 0; i < n; i++)
+		CHECK(loc[i] == (res[i] == cls ? SVMSHIM_LOC_HOST : 0),
+		      "page %zu: result %u location %d", i, res[i], loc[i]);
+	/* The device "reads and writes them in place": the CPU does here. */
+	bad = check(p, len, 0x3030 + cls);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+
+	/* Same seed, same pages. */
+	CHECK(inject(cls, 30, 99, 0) == 0, "set inject_*");
+	ret = migrate_retry(p, len, 0, 5, 200000, res2, &m);
+	CHECK(ret == 0 && !memcmp(res, res2, n), "second run differs: %s",
+	      counts(&m));
+	fill(p, len, 0x4040 + cls);
+	bad = check(p, len, 0x4040 + cls);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	printf("INFO: inject_%s: 30%% seed 99: %zu of %zu pages fail, the same ones twice\n",
+	       cls == PINNED ? "pinned" : "unsupported", f, n);
+	munmap(p, len);
+	free(res);
+	free(res2);
+	free(loc);
+	return 0;
+}
+
+static int t_inject_pinned(void)
+{
+	return inject_sticky(PINNED);
+}
+
+static int t_inject_unsupported(void)
+{
+	return inject_sticky(UNSUP);
+}
+
+static int t_inject_nomem(void)
+{
+	size_t alen = 256 * KPAGE, na = alen / KPAGE;
+	size_t len = 64 * KPAGE, n = len / KPAGE;
+	char *a = map_anon(alen), *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	uint8_t res[64];
+	long bad;
+	int ret;
+
+	CHECK(a && p, "mmap");
+	fill(a, alen, 0x5050);
+	fill(p, len, 0x6060);
+	/* Something else on the device. */
+	CHECK(kshim_migrate(fd, a, alen, 0, 0, NULL, &m) == 0 && m.moved == na,
+	      "place A: %s", counts(&m));
+
+	/* 100%, old caller: NO_MEMORY, no eviction (the device has room). */
+	CHECK(inject(NOMEM, 100, 5, 0) == 0, "set inject_*");
+	ret = kshim_migrate(fd, p, len, 0, 0, res, &m);
+	CHECK(ret == 0 && m.failed[NOMEM] == n && m.evicted == 0,
+	      "100%% no flag: ret %d: %s", ret, counts(&m));
+	CHECK(counts_exact(&m, res, n), "result array does not match");
+
+	/* 100%, 2 rounds: each round evicts first, then fails again. */
+	CHECK(inject(NOMEM, 100, 5, 0) == 0, "set inject_*");
+	ret = migrate_retry(p, len, 0, 2, 200000, res, &m);
+	CHECK(ret == 0 && m.failed[NOMEM] == n && m.retries == 2 * n &&
+	      m.evicted > 0 && m.evicted <= 2 * n,
+	      "100%% 2 rounds: ret %d: %s", ret, counts(&m));
+	CHECK(counts_exact(&m, res, n), "result array does not match");
+	CHECK(count_at(a, alen, 0) == (long)(na - m.evicted),
+	      "A: %ld pages on the device after %llu evicted",
+	      count_at(a, alen, 0), (unsigned long long)m.evicted);
+
+	/* 30%, 20 rounds: evicts and then all move. */
+	CHECK(inject(NOMEM, 30, 11, 0) == 0, "set inject_*");
+	ret = migrate_retry(p, len, 0, 20, 200000, res, &m);
+	CHECK(ret == 0 && m.moved == n && m.evicted > 0 && m.retries > 0,
+	      "30%% 20 rounds: ret %d: %s", ret, counts(&m));
+	CHECK(counts_exact(&m, res, n), "result array does not match");
+	printf("INFO: inject_nomem: 30%% of %zu pages: %u retries, %llu pages evicted\n",
+	       n, m.retries, (unsigned long long)m.evicted);
+	bad = check(p, len, 0x6060);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	bad = check(a, alen, 0x5050);
+	CHECK(bad < 0, "A: data corrupted at word %ld", bad);
+	munmap(a, alen);
+	munmap(p, len);
+	return 0;
+}
+
+/* A spent budget: exact counts, no longer than the budget plus a round. */
+static int t_inject_budget(void)
+{
+	size_t len = 64 * KPAGE, n = len / KPAGE;
+	const unsigned int budget_us = 200000;
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	double t0, round, dt;
+	uint8_t res[64];
+	long hits;
+	int ret;
+
+	CHECK(p, "mmap");
+	fill(p, len, 0x7070);
+	CHECK(inject(BUSY, 100, 13, 0) == 0, "set inject_*");
+	/* One round: a plain attempt at the batch. */
+	t0 = now_sec();
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 &&
+	      m.failed[BUSY] == n, "first: %s", counts(&m));
+	round = now_sec() - t0;
+
+	CHECK(inject(BUSY, 100, 13, 0) == 0, "set inject_*");
+	t0 = now_sec();
+	ret = migrate_retry(p, len, 0, 1000000, budget_us, res, &m);
+	dt = now_sec() - t0;
+	hits = get_param("inject_hits");
+	CHECK(ret == 0 && m.failed[BUSY] == n && m.moved == 0 &&
+	      m.already == 0 && m.retries >= n && m.retries % n == 0,
+	      "ret %d: %s", ret, counts(&m));
+	CHECK(counts_exact(&m, res, n), "result array does not match");
+	CHECK(hits == (long)(n + m.retries), "hits %ld: %s", hits, counts(&m));
+	CHECK(dt >= budget_us * 1e-6 * 0.95, "returned after %.3f s, before the budget",
+	      dt);
+	CHECK(dt <= budget_us * 1e-6 + round + 0.5,
+	      "took %.3f s: budget %.3f s + round %.3f s + 0.5 s", dt,
+	      budget_us * 1e-6, round);
+	printf("INFO: inject_budget: 100%% BUSY, 200 ms budget: %.1f ms, %u rounds (one round %.1f ms)\n",
+	       dt * 1e3, m.retries / (unsigned int)n, round * 1e3);
+
+	/* The rounds bound too: 3 rounds of a 10 s budget. */
+	CHECK(inject(BUSY, 100, 13, 0) == 0, "set inject_*");
+	t0 = now_sec();
+	ret = migrate_retry(p, len, 0, 3, 10000000, res, &m);
+	dt = now_sec() - t0;
+	CHECK(ret == 0 && m.failed[BUSY] == n && m.retries == 3 * n && dt < 2.0,
+	      "3 rounds: ret %d after %.3f s: %s", ret, dt, counts(&m));
+	CHECK(check(p, len, 0x7070) < 0, "data corrupted");
+	munmap(p, len);
+	return 0;
+}
+
+/* CPU faults on device pages complete while every MIGRATE fails. */
+static int t_inject_cpu_fault(void)
+{
+	size_t len = 4 * MiB, n = len / KPAGE;
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	long bad;
+	int ret;
+
+	CHECK(p, "mmap");
+	fill(p, len, 0x8080);
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
+	      "to device: %s", counts(&m));
+	CHECK(inject(BUSY, 100, 17, 0) == 0, "set inject_*");
+	/* MIGRATE to the host fails for every page, with retries. */
+	ret = migrate_retry(p, len, SVMSHIM_LOC_HOST, 2, 50000, NULL, &m);
+	CHECK(ret == 0 && m.failed[BUSY] == n && m.retries == 2 * n,
+	      "to host: ret %d: %s", ret, counts(&m));
+	CHECK(count_at(p, len, 0) == (long)n, "pages left the device");
+	/* The CPU still gets every page back, with the right bytes. */
+	bad = check(p, len, 0x8080);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	CHECK(count_at(p, len, SVMSHIM_LOC_HOST) == (long)n,
+	      "not all back on the host");
+	CHECK(get_param("inject_hits") == (long)(3 * n), "hits %ld",
+	      get_param("inject_hits"));
+	/* And writes after a move to the device that partly fails. */
+	CHECK(inject(BUSY, 30, 17, 0) == 0, "set inject_*");
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved > 0 &&
+	      m.failed[BUSY] > 0, "30%%: %s", counts(&m));
+	fill(p, len, 0x9090);
+	bad = check(p, len, 0x9090);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	munmap(p, len);
+	return 0;
+}
+
+/* RETRY calls racing with CPU readers and a writer, 30% BUSY injected. */
+static void *inject_migrator(void *arg)
+{
+	struct fault_arg *a = arg;
+	size_t n = a->len / KPAGE;
+	int round;
+
+	for (round = 0; round < 60; round++) {
+		int dest = round % 3 == 2 ? SVMSHIM_LOC_HOST : round % 3;
+		struct drm_svmshim_migrate m;
+		uint64_t sum;
+
+		if (migrate_retry(a->p, a->len, dest, 4, 20000, NULL, &m)) {
+			a->bad++;
+			continue;
+		}
+		sum = m.moved + m.already + m.failed[PINNED] + m.failed[BUSY] +
+		      m.failed[NOMEM] + m.failed[UNSUP];
+		if (sum != n || m.failed[PINNED] || m.failed[UNSUP])
+			a->bad++;
+		a->rounds++;
+	}
+	*a->stop = 1;
+	return NULL;
+}
+
+static int t_inject_race(void)
+{
+	size_t len = 4 * MiB;
+	char *p = map_anon(len);
+	volatile int stop = 0;
+	struct fault_arg mig = { .p = p, .len = len, .stop = &stop };
+	struct fault_arg rd = { .p = p, .len = len / 2, .stop = &stop };
+	struct fault_arg wr = { .p = p + len / 2, .len = len / 2, .stop = &stop };
+	pthread_t tm, tr, tw;
+
+	CHECK(p, "mmap");
+	fill(p, len / 2, 0x7e57);
+	fill(p + len / 2, len / 2, 0);
+	CHECK(inject(BUSY, 30, 21, 0) == 0, "set inject_*");
+	pthread_create(&tr, NULL, fault_reader, &rd);
+	pthread_create(&tw, NULL, fault_writer, &wr);
+	pthread_create(&tm, NULL, inject_migrator, &mig);
+	pthread_join(tm, NULL);
+	pthread_join(tr, NULL);
+	pthread_join(tw, NULL);
+	CHECK(!mig.bad, "%lu migrate calls failed or miscounted", mig.bad);
+	CHECK(!rd.bad, "reader saw wrong data %lu times", rd.bad);
+	CHECK(!wr.bad, "writer lost data %lu times", wr.bad);
+	CHECK(check(p, len / 2, 0x7e57) < 0, "read-only half corrupted");
+	printf("INFO: inject_race: %lu migrations, %lu read passes, %lu write passes, %ld injected\n",
+	       mig.rounds, rd.rounds, wr.rounds, get_param("inject_hits"));
+	munmap(p, len);
+	return 0;
+}
+
+/* A fatal signal ends a long retry budget within a pause. */
+static int t_inject_kill(void)
+{
+	size_t len = 64 * KPAGE;
+	char *p = map_anon(len);
+	int status, pfd[2];
+	double t0, dt;
+	char c;
+	pid_t pid;
+
+	CHECK(p && !pipe(pfd), "mmap/pipe");
+	fill(p, len, 0xabab);
+	CHECK(inject(BUSY, 100, 23, 0) == 0, "set inject_*");
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		struct drm_svmshim_migrate m;
+
+		close(pfd[0]);
+		if (write(pfd[1], "x", 1) != 1)
+			_exit(3);
+		/* 100% BUSY, 10 s budget: only the signal ends it early. */
+		migrate_retry(p, len, 0, 1000000, 10000000, NULL, &m);
+		_exit(4);
+	}
+	close(pfd[1]);
+	CHECK(read(pfd[0], &c, 1) == 1, "child did not start");
+	usleep(200000);
+	t0 = now_sec();
+	kill(pid, SIGKILL);
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	dt = now_sec() - t0;
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	      "child status 0x%x (ended before the signal?)", status);
+	CHECK(dt < 1.0, "child took %.3f s to die", dt);
+	CHECK(check(p, len, 0xabab) < 0, "data corrupted");
+	printf("INFO: inject_kill: SIGKILL during a 10 s retry budget: gone in %.1f ms\n",
+	       dt * 1e3);
+	munmap(p, len);
+	return 0;
+}
+
 struct test {
 	const char *name;
 	int (*fn)(void);
@@ -840,6 +1392,15 @@ static const struct test tests[] = {
 	{ "fault_race", t_fault_race },
 	{ "exhaust", t_exhaust },
 	{ "pipe", t_pipe },
+	{ "inject_args", t_inject_args },
+	{ "inject_busy", t_inject_busy },
+	{ "inject_pinned", t_inject_pinned },
+	{ "inject_unsupported", t_inject_unsupported },
+	{ "inject_nomem", t_inject_nomem },
+	{ "inject_budget", t_inject_budget },
+	{ "inject_cpu_fault", t_inject_cpu_fault },
+	{ "inject_race", t_inject_race },
+	{ "inject_kill", t_inject_kill },
 };
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
@@ -869,7 +1430,11 @@ static int run(const struct test *t)
 	len = read(pfd[0], buf, sizeof(buf) - 1);
 	buf[len > 0 ? len : 0] = 0;
 	close(pfd[0]);
-	if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+	if (pid > 0 && waitpid(pid, &status, 0) != pid)
+		pid = -1;
+	/* Whatever the test did: fault injection off for the next one. */
+	inject_off();
+	if (pid < 0) {
 		printf("FAIL: %s: fork/wait\n", t->name);
 		return 1;
 	}
