@@ -55,9 +55,11 @@ static inline int kshim_info(int fd, unsigned int dev,
 	return ioctl(fd, DRM_IOCTL_SVMSHIM_GET_INFO, info) ? -errno : 0;
 }
 
-static inline int kshim_migrate(int fd, void *p, size_t len, int dest,
-				unsigned int flags, uint8_t *res,
-				struct drm_svmshim_migrate *out)
+/* MIGRATE with a retry budget (SVMSHIM_MIGRATE_RETRY in flags). */
+static inline int kshim_migrate_budget(int fd, void *p, size_t len, int dest,
+				       unsigned int flags, unsigned int rounds,
+				       unsigned int budget_us, uint8_t *res,
+				       struct drm_svmshim_migrate *out)
 {
 	struct drm_svmshim_migrate m;
 	int ret;
@@ -67,11 +69,20 @@ static inline int kshim_migrate(int fd, void *p, size_t len, int dest,
 	m.length = len;
 	m.dest = dest;
 	m.flags = flags;
+	m.retry_rounds = rounds;
+	m.retry_budget_us = budget_us;
 	m.results = (uintptr_t)res;
 	ret = ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) ? -errno : 0;
 	if (out)
 		*out = m;
 	return ret;
+}
+
+static inline int kshim_migrate(int fd, void *p, size_t len, int dest,
+				unsigned int flags, uint8_t *res,
+				struct drm_svmshim_migrate *out)
+{
+	return kshim_migrate_budget(fd, p, len, dest, flags, 0, 0, res, out);
 }
 
 static inline int kshim_snapshot(int fd, void *p, size_t len, int32_t *loc,
