@@ -63,4 +63,40 @@ static inline bool svmshim_page_pinned(struct page *page)
 	return folio_maybe_dma_pinned(page_folio(page));
 }
 
+/* vm_flags became read-only behind vm_flags_set() in 6.3. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline void svmshim_vm_flags_set(struct vm_area_struct *vma,
+					unsigned long flags)
+{
+	vma->vm_flags |= flags;
+}
+#else
+#define svmshim_vm_flags_set(vma, flags)	vm_flags_set(vma, flags)
+#endif
+
+/*
+ * TLB shootdown after the view's PTEs were cleared from an invalidation
+ * callback. The core's zap helpers cannot be used there: they start an
+ * mmu_notifier invalidation of their own, nested in the one being served
+ * (lockdep reports that), and flush_tlb_mm_range() is not exported. A full
+ * flush on every CPU (__flush_tlb_all() is exported) is coarse but correct
+ * whatever the CPU has cached for this mm under any PCID.
+ */
+#ifdef CONFIG_X86
+#include <asm/tlbflush.h>
+#include <linux/smp.h>
+
+static inline void svmshim_flush_cpu(void *unused)
+{
+	__flush_tlb_all();
+}
+
+static inline void svmshim_flush_user_tlb(void)
+{
+	on_each_cpu(svmshim_flush_cpu, NULL, 1);
+}
+#else
+#error "svmshim: the device view's TLB shootdown is written for x86 only"
+#endif
+
 #endif /* _SVMSHIM_COMPAT_H_ */

@@ -409,6 +409,25 @@ static void svm_page_free(struct page *page)
 	spin_unlock(&sdev->lock);
 }
 
+/*
+ * A CPU fault brought device page @spage home: tell the file that moved
+ * it there. Called after migrate_vma_pages() and before finalize, so the
+ * page is not freed yet and its owner (cleared under sdev->lock when the
+ * file goes) is still valid under that lock.
+ */
+static void svm_cpu_fault_event(struct page *spage, unsigned long addr,
+				u64 ns)
+{
+	struct svm_device *sdev = svm_page_chunk(spage)->sdev;
+	struct svm_dpage *m = svm_page_meta(spage);
+
+	spin_lock(&sdev->lock);
+	if (m->owner)
+		svm_event(m->owner, SVMSHIM_EVENT_CPU_FAULT, 0, sdev->index,
+			  addr, 1, 0, ns);
+	spin_unlock(&sdev->lock);
+}
+
 /* CPU fault on one of our device pages: copy it back to a host page. */
 static vm_fault_t svm_migrate_to_ram(struct vm_fault *vmf)
 {
@@ -425,6 +444,7 @@ static vm_fault_t svm_migrate_to_ram(struct vm_fault *vmf)
 		.fault_page = vmf->page,
 	};
 	struct page *spage, *hpage;
+	u64 t0 = ktime_get_ns();
 
 	/* The destination is allocated before the source is locked. */
 	hpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vmf->vma, vmf->address);
@@ -445,6 +465,8 @@ static vm_fault_t svm_migrate_to_ram(struct vm_fault *vmf)
 	copy_highpage(hpage, svm_page_backing(spage));
 	dst = migrate_pfn(page_to_pfn(hpage));
 	migrate_vma_pages(&args);
+	if (src & MIGRATE_PFN_MIGRATE)
+		svm_cpu_fault_event(spage, start, ktime_get_ns() - t0);
 	/* If it did not move, finalize frees hpage and the access retries. */
 	migrate_vma_finalize(&args);
 	return 0;
@@ -562,7 +584,8 @@ void svm_file_evict(struct svm_file *sf)
 struct svm_mig {
 	struct svmshim *shim;
 	struct svm_file *sf;
-	struct mmu_interval_notifier mni;
+	struct mmu_interval_notifier own_mni;	/* MIGRATE's own */
+	struct mmu_interval_notifier *mni;	/* for snapshots */
 	struct svm_device *sdev;	/* destination device or NULL (host) */
 	u64 gen;
 	u32 flags;
@@ -677,7 +700,7 @@ static void svm_classify(struct svm_mig *m, unsigned long start,
 	if (i == n)
 		return;
 
-	ret = svm_snap(m->shim, &m->mni, start, end, m->snap);
+	ret = svm_snap(m->shim, m->mni, start, end, m->snap);
 	for (i = 0; i < n; i++) {
 		if (res[i] != R_UNKNOWN)
 			continue;
@@ -740,7 +763,7 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 		for (i = 0, n_want = 0; i < n; i++)
 			n_want += svm_retryable(prev[i]);
 	} else if (!svm_has_free(sdev, n) &&
-		   !svm_snap(m->shim, &m->mni, start, end, m->snap)) {
+		   !svm_snap(m->shim, m->mni, start, end, m->snap)) {
 		unsigned long need = 0;
 		struct page *page;
 
@@ -1008,9 +1031,13 @@ static bool svm_vma_supported(struct vm_area_struct *vma)
  * caches go.) Bounded by
  * retry_rounds and by the call's deadline; PINNED and UNSUPPORTED pages are
  * never tried again (R_SKIP in svm_batch_to_dev()/svm_batch_to_host()).
+ * A device fault passes @locked_vma: it holds mmap_lock for read through
+ * the whole fault, so here the pauses (bounded by the range's fault
+ * budget) are taken with it held; still no page lock.
  */
 static int svm_retry_batch(struct svm_mig *m, struct mm_struct *mm,
-			   unsigned long start, unsigned long end)
+			   unsigned long start, unsigned long end,
+			   struct vm_area_struct *locked_vma)
 {
 	unsigned long i, busy, nomem, n = (end - start) >> PAGE_SHIFT;
 	u32 round, rounds = m->args->retry_rounds;
@@ -1042,13 +1069,18 @@ static int svm_retry_batch(struct svm_mig *m, struct mm_struct *mm,
 			m->args->evicted += svm_evict(m->sdev, nomem, m->gen,
 						      NULL);
 
-		if (mmap_read_lock_killable(mm))
-			return -EINTR;
-		vma = vma_lookup(mm, start);
-		if (!vma || vma->vm_end < end || !svm_vma_supported(vma)) {
-			/* The mapping changed: report what we have. */
-			mmap_read_unlock(mm);
-			break;
+		if (locked_vma) {
+			vma = locked_vma;	/* a device fault: lock held */
+		} else {
+			if (mmap_read_lock_killable(mm))
+				return -EINTR;
+			vma = vma_lookup(mm, start);
+			if (!vma || vma->vm_end < end ||
+			    !svm_vma_supported(vma)) {
+				/* The mapping changed: report what we have. */
+				mmap_read_unlock(mm);
+				break;
+			}
 		}
 		/* Saturates rather than wraps (u32 in the uAPI). */
 		m->args->retries = min_t(u64, (u64)m->args->retries + busy +
@@ -1063,7 +1095,8 @@ static int svm_retry_batch(struct svm_mig *m, struct mm_struct *mm,
 			svm_batch_to_host(m, vma, start, end, m->res2, NULL,
 					  m->res);
 		}
-		mmap_read_unlock(mm);
+		if (!locked_vma)
+			mmap_read_unlock(mm);
 		for (i = 0; i < n; i++)
 			if (svm_retryable(m->res[i]))
 				m->res[i] = m->res2[i];
@@ -1116,6 +1149,90 @@ static void svm_mig_free(struct svm_mig *m)
 	kvfree(m->res2);
 }
 
+/* MIGRATE, FAILURE and EVICT events for what the call did. */
+static void svm_mig_events(struct svm_mig *m, unsigned long start, u32 flags,
+			   u64 ns)
+{
+	struct drm_svmshim_migrate *a = m->args;
+	s32 dest = m->sdev ? (s32)m->sdev->index : SVMSHIM_LOC_HOST;
+	unsigned int c;
+
+	if (a->moved)
+		svm_event(m->sf, SVMSHIM_EVENT_MIGRATE, 0, dest, start,
+			  a->moved, flags, ns);
+	for (c = 1; c < SVMSHIM_FAIL_COUNT; c++)
+		if (a->failed[c])
+			svm_event(m->sf, SVMSHIM_EVENT_FAILURE, c, dest, start,
+				  a->failed[c], flags, 0);
+	if (a->evicted)
+		svm_event(m->sf, SVMSHIM_EVENT_EVICT, 0, dest, start,
+			  a->evicted, flags, 0);
+}
+
+/*
+ * Device fault of view @v at heap page @addr: move the granule
+ * [start, end) (inside one VMA, @vma, mmap_lock held for read) to the
+ * view's device, with the range's fault retry rounds and budget. Returns
+ * the class of the page at @addr: SVMSHIM_FAIL_NONE when it is on the
+ * device now.
+ */
+u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
+		     unsigned long start, unsigned long end, unsigned long addr,
+		     const struct svm_attr *attr)
+{
+	unsigned long n = (end - start) >> PAGE_SHIFT;
+	struct drm_svmshim_migrate a = {
+		.start = start,
+		.length = end - start,
+		.dest = v->sdev->index,
+		.flags = SVMSHIM_MIGRATE_DRAIN_LRU,
+		.retry_rounds = attr->rounds,
+		.retry_budget_us = attr->budget_us,
+	};
+	struct svm_mig m = {
+		.shim = v->sf->shim,
+		.sf = v->sf,
+		.mni = &v->heap_mni,
+		.sdev = v->sdev,
+		.args = &a,
+		.batch = n,
+	};
+	u64 t0 = ktime_get_ns();
+	u8 cls = SVMSHIM_FAIL_BUSY;
+
+	if (!svm_vma_supported(vma)) {
+		svm_event(v->sf, SVMSHIM_EVENT_FAILURE, SVMSHIM_FAIL_UNSUPPORTED,
+			  v->sdev->index, start, n, SVMSHIM_EVENT_BY_FAULT, 0);
+		return SVMSHIM_FAIL_UNSUPPORTED;
+	}
+	spin_lock(&v->sdev->lock);
+	m.gen = ++v->sdev->gen;
+	spin_unlock(&v->sdev->lock);
+	m.deadline = ktime_add_us(ktime_get(), a.retry_budget_us);
+	m.flags = a.flags;
+	m.src = kvcalloc(n, sizeof(*m.src), GFP_KERNEL);
+	m.dst = kvcalloc(n, sizeof(*m.dst), GFP_KERNEL);
+	m.snap = kvcalloc(n, sizeof(*m.snap), GFP_KERNEL);
+	m.pages = kvcalloc(n, sizeof(*m.pages), GFP_KERNEL);
+	m.pool = kvcalloc(n, sizeof(*m.pool), GFP_KERNEL);
+	m.res = kvzalloc(n, GFP_KERNEL);
+	m.res2 = kvzalloc(n, GFP_KERNEL);
+	if (!m.src || !m.dst || !m.snap || !m.pages || !m.pool || !m.res ||
+	    !m.res2) {
+		svm_mig_free(&m);
+		return SVMSHIM_FAIL_NO_MEMORY;
+	}
+
+	svm_batch_dev(&m, vma, start, end);
+	if (a.retry_rounds && a.retry_budget_us)
+		svm_retry_batch(&m, vma->vm_mm, start, end, vma);
+	svm_account(&m, n);
+	cls = m.res[(addr - start) >> PAGE_SHIFT];
+	svm_mig_events(&m, start, SVMSHIM_EVENT_BY_FAULT, ktime_get_ns() - t0);
+	svm_mig_free(&m);
+	return cls;
+}
+
 int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 {
 	struct svmshim *shim = sf->shim;
@@ -1123,6 +1240,7 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 	unsigned long start = a->start, end, addr;
 	u8 __user *ures = u64_to_user_ptr(a->results);
 	struct svm_mig m = { .shim = shim, .sf = sf, .args = a };
+	u64 t0 = ktime_get_ns();
 	int ret = 0;
 
 	if (!mm)
@@ -1152,7 +1270,8 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 		goto out_free;
 	}
 
-	ret = mmu_interval_notifier_insert(&m.mni, mm, start, a->length,
+	m.mni = &m.own_mni;
+	ret = mmu_interval_notifier_insert(m.mni, mm, start, a->length,
 					   &svm_snap_ops);
 	if (ret)
 		goto out_free;
@@ -1189,7 +1308,7 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 		mmap_read_unlock(mm);
 
 		if (supported && (m.flags & SVMSHIM_MIGRATE_RETRY)) {
-			ret = svm_retry_batch(&m, mm, addr, bend);
+			ret = svm_retry_batch(&m, mm, addr, bend, NULL);
 			if (ret)
 				break;
 		}
@@ -1204,7 +1323,8 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 		cond_resched();
 	}
 
-	mmu_interval_notifier_remove(&m.mni);
+	mmu_interval_notifier_remove(m.mni);
+	svm_mig_events(&m, start, 0, ktime_get_ns() - t0);
 out_free:
 	svm_mig_free(&m);
 	return ret;

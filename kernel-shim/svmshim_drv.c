@@ -7,6 +7,7 @@
  * private memory on a NUMA node. User space finds the node by the DRM
  * driver name "svmshim" and talks the uAPI of include/uapi/svmshim.h.
  */
+#include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/mm.h>
 #include <linux/nodemask.h>
@@ -268,9 +269,45 @@ static int svmshim_ioctl_unpin(struct drm_device *drm, void *data,
 	return a->pages ? 0 : -ENOENT;
 }
 
+static int svmshim_ioctl_set_attr(struct drm_device *drm, void *data,
+				  struct drm_file *file)
+{
+	struct svmshim *shim = to_svmshim(drm);
+	struct drm_svmshim_attr *a = data;
+	u32 g = a->granularity;
+
+	if (a->flags & ~SVMSHIM_ATTR_FLAGS ||
+	    memchr_inv(a->reserved, 0, sizeof(a->reserved)))
+		return -EINVAL;
+	if (!svm_range_ok(a->start, a->length))
+		return -EINVAL;
+	if (a->preferred != SVMSHIM_LOC_NONE && a->preferred != SVMSHIM_LOC_HOST &&
+	    (a->preferred < 0 || a->preferred >= (s32)shim->ndevices))
+		return -EINVAL;
+	if (a->accessed_by & ~(u32)GENMASK(shim->ndevices - 1, 0))
+		return -EINVAL;
+	if (g && (!is_power_of_2(g) || g < PAGE_SIZE ||
+		  g > SVMSHIM_MAX_GRANULARITY))
+		return -EINVAL;
+	return svm_set_attr(file->driver_priv, a);
+}
+
+static int svmshim_ioctl_events(struct drm_device *drm, void *data,
+				struct drm_file *file)
+{
+	struct drm_svmshim_events *a = data;
+
+	if (memchr_inv(a->reserved, 0, sizeof(a->reserved)))
+		return -EINVAL;
+	a->count = 0;
+	a->dropped = 0;
+	return svm_events_read(file->driver_priv, a);
+}
+
 static int svmshim_open(struct drm_device *drm, struct drm_file *file)
 {
 	struct svm_file *sf;
+	int ret;
 
 	sf = kzalloc(sizeof(*sf), GFP_KERNEL);
 	if (!sf)
@@ -278,6 +315,12 @@ static int svmshim_open(struct drm_device *drm, struct drm_file *file)
 	sf->shim = to_svmshim(drm);
 	mutex_init(&sf->lock);
 	INIT_LIST_HEAD(&sf->pins);
+	ret = svm_file_view_init(sf);
+	if (ret) {
+		mutex_destroy(&sf->lock);
+		kfree(sf);
+		return ret;
+	}
 	file->driver_priv = sf;
 	return 0;
 }
@@ -292,6 +335,7 @@ static void svmshim_postclose(struct drm_device *drm, struct drm_file *file)
 		svm_pin_release(pin);
 	}
 	svm_file_evict(sf);
+	svm_file_view_fini(sf);
 	mutex_destroy(&sf->lock);
 	kfree(sf);
 }
@@ -302,6 +346,8 @@ static const struct drm_ioctl_desc svmshim_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(SVMSHIM_PIN, svmshim_ioctl_pin, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(SVMSHIM_UNPIN, svmshim_ioctl_unpin, DRM_RENDER_ALLOW),
 	DRM_IOCTL_DEF_DRV(SVMSHIM_SNAPSHOT, svmshim_ioctl_snapshot, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SVMSHIM_SET_ATTR, svmshim_ioctl_set_attr, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(SVMSHIM_EVENTS, svmshim_ioctl_events, DRM_RENDER_ALLOW),
 };
 
 static const struct file_operations svmshim_fops = {
@@ -314,6 +360,7 @@ static const struct file_operations svmshim_fops = {
 #endif
 	.poll = drm_poll,
 	.read = drm_read,
+	.mmap = svmshim_mmap,
 	.llseek = noop_llseek,
 	SVMSHIM_FOP_FLAGS
 };

@@ -6,6 +6,7 @@
 #define _SVMSHIM_PRIV_H_
 
 #include <linux/atomic.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -85,10 +86,66 @@ struct svm_pin {
 	struct page **pages;
 };
 
+/* Device fault attributes of a range (SET_ATTR); one per svm_file.attrs. */
+struct svm_attr {
+	unsigned long start, end;
+	u32 flags;			/* SVMSHIM_ATTR_* */
+	s32 preferred;			/* device, LOC_HOST or LOC_NONE */
+	u32 accessed_by;		/* device mask */
+	u32 granularity;		/* bytes, >= PAGE_SIZE */
+	u32 rounds;			/* fault retry rounds */
+	u32 budget_us;			/* fault retry budget */
+};
+
+struct svm_attr_node {
+	struct list_head node;		/* svm_file.attrs, sorted, disjoint */
+	struct svm_attr a;
+};
+
+/* Per-file event ring (EVENTS). */
+struct svm_events {
+	spinlock_t lock;
+	unsigned int head, count;	/* oldest event, events held */
+	u64 dropped;
+	struct drm_svmshim_event *ev;	/* SVMSHIM_EVENT_RING entries */
+};
+
+/*
+ * A device view: a MAP_SHARED VM_PFNMAP mapping of the render node that
+ * mirrors [heap_start, heap_end) of the same process for device @sdev.
+ * Its PTEs point at the pages behind the heap (device memory of @sdev or
+ * host pages served in place); heap_mni zaps them whenever the process's
+ * page tables change there, view_mni tells when the view's own page
+ * tables go away. Created by mmap, freed by the VMA's close.
+ */
+struct svm_view {
+	struct kref ref;		/* one per VMA (a failed mremap copies) */
+	struct svm_file *sf;
+	struct svm_device *sdev;
+	struct mm_struct *mm;
+	unsigned long heap_start, heap_end;
+	unsigned long vstart;		/* view VMA start */
+	struct mmu_interval_notifier heap_mni;
+	struct mmu_interval_notifier view_mni;
+	/*
+	 * Orders view PTE installs against invalidations (the sequence of
+	 * heap_mni is checked under it); nothing that can allocate or
+	 * reclaim runs under it.
+	 */
+	struct mutex lock;
+	bool dead;			/* page tables going: never walk them */
+	unsigned long lo, hi;		/* heap range that may have view PTEs */
+};
+
 struct svm_file {
 	struct svmshim *shim;
-	struct mutex lock;		/* pins */
+	struct mutex lock;		/* pins, views[] */
 	struct list_head pins;
+	struct svm_view *views[SVMSHIM_MAX_DEVICES];
+	struct mutex attr_lock;		/* attrs, nr_attrs */
+	struct list_head attrs;
+	unsigned long nr_attrs;
+	struct svm_events events;
 };
 
 /* MIGRATE fault injection, set through the inject_* module parameters. */
@@ -114,5 +171,17 @@ void svm_device_usage(struct svm_device *sdev, unsigned long *total,
 int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *args);
 int svm_snapshot(struct svm_file *sf, struct drm_svmshim_snapshot *args);
 void svm_file_evict(struct svm_file *sf);
+u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
+		     unsigned long start, unsigned long end, unsigned long addr,
+		     const struct svm_attr *a);
+
+/* svmshim_view.c */
+int svm_file_view_init(struct svm_file *sf);
+void svm_file_view_fini(struct svm_file *sf);
+int svmshim_mmap(struct file *filp, struct vm_area_struct *vma);
+int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args);
+int svm_events_read(struct svm_file *sf, struct drm_svmshim_events *args);
+void svm_event(struct svm_file *sf, u16 type, u16 class, s32 device,
+	       unsigned long addr, u64 pages, u32 flags, u64 duration_ns);
 
 #endif /* _SVMSHIM_PRIV_H_ */

@@ -13,9 +13,9 @@
  *    rejected with -EINVAL (so they can be given a meaning later);
  *  - reserved output fields are written as zero.
  *
- * Version 1: GET_INFO, MIGRATE, PIN, UNPIN, SNAPSHOT. Ioctl numbers
- * 0x05..0x1f are reserved for the device view, device faults, SET_ATTR and
- * the event ring (a later version).
+ * Version 1: GET_INFO, MIGRATE, PIN, UNPIN, SNAPSHOT.
+ * Version 2: the device view (mmap), device faults, SET_ATTR, EVENTS.
+ * Ioctl numbers 0x07..0x1f are reserved.
  */
 #ifndef _UAPI_SVMSHIM_H_
 #define _UAPI_SVMSHIM_H_
@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 #define SVMSHIM_DRIVER_NAME	"svmshim"
-#define SVMSHIM_UAPI_VERSION	1
+#define SVMSHIM_UAPI_VERSION	2
 
 /* Locations (SNAPSHOT, MIGRATE destination). Device d is d >= 0. */
 #define SVMSHIM_LOC_HOST	(-1)	/* host (system) memory */
@@ -146,12 +146,121 @@ struct drm_svmshim_snapshot {
 	__u64 reserved[3];	/* in: 0; out: 0 */
 };
 
+/*
+ * The device view. mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED,
+ * fd, SVMSHIM_VIEW_OFFSET(device, start)) maps device @device's view of
+ * the process's memory [start, start + length): view address
+ * view + (p - start) is what the device sees at p. start and length are
+ * page aligned; the range is usually the runtime's heap. Device code (the
+ * runtime's worker threads) touches memory only through the view. A view
+ * page that is not mapped is a device fault, resolved in the kernel:
+ *  - the page is on @device: its device memory is mapped;
+ *  - else, unless the range's attributes say otherwise (SET_ATTR:
+ *    preferred location host, accessed-by @device, read-mostly and a read),
+ *    the page and the rest of its granule move to @device (with the range's
+ *    fault retry budget), and its device memory is mapped;
+ *  - a page that could not move (pinned, unsupported, busy after the
+ *    budget, no device memory after eviction), or whose attributes say so,
+ *    is served in place: the host page itself is mapped (read-only for a
+ *    read of a read-mostly range; a later write upgrades it);
+ *  - an address with no memory behind it (not mapped in the process) is
+ *    SIGBUS.
+ * The view follows the CPU page tables: whenever the process's mapping of a
+ * page changes (migration, munmap, fork's copy-on-write, reclaim...) the
+ * view's mapping of that page is removed first, so a stale page is never
+ * reached through it. Rules: MAP_SHARED only; one view per device per file
+ * at a time (-EBUSY); the view cannot be split, grown or moved (partial
+ * munmap fails; mremap fails and leaves the view dead: every later touch
+ * is SIGBUS until it is unmapped); it is not inherited by fork() (VM_DONTCOPY);
+ * get_user_pages() on it fails (no pinning through a view). start must be
+ * below 2^56.
+ */
+#define SVMSHIM_VIEW_OFFSET(device, start) \
+	((((__u64)(device) + 1) << 56) | (__u64)(start))
+
+/*
+ * SET_ATTR: the attributes of [start, start + length) for device faults in
+ * this file's views. Replaces whatever was set before on that range (the
+ * rest of an older range keeps its attributes). Defaults, where nothing
+ * was set: no preferred location, accessed-by none, not read-mostly,
+ * granularity one page, no fault retry.
+ */
+#define SVMSHIM_ATTR_READ_MOSTLY	(1u << 0)
+#define SVMSHIM_ATTR_FLAGS		SVMSHIM_ATTR_READ_MOSTLY
+#define SVMSHIM_MAX_GRANULARITY		(2u << 20)
+
+struct drm_svmshim_attr {
+	__u64 start;		/* in: page aligned */
+	__u64 length;		/* in: multiple of the page size, > 0 */
+	__u32 flags;		/* in: SVMSHIM_ATTR_* */
+	/* in: device index, SVMSHIM_LOC_HOST, or SVMSHIM_LOC_NONE (none) */
+	__s32 preferred;
+	__u32 accessed_by;	/* in: bit d: device d maps pages in place */
+	/* in: bytes moved per device fault: 0 (one page) or a power of two
+	 * from the page size to SVMSHIM_MAX_GRANULARITY */
+	__u32 granularity;
+	__u32 fault_retry_rounds; /* in: like MIGRATE's retry_rounds */
+	__u32 fault_budget_us;	/* in: like MIGRATE's retry_budget_us */
+	__u64 reserved[2];	/* in: 0 */
+};
+
+/*
+ * EVENTS: what the shim did for this file. Each open file has a ring of
+ * SVMSHIM_EVENT_RING events; when it is full, new events are counted in
+ * @dropped and lost. EVENTS copies out (and removes) the oldest events, at
+ * most @capacity.
+ */
+#define SVMSHIM_EVENT_RING		4096
+
+#define SVMSHIM_EVENT_CPU_FAULT		1 /* a CPU access brought a page home */
+#define SVMSHIM_EVENT_DEVICE_FAULT	2 /* a view access to an unmapped page */
+#define SVMSHIM_EVENT_MIGRATE		3 /* pages moved (MIGRATE or fault) */
+#define SVMSHIM_EVENT_FAILURE		4 /* pages that did not move, one class */
+#define SVMSHIM_EVENT_EVICT		5 /* pages evicted from @device */
+
+/* DEVICE_FAULT: how it was resolved (in @class). */
+#define SVMSHIM_FAULT_RESIDENT	0 /* already on the device: mapped */
+#define SVMSHIM_FAULT_MIGRATED	1 /* moved to the device, then mapped */
+#define SVMSHIM_FAULT_IN_PLACE	2 /* host page mapped (attributes or failure) */
+#define SVMSHIM_FAULT_READ_ONLY	3 /* read-mostly: host page mapped read-only */
+
+#define SVMSHIM_EVENT_WRITE	(1u << 0) /* DEVICE_FAULT: a write access */
+#define SVMSHIM_EVENT_BY_FAULT	(1u << 1) /* MIGRATE/FAILURE/EVICT: by a device fault */
+
+struct drm_svmshim_event {
+	__u64 time_ns;		/* CLOCK_MONOTONIC when it ended */
+	__u64 duration_ns;	/* faults and migrations: time taken */
+	__u64 addr;		/* first page concerned */
+	__u64 pages;		/* pages concerned */
+	__u16 type;		/* SVMSHIM_EVENT_* */
+	/* FAILURE: SVMSHIM_FAIL_*; DEVICE_FAULT: SVMSHIM_FAULT_*; else 0 */
+	__u16 class;
+	/*
+	 * CPU_FAULT: device the page came from; DEVICE_FAULT: faulting device;
+	 * MIGRATE, FAILURE: source is not known, the destination (device or
+	 * SVMSHIM_LOC_HOST); EVICT: the device evicted from.
+	 */
+	__s32 device;
+	__u32 flags;		/* SVMSHIM_EVENT_WRITE, _BY_FAULT */
+	__u32 pad;		/* 0 */
+};
+
+struct drm_svmshim_events {
+	__u64 events;		/* in: user pointer to event[capacity] */
+	__u32 capacity;		/* in: > 0 */
+	__u32 count;		/* out: events copied */
+	__u64 dropped;		/* out: events lost since the last call */
+	__u64 reserved[2];	/* in: 0; out: 0 */
+};
+
 #define DRM_SVMSHIM_GET_INFO	0x00
 #define DRM_SVMSHIM_MIGRATE	0x01
 #define DRM_SVMSHIM_PIN		0x02
 #define DRM_SVMSHIM_UNPIN	0x03
 #define DRM_SVMSHIM_SNAPSHOT	0x04
-/* 0x05..0x1f: reserved (device view, device faults, SET_ATTR, events) */
+#define DRM_SVMSHIM_SET_ATTR	0x05
+#define DRM_SVMSHIM_EVENTS	0x06
+/* 0x07..0x1f: reserved */
 
 #define DRM_IOCTL_SVMSHIM_GET_INFO \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_SVMSHIM_GET_INFO, struct drm_svmshim_get_info)
@@ -163,6 +272,10 @@ struct drm_svmshim_snapshot {
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_SVMSHIM_UNPIN, struct drm_svmshim_pin)
 #define DRM_IOCTL_SVMSHIM_SNAPSHOT \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_SVMSHIM_SNAPSHOT, struct drm_svmshim_snapshot)
+#define DRM_IOCTL_SVMSHIM_SET_ATTR \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_SVMSHIM_SET_ATTR, struct drm_svmshim_attr)
+#define DRM_IOCTL_SVMSHIM_EVENTS \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_SVMSHIM_EVENTS, struct drm_svmshim_events)
 
 #if defined(__cplusplus)
 }

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <liburing.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -1357,6 +1358,587 @@ struct test {
 	int (*fn)(void);
 };
 
+
+/* ---- device views (uAPI v2) --------------------------------------------- */
+
+/*
+ * Patterns by offset, not address, so what one side (heap or view) writes
+ * the other can check: word i holds i ^ seed.
+ */
+static void vfill(void *p, size_t len, uint64_t seed)
+{
+	volatile uint64_t *w = p;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		w[i] = i ^ seed;
+}
+
+static long vcheck(const void *p, size_t len, uint64_t seed)
+{
+	const volatile uint64_t *w = p;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		if (w[i] != (i ^ seed))
+			return (long)i;
+	return -1;
+}
+
+static sigjmp_buf bus_jmp;
+
+static void on_sigbus(int sig)
+{
+	siglongjmp(bus_jmp, sig);
+}
+
+#define EVCAP SVMSHIM_EVENT_RING
+
+struct evsum {
+	long n[8];			/* events by type */
+	long pages[8];			/* pages by type */
+	long by_class[8][8];		/* [type][class] events */
+	long fail_pages[SVMSHIM_FAIL_COUNT];
+};
+
+/* Drain this file's event ring into a summary. */
+static int ev_sum(struct evsum *e)
+{
+	static struct drm_svmshim_event ev[EVCAP];
+	uint64_t dropped;
+	long n, i;
+
+	memset(e, 0, sizeof(*e));
+	do {
+		n = kshim_events(fd, ev, EVCAP, &dropped);
+		if (n < 0 || dropped)
+			return -1;
+		for (i = 0; i < n; i++) {
+			unsigned int t = ev[i].type < 8 ? ev[i].type : 0;
+
+			e->n[t]++;
+			e->pages[t] += ev[i].pages;
+			e->by_class[t][ev[i].class < 8 ? ev[i].class : 7]++;
+			if (t == SVMSHIM_EVENT_FAILURE &&
+			    ev[i].class < SVMSHIM_FAIL_COUNT)
+				e->fail_pages[ev[i].class] += ev[i].pages;
+		}
+	} while (n == EVCAP);
+	return 0;
+}
+
+/* Bad mmap offsets, one view per device, no split, no move. */
+static int t_view_args(void)
+{
+	size_t len = 1 * MiB;
+	char *heap = map_anon(len), *v, *v2;
+	struct drm_svmshim_get_info info;
+	void *r;
+
+	CHECK(heap && kshim_info(fd, 0, &info) == 0, "setup");
+	/* Device field 0, a device past the last, a private mapping. */
+	r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 (off_t)(uintptr_t)heap);
+	CHECK(r == MAP_FAILED && errno == EINVAL, "no device: %p", r);
+	r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 (off_t)SVMSHIM_VIEW_OFFSET(info.device_count, (uintptr_t)heap));
+	CHECK(r == MAP_FAILED && errno == EINVAL, "bad device: %p", r);
+	r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+		 (off_t)SVMSHIM_VIEW_OFFSET(0, (uintptr_t)heap));
+	CHECK(r == MAP_FAILED && errno == EINVAL, "private: %p", r);
+
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view: %s", strerror(errno));
+	CHECK(!kshim_view(fd, 0, heap, len) && errno == EBUSY,
+	      "second view of device 0: %s", strerror(errno));
+	v2 = kshim_view(fd, 1, heap, len);
+	CHECK(v2, "view of device 1: %s", strerror(errno));
+	CHECK(munmap(v + KPAGE, KPAGE) && errno == EINVAL, "partial munmap");
+	r = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(r != MAP_FAILED, "mmap");
+	CHECK(mremap(v, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, r) == MAP_FAILED,
+	      "mremap of a view worked");
+	munmap(r, len);
+	CHECK(munmap(v2, len) == 0, "munmap view 1");
+	CHECK(munmap(v, len) == 0, "munmap view 0: %s", strerror(errno));
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view again after munmap: %s", strerror(errno));
+	munmap(v, len);
+
+	/* SET_ATTR argument checks. */
+	CHECK(kshim_attr(fd, heap, len, 0x80, SVMSHIM_LOC_NONE, 0, 0) == -EINVAL,
+	      "bad flag");
+	CHECK(kshim_attr(fd, heap, len, 0, 5000, 0, 0) == -EINVAL, "bad preferred");
+	CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_NONE,
+			 1u << info.device_count, 0) == -EINVAL, "bad accessed_by");
+	CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_NONE, 0, 3 * KPAGE) == -EINVAL,
+	      "granularity not a power of two");
+	CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_NONE, 0, 4 * MiB) == -EINVAL,
+	      "granularity too big");
+	CHECK(kshim_attr(fd, heap + 1, len, 0, SVMSHIM_LOC_NONE, 0, 0) == -EINVAL,
+	      "misaligned");
+	CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_HOST, 3, 64 * 1024) == 0,
+	      "good attributes");
+	CHECK(kshim_events(fd, NULL, 0, NULL) == -EINVAL, "events without buffer");
+	munmap(heap, len);
+	return 0;
+}
+
+/* Device faults move granules; CPU faults bring pages home; events count. */
+static int t_view_migrate(void)
+{
+	size_t len = 4 * MiB, n = len / KPAGE, g = 64 * 1024;
+	char *heap = map_anon(len), *v;
+	struct evsum e;
+	long bad;
+
+	CHECK(heap, "mmap");
+	vfill(heap, len, 0x51);
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view: %s", strerror(errno));
+	CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_NONE, 0, g) == 0, "attr");
+	ev_sum(&e);
+
+	/* The device reads everything through its view. */
+	bad = vcheck(v, len, 0x51);
+	CHECK(bad < 0, "device read wrong data at word %ld", bad);
+	CHECK(count_at(heap, len, 0) == (long)n, "on device 0: %ld of %zu",
+	      count_at(heap, len, 0), n);
+	CHECK(ev_sum(&e) == 0, "events");
+	/*
+	 * One fault per granule: the fault moves the granule and maps all of
+	 * it. A page that was busy (another CPU's LRU cache) faults again
+	 * later on its own: a few more are fine, one per page is not.
+	 */
+	CHECK(e.n[SVMSHIM_EVENT_DEVICE_FAULT] >= (long)(len / g) &&
+	      e.n[SVMSHIM_EVENT_DEVICE_FAULT] <= (long)(len / g + len / g / 4),
+	      "device faults %ld, want about one per granule (%zu)",
+	      e.n[SVMSHIM_EVENT_DEVICE_FAULT], len / g);
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED] >=
+	      (long)(len / g), "migrating faults %ld",
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED]);
+	if (e.n[SVMSHIM_EVENT_DEVICE_FAULT] > (long)(len / g))
+		printf("INFO: view_migrate: %ld device faults for %zu granules (busy pages faulted again)\n",
+		       e.n[SVMSHIM_EVENT_DEVICE_FAULT], len / g);
+	CHECK(e.pages[SVMSHIM_EVENT_MIGRATE] == (long)n, "migrated pages %ld",
+	      e.pages[SVMSHIM_EVENT_MIGRATE]);
+
+	/* The device writes; the CPU reads it back (CPU faults). */
+	vfill(v, len, 0x52);
+	bad = vcheck(heap, len, 0x52);
+	CHECK(bad < 0, "host read wrong data at word %ld", bad);
+	CHECK(count_at(heap, len, SVMSHIM_LOC_HOST) == (long)n, "not home");
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.n[SVMSHIM_EVENT_CPU_FAULT] == (long)n, "cpu faults %ld",
+	      e.n[SVMSHIM_EVENT_CPU_FAULT]);
+	CHECK(e.n[SVMSHIM_EVENT_DEVICE_FAULT] == 0, "device faults %ld",
+	      e.n[SVMSHIM_EVENT_DEVICE_FAULT]);
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/* Ping-pong of one word between the CPU and the device: never stale. */
+static int t_view_pingpong(void)
+{
+	size_t len = 64 * 1024;
+	char *heap = map_anon(len), *v;
+	volatile uint64_t *h, *d;
+	uint64_t i;
+
+	CHECK(heap, "mmap");
+	memset(heap, 0, len);
+	v = kshim_view(fd, 1, heap, len);
+	CHECK(v, "view: %s", strerror(errno));
+	h = (volatile uint64_t *)(heap + 8 * KPAGE);
+	d = (volatile uint64_t *)(v + 8 * KPAGE);
+	for (i = 0; i < 2000; i++) {
+		if (i % 2) {
+			CHECK(*h == i, "host saw %llu, want %llu",
+			      (unsigned long long)*h, (unsigned long long)i);
+			*h = i + 1;
+		} else {
+			CHECK(*d == i, "device saw %llu, want %llu",
+			      (unsigned long long)*d, (unsigned long long)i);
+			*d = i + 1;
+		}
+		/* Every 7th round a MIGRATE in between, either way. */
+		if (i % 7 == 0)
+			kshim_migrate(fd, heap, len, i % 14 ? 0 : SVMSHIM_LOC_HOST,
+				      0, NULL, NULL);
+	}
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/* accessed-by and preferred host: served in place, nothing moves. */
+static int t_view_in_place(void)
+{
+	size_t len = 1 * MiB, n = len / KPAGE, half = len / 2;
+	char *heap = map_anon(len), *v;
+	struct evsum e;
+	long bad;
+
+	CHECK(heap, "mmap");
+	vfill(heap, len, 0x61);
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	CHECK(kshim_attr(fd, heap, half, 0, SVMSHIM_LOC_NONE, 1, 0) == 0, "attr");
+	CHECK(kshim_attr(fd, heap + half, half, 0, SVMSHIM_LOC_HOST, 0, 0) == 0,
+	      "attr");
+	ev_sum(&e);
+	bad = vcheck(v, len, 0x61);
+	CHECK(bad < 0, "device read wrong data at word %ld", bad);
+	vfill(v, len, 0x62);
+	/* Same pages: the host sees the writes without any fault. */
+	bad = vcheck(heap, len, 0x62);
+	CHECK(bad < 0, "host read wrong data at word %ld", bad);
+	CHECK(count_at(heap, len, SVMSHIM_LOC_HOST) == (long)n, "a page moved");
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.n[SVMSHIM_EVENT_DEVICE_FAULT] == (long)n &&
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_IN_PLACE] == (long)n,
+	      "device faults %ld, in place %ld", e.n[SVMSHIM_EVENT_DEVICE_FAULT],
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_IN_PLACE]);
+	CHECK(e.n[SVMSHIM_EVENT_MIGRATE] == 0 && e.n[SVMSHIM_EVENT_CPU_FAULT] == 0,
+	      "something moved");
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/* Pinned pages: the move fails PINNED, the device is served in place. */
+static int t_view_pinned(void)
+{
+	size_t len = 1 * MiB, n = len / KPAGE;
+	char *heap = map_anon(len), *v;
+	struct evsum e;
+	long bad;
+
+	CHECK(heap, "mmap");
+	vfill(heap, len, 0x71);
+	CHECK(kshim_pin(fd, heap, len, 0) == 0, "pin");
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	ev_sum(&e);
+	vfill(v, len, 0x72);
+	bad = vcheck(heap, len, 0x72);
+	CHECK(bad < 0, "host read wrong data at word %ld", bad);
+	CHECK(count_at(heap, len, SVMSHIM_LOC_HOST) == (long)n, "a pinned page moved");
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.fail_pages[SVMSHIM_FAIL_PINNED] == (long)n, "pinned failures %ld",
+	      e.fail_pages[SVMSHIM_FAIL_PINNED]);
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_IN_PLACE] == (long)n,
+	      "in place %ld", e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_IN_PLACE]);
+	/* Unpinned, a prefetch moves them; the view follows. */
+	CHECK(kshim_pin(fd, heap, len, 1) == 0, "unpin");
+	CHECK(kshim_migrate(fd, heap, len, 0, 0, NULL, NULL) == 0, "migrate");
+	CHECK(count_at(heap, len, 0) == (long)n, "not on device 0 after unpin");
+	bad = vcheck(v, len, 0x72);
+	CHECK(bad < 0, "device read wrong data at word %ld", bad);
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/* Read-mostly: reads map the host page read-only; a write collapses. */
+static int t_view_read_mostly(void)
+{
+	size_t len = 256 * 1024, n = len / KPAGE;
+	char *heap = map_anon(len), *v0, *v1;
+	struct evsum e;
+	long bad;
+
+	CHECK(heap, "mmap");
+	vfill(heap, len, 0x81);
+	v0 = kshim_view(fd, 0, heap, len);
+	v1 = kshim_view(fd, 1, heap, len);
+	CHECK(v0 && v1, "views");
+	CHECK(kshim_attr(fd, heap, len, SVMSHIM_ATTR_READ_MOSTLY, SVMSHIM_LOC_NONE,
+			 0, 0) == 0, "attr");
+	ev_sum(&e);
+	bad = vcheck(v0, len, 0x81);
+	CHECK(bad < 0, "device 0 read wrong data at word %ld", bad);
+	bad = vcheck(v1, len, 0x81);
+	CHECK(bad < 0, "device 1 read wrong data at word %ld", bad);
+	CHECK(count_at(heap, len, SVMSHIM_LOC_HOST) == (long)n, "reads moved pages");
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_READ_ONLY] ==
+	      (long)(2 * n), "read-only faults %ld",
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_READ_ONLY]);
+	/* The host writes: both devices see it (same page). */
+	vfill(heap, len, 0x82);
+	bad = vcheck(v1, len, 0x82);
+	CHECK(bad < 0, "device 1 missed a host write at word %ld", bad);
+	/* Device 0 writes: the page goes to device 0, device 1 follows. */
+	vfill(v0, len, 0x83);
+	CHECK(count_at(heap, len, 0) == (long)n, "write did not collapse to device 0");
+	bad = vcheck(v1, len, 0x83);
+	CHECK(bad < 0, "device 1 read stale data at word %ld", bad);
+	bad = vcheck(heap, len, 0x83);
+	CHECK(bad < 0, "host read stale data at word %ld", bad);
+	munmap(v0, len);
+	munmap(v1, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/* Never-written memory read by a device: zeros, once, no loop. */
+static int t_view_zero(void)
+{
+	size_t len = 2 * MiB, i;
+	char *heap = map_anon(len), *v;
+	struct evsum e;
+
+	CHECK(heap, "mmap");
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	ev_sum(&e);
+	for (i = 0; i < len; i += 8)
+		CHECK(*(volatile uint64_t *)(v + i) == 0, "not zero at %zu", i);
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.n[SVMSHIM_EVENT_DEVICE_FAULT] == (long)(len / KPAGE),
+	      "device faults %ld", e.n[SVMSHIM_EVENT_DEVICE_FAULT]);
+	for (i = 0; i < len; i += 8)
+		CHECK(heap[i] == 0, "host not zero at %zu", i);
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/* fork() after the device wrote in place: the child keeps its copy. */
+static int t_view_fork(void)
+{
+	size_t len = 256 * 1024;
+	char *heap = map_anon(len), *v;
+	int go[2], status;
+	pid_t pid;
+	long bad;
+
+	CHECK(heap && pipe(go) == 0, "setup");
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_NONE, 1, 0) == 0, "attr");
+	vfill(v, len, 0x91);		/* in place, through the view */
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		char c;
+
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(9);
+		_exit(vcheck(heap, len, 0x91) < 0 ?
+		      0 : 10);
+	}
+	close(go[0]);
+	vfill(v, len, 0x92);		/* after fork: must not reach the child */
+	bad = vcheck(heap, len, 0x92);
+	CHECK(write(go[1], "x", 1) == 1, "pipe");
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	CHECK(bad < 0, "parent missed the device write at word %ld", bad);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "child saw the parent's device write (status 0x%x)", status);
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/* munmap of the mirrored memory: device pages return, the view SIGBUSes. */
+static int t_view_munmap(void)
+{
+	size_t len = 4 * MiB;
+	char *heap = map_anon(len), *v;
+	uint64_t before = dev_free(0);
+	struct sigaction sa;
+	volatile int got = 0;
+	int status;
+	pid_t pid;
+
+	CHECK(heap, "mmap");
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	vfill(v, len, 0xa1);
+	CHECK(dev_free(0) + len <= before, "device memory not used");
+	/* fork() does not pass the view on (VM_DONTCOPY). */
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0)
+		_exit(mprotect(v, KPAGE, PROT_READ) == 0 ? 10 : 0);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0, "the child inherited the view");
+
+	CHECK(munmap(heap, len) == 0, "munmap heap");
+	CHECK(dev_free(0) == before, "device pages not returned: %llu vs %llu",
+	      (unsigned long long)dev_free(0), (unsigned long long)before);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigaction(SIGBUS, &sa, NULL);
+	if (sigsetjmp(bus_jmp, 1) == 0)
+		(void)*(volatile char *)(v + KPAGE);
+	else
+		got = 1;
+	CHECK(got, "the view of unmapped memory was readable");
+	munmap(v, len);
+	return 0;
+}
+
+/*
+ * Coherence under fire: worker threads count in their own words through
+ * the device view, a CPU thread counts in its own words through the heap,
+ * a migrator moves the range around. Every increment must survive.
+ */
+struct vrace {
+	char *heap, *view;
+	size_t len;
+	int slot;
+	volatile int *stop;
+	unsigned long bad, done;
+};
+
+#define VRACE_ITERS 3000
+#define VRACE_SLOTS 4
+
+static void *vrace_counter(void *arg)
+{
+	struct vrace *a = arg;
+	char *base = a->view ? a->view : a->heap;
+	size_t pages = a->len / KPAGE, i;
+	unsigned long it;
+
+	for (it = 0; it < VRACE_ITERS; it++) {
+		for (i = 0; i < pages; i += 3) {
+			volatile uint64_t *w = (volatile uint64_t *)
+				(base + i * KPAGE + a->slot * 64);
+
+			*w = *w + 1;
+		}
+	}
+	a->done = it;
+	return NULL;
+}
+
+static void *vrace_migrator(void *arg)
+{
+	struct vrace *a = arg;
+	unsigned long round = 0;
+
+	while (!*a->stop) {
+		int dest = round % 3 == 2 ? SVMSHIM_LOC_HOST : (int)(round % 2);
+
+		if (kshim_migrate(fd, a->heap, a->len, dest, 0, NULL, NULL))
+			a->bad++;
+		round++;
+	}
+	a->done = round;
+	return NULL;
+}
+
+static int t_view_race(void)
+{
+	size_t len = 256 * 1024, pages = len / KPAGE, i;
+	char *heap = map_anon(len), *v0, *v1;
+	struct vrace c[VRACE_SLOTS], mig;
+	pthread_t tc[VRACE_SLOTS], tm;
+	volatile int stop = 0;
+	int s;
+
+	CHECK(heap, "mmap");
+	memset(heap, 0, len);
+	v0 = kshim_view(fd, 0, heap, len);
+	v1 = kshim_view(fd, 1, heap, len);
+	CHECK(v0 && v1, "views");
+	CHECK(kshim_attr(fd, heap, len / 2, 0, SVMSHIM_LOC_NONE, 0, 16 * KPAGE) == 0 &&
+	      kshim_attr(fd, heap + len / 2, len / 2, 0, SVMSHIM_LOC_NONE, 2, 0) == 0,
+	      "attr");
+	mig = (struct vrace){ .heap = heap, .len = len, .stop = &stop };
+	pthread_create(&tm, NULL, vrace_migrator, &mig);
+	for (s = 0; s < VRACE_SLOTS; s++) {
+		c[s] = (struct vrace){ .heap = heap, .len = len, .slot = s,
+				       .view = s == 0 ? NULL : s % 2 ? v0 : v1 };
+		pthread_create(&tc[s], NULL, vrace_counter, &c[s]);
+	}
+	for (s = 0; s < VRACE_SLOTS; s++)
+		pthread_join(tc[s], NULL);
+	stop = 1;
+	pthread_join(tm, NULL);
+	CHECK(!mig.bad, "%lu MIGRATE calls failed", mig.bad);
+	for (i = 0; i < pages; i += 3)
+		for (s = 0; s < VRACE_SLOTS; s++) {
+			uint64_t w = *(uint64_t *)(heap + i * KPAGE + s * 64);
+
+			CHECK(w == VRACE_ITERS, "page %zu slot %d: %llu, want %d",
+			      i, s, (unsigned long long)w, VRACE_ITERS);
+		}
+	printf("INFO: view_race: %lu migrations during %d x %zu increments\n",
+	       mig.done, VRACE_SLOTS, VRACE_ITERS * ((pages + 2) / 3));
+	munmap(v0, len);
+	munmap(v1, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/* The ring keeps SVMSHIM_EVENT_RING events and counts the rest. */
+static int t_view_events(void)
+{
+	static struct drm_svmshim_event ev[EVCAP];
+	size_t len = KPAGE;
+	char *heap = map_anon(len);
+	uint64_t dropped = 0;
+	long n, i;
+
+	CHECK(heap, "mmap");
+	heap[0] = 1;
+	kshim_events(fd, ev, EVCAP, NULL);
+	for (i = 0; i < EVCAP + 500; i++)
+		CHECK(kshim_migrate(fd, heap, len, i % 2 ? SVMSHIM_LOC_HOST : 0, 0,
+				    NULL, NULL) == 0, "migrate");
+	n = kshim_events(fd, ev, EVCAP, &dropped);
+	CHECK(n == EVCAP && dropped == 500, "got %ld events, %llu dropped", n,
+	      (unsigned long long)dropped);
+	for (i = 0; i < n; i++)
+		CHECK(ev[i].type == SVMSHIM_EVENT_MIGRATE && ev[i].pages == 1 &&
+		      ev[i].addr == (uintptr_t)heap &&
+		      ev[i].device == (i % 2 ? SVMSHIM_LOC_HOST : 0),
+		      "event %ld: type %u pages %llu device %d", i, ev[i].type,
+		      (unsigned long long)ev[i].pages, ev[i].device);
+	n = kshim_events(fd, ev, EVCAP, &dropped);
+	CHECK(n == 0 && dropped == 0, "ring not empty: %ld, %llu", n,
+	      (unsigned long long)dropped);
+	munmap(heap, len);
+	return 0;
+}
+
+/* A process exits with views mapped and pages on devices: all returned. */
+static int t_view_exit(void)
+{
+	size_t len = 8 * MiB;
+	uint64_t before0 = dev_free(0), before1 = dev_free(1);
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		int cfd = kshim_open();
+		char *heap = map_anon(len), *v0, *v1;
+
+		if (cfd < 0 || !heap)
+			_exit(9);
+		v0 = kshim_view(cfd, 0, heap, len);
+		v1 = kshim_view(cfd, 1, heap, len);
+		if (!v0 || !v1)
+			_exit(10);
+		vfill(v0, len / 2, 1);
+		vfill(v1 + len / 2, len / 2, 2);
+		_exit(0);	/* no munmap, no close */
+	}
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0, "child failed (0x%x)", status);
+	CHECK(dev_free(0) == before0 && dev_free(1) == before1,
+	      "device pages not returned");
+	return 0;
+}
 static const struct test tests[] = {
 	{ "info", t_info },
 	{ "badargs", t_badargs },
@@ -1388,6 +1970,18 @@ static const struct test tests[] = {
 	{ "inject_cpu_fault", t_inject_cpu_fault },
 	{ "inject_race", t_inject_race },
 	{ "inject_kill", t_inject_kill },
+	{ "view_args", t_view_args },
+	{ "view_migrate", t_view_migrate },
+	{ "view_pingpong", t_view_pingpong },
+	{ "view_in_place", t_view_in_place },
+	{ "view_pinned", t_view_pinned },
+	{ "view_read_mostly", t_view_read_mostly },
+	{ "view_zero", t_view_zero },
+	{ "view_fork", t_view_fork },
+	{ "view_munmap", t_view_munmap },
+	{ "view_race", t_view_race },
+	{ "view_events", t_view_events },
+	{ "view_exit", t_view_exit },
 };
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
@@ -1405,6 +1999,11 @@ static int run(const struct test *t)
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
+		/* A file of its own: views, attributes and events start empty. */
+		int tfd = kshim_open();
+
+		if (tfd >= 0)
+			fd = tfd;
 		close(pfd[0]);
 		why[0] = 0;
 		ret = t->fn();

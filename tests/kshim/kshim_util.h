@@ -112,6 +112,48 @@ static inline int kshim_pin(int fd, void *p, size_t len, int unpin)
 		     &a) ? -errno : 0;
 }
 
+/* Device @dev's view of [heap, heap + len); NULL (errno set) on failure. */
+static inline void *kshim_view(int fd, unsigned int dev, void *heap, size_t len)
+{
+	void *v = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		       (off_t)SVMSHIM_VIEW_OFFSET(dev, (uintptr_t)heap));
+
+	return v == MAP_FAILED ? NULL : v;
+}
+
+/* SET_ATTR; @preferred is a device, SVMSHIM_LOC_HOST or SVMSHIM_LOC_NONE. */
+static inline int kshim_attr(int fd, void *p, size_t len, unsigned int flags,
+			     int preferred, unsigned int accessed_by,
+			     unsigned int granularity)
+{
+	struct drm_svmshim_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.start = (uintptr_t)p;
+	a.length = len;
+	a.flags = flags;
+	a.preferred = preferred;
+	a.accessed_by = accessed_by;
+	a.granularity = granularity;
+	return ioctl(fd, DRM_IOCTL_SVMSHIM_SET_ATTR, &a) ? -errno : 0;
+}
+
+/* EVENTS into ev[cap]; returns the count or -errno; *dropped if set. */
+static inline long kshim_events(int fd, struct drm_svmshim_event *ev,
+				unsigned int cap, uint64_t *dropped)
+{
+	struct drm_svmshim_events e;
+
+	memset(&e, 0, sizeof(e));
+	e.events = (uintptr_t)ev;
+	e.capacity = cap;
+	if (ioctl(fd, DRM_IOCTL_SVMSHIM_EVENTS, &e))
+		return -errno;
+	if (dropped)
+		*dropped = e.dropped;
+	return e.count;
+}
+
 /* Pattern: every 8-byte word holds its address xor a seed. */
 static inline void fill(void *p, size_t len, uint64_t seed)
 {

@@ -1,0 +1,691 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svmshim_view.c - device views, device faults, range attributes, events.
+ *
+ * A view is the device's page table made visible to the worker threads
+ * that play the device: an mmap of the render node that mirrors a range of
+ * the same process (the runtime's heap). Its PTEs are PFN mappings of the
+ * memory behind each heap page: the backing page of a device page, or the
+ * host page itself when the page is served in place. A touch of a view
+ * page with no PTE is a device fault; svm_view_fault() resolves it.
+ *
+ * Coherence: heap_mni (an mmu_interval_notifier on the mirrored range)
+ * clears the view's PTEs for every change of the process's page tables
+ * there, before that change happens, and flushes the TLBs. PTEs are only
+ * installed under view->lock after checking heap_mni's sequence, the
+ * usual mirror pattern, so a PTE can never point at a page the process no
+ * longer has at that address. The invalidation callback cannot use the
+ * core's zap helpers (they would start a nested invalidation); it clears
+ * PTEs with apply_to_existing_page_range(), which only walks page tables
+ * that exist. view_mni watches the view's own range and marks the view
+ * dead before its page tables are freed (munmap, exit), after which the
+ * callback no longer walks them.
+ *
+ * Lock order: mmap_lock -> (page locks, rmap locks of the invalidator) ->
+ * view->lock -> view PTE lock. Nothing under view->lock allocates: the
+ * view's page tables are populated before it is taken.
+ */
+#include <linux/hmm.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include <drm/drm_file.h>
+
+#include "svmshim_priv.h"
+
+#define SVM_VIEW_DEV_SHIFT	56
+#define SVM_VIEW_MAP_TRIES	8
+#define SVM_MAX_ATTRS		65536
+
+static const struct vm_operations_struct svm_view_vm_ops;
+
+/* ---- events ------------------------------------------------------------- */
+
+void svm_event(struct svm_file *sf, u16 type, u16 class, s32 device,
+	       unsigned long addr, u64 pages, u32 flags, u64 duration_ns)
+{
+	struct svm_events *e = &sf->events;
+	struct drm_svmshim_event *ev;
+	unsigned long irqflags;
+
+	spin_lock_irqsave(&e->lock, irqflags);
+	if (e->count == SVMSHIM_EVENT_RING) {
+		e->dropped++;
+	} else {
+		ev = &e->ev[(e->head + e->count) % SVMSHIM_EVENT_RING];
+		e->count++;
+		ev->time_ns = ktime_get_ns();
+		ev->duration_ns = duration_ns;
+		ev->addr = addr;
+		ev->pages = pages;
+		ev->type = type;
+		ev->class = class;
+		ev->device = device;
+		ev->flags = flags;
+		ev->pad = 0;
+	}
+	spin_unlock_irqrestore(&e->lock, irqflags);
+}
+
+int svm_events_read(struct svm_file *sf, struct drm_svmshim_events *a)
+{
+	struct drm_svmshim_event __user *out = u64_to_user_ptr(a->events);
+	struct svm_events *e = &sf->events;
+	struct drm_svmshim_event *buf;
+	unsigned int i, n;
+	u64 dropped;
+
+	if (!a->capacity || !a->events)
+		return -EINVAL;
+	n = min_t(u32, a->capacity, SVMSHIM_EVENT_RING);
+	buf = kvmalloc_array(n, sizeof(*buf), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+
+	spin_lock_irq(&e->lock);
+	n = min(n, e->count);
+	for (i = 0; i < n; i++)
+		buf[i] = e->ev[(e->head + i) % SVMSHIM_EVENT_RING];
+	e->head = (e->head + n) % SVMSHIM_EVENT_RING;
+	e->count -= n;
+	dropped = e->dropped;
+	e->dropped = 0;
+	spin_unlock_irq(&e->lock);
+
+	a->count = n;
+	a->dropped = dropped;
+	if (n && copy_to_user(out, buf, n * sizeof(*buf))) {
+		/* Taken out of the ring but not delivered: say so. */
+		spin_lock_irq(&e->lock);
+		e->dropped += n + dropped;
+		spin_unlock_irq(&e->lock);
+		kvfree(buf);
+		return -EFAULT;
+	}
+	kvfree(buf);
+	return 0;
+}
+
+/* ---- attributes --------------------------------------------------------- */
+
+static void svm_attr_default(struct svm_attr *a, unsigned long addr)
+{
+	*a = (struct svm_attr) {
+		.start = addr & PAGE_MASK,
+		.end = (addr & PAGE_MASK) + PAGE_SIZE,
+		.preferred = SVMSHIM_LOC_NONE,
+		.granularity = PAGE_SIZE,
+	};
+}
+
+/* The attributes of the page at @addr (a copy). */
+static void svm_attr_get(struct svm_file *sf, unsigned long addr,
+			 struct svm_attr *out)
+{
+	struct svm_attr_node *an;
+
+	svm_attr_default(out, addr);
+	mutex_lock(&sf->attr_lock);
+	list_for_each_entry(an, &sf->attrs, node) {
+		if (an->a.start > addr)
+			break;
+		if (addr < an->a.end) {
+			*out = an->a;
+			break;
+		}
+	}
+	mutex_unlock(&sf->attr_lock);
+}
+
+int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
+{
+	unsigned long start = args->start, end = args->start + args->length;
+	struct svm_attr_node *an, *tmp, *fresh, *split;
+	struct list_head *pos;
+
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
+	split = kzalloc(sizeof(*split), GFP_KERNEL);
+	if (!fresh || !split) {
+		kfree(fresh);
+		kfree(split);
+		return -ENOMEM;
+	}
+	fresh->a = (struct svm_attr) {
+		.start = start,
+		.end = end,
+		.flags = args->flags,
+		.preferred = args->preferred,
+		.accessed_by = args->accessed_by,
+		.granularity = args->granularity ? args->granularity : PAGE_SIZE,
+		.rounds = args->fault_retry_rounds,
+		.budget_us = args->fault_budget_us,
+	};
+
+	mutex_lock(&sf->attr_lock);
+	if (sf->nr_attrs + 2 > SVM_MAX_ATTRS) {
+		mutex_unlock(&sf->attr_lock);
+		kfree(fresh);
+		kfree(split);
+		return -ENOSPC;
+	}
+	/* Cut [start, end) out of what is there, then insert in order. */
+	pos = &sf->attrs;
+	list_for_each_entry_safe(an, tmp, &sf->attrs, node) {
+		if (an->a.end <= start) {
+			pos = &an->node;
+			continue;
+		}
+		if (an->a.start >= end)
+			break;
+		if (an->a.start < start && an->a.end > end) {
+			/* Covers both sides: keep a head and a tail. */
+			split->a = an->a;
+			split->a.start = end;
+			list_add(&split->node, &an->node);
+			sf->nr_attrs++;
+			split = NULL;
+			an->a.end = start;
+			pos = &an->node;
+			break;
+		}
+		if (an->a.start < start) {
+			an->a.end = start;
+			pos = &an->node;
+		} else if (an->a.end > end) {
+			an->a.start = end;
+			break;
+		} else {
+			list_del(&an->node);
+			sf->nr_attrs--;
+			kfree(an);
+		}
+	}
+	list_add(&fresh->node, pos);
+	sf->nr_attrs++;
+	mutex_unlock(&sf->attr_lock);
+	kfree(split);
+	return 0;
+}
+
+/* ---- view page tables ----------------------------------------------------- */
+
+struct svm_zap {
+	struct mm_struct *mm;
+	bool cleared;
+};
+
+static int svm_zap_pte(pte_t *pte, unsigned long addr, void *data)
+{
+	struct svm_zap *z = data;
+
+	ptep_get_and_clear(z->mm, addr, pte);
+	z->cleared = true;
+	return 0;
+}
+
+/*
+ * Clear the view PTEs of heap range [start, end); v->lock held, the view
+ * not dead. Safe inside an invalidation: walks only existing page tables,
+ * starts no invalidation, allocates nothing.
+ */
+static void svm_view_zap(struct svm_view *v, unsigned long start,
+			 unsigned long end)
+{
+	struct svm_zap z = { .mm = v->mm };
+
+	start = max(start, v->lo);
+	end = min(end, v->hi);
+	if (start >= end)
+		return;
+	apply_to_existing_page_range(v->mm, v->vstart + (start - v->heap_start),
+				     end - start, svm_zap_pte, &z);
+	if (z.cleared)
+		svmshim_flush_user_tlb();
+	if (start <= v->lo && end >= v->hi) {
+		v->lo = ULONG_MAX;
+		v->hi = 0;
+	}
+}
+
+static bool svm_view_lock(struct svm_view *v,
+			  const struct mmu_notifier_range *range)
+{
+	if (mmu_notifier_range_blockable(range)) {
+		mutex_lock(&v->lock);
+		return true;
+	}
+	return mutex_trylock(&v->lock);
+}
+
+static bool svm_heap_invalidate(struct mmu_interval_notifier *mni,
+				const struct mmu_notifier_range *range,
+				unsigned long cur_seq)
+{
+	struct svm_view *v = container_of(mni, struct svm_view, heap_mni);
+
+	if (!svm_view_lock(v, range))
+		return false;
+	mmu_interval_set_seq(mni, cur_seq);
+	if (!v->dead)
+		svm_view_zap(v, range->start, range->end);
+	mutex_unlock(&v->lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops svm_heap_ops = {
+	.invalidate = svm_heap_invalidate,
+};
+
+static bool svm_vrange_invalidate(struct mmu_interval_notifier *mni,
+				  const struct mmu_notifier_range *range,
+				  unsigned long cur_seq)
+{
+	struct svm_view *v = container_of(mni, struct svm_view, view_mni);
+
+	/* Only the view's page tables going away matters here. */
+	if (range->event != MMU_NOTIFY_UNMAP &&
+	    range->event != MMU_NOTIFY_RELEASE)
+		return true;
+	if (!svm_view_lock(v, range))
+		return false;
+	mmu_interval_set_seq(mni, cur_seq);
+	v->dead = true;
+	mutex_unlock(&v->lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops svm_vrange_ops = {
+	.invalidate = svm_vrange_invalidate,
+};
+
+/* ---- device faults ------------------------------------------------------ */
+
+static int svm_prealloc_pte(pte_t *pte, unsigned long addr, void *data)
+{
+	return 0;
+}
+
+/* The memory behind a heap pfn from hmm_range_fault(), and where it is. */
+static struct page *svm_view_target(struct svmshim *shim, unsigned long hpfn,
+				    int *where)
+{
+	struct page *page = hmm_pfn_to_page(hpfn);
+	struct svm_chunk *c;
+
+	if (!is_device_private_page(page)) {
+		*where = SVMSHIM_LOC_HOST;
+		return page;
+	}
+	/* Only ours are reported unfaulted (dev_private_owner == shim). */
+	c = container_of(page->pgmap, struct svm_chunk, pgmap);
+	*where = c->sdev->index;
+	return c->backing[page_to_pfn(page) - c->pfn_first];
+}
+
+/* Insert one view PTE; v->lock held, page tables present. */
+static bool svm_view_insert(struct svm_view *v, struct vm_area_struct *vma,
+			    unsigned long haddr, struct page *page, bool ro)
+{
+	pgprot_t prot = vm_get_page_prot(ro ? vma->vm_flags & ~VM_WRITE :
+					 vma->vm_flags);
+	unsigned long vaddr = v->vstart + (haddr - v->heap_start);
+
+	if (vmf_insert_pfn_prot(vma, vaddr, page_to_pfn(page), prot) !=
+	    VM_FAULT_NOPAGE)
+		return false;
+	v->lo = min(v->lo, haddr);
+	v->hi = max(v->hi, haddr + PAGE_SIZE);
+	return true;
+}
+
+/*
+ * Map heap page @haddr in the view to whatever is behind it now: our
+ * device memory (the backing page; a peer device's too), or the host page,
+ * faulted in (and made writable for @write) if needed. @ro asks for a
+ * read-only mapping even if the page is writable. The other pages of
+ * [gs, ge) are mapped too when that costs no fault: those already on this
+ * device, and host pages if @host_around (a range served in place). Returns
+ * 0 (mapped), -EAGAIN (raced with invalidations: let the access fault
+ * again), or an error (nothing can be mapped). mmap_lock held for read.
+ */
+static int svm_view_map(struct svm_view *v, struct vm_area_struct *vma,
+			unsigned long haddr, unsigned long gs, unsigned long ge,
+			bool write, bool ro, bool host_around, int *where)
+{
+	unsigned long i, n = (ge - gs) >> PAGE_SHIFT;
+	unsigned long me = (haddr - gs) >> PAGE_SHIFT;
+	unsigned long req = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0);
+	struct hmm_range range = {
+		.notifier = &v->heap_mni,
+		.start = gs,
+		.end = ge,
+		.pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
+		.dev_private_owner = v->sf->shim,
+	};
+	unsigned long *pfns;
+	int tries, ret, at;
+	struct page *page;
+
+	pfns = kvcalloc(n, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	range.hmm_pfns = pfns;
+	/* Page tables of the view now: nothing may allocate under v->lock. */
+	ret = apply_to_page_range(vma->vm_mm, v->vstart + (gs - v->heap_start),
+				  ge - gs, svm_prealloc_pte, NULL);
+	if (ret)
+		goto out;
+
+	ret = -EAGAIN;
+	for (tries = 0; tries < SVM_VIEW_MAP_TRIES; tries++) {
+		for (i = 0; i < n; i++)
+			pfns[i] = i == me ? req : 0;
+		range.notifier_seq = mmu_interval_read_begin(&v->heap_mni);
+		ret = hmm_range_fault(&range);
+		if (ret == -EBUSY) {
+			ret = -EAGAIN;
+			continue;
+		}
+		if (ret)
+			break;
+
+		page = svm_view_target(v->sf->shim, pfns[me], where);
+		mutex_lock(&v->lock);
+		if (mmu_interval_read_retry(&v->heap_mni, range.notifier_seq)) {
+			mutex_unlock(&v->lock);
+			ret = -EAGAIN;
+			continue;
+		}
+		ret = svm_view_insert(v, vma, haddr, page,
+				      ro || !(pfns[me] & HMM_PFN_WRITE)) ?
+		      0 : -EFAULT;
+		for (i = 0; !ret && i < n; i++) {
+			if (i == me || !(pfns[i] & HMM_PFN_VALID))
+				continue;
+			page = svm_view_target(v->sf->shim, pfns[i], &at);
+			if (at == (int)v->sdev->index ||
+			    (host_around && at == SVMSHIM_LOC_HOST))
+				svm_view_insert(v, vma, gs + (i << PAGE_SHIFT),
+						page, ro ||
+						!(pfns[i] & HMM_PFN_WRITE));
+		}
+		mutex_unlock(&v->lock);
+		break;
+	}
+out:
+	kvfree(pfns);
+	return ret;
+}
+
+/* Where heap page @haddr is now, without faulting; mmap_lock held. */
+static int svm_view_where(struct svm_view *v, unsigned long haddr)
+{
+	unsigned long hpfn;
+	struct hmm_range range = {
+		.notifier = &v->heap_mni,
+		.start = haddr,
+		.end = haddr + PAGE_SIZE,
+		.hmm_pfns = &hpfn,
+		.dev_private_owner = v->sf->shim,
+	};
+	struct page *page;
+	int tries, ret = -EBUSY;
+
+	for (tries = 0; tries < SVM_VIEW_MAP_TRIES && ret == -EBUSY; tries++) {
+		range.notifier_seq = mmu_interval_read_begin(&v->heap_mni);
+		ret = hmm_range_fault(&range);
+	}
+	if (ret || !(hpfn & HMM_PFN_VALID))
+		return SVMSHIM_LOC_NONE;
+	page = hmm_pfn_to_page(hpfn);
+	if (is_device_private_page(page))
+		return page->pgmap->owner == v->sf->shim ?
+		       (int)container_of(page->pgmap, struct svm_chunk,
+					 pgmap)->sdev->index :
+		       SVMSHIM_LOC_OTHER;
+	return SVMSHIM_LOC_HOST;
+}
+
+static vm_fault_t svm_view_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct svm_view *v = vma->vm_private_data;
+	unsigned long haddr = v->heap_start +
+			      ((vmf->address & PAGE_MASK) - vma->vm_start);
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	int dev = v->sdev->index, where = SVMSHIM_LOC_NONE;
+	u16 how = SVMSHIM_FAULT_RESIDENT;
+	unsigned long g, gs, ge;
+	struct vm_area_struct *hvma;
+	u64 t0 = ktime_get_ns();
+	bool ro = false;
+	struct svm_attr a;
+	int ret;
+
+	if (READ_ONCE(v->dead))
+		return VM_FAULT_SIGBUS;
+	hvma = vma_lookup(vma->vm_mm, haddr);
+	if (!hvma || hvma->vm_ops == &svm_view_vm_ops)
+		return VM_FAULT_SIGBUS;	/* nothing there, or a view of a view */
+
+	/* The granule: aligned, inside the VMA, the view and the attributes. */
+	svm_attr_get(v->sf, haddr, &a);
+	g = a.granularity;
+	gs = max3(haddr & ~(g - 1), hvma->vm_start, v->heap_start);
+	gs = max(gs, a.start);
+	ge = min3((haddr & ~(g - 1)) + g, hvma->vm_end, v->heap_end);
+	ge = min(ge, a.end);
+
+	if (svm_view_where(v, haddr) != dev) {
+		if ((a.flags & SVMSHIM_ATTR_READ_MOSTLY) && !write) {
+			how = SVMSHIM_FAULT_READ_ONLY;
+			ro = true;
+		} else if (a.preferred == SVMSHIM_LOC_HOST ||
+			   (a.accessed_by & BIT(dev))) {
+			how = SVMSHIM_FAULT_IN_PLACE;
+		} else if (svm_fault_migrate(v, hvma, gs, ge, haddr, &a) ==
+			   SVMSHIM_FAIL_NONE) {
+			how = SVMSHIM_FAULT_MIGRATED;
+		} else {
+			how = SVMSHIM_FAULT_IN_PLACE;	/* could not move */
+		}
+	}
+
+	ret = svm_view_map(v, vma, haddr, gs, ge, write, ro,
+			   how == SVMSHIM_FAULT_READ_ONLY ||
+			   (how == SVMSHIM_FAULT_IN_PLACE &&
+			    (a.preferred == SVMSHIM_LOC_HOST ||
+			     (a.accessed_by & BIT(dev)))), &where);
+	if (ret == -EAGAIN)
+		return VM_FAULT_NOPAGE;	/* the access faults again */
+	if (ret == -ENOMEM)
+		return VM_FAULT_OOM;
+	if (ret)
+		return VM_FAULT_SIGBUS;
+	/* Mapped something else than planned (raced, or peer memory). */
+	if ((how == SVMSHIM_FAULT_MIGRATED || how == SVMSHIM_FAULT_RESIDENT) &&
+	    where != dev)
+		how = SVMSHIM_FAULT_IN_PLACE;
+	svm_event(v->sf, SVMSHIM_EVENT_DEVICE_FAULT, how, dev, haddr, 1,
+		  write ? SVMSHIM_EVENT_WRITE : 0, ktime_get_ns() - t0);
+	return VM_FAULT_NOPAGE;
+}
+
+/*
+ * A write to a read-only view PTE (a read-mostly page, a read-only source
+ * page): drop the PTE and let the access fault again as a write, which
+ * goes through the whole policy (the write collapses the read-only
+ * mapping toward the writer).
+ */
+static vm_fault_t svm_view_mkwrite(struct vm_fault *vmf)
+{
+	struct svm_view *v = vmf->vma->vm_private_data;
+	unsigned long vaddr = vmf->address & PAGE_MASK;
+	unsigned long haddr = v->heap_start + (vaddr - vmf->vma->vm_start);
+
+	mutex_lock(&v->lock);
+	if (!v->dead)
+		svm_view_zap(v, haddr, haddr + PAGE_SIZE);
+	mutex_unlock(&v->lock);
+	return VM_FAULT_NOPAGE;
+}
+
+static int svm_view_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	return -EINVAL;		/* a view is mapped and unmapped whole */
+}
+
+static int svm_view_mremap(struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+
+static void svm_view_release(struct kref *ref)
+{
+	struct svm_view *v = container_of(ref, struct svm_view, ref);
+	struct svm_file *sf = v->sf;
+
+	mmu_interval_notifier_remove(&v->heap_mni);
+	mmu_interval_notifier_remove(&v->view_mni);
+	mutex_lock(&sf->lock);
+	if (sf->views[v->sdev->index] == v)
+		sf->views[v->sdev->index] = NULL;
+	mutex_unlock(&sf->lock);
+	mutex_destroy(&v->lock);
+	kfree(v);
+}
+
+/*
+ * mremap copies the VMA before it asks svm_view_mremap(), and unmaps the
+ * copy when that refuses: each VMA holds a reference.
+ */
+static void svm_view_open(struct vm_area_struct *vma)
+{
+	struct svm_view *v = vma->vm_private_data;
+
+	kref_get(&v->ref);
+}
+
+static void svm_view_close(struct vm_area_struct *vma)
+{
+	struct svm_view *v = vma->vm_private_data;
+
+	kref_put(&v->ref, svm_view_release);
+}
+
+static const struct vm_operations_struct svm_view_vm_ops = {
+	.open = svm_view_open,
+	.fault = svm_view_fault,
+	.pfn_mkwrite = svm_view_mkwrite,
+	.may_split = svm_view_may_split,
+	.mremap = svm_view_mremap,
+	.close = svm_view_close,
+};
+
+int svmshim_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	struct drm_file *file = filp->private_data;
+	struct svm_file *sf = file->driver_priv;
+	struct svmshim *shim = sf->shim;
+	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	u64 dev = off >> SVM_VIEW_DEV_SHIFT;
+	unsigned long start = off & (BIT_ULL(SVM_VIEW_DEV_SHIFT) - 1);
+	unsigned long len = vma->vm_end - vma->vm_start;
+	struct svm_view *v;
+	int ret;
+
+	if (!dev || dev > shim->ndevices)
+		return -EINVAL;
+	dev--;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (start + len < start || start + len > TASK_SIZE)
+		return -EINVAL;
+	/* The mirrored range and the view must not overlap. */
+	if (start < vma->vm_end && vma->vm_start < start + len)
+		return -EINVAL;
+
+	v = kzalloc(sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return -ENOMEM;
+	v->sf = sf;
+	v->sdev = &shim->devs[dev];
+	v->mm = vma->vm_mm;
+	v->heap_start = start;
+	v->heap_end = start + len;
+	v->vstart = vma->vm_start;
+	v->lo = ULONG_MAX;
+	kref_init(&v->ref);
+	mutex_init(&v->lock);
+
+	mutex_lock(&sf->lock);
+	if (sf->views[dev]) {
+		mutex_unlock(&sf->lock);
+		ret = -EBUSY;
+		goto out_free;
+	}
+	sf->views[dev] = v;
+	mutex_unlock(&sf->lock);
+
+	/* mmap_lock is held for write here. */
+	ret = mmu_interval_notifier_insert_locked(&v->heap_mni, vma->vm_mm,
+						  start, len, &svm_heap_ops);
+	if (ret)
+		goto out_slot;
+	ret = mmu_interval_notifier_insert_locked(&v->view_mni, vma->vm_mm,
+						  vma->vm_start, len,
+						  &svm_vrange_ops);
+	if (ret)
+		goto out_heap;
+
+	svmshim_vm_flags_set(vma, VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND |
+			     VM_DONTDUMP);
+	vma->vm_ops = &svm_view_vm_ops;
+	vma->vm_private_data = v;
+	return 0;
+
+out_heap:
+	mmu_interval_notifier_remove(&v->heap_mni);
+out_slot:
+	mutex_lock(&sf->lock);
+	sf->views[dev] = NULL;
+	mutex_unlock(&sf->lock);
+out_free:
+	mutex_destroy(&v->lock);
+	kfree(v);
+	return ret;
+}
+
+/* ---- per file ------------------------------------------------------------ */
+
+int svm_file_view_init(struct svm_file *sf)
+{
+	INIT_LIST_HEAD(&sf->attrs);
+	mutex_init(&sf->attr_lock);
+	spin_lock_init(&sf->events.lock);
+	sf->events.ev = kvcalloc(SVMSHIM_EVENT_RING, sizeof(*sf->events.ev),
+				 GFP_KERNEL);
+	if (!sf->events.ev) {
+		mutex_destroy(&sf->attr_lock);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Postclose: every view is gone already (a view's VMA holds the file). */
+void svm_file_view_fini(struct svm_file *sf)
+{
+	struct svm_attr_node *an, *tmp;
+
+	list_for_each_entry_safe(an, tmp, &sf->attrs, node) {
+		list_del(&an->node);
+		kfree(an);
+	}
+	mutex_destroy(&sf->attr_lock);
+	kvfree(sf->events.ev);
+}
