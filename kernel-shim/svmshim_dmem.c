@@ -90,6 +90,20 @@ static int svm_page_location(struct svmshim *shim, unsigned long hpfn,
 	return SVMSHIM_LOC_HOST;
 }
 
+/*
+ * Does @vma allocate with the default (local node) NUMA policy? Then pages
+ * coming home from a device go to that device's node instead (they belong
+ * near it); an application's mbind()/set_mempolicy() is followed as is.
+ */
+static bool svm_local_policy(struct vm_area_struct *vma)
+{
+#ifdef CONFIG_NUMA
+	return !vma->vm_policy && !current->mempolicy;
+#else
+	return true;
+#endif
+}
+
 /* ---- device memory ------------------------------------------------------ */
 
 static void svm_chunk_free(struct svm_chunk *c, bool mapped)
@@ -244,9 +258,10 @@ static unsigned long svm_evict_run(unsigned long pfn, unsigned long npages)
 	pool = kvcalloc(npages, sizeof(*pool), GFP_KERNEL);
 	if (!src || !dst || !pool)
 		goto out;
-	/* Evict only what we have room for. */
-	npages = alloc_pages_bulk_array(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN,
-					npages, pool);
+	/* Evict only what we have room for, on the device's node. */
+	npages = alloc_pages_bulk_array_node(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN,
+					     svm_page_chunk(pfn_to_page(pfn))->sdev->nid,
+					     npages, pool);
 	if (!npages)
 		goto out;
 
@@ -447,7 +462,12 @@ static vm_fault_t svm_migrate_to_ram(struct vm_fault *vmf)
 	u64 t0 = ktime_get_ns();
 
 	/* The destination is allocated before the source is locked. */
-	hpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vmf->vma, vmf->address);
+	if (svm_local_policy(vmf->vma))
+		hpage = alloc_pages_node(svm_page_chunk(vmf->page)->sdev->nid,
+					 GFP_HIGHUSER_MOVABLE, 0);
+	else
+		hpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vmf->vma,
+				       vmf->address);
 	if (!hpage)
 		return VM_FAULT_OOM;
 
@@ -594,6 +614,7 @@ struct svm_mig {
 	struct page **pages;		/* reserved device pages */
 	struct page **pool;		/* preallocated host pages */
 	unsigned long npool;
+	int pool_nid;			/* node of the pool's pages */
 	u8 *res, *res2;
 	struct drm_svmshim_migrate *args;
 	ktime_t deadline;		/* end of the retry budget (RETRY) */
@@ -853,28 +874,33 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 	svm_classify(m, start, end, res);
 }
 
-/* Does @vma allocate with the default (local node) NUMA policy? */
-static bool svm_local_policy(struct vm_area_struct *vma)
-{
-#ifdef CONFIG_NUMA
-	return !vma->vm_policy && !current->mempolicy;
-#else
-	return true;
-#endif
-}
-
 /*
  * Refill the host page pool to @n pages; nothing is locked. With the
- * default policy one bulk allocation on the local node does what n calls
- * of alloc_page_vma() would; otherwise each page follows the VMA's policy.
- * pool[0, npool) holds pages, the rest is NULL.
+ * default policy one bulk allocation on node @nid (the source device's;
+ * NUMA_NO_NODE: local) does what n calls of alloc_page_vma() would;
+ * otherwise each page follows the VMA's policy. pool[0, npool) holds
+ * pages, the rest is NULL.
  */
 static void svm_pool_fill(struct svm_mig *m, struct vm_area_struct *vma,
-			  unsigned long start, unsigned long n)
+			  unsigned long start, unsigned long n, int nid)
 {
-	if (m->npool < n && svm_local_policy(vma))
-		m->npool = alloc_pages_bulk_array(GFP_HIGHUSER_MOVABLE |
-						  __GFP_NOWARN, n, m->pool);
+	bool local = svm_local_policy(vma);
+
+	/* Left over from a batch that came from another node: give back. */
+	if (local && m->npool && m->pool_nid != nid) {
+		while (m->npool) {
+			put_page(m->pool[--m->npool]);
+			m->pool[m->npool] = NULL;
+		}
+	}
+	m->pool_nid = nid;
+	if (m->npool < n && local)
+		m->npool = nid == NUMA_NO_NODE ?
+			alloc_pages_bulk_array(GFP_HIGHUSER_MOVABLE |
+					       __GFP_NOWARN, n, m->pool) :
+			alloc_pages_bulk_array_node(GFP_HIGHUSER_MOVABLE |
+						    __GFP_NOWARN, nid, n,
+						    m->pool);
 	while (m->npool < n) {
 		struct page *page;
 
@@ -884,6 +910,29 @@ static void svm_pool_fill(struct svm_mig *m, struct vm_area_struct *vma,
 			break;
 		m->pool[m->npool++] = page;
 	}
+}
+
+/*
+ * The node pages of [start, end) should come home to: the node of the
+ * device holding the first device page there (a batch rarely mixes
+ * devices), or NUMA_NO_NODE. One page table walk, nothing locked.
+ */
+static int svm_home_nid(struct svm_mig *m, struct vm_area_struct *vma,
+			unsigned long start, unsigned long end)
+{
+	unsigned long i, n = (end - start) >> PAGE_SHIFT;
+	struct page *page;
+	int loc;
+
+	if (num_online_nodes() < 2 || !svm_local_policy(vma) ||
+	    svm_snap(m->shim, m->mni, start, end, m->snap))
+		return NUMA_NO_NODE;
+	for (i = 0; i < n; i++) {
+		loc = svm_page_location(m->shim, m->snap[i], &page);
+		if (loc >= 0)
+			return m->shim->devs[loc].nid;
+	}
+	return NUMA_NO_NODE;
 }
 
 /*
@@ -906,7 +955,7 @@ static void svm_batch_to_host(struct svm_mig *m, struct vm_area_struct *vma,
 	};
 
 	/* Destination first: nothing is locked yet. */
-	svm_pool_fill(m, vma, start, n);
+	svm_pool_fill(m, vma, start, n, svm_home_nid(m, vma, start, end));
 
 	if (migrate_vma_setup(&args)) {
 		memset(res, SVMSHIM_FAIL_UNSUPPORTED, n);

@@ -16,6 +16,8 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "kshim_util.h"
@@ -1939,6 +1941,102 @@ static int t_view_exit(void)
 	      "device pages not returned");
 	return 0;
 }
+
+/* ---- NUMA placement ------------------------------------------------------ */
+
+#define K_MPOL_BIND 2
+
+/* Node of every page of [p, p + len) (move_pages query); -1 if unknown. */
+static int pages_on_node(char *p, size_t len, int node)
+{
+	size_t n = len / KPAGE, i;
+	void **pages = calloc(n, sizeof(*pages));
+	int *status = calloc(n, sizeof(*status));
+	int ok = 1;
+
+	if (!pages || !status)
+		ok = -1;
+	for (i = 0; ok > 0 && i < n; i++)
+		pages[i] = p + i * KPAGE;
+	if (ok > 0 && syscall(SYS_move_pages, 0, n, pages, NULL, status, 0))
+		ok = -1;
+	for (i = 0; ok > 0 && i < n; i++)
+		if (status[i] != node)
+			ok = 0;
+	free(pages);
+	free(status);
+	return ok;
+}
+
+static void *touch_thread(void *arg)
+{
+	struct { char *p; size_t len; long bad; } *a = arg;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	a->bad = check(a->p, a->len, 0x4e4e);
+	return NULL;
+}
+
+/*
+ * Pages coming home from a device land on the device's node (MIGRATE to
+ * the host, and CPU faults taken on another node), unless the range has a
+ * NUMA policy of its own.
+ */
+static int t_numa_home(void)
+{
+	size_t len = 2 * MiB;
+	struct drm_svmshim_get_info info;
+	struct { char *p; size_t len; long bad; } ta;
+	unsigned long mask = 1;
+	int dev, node, r;
+	char *p;
+	pthread_t t;
+
+	if (access("/sys/devices/system/node/node1", F_OK))
+		SKIPF("one NUMA node: nothing to place");
+	for (dev = 0; dev < 8; dev++) {
+		if (kshim_info(fd, dev, &info))
+			SKIPF("no device on a node other than 0");
+		if (info.numa_node > 0)
+			break;
+	}
+	node = info.numa_node;
+	p = map_anon(len);
+	CHECK(p, "mmap");
+	fill(p, len, 0x4e4e);
+
+	CHECK(kshim_migrate(fd, p, len, dev, 0, NULL, NULL) == 0, "to device");
+	CHECK(kshim_migrate(fd, p, len, SVMSHIM_LOC_HOST, 0, NULL, NULL) == 0,
+	      "to host");
+	r = pages_on_node(p, len, node);
+	CHECK(r == 1, "after MIGRATE home: not all on node %d (%d)", node, r);
+
+	/* CPU faults from a thread on CPU 0 (node 0). */
+	CHECK(kshim_migrate(fd, p, len, dev, 0, NULL, NULL) == 0, "to device");
+	ta.p = p;
+	ta.len = len;
+	pthread_create(&t, NULL, touch_thread, &ta);
+	pthread_join(t, NULL);
+	CHECK(ta.bad < 0, "wrong data at word %ld", ta.bad);
+	r = pages_on_node(p, len, node);
+	CHECK(r == 1, "after CPU faults: not all on node %d (%d)", node, r);
+
+	/* An explicit policy wins: bound to node 0. */
+	CHECK(syscall(SYS_mbind, p, len, K_MPOL_BIND, &mask, 2, 0) == 0,
+	      "mbind: %s", strerror(errno));
+	CHECK(kshim_migrate(fd, p, len, dev, 0, NULL, NULL) == 0, "to device");
+	CHECK(kshim_migrate(fd, p, len, SVMSHIM_LOC_HOST, 0, NULL, NULL) == 0,
+	      "to host");
+	r = pages_on_node(p, len, 0);
+	CHECK(r == 1, "mbind(node 0) not followed (%d)", r);
+	CHECK(check(p, len, 0x4e4e) < 0, "data changed");
+	munmap(p, len);
+	return 0;
+}
+
 static const struct test tests[] = {
 	{ "info", t_info },
 	{ "badargs", t_badargs },
@@ -1982,6 +2080,7 @@ static const struct test tests[] = {
 	{ "view_race", t_view_race },
 	{ "view_events", t_view_events },
 	{ "view_exit", t_view_exit },
+	{ "numa_home", t_numa_home },
 };
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
