@@ -5,8 +5,13 @@
  *         CPUs, GPU 0000:3b:00.0 below node 0, 0000:af:00.0 below node 1):
  *         PCI locality, node CPUs, user-device spreading and lists
  *   host  this machine: the path runs; with one node it places nothing,
- *         and svm_device_props reports the node the devices sit near
+ *         and svm_device_props reports the node the devices sit near; with
+ *         more (the VM), pages home from each device are on its node and
+ *         its workers run on that node's CPUs
  */
+#include <sched.h>
+#include <unistd.h>
+
 #include "svmtest.h"
 #include "../../runtime/topo/topo.h"
 
@@ -44,6 +49,58 @@ static void case_xml(void)
 	printf("PASS topo xml\n");
 }
 
+static void record_cpu(const svm_kernel_ctx_t *ctx, size_t i, void *arg)
+{
+	(void)ctx;
+	((int *)arg)[i] = sched_getcpu();
+}
+
+/* Is CPU cpu on NUMA node node (sysfs)? */
+static bool cpu_on_node(int cpu, int node)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/node%d", cpu,
+		 node);
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * More than one node (the VM): for every device, pages that come home
+ * from it are on its node (move_pages status), and its workers run on its
+ * node's CPUs.
+ */
+static void check_placement(void)
+{
+	size_t n = 64, pg = svmt_page_size();
+	int cpus[256];
+
+	for (int d = 0; d < svm_device_count(); d++) {
+		svm_device_props_t p;
+		uint64_t *a;
+
+		CHECK_OK(svm_device_props(d, &p));
+		CHECK(p.numa_node >= 0);
+		a = svmt_alloc(n * pg);
+		memset(a, 7, n * pg);
+		CHECK_OK(svm_prefetch(a, n * pg, d, NULL));
+		CHECK_OK(svm_prefetch(a, n * pg, SVM_HOST, NULL));
+		for (size_t i = 0; i < n; i++)
+			CHECK_EQ(svm__topo_page_node((char *)a + i * pg), p.numa_node);
+		CHECK_EQ(a[0], 0x0707070707070707ull);
+		CHECK_OK(svm_free(a));
+
+		memset(cpus, -1, sizeof(cpus));
+		CHECK_OK(svm_launch(d, 256, record_cpu, cpus));
+		for (int i = 0; i < 256; i++)
+			if (cpus[i] < 0 || !cpu_on_node(cpus[i], p.numa_node))
+				FAIL("device %d (node %d): work item %d ran on CPU %d",
+				     d, p.numa_node, i, cpus[i]);
+		printf("device %d: pages home on node %d, workers on its CPUs\n", d,
+		       p.numa_node);
+	}
+}
+
 static void case_host(void)
 {
 	svm_device_props_t p;
@@ -67,6 +124,8 @@ static void case_host(void)
 	if (nodes == 1)
 		CHECK(svm__topo_page_node(a) <= 0);
 	CHECK_OK(svm_free(a));
+	if (nodes > 1)
+		check_placement();
 	CHECK_OK(svm_finalize());
 	printf("PASS topo host: %d node(s)%s\n", nodes,
 	       nodes == 1 ? ", nothing to place" : "");

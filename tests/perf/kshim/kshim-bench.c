@@ -2,7 +2,8 @@
 /*
  * kshim-bench - MIGRATE throughput of svmshim, in the VM, next to the
  * kernel's test_hmm (MIGRATE_TO_DEV / MIGRATE_TO_SYS) and memcpy of the
- * same size in the same boot. Medians of several runs; ratios printed.
+ * same size in the same boot; then device faults through a view next to
+ * MIGRATE. Medians of several runs; ratios printed.
  *
  *   kshim-bench [-r runs] [-s MiB[,MiB...]] [-b batch[,batch...]] [-B]
  *     -r  runs per measurement (default 5)
@@ -185,6 +186,72 @@ static int parse_list(const char *s, unsigned long *v, int max)
 	return n;
 }
 
+/*
+ * Device faults through a view: the device reads one word of every page of
+ * a host-resident buffer, each fault moving a granule to device 0, next to
+ * a MIGRATE of the same buffer to device 0 (the raw primitive the faults
+ * use) in the same round. Granularities 4K, 64K, 2M, and in place
+ * (accessed-by: the host page mapped, nothing moves).
+ */
+static int view_bench(size_t len)
+{
+	static const struct { unsigned int gran, accessed_by; const char *name; }
+		modes[] = { { 4096, 0, "4K" }, { 65536, 0, "64K" },
+			    { 2u << 20, 0, "2M" }, { 4096, 1, "in-place" } };
+	double mig[MAXRUNS], flt[4][MAXRUNS], m;
+	char *p = map_filled(len), *v = kshim_view(fd, 0, p, len);
+	volatile char sink = 0;
+	int r, k;
+
+	if (!v) {
+		printf("BENCH ERROR view: %s\n", strerror(errno));
+		return -1;
+	}
+	for (r = -1; r < runs; r++) {	/* r == -1: warm-up */
+		double t0 = now_sec(), t;
+
+		if (kshim_move(p, len, 0, "view baseline"))
+			return -1;
+		t = now_sec() - t0;
+		if (r >= 0)
+			mig[r] = t;
+		if (kshim_move(p, len, SVMSHIM_LOC_HOST, "view baseline back"))
+			return -1;
+		for (k = 0; k < 4; k++) {
+			size_t off;
+
+			if (kshim_attr(fd, p, len, 0, SVMSHIM_LOC_NONE,
+				       modes[k].accessed_by, modes[k].gran))
+				return -1;
+			t0 = now_sec();
+			for (off = 0; off < len; off += KPAGE)
+				sink += v[off];
+			t = now_sec() - t0;
+			if (r >= 0)
+				flt[k][r] = t;
+			if (kshim_move(p, len, SVMSHIM_LOC_HOST, "view back"))
+				return -1;
+		}
+	}
+	(void)sink;
+	if (check(p, len, 0x5eed) >= 0) {
+		printf("BENCH ERROR view data corrupted\n");
+		return -1;
+	}
+	m = median(mig, runs);
+	printf("BENCH view %zuMiB MIGRATE h2d     %8.1f ms  %.3f GiB/s\n",
+	       len / MiB, m * 1e3, gibs(len, m));
+	for (k = 0; k < 4; k++) {
+		double f = median(flt[k], runs);
+
+		printf("BENCH view %zuMiB faults %-8s %8.1f ms  %.3f GiB/s  %.3fx MIGRATE\n",
+		       len / MiB, modes[k].name, f * 1e3, gibs(len, f), m / f);
+	}
+	munmap(v, len);
+	munmap(p, len);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long sizes[8] = { 64, 256 }, batches[16] = {
@@ -318,6 +385,8 @@ int main(int argc, char **argv)
 		munmap(hbuf, len);
 		munmap(mirror, len);
 	}
+	if (view_bench(sizes[0] * MiB / 2))
+		return 1;
 	printf("BENCH retries (BUSY pages retried): kshim %lu, test_hmm %lu\n",
 	       kshim_retries, hmm_retries);
 	return 0;
