@@ -335,11 +335,14 @@ static unsigned long svm_evict_pfns(struct svm_device *sdev,
 
 /*
  * Evict up to @want pages from the head (least recently migrated) of the
- * LRU of @sdev, skipping pages placed by MIGRATE call @protect_gen and, if
- * @owner is set, pages of other files. Never called with page locks held.
+ * LRU of @sdev, skipping pages placed by MIGRATE call @protect_gen, if
+ * @owner is set pages of other files, and if @spare_pref pages whose file
+ * names @sdev as their preferred location (evicted last: by a call
+ * without it). Never called with page locks held.
  */
 static unsigned long svm_evict(struct svm_device *sdev, unsigned long want,
-			       u64 protect_gen, struct svm_file *owner)
+			       u64 protect_gen, struct svm_file *owner,
+			       bool spare_pref)
 {
 	struct svm_dpage *m, *tmp;
 	unsigned long *pfns, n = 0, done;
@@ -356,6 +359,9 @@ static unsigned long svm_evict(struct svm_device *sdev, unsigned long want,
 		if (protect_gen && m->gen == protect_gen)
 			continue;
 		if (owner && m->owner != owner)
+			continue;
+		if (spare_pref && m->owner &&
+		    svm_attr_prefers(m->owner, m->addr, sdev->index))
 			continue;
 		list_del_init(&m->link);
 		m->state = SVM_DPAGE_EVICTING;
@@ -390,12 +396,17 @@ static unsigned long svm_reserve(struct svm_device *sdev, struct page **pages,
 	}
 	for (round = 0; may_evict && got < want && round < SVM_EVICT_ROUNDS;
 	     round++) {
-		unsigned long done = svm_evict(sdev, want - got, gen, NULL);
+		/* Only the last round takes pages that prefer this device. */
+		bool spare = round < SVM_EVICT_ROUNDS - 1;
+		unsigned long done = svm_evict(sdev, want - got, gen, NULL,
+					       spare);
 
 		*evicted += done;
 		got += svm_take_free(sdev, pages + got, want - got);
-		if (!done)
+		if (!done && !spare)
 			break;
+		if (!done)	/* nothing else to take: go to the last round */
+			round = SVM_EVICT_ROUNDS - 2;
 	}
 	return got;
 }
@@ -540,7 +551,7 @@ void svm_device_fini(struct svm_device *sdev)
 		spin_unlock(&sdev->lock);
 		if (!used)
 			break;
-		evicted += svm_evict(sdev, used, 0, NULL);
+		evicted += svm_evict(sdev, used, 0, NULL, false);
 		if (round)
 			msleep(20);
 	}
@@ -583,7 +594,7 @@ void svm_file_evict(struct svm_file *sf)
 			spin_lock(&sdev->lock);
 			used = sdev->nr_used;
 			spin_unlock(&sdev->lock);
-			if (!used || !svm_evict(sdev, used, 0, sf))
+			if (!used || !svm_evict(sdev, used, 0, sf, false))
 				break;
 		}
 		/* What could not move stays mapped; forget its owner. */
@@ -862,6 +873,7 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 		dm = svm_page_meta(migrate_pfn_to_page(m->dst[i]));
 		dm->state = SVM_DPAGE_USED;
 		dm->owner = m->sf;
+		dm->addr = start + (i << PAGE_SHIFT);
 		dm->gen = m->gen;
 		list_add_tail(&dm->link, &sdev->lru);
 		sdev->nr_used++;
@@ -1116,7 +1128,7 @@ static int svm_retry_batch(struct svm_mig *m, struct mm_struct *mm,
 			break;
 		if (nomem && m->sdev && !(m->flags & SVMSHIM_MIGRATE_NO_EVICT))
 			m->args->evicted += svm_evict(m->sdev, nomem, m->gen,
-						      NULL);
+						      NULL, true);
 
 		if (locked_vma) {
 			vma = locked_vma;	/* a device fault: lock held */

@@ -41,6 +41,7 @@ struct svm_dpage {
 	struct list_head link;		/* free list or LRU */
 	struct page *page;		/* the device page */
 	struct svm_file *owner;		/* file that moved it here, or NULL */
+	unsigned long addr;		/* its address in the owner's process */
 	u64 gen;			/* MIGRATE call that moved it here */
 	u8 state;			/* enum svm_dpage_state */
 };
@@ -142,7 +143,7 @@ struct svm_file {
 	struct mutex lock;		/* pins, views[] */
 	struct list_head pins;
 	struct svm_view *views[SVMSHIM_MAX_DEVICES];
-	struct mutex attr_lock;		/* attrs, nr_attrs */
+	spinlock_t attr_lock;		/* attrs, nr_attrs (eviction reads them) */
 	struct list_head attrs;
 	unsigned long nr_attrs;
 	struct svm_events events;
@@ -180,6 +181,7 @@ int svm_file_view_init(struct svm_file *sf);
 void svm_file_view_fini(struct svm_file *sf);
 int svmshim_mmap(struct file *filp, struct vm_area_struct *vma);
 int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args);
+bool svm_attr_prefers(struct svm_file *sf, unsigned long addr, unsigned int dev);
 int svm_events_read(struct svm_file *sf, struct drm_svmshim_events *args);
 void svm_event(struct svm_file *sf, u16 type, u16 class, s32 device,
 	       unsigned long addr, u64 pages, u32 flags, u64 duration_ns);

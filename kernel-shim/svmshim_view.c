@@ -43,6 +43,8 @@
 #define SVM_MAX_ATTRS		65536
 
 static const struct vm_operations_struct svm_view_vm_ops;
+static void svm_views_zap(struct svm_file *sf, unsigned long start,
+			  unsigned long end);
 
 /* ---- events ------------------------------------------------------------- */
 
@@ -130,7 +132,7 @@ static void svm_attr_get(struct svm_file *sf, unsigned long addr,
 	struct svm_attr_node *an;
 
 	svm_attr_default(out, addr);
-	mutex_lock(&sf->attr_lock);
+	spin_lock(&sf->attr_lock);
 	list_for_each_entry(an, &sf->attrs, node) {
 		if (an->a.start > addr)
 			break;
@@ -139,7 +141,29 @@ static void svm_attr_get(struct svm_file *sf, unsigned long addr,
 			break;
 		}
 	}
-	mutex_unlock(&sf->attr_lock);
+	spin_unlock(&sf->attr_lock);
+}
+
+/*
+ * Does @sf prefer device @dev for the page at @addr? For eviction, under
+ * the device's spinlock (attr_lock is a spinlock for this).
+ */
+bool svm_attr_prefers(struct svm_file *sf, unsigned long addr, unsigned int dev)
+{
+	struct svm_attr_node *an;
+	bool ret = false;
+
+	spin_lock(&sf->attr_lock);
+	list_for_each_entry(an, &sf->attrs, node) {
+		if (an->a.start > addr)
+			break;
+		if (addr < an->a.end) {
+			ret = an->a.preferred == (s32)dev;
+			break;
+		}
+	}
+	spin_unlock(&sf->attr_lock);
+	return ret;
 }
 
 int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
@@ -166,9 +190,9 @@ int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
 		.budget_us = args->fault_budget_us,
 	};
 
-	mutex_lock(&sf->attr_lock);
+	spin_lock(&sf->attr_lock);
 	if (sf->nr_attrs + 2 > SVM_MAX_ATTRS) {
-		mutex_unlock(&sf->attr_lock);
+		spin_unlock(&sf->attr_lock);
 		kfree(fresh);
 		kfree(split);
 		return -ENOSPC;
@@ -207,8 +231,9 @@ int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
 	}
 	list_add(&fresh->node, pos);
 	sf->nr_attrs++;
-	mutex_unlock(&sf->attr_lock);
+	spin_unlock(&sf->attr_lock);
 	kfree(split);
+	svm_views_zap(sf, start, end);
 	return 0;
 }
 
@@ -303,6 +328,31 @@ static const struct mmu_interval_notifier_ops svm_vrange_ops = {
 	.invalidate = svm_vrange_invalidate,
 };
 
+/*
+ * New attributes for [start, end): drop what this file's views map there,
+ * so the next access is decided under them. (SET_ATTR may come from
+ * another process sharing the file: the walk needs no mmap_lock, as in the
+ * invalidation callback.)
+ */
+static void svm_views_zap(struct svm_file *sf, unsigned long start,
+			  unsigned long end)
+{
+	unsigned int d;
+
+	mutex_lock(&sf->lock);
+	for (d = 0; d < SVMSHIM_MAX_DEVICES; d++) {
+		struct svm_view *v = sf->views[d];
+
+		if (!v)
+			continue;
+		mutex_lock(&v->lock);
+		if (!v->dead)
+			svm_view_zap(v, start, end);
+		mutex_unlock(&v->lock);
+	}
+	mutex_unlock(&sf->lock);
+}
+
 /* ---- device faults ------------------------------------------------------ */
 
 static int svm_prealloc_pte(pte_t *pte, unsigned long addr, void *data)
@@ -393,6 +443,19 @@ static int svm_view_map(struct svm_view *v, struct vm_area_struct *vma,
 		}
 		if (ret)
 			break;
+		/*
+		 * A write to one of our device pages that is read-only (it
+		 * left a copy-on-write host page): hmm_range_fault() reports
+		 * our pages as they are, so ask again as a stranger, which
+		 * faults the page home and breaks COW; it is then mapped in
+		 * place, writable.
+		 */
+		if (write && range.dev_private_owner && !(pfns[me] & HMM_PFN_WRITE) &&
+		    is_device_private_page(hmm_pfn_to_page(pfns[me]))) {
+			range.dev_private_owner = NULL;
+			ret = -EAGAIN;
+			continue;
+		}
 
 		page = svm_view_target(v->sf->shim, pfns[me], where);
 		mutex_lock(&v->lock);
@@ -422,8 +485,13 @@ out:
 	return ret;
 }
 
-/* Where heap page @haddr is now, without faulting; mmap_lock held. */
-static int svm_view_where(struct svm_view *v, unsigned long haddr)
+/*
+ * Where heap page @haddr is now, without faulting, and whether it is
+ * writable there; with @make_writable, first fault it in writable wherever
+ * the CPU can have it (our device pages come home). mmap_lock held.
+ */
+static int svm_view_where(struct svm_view *v, unsigned long haddr,
+			  bool make_writable, bool *writable)
 {
 	unsigned long hpfn;
 	struct hmm_range range = {
@@ -431,17 +499,21 @@ static int svm_view_where(struct svm_view *v, unsigned long haddr)
 		.start = haddr,
 		.end = haddr + PAGE_SIZE,
 		.hmm_pfns = &hpfn,
-		.dev_private_owner = v->sf->shim,
+		.default_flags = make_writable ?
+			HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE : 0,
+		.dev_private_owner = make_writable ? NULL : v->sf->shim,
 	};
 	struct page *page;
 	int tries, ret = -EBUSY;
 
+	*writable = false;
 	for (tries = 0; tries < SVM_VIEW_MAP_TRIES && ret == -EBUSY; tries++) {
 		range.notifier_seq = mmu_interval_read_begin(&v->heap_mni);
 		ret = hmm_range_fault(&range);
 	}
 	if (ret || !(hpfn & HMM_PFN_VALID))
 		return SVMSHIM_LOC_NONE;
+	*writable = hpfn & HMM_PFN_WRITE;
 	page = hmm_pfn_to_page(hpfn);
 	if (is_device_private_page(page))
 		return page->pgmap->owner == v->sf->shim ?
@@ -451,15 +523,16 @@ static int svm_view_where(struct svm_view *v, unsigned long haddr)
 	return SVMSHIM_LOC_HOST;
 }
 
-static vm_fault_t svm_view_fault(struct vm_fault *vmf)
+/* Resolve a device access to an unmapped view page; see the uAPI header. */
+static vm_fault_t svm_view_resolve(struct vm_fault *vmf, bool write)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct svm_view *v = vma->vm_private_data;
 	unsigned long haddr = v->heap_start +
 			      ((vmf->address & PAGE_MASK) - vma->vm_start);
-	bool write = vmf->flags & FAULT_FLAG_WRITE;
-	int dev = v->sdev->index, where = SVMSHIM_LOC_NONE;
+	int dev = v->sdev->index, where = SVMSHIM_LOC_NONE, loc;
 	u16 how = SVMSHIM_FAULT_RESIDENT;
+	bool writable;
 	unsigned long g, gs, ge;
 	struct vm_area_struct *hvma;
 	u64 t0 = ktime_get_ns();
@@ -481,7 +554,16 @@ static vm_fault_t svm_view_fault(struct vm_fault *vmf)
 	ge = min3((haddr & ~(g - 1)) + g, hvma->vm_end, v->heap_end);
 	ge = min(ge, a.end);
 
-	if (svm_view_where(v, haddr) != dev) {
+	loc = svm_view_where(v, haddr, false, &writable);
+	/*
+	 * A write meets a read-only page (copy-on-write shared since a fork,
+	 * or a read-only device page made from one): make it writable where
+	 * the CPU has it first, or every move would carry the read-only
+	 * state along and the write would fault forever.
+	 */
+	if (write && !writable && loc != SVMSHIM_LOC_NONE)
+		loc = svm_view_where(v, haddr, true, &writable);
+	if (loc != dev) {
 		if ((a.flags & SVMSHIM_ATTR_READ_MOSTLY) && !write) {
 			how = SVMSHIM_FAULT_READ_ONLY;
 			ro = true;
@@ -516,11 +598,19 @@ static vm_fault_t svm_view_fault(struct vm_fault *vmf)
 	return VM_FAULT_NOPAGE;
 }
 
+static vm_fault_t svm_view_fault(struct vm_fault *vmf)
+{
+	return svm_view_resolve(vmf, vmf->flags & FAULT_FLAG_WRITE);
+}
+
 /*
- * A write to a read-only view PTE (a read-mostly page, a read-only source
- * page): drop the PTE and let the access fault again as a write, which
- * goes through the whole policy (the write collapses the read-only
- * mapping toward the writer).
+ * A write to a read-only view PTE (a read-mostly page, a page that was
+ * read-only where it was): drop the PTE and resolve the access as a write
+ * right here, through the whole policy (a write collapses a read-only
+ * mapping toward the writer). Resolving it here rather than letting the
+ * access fault again matters: a CPU (or an emulator) that restarts a
+ * read-modify-write instruction with its read would otherwise map the page
+ * read-only again, and loop.
  */
 static vm_fault_t svm_view_mkwrite(struct vm_fault *vmf)
 {
@@ -532,7 +622,7 @@ static vm_fault_t svm_view_mkwrite(struct vm_fault *vmf)
 	if (!v->dead)
 		svm_view_zap(v, haddr, haddr + PAGE_SIZE);
 	mutex_unlock(&v->lock);
-	return VM_FAULT_NOPAGE;
+	return svm_view_resolve(vmf, true);
 }
 
 static int svm_view_may_split(struct vm_area_struct *vma, unsigned long addr)
@@ -666,14 +756,12 @@ out_free:
 int svm_file_view_init(struct svm_file *sf)
 {
 	INIT_LIST_HEAD(&sf->attrs);
-	mutex_init(&sf->attr_lock);
+	spin_lock_init(&sf->attr_lock);
 	spin_lock_init(&sf->events.lock);
 	sf->events.ev = kvcalloc(SVMSHIM_EVENT_RING, sizeof(*sf->events.ev),
 				 GFP_KERNEL);
-	if (!sf->events.ev) {
-		mutex_destroy(&sf->attr_lock);
+	if (!sf->events.ev)
 		return -ENOMEM;
-	}
 	return 0;
 }
 
@@ -686,6 +774,5 @@ void svm_file_view_fini(struct svm_file *sf)
 		list_del(&an->node);
 		kfree(an);
 	}
-	mutex_destroy(&sf->attr_lock);
 	kvfree(sf->events.ev);
 }

@@ -1942,6 +1942,192 @@ static int t_view_exit(void)
 	return 0;
 }
 
+
+/*
+ * A device write to pages that moved to the device read-only (they were
+ * copy-on-write shared with a child): the write completes (the page is
+ * faulted home and COW broken), the child keeps its bytes.
+ */
+static int t_view_cow(void)
+{
+	size_t len = 256 * 1024;
+	char *heap = map_anon(len), *v;
+	int go[2], status;
+	pid_t pid;
+	long bad;
+
+	CHECK(heap && pipe(go) == 0, "setup");
+	vfill(heap, len, 0xc1);
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		char c;
+
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(9);
+		_exit(vcheck(heap, len, 0xc1) < 0 ? 0 : 10);
+	}
+	close(go[0]);
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	CHECK(kshim_migrate(fd, heap, len, 0, 0, NULL, NULL) == 0, "migrate");
+	vfill(v, len, 0xc2);		/* must not spin on read-only pages */
+	bad = vcheck(heap, len, 0xc2);
+	CHECK(write(go[1], "x", 1) == 1, "pipe");
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	CHECK(bad < 0, "parent missed the device write at word %ld", bad);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "child saw the parent's device write (status 0x%x)", status);
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/* The same after the child is gone: pages left non-exclusive by fork. */
+static int t_view_cow_exited(void)
+{
+	size_t len = 256 * 1024;
+	char *heap = map_anon(len), *v;
+	int status;
+	pid_t pid;
+	long bad;
+
+	CHECK(heap, "mmap");
+	vfill(heap, len, 0xc3);
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0)
+		_exit(0);
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_NONE, 0, 64 * 1024) == 0, "attr");
+	CHECK(kshim_migrate(fd, heap, len / 2, 0, 0, NULL, NULL) == 0, "migrate");
+	vfill(v, len, 0xc4);		/* must not spin */
+	bad = vcheck(heap, len, 0xc4);
+	CHECK(bad < 0, "device write lost at word %ld", bad);
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/* Two device threads write alternate pages after a fork (runtime's user.fork). */
+struct cowt {
+	char *v;
+	size_t pages;
+	int first;
+};
+
+static void *cow_writer(void *arg)
+{
+	struct cowt *a = arg;
+
+	for (size_t i = a->first; i < a->pages; i += 2) {
+		volatile uint64_t *w = (volatile uint64_t *)(a->v + i * KPAGE);
+
+		for (size_t j = 0; j < KPAGE / 8; j++)
+			w[j] += 1;
+	}
+	return NULL;
+}
+
+static int t_view_cow_threads(void)
+{
+	size_t len = 256 * 1024, pages = len / KPAGE;
+	char *heap = map_anon(len), *v;
+	struct cowt a, b;
+	pthread_t ta, tb;
+	int status;
+	pid_t pid;
+
+	CHECK(heap, "mmap");
+	memset(heap, 0, len);
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_NONE, 0, 64 * 1024) == 0, "attr");
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		memset(heap, 0xff, len);
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	CHECK(kshim_migrate(fd, heap, len / 2, 0, 0, NULL, NULL) == 0, "migrate");
+	a = (struct cowt){ v, pages, 0 };
+	b = (struct cowt){ v, pages, 1 };
+	pthread_create(&ta, NULL, cow_writer, &a);
+	pthread_create(&tb, NULL, cow_writer, &b);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	for (size_t i = 0; i < len; i += 8)
+		CHECK(*(uint64_t *)(heap + i) == 1, "word %zu is %llu", i / 8,
+		      (unsigned long long)*(uint64_t *)(heap + i));
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/* New attributes drop what the views map: the next touch follows them. */
+static int t_view_attr_zap(void)
+{
+	size_t len = 256 * 1024, n = len / KPAGE;
+	char *heap = map_anon(len), *v;
+	long bad;
+
+	CHECK(heap, "mmap");
+	vfill(heap, len, 0xd1);
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	CHECK(kshim_attr(fd, heap, len, SVMSHIM_ATTR_READ_MOSTLY, SVMSHIM_LOC_NONE,
+			 0, 0) == 0, "attr");
+	bad = vcheck(v, len, 0xd1);
+	CHECK(bad < 0, "device read wrong data at word %ld", bad);
+	CHECK(count_at(heap, len, SVMSHIM_LOC_HOST) == (long)n, "read-mostly moved");
+	CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_NONE, 0, 0) == 0, "attr");
+	bad = vcheck(v, len, 0xd1);
+	CHECK(bad < 0, "device read wrong data at word %ld", bad);
+	CHECK(count_at(heap, len, 0) == (long)n, "after unset: %ld of %zu on device",
+	      count_at(heap, len, 0), n);
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/* Eviction takes pages that prefer the device last. */
+static int t_view_evict_pref(void)
+{
+	struct drm_svmshim_get_info info;
+	size_t keep = 1 * MiB, len;
+	char *pref, *other;
+	long bad;
+
+	CHECK(kshim_info(fd, 0, &info) == 0, "info");
+	len = info.memory_bytes;	/* as much again as the device holds */
+	pref = map_anon(keep);
+	other = map_anon(len);
+	CHECK(pref && other, "mmap");
+	vfill(pref, keep, 0xe1);
+	vfill(other, len, 0xe2);
+	CHECK(kshim_attr(fd, pref, keep, 0, 0, 0, 0) == 0, "attr");
+	CHECK(kshim_migrate(fd, pref, keep, 0, 0, NULL, NULL) == 0, "migrate");
+	CHECK(count_at(pref, keep, 0) == (long)(keep / KPAGE), "preferred not moved");
+	/* Fill the device with other pages, in pieces: eviction must spare pref. */
+	for (size_t off = 0; off < len; off += 4 * MiB)
+		CHECK(kshim_migrate(fd, other + off, 4 * MiB, 0, 0, NULL, NULL) == 0,
+		      "migrate other");
+	CHECK(count_at(pref, keep, 0) == (long)(keep / KPAGE),
+	      "pages preferring device 0 were evicted: %ld of %zu left",
+	      count_at(pref, keep, 0), keep / KPAGE);
+	bad = vcheck(other, len, 0xe2);
+	CHECK(bad < 0, "other data wrong at word %ld", bad);
+	bad = vcheck(pref, keep, 0xe1);
+	CHECK(bad < 0, "preferred data wrong at word %ld", bad);
+	munmap(pref, keep);
+	munmap(other, len);
+	return 0;
+}
+
 /* ---- NUMA placement ------------------------------------------------------ */
 
 #define K_MPOL_BIND 2
@@ -2081,6 +2267,11 @@ static const struct test tests[] = {
 	{ "view_events", t_view_events },
 	{ "view_exit", t_view_exit },
 	{ "numa_home", t_numa_home },
+	{ "view_cow", t_view_cow },
+	{ "view_cow_exited", t_view_cow_exited },
+	{ "view_cow_threads", t_view_cow_threads },
+	{ "view_attr_zap", t_view_attr_zap },
+	{ "view_evict_pref", t_view_evict_pref },
 };
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
