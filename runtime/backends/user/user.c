@@ -59,7 +59,8 @@ static struct user {
 	int node[SVM__MAX_DEVICES]; /* each device's host NUMA node */
 	int ndev;
 	void *zeros;
-} U = { .uffd = -1, .stopfd = -1 };
+	int pagemap; /* /proc/self/pagemap, to tell pinned pages from shared ones */
+} U = { .uffd = -1, .stopfd = -1, .pagemap = -1 };
 
 static uintptr_t area(int loc)
 {
@@ -86,11 +87,11 @@ static svm_failure_t classify_errno(int err, const char *what, uintptr_t addr)
 	}
 }
 
-static int uffd_wp(uintptr_t addr, size_t len, bool protect)
+static int uffd_wp_mode(uintptr_t addr, size_t len, uint64_t mode)
 {
 	struct uffdio_writeprotect wp = {
 		.range = { .start = addr, .len = len },
-		.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+		.mode = mode,
 	};
 
 	for (int i = 0; i < IOCTL_TRIES; i++) {
@@ -100,6 +101,11 @@ static int uffd_wp(uintptr_t addr, size_t len, bool protect)
 			break;
 	}
 	return -errno;
+}
+
+static int uffd_wp(uintptr_t addr, size_t len, bool protect)
+{
+	return uffd_wp_mode(addr, len, protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0);
 }
 
 static void uffd_wake(uintptr_t addr, size_t len)
@@ -206,29 +212,93 @@ static size_t zero_fill(uintptr_t d, size_t len, svm_failure_t *out)
 	return done / SVM__PAGE_SIZE;
 }
 
+/* The /proc/self/pagemap entry of the page at addr; 0 if unknown. */
+static uint64_t pagemap_entry(uintptr_t addr)
+{
+	uint64_t e;
+
+	if (U.pagemap < 0 || pread(U.pagemap, &e, sizeof(e),
+				   (off_t)(addr / SVM__PAGE_SIZE * sizeof(e))) != sizeof(e))
+		return 0;
+	return e;
+}
+
+#define PM_EXCLUSIVE (1ULL << 56) /* mapped only here */
+#define PM_UFFD_WP (1ULL << 57)	  /* write-protected by userfaultfd */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/*
+ * UFFDIO_MOVE refused the page at s with EBUSY: it is shared (a fork
+ * child has or had it), or pinned by someone (io_uring, RDMA). Mapped only
+ * here and not write-protected, a write fault settles which: it makes a
+ * page left over from a fork exclusive again (the kernel reuses it, no
+ * copy) and leaves a pinned page alone (a pinned anonymous page is always
+ * exclusive, so its write fault reuses it too). If the move still fails,
+ * the page is pinned. Returns true for pinned, false when the move worked
+ * (*moved set) or the page must go the copy way.
+ */
+static bool busy_page_pinned(uintptr_t d, uintptr_t s, bool *moved)
+{
+	uint64_t e = pagemap_entry(s);
+	int err;
+
+	*moved = false;
+	if (!(e & PM_EXCLUSIVE) || (e & PM_UFFD_WP))
+		return false;
+	if (madvise((void *)s, SVM__PAGE_SIZE, MADV_POPULATE_WRITE))
+		return false;
+	if (uffd_move(d, s, SVM__PAGE_SIZE, &err) == SVM__PAGE_SIZE) {
+		*moved = true;
+		return false;
+	}
+	return err == EBUSY;
+}
+
 static size_t move_run(uintptr_t addr, size_t n, int src, int dst, svm_failure_t *out)
 {
-	size_t len = n * SVM__PAGE_SIZE, done = 0;
+	size_t len = n * SVM__PAGE_SIZE, done = 0, moved = 0, i;
 	uintptr_t s = at(src == SVM__LOC_NONE ? SVM_HOST : src, addr), d = at(dst, addr);
-	int err;
+	int err = 0;
+	bool one;
 
 	if (src == SVM__LOC_NONE)
 		return zero_fill(d, len, out);
 	if (U.have_move) {
-		done = uffd_move(d, s, len, &err);
-		for (size_t i = 0; i < done / SVM__PAGE_SIZE; i++)
-			out[i] = SVM_FAILURE_NONE;
+		while (done < len) {
+			size_t got = uffd_move(d + done, s + done, len - done, &err);
+
+			for (i = 0; i < got / SVM__PAGE_SIZE; i++)
+				out[done / SVM__PAGE_SIZE + i] = SVM_FAILURE_NONE;
+			done += got;
+			moved += got / SVM__PAGE_SIZE;
+			if (done == len || err != EBUSY)
+				break;
+			/*
+			 * A pinned page stays, PINNED: copying it away would leave
+			 * the pinned page to its DMA user while the address shows
+			 * another. A shared one is copied below.
+			 */
+			if (busy_page_pinned(d + done, s + done, &one)) {
+				out[done / SVM__PAGE_SIZE] = SVM_FAILURE_PINNED;
+			} else if (one) {
+				out[done / SVM__PAGE_SIZE] = SVM_FAILURE_NONE;
+				moved++;
+			} else {
+				break;
+			}
+			done += SVM__PAGE_SIZE;
+		}
 		if (done == len)
-			return n;
-		/* EBUSY: a page shared with a fork child or pinned; copy it instead */
+			return moved;
 		if (err != EBUSY && err != EAGAIN) {
-			for (size_t i = done / SVM__PAGE_SIZE; i < n; i++)
+			for (i = done / SVM__PAGE_SIZE; i < n; i++)
 				out[i] = classify_errno(err, "UFFDIO_MOVE", addr + i * SVM__PAGE_SIZE);
-			return done / SVM__PAGE_SIZE;
+			return moved;
 		}
 	}
-	return done / SVM__PAGE_SIZE +
-	       copy_move(d + done, s + done, len - done, out + done / SVM__PAGE_SIZE);
+	return moved + copy_move(d + done, s + done, len - done, out + done / SVM__PAGE_SIZE);
 }
 
 /*
@@ -324,16 +394,13 @@ static svm_result_t user_remote_map(struct svm__rt *rt, uintptr_t addr, size_t n
 	return SVM_OK;
 }
 
-static size_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, int dev,
-				svm_failure_t *out)
+/* Replaces the host pages by the device's: the usual write-back. */
+static size_t remote_unmap_run(uintptr_t addr, size_t n, int dev, svm_failure_t *out)
 {
 	uintptr_t h = at(SVM_HOST, addr), v = at(dev, addr);
 	size_t len = n * SVM__PAGE_SIZE, done = 0, ok = 0;
 	int err = 0;
 
-	(void)rt;
-	/* stop device writes, replace the host page by the device's */
-	uffd_wp(v, len, true);
 	madvise((void *)h, len, MADV_DONTNEED);
 	if (U.have_move)
 		done = uffd_move(h, v, len, &err);
@@ -356,7 +423,56 @@ static size_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, in
 		out[i] = classify_errno(err, "in-place write-back", addr + off);
 		uffd_wp(v + off, SVM__PAGE_SIZE, false);
 	}
-	uffd_wake(v, len);
+	return ok;
+}
+
+/*
+ * A host page pinned by someone else (io_uring, RDMA; found PINNED by a
+ * move) must stay the page at its address, or the pin's owner would go on
+ * using a page the program no longer sees: its bytes are written into it
+ * instead. Host writers asleep on its write protection stay asleep
+ * (DONTWAKE) until the bytes are in.
+ */
+static bool remote_unmap_pinned(uintptr_t addr, int dev)
+{
+	uintptr_t h = at(SVM_HOST, addr), v = at(dev, addr);
+
+	if (uffd_wp_mode(h, SVM__PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_DONTWAKE))
+		return false;
+	memcpy((void *)h, (const void *)v, SVM__PAGE_SIZE);
+	madvise((void *)v, SVM__PAGE_SIZE, MADV_DONTNEED);
+	uffd_wake(h, SVM__PAGE_SIZE);
+	return true;
+}
+
+static size_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, int dev,
+				svm_failure_t *out)
+{
+	struct svm__range *r = svm__range_find(rt, addr);
+	size_t first = r ? (addr - r->start) / SVM__PAGE_SIZE : 0, ok = 0, i, j;
+
+	/* stop device writes */
+	uffd_wp(at(dev, addr), n * SVM__PAGE_SIZE, true);
+	for (i = 0; i < n; i = j) {
+		bool pinned = r && r->pages[first + i].pinned_seen;
+
+		for (j = i + 1; j < n && r && !!r->pages[first + j].pinned_seen == pinned; j++)
+			;
+		if (!pinned) {
+			ok += remote_unmap_run(addr + i * SVM__PAGE_SIZE, j - i, dev, out + i);
+			continue;
+		}
+		for (size_t k = i; k < j; k++) {
+			out[k] = SVM_FAILURE_NONE;
+			if (remote_unmap_pinned(addr + k * SVM__PAGE_SIZE, dev)) {
+				ok++;
+			} else { /* the device keeps the bytes, writable: it owns the page */
+				out[k] = SVM_FAILURE_BUSY;
+				uffd_wp(at(dev, addr + k * SVM__PAGE_SIZE), SVM__PAGE_SIZE, false);
+			}
+		}
+	}
+	uffd_wake(at(dev, addr), n * SVM__PAGE_SIZE);
 	return ok;
 }
 
@@ -595,6 +711,7 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 
 	memset(&U, 0, sizeof(U));
 	U.uffd = U.stopfd = -1;
+	U.pagemap = -1;
 	/* ask once for the feature list, then open the real one with what we use */
 	probe = open_uffd(&kf, why, sizeof(why));
 	if (probe < 0) {
@@ -633,6 +750,7 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 
 	U.size = cfg->heap_size & ~(SVM__HUGE_SIZE - 1);
 	U.ndev = cfg->user_devices;
+	U.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); /* -1: no pin test */
 	U.zeros = mmap(NULL, ZERO_CHUNK, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	U.heap = (uintptr_t)reserve(U.size);
 	if (U.zeros == MAP_FAILED || !U.heap)
@@ -709,6 +827,8 @@ static void user_fini(struct svm__rt *rt)
 		close(U.uffd);
 	if (U.stopfd >= 0)
 		close(U.stopfd);
+	if (U.pagemap >= 0)
+		close(U.pagemap);
 	memset(&U, 0, sizeof(U));
 	U.uffd = U.stopfd = -1;
 }
