@@ -8,6 +8,7 @@
 
 #include "../core/ops.h"
 
+extern const struct svm__backend_ops svm__kshim_ops;
 extern const struct svm__backend_ops svm__user_ops;
 extern const struct svm__backend_ops svm__ze_ops;
 

@@ -2,8 +2,7 @@
 #include "backend.h"
 
 const struct svm__backend_entry svm__backends[] = {
-	{ "kshim", SVM__BACKEND_KSHIM, NULL,
-	  "not part of this build yet: the kernel shim's runtime backend is under construction" },
+	{ "kshim", SVM__BACKEND_KSHIM, &svm__kshim_ops, NULL },
 	{ "ze", SVM__BACKEND_ZE, &svm__ze_ops, NULL },
 	{ "user", SVM__BACKEND_USER, &svm__user_ops, NULL },
 };

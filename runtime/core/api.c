@@ -55,7 +55,10 @@ static void fork_prepare(void)
 		pthread_mutex_lock(&svm__launch_lock[d]);
 	pthread_mutex_lock(&svm__rt.lock);
 	/* the child has no fault service: it must find every page at home */
-	svm__evacuate_all(&svm__rt);
+	if (svm__rt.be->evacuate)
+		svm__rt.be->evacuate(&svm__rt);
+	else
+		svm__evacuate_all(&svm__rt);
 }
 
 static void fork_parent(void)
@@ -198,6 +201,8 @@ svm_result_t svm_finalize(void)
 		pthread_mutex_unlock(&svm__launch_lock[d]);
 	}
 	pthread_mutex_lock(&rt->lock);
+	if (rt->be->sync)
+		rt->be->sync(rt, true);
 	svm__profile_stop(rt);
 	if (rt->nranges)
 		svm__info("finalize: freeing %zu allocation(s) still live", rt->nranges);
@@ -502,20 +507,20 @@ svm_result_t svm_pin(const void *ptr, size_t bytes)
 	if (!r)
 		goto out;
 	res = SVM_ERROR_UNSUPPORTED;
-	if (!svm__rt.be->move)
+	if (!svm__rt.be->move && !svm__rt.be->pin)
 		goto out; /* no migration engine: nothing can keep pages home */
 	res = SVM_ERROR_INVALID_ARGUMENT;
 	for (size_t i = first; i < first + n; i++)
 		if (r->pages[i].pins == UINT16_MAX)
 			goto out;
 	/* a pinned page lives on the host; bring it there first */
-	res = svm__migrate(&svm__rt, r, first, n, SVM_HOST, 0, NULL);
+	res = svm__rt.be->move ? svm__migrate(&svm__rt, r, first, n, SVM_HOST, 0, NULL) : SVM_OK;
 	if (res != SVM_OK) {
 		svm__err("svm_pin: some pages could not come home; nothing pinned");
 		res = SVM_ERROR_BACKEND;
 		goto out;
 	}
-	if (svm__rt.be->pin) {
+	if (svm__rt.be->pin) { /* without move(), it brings the pages home itself */
 		res = svm__rt.be->pin(&svm__rt, (uintptr_t)ptr, n);
 		if (res != SVM_OK)
 			goto out;
@@ -540,7 +545,7 @@ svm_result_t svm_unpin(const void *ptr, size_t bytes)
 	if (!r)
 		goto out;
 	res = SVM_ERROR_UNSUPPORTED;
-	if (!svm__rt.be->move)
+	if (!svm__rt.be->move && !svm__rt.be->unpin)
 		goto out;
 	res = SVM_ERROR_INVALID_ARGUMENT;
 	for (size_t i = first; i < first + n; i++)
@@ -592,6 +597,8 @@ svm_result_t svm_launch(int device, size_t grid, svm_kernel_fn fn, void *arg)
 	/* in-place working copies end with the launch: writes become visible */
 	pthread_mutex_lock(&svm__rt.lock);
 	svm__remote_flush_device(&svm__rt, device);
+	if (svm__rt.be->sync) /* what the driver did during the launch */
+		svm__rt.be->sync(&svm__rt, false);
 	pthread_mutex_unlock(&svm__rt.lock);
 	pthread_mutex_unlock(&svm__launch_lock[device]);
 	return res;
@@ -615,6 +622,8 @@ svm_result_t svm_stats(svm_stats_t *stats)
 		leave();
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
+	if (svm__rt.be->sync)
+		svm__rt.be->sync(&svm__rt, true);
 	*stats = svm__rt.stats;
 	stats->launches = atomic_load(&svm__rt.launches);
 	for (int d = 0; d < svm__rt.ndev; d++)
@@ -634,6 +643,8 @@ svm_result_t svm_device_stats(int device, svm_stats_t *stats)
 		leave();
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
+	if (svm__rt.be->sync)
+		svm__rt.be->sync(&svm__rt, true);
 	*stats = svm__rt.dev[device].stats;
 	fill_resident(stats, svm__rt.dev[device].resident);
 	leave();

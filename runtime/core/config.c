@@ -41,7 +41,7 @@ static const struct var table[] = {
 	{ "SVM_USER_DEVICE_MEMORY", T_SIZE, "1G", OFF(user_device_memory), 64 << 10, 1LL << 40, NULL, false,
 	  "user backend: memory capacity of each emulated device (K/M/G suffixes)" },
 	{ "SVM_USER_DEVICE_THREADS", T_INT, "0", OFF(user_device_threads), 0, 1024, NULL, false,
-	  "user backend: worker threads per device for svm_launch (0: one per online CPU)" },
+	  "user and kshim backends: worker threads per device for svm_launch (0: one per online CPU)" },
 	{ "SVM_USER_DEVICE_NUMA", T_STRING, "spread", OFF(user_device_numa), 0, 127, NULL, false,
 	  "user backend: host NUMA node of each device: spread (round robin) or a list like 1,0" },
 	{ "SVM_USER_FAULT_CPU", T_INT, "-1", OFF(user_fault_cpu), -1, 4095, NULL, false,

@@ -13,7 +13,10 @@
 
 #include "internal.h"
 #include "launch.h"
+#include "ops.h"
 #include "../topo/topo.h"
+
+#define SYNC_PERIOD_NS 2000000L /* backend sync() during a launch */
 
 struct svm_kernel_ctx {
 	int device;
@@ -153,8 +156,33 @@ svm_result_t svm__pool_run(struct svm__rt *rt, int dev, size_t grid, svm_kernel_
 	pool->running = pool->started;
 	pool->generation++;
 	pthread_cond_broadcast(&pool->work);
-	while (pool->running)
-		pthread_cond_wait(&pool->done, &pool->m);
+	while (pool->running) {
+		struct timespec until;
+
+		if (!rt->be->sync) {
+			pthread_cond_wait(&pool->done, &pool->m);
+			continue;
+		}
+		/*
+		 * A driver that serves faults by itself keeps a bounded record
+		 * of them (kshim: 4096 events): read it every few ms while the
+		 * device works, so a long launch loses none.
+		 */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += SYNC_PERIOD_NS;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_cond_timedwait(&pool->done, &pool->m, &until) != ETIMEDOUT ||
+		    !pool->running)
+			continue;
+		pthread_mutex_unlock(&pool->m);
+		pthread_mutex_lock(&rt->lock);
+		rt->be->sync(rt, false);
+		pthread_mutex_unlock(&rt->lock);
+		pthread_mutex_lock(&pool->m);
+	}
 	pthread_mutex_unlock(&pool->m);
 	return SVM_OK;
 }

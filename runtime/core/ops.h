@@ -74,9 +74,26 @@ struct svm__backend_ops {
 			       svm_failure_t *out);
 	/* Optional: drain per-CPU LRU caches before a retry round. */
 	void (*drain)(struct svm__rt *rt);
-	/* Optional: a real pin of host pages (kshim); NULL if runtime-level only. */
+	/*
+	 * Optional: a real pin of host pages (kshim); NULL if runtime-level
+	 * only. A backend with pin() but no move() brings the pages home
+	 * itself before pinning them; with move() the engine does that first.
+	 */
 	svm_result_t (*pin)(struct svm__rt *rt, uintptr_t addr, size_t n);
 	svm_result_t (*unpin)(struct svm__rt *rt, uintptr_t addr, size_t n);
+
+	/*
+	 * Optional, for backends whose driver migrates by itself (kshim):
+	 * evacuate() brings every page home before fork() (without it the
+	 * engine's svm__evacuate_all runs); sync() folds what the driver did
+	 * on its own since the last call (faults, fault migrations) into the
+	 * stats and page records and, when `resident` is set, recounts
+	 * rt->dev[].resident. Called at svm_stats, svm_device_stats, every
+	 * few ms during a launch and at its end, and before the profile is
+	 * written.
+	 */
+	void (*evacuate)(struct svm__rt *rt);
+	void (*sync)(struct svm__rt *rt, bool resident);
 };
 
 #endif

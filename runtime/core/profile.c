@@ -138,6 +138,8 @@ void svm__fault_account(struct svm__rt *rt, int dev, bool cpu, bool write, uint6
 static void at_exit(void)
 {
 	pthread_mutex_lock(&svm__rt.lock);
+	if (svm__rt.be && svm__rt.be->sync && !svm__rt.forked_child) /* its last faults */
+		svm__rt.be->sync(&svm__rt, true);
 	if (svm__rt.be)
 		svm__profile_stop(&svm__rt);
 	pthread_mutex_unlock(&svm__rt.lock);

@@ -227,6 +227,38 @@ static inline void svmt_init(void)
 	CHECK_RES(r, SVM_OK);
 }
 
+/*
+ * n scaled by SVMT_SCALE_PERCENT (default 100), at least 1: long tests do
+ * less work where time is short (the VM harness runs them under TCG).
+ */
+static inline unsigned long svmt_scaled(unsigned long n)
+{
+	const char *s = getenv("SVMT_SCALE_PERCENT");
+	unsigned long pct = s && *s ? strtoul(s, NULL, 10) : 100;
+	unsigned long v = pct ? n * pct / 100 : n;
+
+	return v ? v : 1;
+}
+
+/* The active backend ("kshim", "user", "ze"); svm_init must have run. */
+static inline const char *svmt_backend(void)
+{
+	static svm_device_props_t props;
+
+	CHECK_OK(svm_device_props(0, &props));
+	return props.backend;
+}
+
+/*
+ * For tests of one backend's internals: on kshim, SKIP with the reason.
+ * Call after svm_init.
+ */
+static inline void svmt_skip_on_kshim(const char *why)
+{
+	if (!strcmp(svmt_backend(), "kshim"))
+		svmt_skip("not for the kshim backend: %s", why);
+}
+
 static inline void *svmt_alloc(size_t bytes)
 {
 	void *p = NULL;

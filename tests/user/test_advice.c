@@ -2,7 +2,7 @@
 /*
  * svm_advise on the user backend (SVM_GRANULARITY=4K):
  * READ_MOSTLY makes read-only duplicates that a write collapses to the
- * writer; PREFERRED_LOCATION makes faults go toward the device;
+ * writer (on kshim: the device reads and writes the host page in place); PREFERRED_LOCATION makes faults go toward the device;
  * ACCESSED_BY lets the device reach host pages without moving them, its
  * writes visible to the host when svm_launch returns.
  */
@@ -140,6 +140,43 @@ static void check_read_mostly(uint64_t *p)
 	CHECK_OK(svm_prefetch(p, NPAGES * pg, SVM_HOST, NULL));
 }
 
+/*
+ * kshim: the driver serves a read-mostly page's device reads from the host
+ * page itself, mapped read-only into the view (no copy to collapse); a
+ * device write takes the page to the writer, as on user.
+ */
+static void check_read_mostly_in_place(uint64_t *p)
+{
+	svm_stats_t s0, s1;
+
+	fill(p, NPAGES, 1);
+	CHECK_OK(svm_advise(p, NPAGES * pg, SVM_ADVISE_SET_READ_MOSTLY, 0));
+	s0 = svmt_stats();
+	launch(p, NPAGES, 0, 0);
+	s1 = svmt_stats();
+	CHECK_EQ(svmt_count_at(p, NPAGES * pg, SVM_HOST), NPAGES);
+	CHECK_EQ(s1.pages_to_device, s0.pages_to_device);
+	CHECK_GE(s1.remote_accesses - s0.remote_accesses, NPAGES);
+	CHECK_EQ(svmt_page(p).copies, 1);
+	host_check(p);
+	/* the device sees a host write at once: it reads the same page */
+	host_add(p, 2 * words + 5, 1);
+	launch(p, NPAGES, 0, 0);
+	/* a device write moves the page to the writer; the host sees it */
+	launch(p, 4, 1, 10);
+	CHECK_EQ(svmt_count_at(p, 4 * pg, 0), 4);
+	CHECK_EQ(svmt_count_at(p + 4 * words, (NPAGES - 4) * pg, SVM_HOST), NPAGES - 4);
+	host_check(p);
+	CHECK_EQ(p[2 * words + 5], svmt_pattern(1, 2 * words + 5) + 11);
+	/* without the advice a device read migrates */
+	CHECK_OK(svm_advise(p, NPAGES * pg, SVM_ADVISE_UNSET_READ_MOSTLY, 0));
+	launch(p, NPAGES, 0, 0);
+	CHECK_EQ(svmt_count_at(p, NPAGES * pg, 0), NPAGES);
+	CHECK_EQ(svmt_page(p).copies, 2);
+	CHECK_OK(svm_prefetch(p, NPAGES * pg, SVM_HOST, NULL));
+	host_check(p);
+}
+
 static void check_preferred(uint64_t *p)
 {
 	fill(p, NPAGES, 2);
@@ -190,7 +227,10 @@ int main(void)
 	p = svmt_alloc(NPAGES * pg);
 	shadow = calloc(NPAGES, pg);
 	CHECK(shadow != NULL);
-	check_read_mostly(p);
+	if (strcmp(svmt_backend(), "kshim"))
+		check_read_mostly(p);
+	else
+		check_read_mostly_in_place(p);
 	check_preferred(p);
 	check_accessed_by(p);
 	host_check(p);

@@ -14,6 +14,7 @@
  * each counter the exact number of increments.
  *
  * usage: test_concurrent [plain|read-mostly|accessed-by|pinned]
+ * (launches, prefetches and host rounds scaled by SVMT_SCALE_PERCENT)
  * The mode puts that advice (or svm_pin) on the pages first, so the same
  * race runs through read duplicates and collapses, or through the device
  * working on copies coherent at launch boundaries.
@@ -27,9 +28,10 @@
 #define HOST_THREADS 3
 #define LAUNCHERS 2
 #define GRID 8
-#define HOST_ROUNDS 200 /* at least; host threads go on while kernels run */
-#define LAUNCHES 150
-#define PREFETCHES 1000
+/* scaled by SVMT_SCALE_PERCENT (svmt_scaled) */
+static unsigned long min_host_rounds = 200; /* at least; host threads go on while kernels run */
+static unsigned long launches = 150;
+static unsigned long prefetches = 1000;
 
 static size_t pg, words;
 static uint64_t *svm;
@@ -56,7 +58,7 @@ static void *host_writer(void *arg)
 	uint64_t r;
 
 	pthread_barrier_wait(&start);
-	for (r = 0; r < HOST_ROUNDS ||
+	for (r = 0; r < min_host_rounds ||
 		    __atomic_load_n(&launchers_left, __ATOMIC_ACQUIRE) > 0;
 	     r++) {
 		for (size_t p = 0; p < NPAGES; p++) {
@@ -102,7 +104,7 @@ static void *launcher(void *arg)
 	struct launch_args a = { .first_slot = HOST_THREADS + l * GRID };
 
 	pthread_barrier_wait(&start);
-	for (a.round = 0; a.round < LAUNCHES; a.round++) {
+	for (a.round = 0; a.round < launches; a.round++) {
 		int dev = (int)((l + a.round) % (uint64_t)ndev);
 
 		CHECK_OK(svm_launch(dev, GRID, kernel_writer, &a));
@@ -121,7 +123,7 @@ static void *prefetcher(void *arg)
 
 	(void)arg;
 	pthread_barrier_wait(&start);
-	for (int k = 0; k < PREFETCHES; k++) {
+	for (unsigned long k = 0; k < prefetches; k++) {
 		size_t p = svmt_rand(&rng) % NPAGES;
 		size_t n = 1 + svmt_rand(&rng) % (NPAGES - p);
 		int where = (int)(svmt_rand(&rng) % (uint64_t)(ndev + 1)) - 1;
@@ -144,7 +146,7 @@ static void *prefetcher(void *arg)
 
 static void verify(void)
 {
-	uint64_t want_count = (uint64_t)LAUNCHERS * LAUNCHES * GRID;
+	uint64_t want_count = (uint64_t)LAUNCHERS * launches * GRID;
 
 	for (size_t t = 0; t < HOST_THREADS; t++)
 		want_count += host_rounds[t];
@@ -154,7 +156,7 @@ static void verify(void)
 			CHECK_EQ(*slot(p, t), host_rounds[t] * (t + 1));
 		for (size_t s = HOST_THREADS;
 		     s < HOST_THREADS + LAUNCHERS * GRID; s++)
-			CHECK_EQ(*slot(p, s), LAUNCHES);
+			CHECK_EQ(*slot(p, s), launches);
 		for (size_t s = HOST_THREADS + LAUNCHERS * GRID; s < words - 1;
 		     s++)
 			CHECK_EQ(*slot(p, s), 0);
@@ -197,6 +199,9 @@ int main(int argc, char **argv)
 
 	pg = svmt_page_size();
 	words = pg / sizeof(uint64_t);
+	min_host_rounds = svmt_scaled(min_host_rounds);
+	launches = svmt_scaled(launches);
+	prefetches = svmt_scaled(prefetches);
 	svmt_init();
 	ndev = svm_device_count();
 	svm = svmt_alloc(NPAGES * pg);

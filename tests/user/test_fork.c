@@ -97,10 +97,14 @@ int main(void)
 	CHECK_OK(svm_launch(0, NPAGES, kernel_add, &a));
 	CHECK_EQ(svmt_count_at(p, NPAGES * pg, 0), NPAGES);
 	fork_and_check(p, 1);
+	printf("first fork: the child saw the device's writes\n");
+	fflush(stdout);
 
 	/* The parent still works: half on the device, kernels, faults. */
 	CHECK_OK(svm_prefetch(p, NPAGES / 2 * pg, 0, NULL));
 	CHECK_OK(svm_launch(0, NPAGES, kernel_add, &a));
+	printf("after the fork: prefetch and launch work\n");
+	fflush(stdout);
 	fork_and_check(p, 2);
 	CHECK_OK(svm_launch(0, NPAGES, kernel_add, &a));
 	for (size_t i = 0; i < NPAGES * words; i++)

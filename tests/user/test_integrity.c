@@ -6,7 +6,7 @@
  * shadow copy in plain memory. Run with SVM_USER_UFFD_MOVE=1 and =0 (the
  * UFFDIO_MOVE and the UFFDIO_COPY paths), and with several devices.
  *
- * usage: test_integrity [rounds [seed]]
+ * usage: test_integrity [rounds [seed]]  (rounds scaled by SVMT_SCALE_PERCENT)
  */
 #define _GNU_SOURCE
 #include "svmtest.h"
@@ -195,7 +195,7 @@ static void step(unsigned round)
 
 int main(int argc, char **argv)
 {
-	unsigned rounds = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 0) : 200;
+	unsigned rounds = (unsigned)svmt_scaled(argc > 1 ? strtoul(argv[1], NULL, 0) : 200);
 	uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 0) : 12345;
 	size_t bytes = 8 * MIB;
 	svm_stats_t st;

@@ -8,7 +8,8 @@
  * thread woken by another fault's migration of the same block) must not be
  * served a second time later.
  *
- * usage: test_settle [rounds]   (run with SVM_GRANULARITY=64K)
+ * usage: test_settle [rounds]   (run with SVM_GRANULARITY=64K; rounds scaled
+ * by SVMT_SCALE_PERCENT)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -55,7 +56,7 @@ static void expect_all_at(int location, int round, const char *after)
 
 int main(int argc, char **argv)
 {
-	int rounds = argc > 1 ? atoi(argv[1]) : 40;
+	int rounds = (int)svmt_scaled(argc > 1 ? strtoul(argv[1], NULL, 10) : 40);
 	struct kargs a;
 	pthread_t t[HOST_THREADS];
 

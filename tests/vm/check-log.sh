@@ -1,10 +1,12 @@
 #!/bin/bash
 # Verdict of one VM run from its serial console log.
-#   tests/vm/check-log.sh console.log <version> <qemu exit status>
-# Exit 0 when every kshim test passed, every svmshim unload returned all
-# device pages, the run reached its end and the kernel log is clean.
+#   tests/vm/check-log.sh console.log <version> <qemu exit status> [runtime]
+# Exit 0 when every kshim test passed, every runtime test on kshim passed
+# or said SKIP with a reason (when runtime is 1: the stage was asked for),
+# every svmshim unload returned all device pages, the run reached its end
+# and the kernel log is clean.
 set -uo pipefail
-log=$1 ver=$2 qrc=${3:-0}
+log=$1 ver=$2 qrc=${3:-0} rt=${4:-0}
 fail=0
 bad() { echo "vm-check: FAIL: $*"; fail=1; }
 
@@ -29,6 +31,20 @@ sum=$(grep -m1 '^kshim-tests: ' "$log" || true)
 grep -q '^FAIL: ' "$log" && bad "kshim test failures"
 grep -q '^SVMVM: kshim-tests rc=0$' "$log" || bad "kshim-tests exit status not 0"
 grep -q '^SVMVM: insmod rc=0$' "$log" || bad "insmod svmshim failed"
+
+# 2b. the runtime's tests on the kshim backend.
+if grep -q '^SVMVM: runtime-tests begin' "$log"; then
+	grep -E '^RT (PASS|FAIL|SKIP): ' "$log" | sed 's/^/  /'
+	grep -E '^  \| ' "$log" | head -200
+	sum=$(grep -m1 '^runtime-tests: ' "$log" || true)
+	[ -n "$sum" ] && echo "$sum" || bad "the runtime tests did not finish"
+	grep -q '^RT FAIL: ' "$log" && bad "runtime test failures on kshim"
+	grep -q '^SVMVM: runtime-tests rc=0$' "$log" || bad "runtime tests: failures counted"
+	grep -E '^RT SKIP: [^:]+: *$' "$log" && bad "a runtime test skipped without a reason"
+	grep -q '^RT PASS: ' "$log" || bad "no runtime test passed"
+elif [ "$rt" = 1 ]; then
+	bad "the runtime tests on kshim did not run"
+fi
 
 # 3. unload: every device page came back, every time.
 loads=$(grep -c '^SVMVM: insmod rc=0$' "$log")

@@ -10,18 +10,29 @@
 # qemu-system-x86_64 -accel tcg -smp 2 with 2 NUMA nodes of 1 GiB, run
 #   1. hmm-tests against test_hmm.ko (baseline: printed, never fatal),
 #   2. kshim-tests against svmshim.ko, then rmmod (every page must return),
-#   3. the MIGRATE benchmark (tests/perf/kshim), then rmmod again,
+#   3. the runtime's own tests (CTest labels unit, user, retry, topo, the
+#      samples) on the kshim backend against svmshim.ko, then rmmod,
+#   4. the MIGRATE benchmark (tests/perf/kshim), then rmmod again,
 # and bring everything back over the serial console. Fails on any kshim test
-# failure, a missing unload report, and any WARNING/BUG/Oops/lockdep report
+# failure, any runtime test failure, a missing unload report, and any
+# WARNING/BUG/Oops/lockdep report
 # or Call Trace in the kernel log. Exit 77 (SKIP) when tools are missing.
 #
 # Environment:
 #   SVMRT_VM_CACHE    kernel build cache (default /var/cache/svmrt-vm, or
 #                     ~/.cache/svmrt-vm when /var/cache is not writable)
 #   SVMRT_VM_TIMEOUT  seconds before qemu is killed (default 1200)
+#   SVMRT_VM_WORK     work directory of this run (default <cache>/run-<ver>);
+#                     give concurrent runs of one kernel different ones
 #   SVMRT_VM_TESTS    kshim tests to run (default: tests/vm/kshim-tests.list)
 #   SVMRT_VM_HMM      0: skip the hmm-tests baseline
 #   SVMRT_VM_BENCH    0: skip the benchmark
+#   SVMRT_VM_RUNTIME  0: skip the runtime tests on kshim (stage 3); they are
+#                     built with cmake in <work>-rtbuild (kept between runs)
+#   SVMRT_VM_RUNTIME_TESTS  regex of CTest names for stage 3 (default: all
+#                     of the labels above)
+#   SVMRT_VM_RUNTIME_SCALE  percentage of their usual work that the long
+#                     runtime tests do in the VM (SVMT_SCALE_PERCENT, default 10)
 #   SVMRT_VM_BENCH_ARGS  extra arguments for kshim-bench
 #   SVMRT_VM_SHELL    1: interactive shell in the VM instead of the run
 #   SVMRT_VM_QEMU     qemu binary (default qemu-system-x86_64)
@@ -37,7 +48,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$here/cache-dir.sh"
 timeout_s=${SVMRT_VM_TIMEOUT:-1200}
-work=$cache/run-$ver
+work=${SVMRT_VM_WORK:-$cache/run-$ver}
 
 skip() { echo "SKIP: $*"; exit 77; }
 die() { echo "vm-run: ERROR: $*" >&2; exit 1; }
@@ -101,6 +112,124 @@ gcc -static -O2 -U_FORTIFY_SOURCE -I"$kdir" -isystem "$kdir/usr/include" \
 	-lrt -lpthread -lm >"$work/hmm-tests-build.log" 2>&1 ||
 	{ cat "$work/hmm-tests-build.log"; die "hmm-tests build failed"; }
 
+# ---- the runtime's tests, for the kshim backend -----------------------------
+# Built with the project's own CMake (the runtime is dynamically linked),
+# then CTest's list of the unit/user/retry/topo tests and the samples is
+# turned into /rt/tests.sh: each binary with its CTest environment and
+# SVM_BACKEND=kshim. The binaries, their shared libraries (ldd) and the
+# dynamic loader go into the initramfs under /rt and /lib64.
+rt_stage=${SVMRT_VM_RUNTIME:-1}
+root=$work/root
+if [ "$rt_stage" = 1 ]; then
+	for t in cmake python3 ldd readelf; do
+		command -v $t >/dev/null || skip "$t not installed (needed for the runtime stage; SVMRT_VM_RUNTIME=0 leaves it out)"
+	done
+	rtb=$work-rtbuild
+	if [ -f "$rtb/CMakeCache.txt" ] &&
+	   ! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$top" "$rtb/CMakeCache.txt"; then
+		rm -rf "$rtb" # built from another tree
+	fi
+	t4=$(date +%s)
+	{ cmake -S "$top" -B "$rtb" -DSVMRT_VM_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+	  cmake --build "$rtb" -j"$(nproc)"; } >"$work/rt-build.log" 2>&1 ||
+		{ tail -40 "$work/rt-build.log"; die "runtime build failed (log: $work/rt-build.log)"; }
+	mkdir -p "$root/rt/bin" "$root/rt/lib" "$root/lib64"
+	(cd "$rtb" && ctest --show-only=json-v1 -L '^(unit|user|retry|topo)$') >"$work/rt-tests.json" ||
+		die "ctest --show-only failed"
+	python3 - "$rtb" "$root" "$work/rt-tests.json" "${SVMRT_VM_RUNTIME_TESTS:-}" \
+		"${SVMRT_VM_RUNTIME_SCALE:-10}" <<'EOF' ||
+import json, os, re, shlex, shutil, sys
+
+build, root, listing, only, scale = sys.argv[1:6]
+tests = json.load(open(listing))["tests"]
+# settings that only the user backend reads: runs differing in them alone
+# are the same run on kshim
+user_only = re.compile(r"^SVM_USER_(DEVICES|DEVICE_MEMORY|DEVICE_NUMA|FAULT_CPU|UFFD_MOVE)=")
+# CTest entries that are not a runtime test binary, and why
+not_here = {
+    "exported-symbols": "a check of the build tree's library, not a runtime test",
+    "config-documented": "a check of the sources, not a runtime test",
+    "svm-info": "its pass pattern describes the user backend; vm.svm-info checks kshim",
+    "profile.trace": "check_profile.py needs python3, which the VM does not have",
+}
+# the shim's memory per device for a run: SVM_USER_DEVICE_MEMORY (a test of
+# a full device) becomes the module's vram_mb, in whole 2 MiB; default 64
+def vram_mb(env):
+    for e in env:
+        m = re.match(r"^SVM_USER_DEVICE_MEMORY=(\d+)([KMG]?)$", e)
+        if m:
+            b = int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2)]
+            mb = max(2, -(-b // (2 << 20)) * 2)
+            return mb if mb < 64 else 64
+    return 64
+lines, runs, seen, bins = [], [], {}, set()
+for t in tests:
+    name, cmd = t["name"], t.get("command") or []
+    props = {p["name"]: p["value"] for p in t.get("properties", [])}
+    if only and not re.search(only, name):
+        continue
+    if name in not_here or not cmd or not cmd[0].startswith(build + "/"):
+        why = not_here.get(name, "not a binary of the build tree")
+        lines.append("rt_skip %s %s" % (shlex.quote(name), shlex.quote(why)))
+        continue
+    env = [e for e in props.get("ENVIRONMENT", []) if not e.startswith("SVM_BACKEND=")]
+    # files the environment names (HWLOC_XMLFILE=...) go along, under /rt/data
+    for i, e in enumerate(env):
+        k, _, v = e.partition("=")
+        if v.startswith("/") and os.path.isfile(v):
+            os.makedirs(os.path.join(root, "rt/data"), exist_ok=True)
+            shutil.copy(v, os.path.join(root, "rt/data", os.path.basename(v)))
+            env[i] = k + "=/rt/data/" + os.path.basename(v)
+    key = (os.path.basename(cmd[0]), tuple(cmd[1:]),
+           tuple(sorted(e for e in env if not user_only.match(e))))
+    if key in seen:
+        lines.append("rt_skip %s %s" % (shlex.quote(name), shlex.quote(
+            "the same run as %s on kshim (they differ only in user-backend settings)" % seen[key])))
+        continue
+    seen[key] = name
+    bins.add(cmd[0])
+    tmo = int(float(props.get("TIMEOUT", 60)))
+    skiprc = int(props.get("SKIP_RETURN_CODE", 77))
+    argv = ["/rt/bin/" + os.path.basename(cmd[0])] + cmd[1:]
+    env += ["SVM_BACKEND=kshim", "SVMT_SCALE_PERCENT=" + scale]
+    runs.append((vram_mb(env), "rt_run %s %d %d %s" % (shlex.quote(name), tmo, skiprc,
+        " ".join(shlex.quote(a) for a in env + argv))))
+svm_info = os.path.join(build, "svm-info")
+bins.add(svm_info)
+runs.append((64, "rt_info"))
+# one module load per device size, the default first
+for mb in sorted({r[0] for r in runs}, key=lambda m: (m != 64, m)):
+    lines.append("rt_module %d" % mb)
+    lines += [r[1] for r in runs if r[0] == mb]
+libs = set()
+for b in sorted(bins):
+    dst = os.path.join(root, "rt/bin", os.path.basename(b))
+    shutil.copy2(b, dst)
+    os.system("strip --strip-debug " + shlex.quote(dst) + " 2>/dev/null")
+    out = os.popen("ldd " + shlex.quote(b)).read()
+    for m in re.finditer(r"(?:=>\s*)?(/\S+)\s+\(0x", out):
+        libs.add(m.group(1))
+interp = None
+for l in sorted(libs):
+    if "/ld-linux" in os.path.basename(l) or os.path.basename(l).startswith("ld-"):
+        interp = l
+        dst = os.path.join(root, l.lstrip("/"))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy(os.path.realpath(l), dst)
+    else:
+        shutil.copy(os.path.realpath(l), os.path.join(root, "rt/lib", os.path.basename(l)))
+if not interp:
+    sys.exit("no dynamic loader in the ldd output")
+with open(os.path.join(root, "rt/list.sh"), "w") as f:
+    f.write("# generated by tests/vm/run.sh from CTest's list\n")
+    f.write("\n".join(lines) + "\n")
+print("vm-run: runtime stage: %d test runs, %d binaries, %d libraries" %
+      (sum(l.startswith("rt_run") for l in lines), len(bins), len(libs)))
+EOF
+		die "could not prepare the runtime tests"
+	echo "vm-run: runtime built and packed in $(($(date +%s) - t4)) s"
+fi
+
 # ---- initramfs ----------------------------------------------------------
 tests=${SVMRT_VM_TESTS:-$(grep -v '^#' "$here/kshim-tests.list" | xargs)}
 root=$work/root
@@ -113,6 +242,7 @@ sed -e "s|@TESTS@|$tests|" -e "s|@HMM@|${SVMRT_VM_HMM:-1}|" \
 	-e "s|@BENCH@|${SVMRT_VM_BENCH:-1}|" \
 	-e "s|@BENCH_ARGS@|${SVMRT_VM_BENCH_ARGS:-}|" \
 	-e "s|@SHELL@|${SVMRT_VM_SHELL:-0}|" \
+	-e "s|@RUNTIME@|$rt_stage|" \
 	"$here/init.sh" >"$root/init"
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet) >"$work/initramfs.cpio"
@@ -131,13 +261,15 @@ if [ "${SVMRT_VM_SHELL:-0}" = 1 ]; then
 	exec "$qemu" "${qemu_args[@]}" -serial mon:stdio
 fi
 t2=$(date +%s)
+linebuf=
+command -v stdbuf >/dev/null && linebuf="stdbuf -oL" # console.log as it happens
 set +e
 timeout --signal=KILL "$timeout_s" "$qemu" "${qemu_args[@]}" \
-	-serial stdio </dev/null 2>"$work/qemu.err" | tr -d '\r' | tee "$work/console.log"
+	-serial stdio </dev/null 2>"$work/qemu.err" | $linebuf tr -d '\r' | tee "$work/console.log"
 qrc=${PIPESTATUS[0]}
 set -e
 t3=$(date +%s)
 echo "vm-run: qemu exited ($qrc) after $((t3 - t2)) s; console log: $work/console.log"
 
 # ---- verdict ------------------------------------------------------------
-"$here/check-log.sh" "$work/console.log" "$ver" "$qrc"
+"$here/check-log.sh" "$work/console.log" "$ver" "$qrc" "$rt_stage"

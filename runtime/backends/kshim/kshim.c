@@ -1,0 +1,987 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kshim backend: devices of the kernel shim svmshim.ko, a DRM
+ * render-node driver (include/uapi/svmshim.h is its contract).
+ *
+ * The heap is one private anonymous mapping, the only kind of memory the
+ * kernel migrates; each device gets a view, an mmap of the render node
+ * that mirrors the heap and plays the device's MMU. Unlike the user
+ * backend nothing here serves faults: a host access to a page on a device
+ * comes home through the driver's migrate_to_ram, and a device access
+ * through a view is resolved by the driver with the attributes this
+ * backend gave the range (SET_ATTR). So, like ze, the backend replaces the
+ * migration engine with its own prefetch, advise and query ops; like user,
+ * it has a heap and views and runs svm_launch on worker threads.
+ *
+ * What the driver does on its own comes back through its event ring
+ * (kshim_events.c), drained into the stats at svm_stats, at the end of
+ * each launch and before the profile is written. What the runtime asks
+ * for (prefetch, pin, fork evacuation) is counted from each ioctl's own
+ * per-page results, so nothing is counted twice.
+ *
+ * Every op runs with svm__rt.lock held and never touches SVM memory: all
+ * data moves inside the driver.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <xf86drm.h>
+
+#include "kshim.h"
+#include "../../policy/policy.h"
+#include "../../policy/retry.h"
+
+/* Pages per MIGRATE/SNAPSHOT call: bounds the per-page buffers. */
+#define CHUNK_PAGES 65536UL
+#define MAX_NODES 64
+#define NODE_LEN 64 /* "/dev/dri/renderD128" and the like */
+
+int kshim_fd = -1;
+
+struct pin_extent {
+	uintptr_t start;
+	size_t n; /* pages */
+};
+
+static struct kshim {
+	char node[NODE_LEN];
+	unsigned version;
+	int ndev;
+	struct drm_svmshim_get_info info[SVM__MAX_DEVICES];
+	uintptr_t heap;
+	size_t size;
+	uintptr_t view[SVM__MAX_DEVICES];
+	bool attrs;        /* SET_ATTR works */
+	uint8_t *results;  /* CHUNK_PAGES classes, MIGRATE */
+	int32_t *locs;     /* CHUNK_PAGES locations, SNAPSHOT */
+	/* pins we hold in the kernel, disjoint; rebuilt as svm_pin nests */
+	struct pin_extent *pins;
+	size_t npins, cap_pins;
+} K;
+
+/* ---- ioctls ------------------------------------------------------------- */
+
+static int shim_ioctl(unsigned long req, void *arg)
+{
+	int ret;
+
+	do
+		ret = ioctl(kshim_fd, req, arg);
+	while (ret && errno == EINTR);
+	return ret ? -errno : 0;
+}
+
+static svm_result_t errno_result(int err)
+{
+	switch (err) {
+	case ENOMEM:
+		return SVM_ERROR_OUT_OF_MEMORY;
+	case ENODEV:
+		return SVM_ERROR_NO_DEVICE;
+	default:
+		return SVM_ERROR_BACKEND;
+	}
+}
+
+static int get_info(int fd, unsigned dev, struct drm_svmshim_get_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->device = dev;
+	return ioctl(fd, DRM_IOCTL_SVMSHIM_GET_INFO, info) ? -errno : 0;
+}
+
+/* ---- finding the render node -------------------------------------------- */
+
+/* Is the render node at path (e.g. /dev/dri/renderD128) the shim's, by sysfs? */
+static bool sysfs_says_shim(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	char link[NODE_LEN + 64], target[PATH_MAX];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/sys/class/drm/%.*s/device/driver", NODE_LEN,
+		 base ? base + 1 : path);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = 0;
+	base = strrchr(target, '/');
+	return !strcmp(base ? base + 1 : target, SVMSHIM_DRIVER_NAME);
+}
+
+static int add_node(char (*list)[NODE_LEN], int n, const char *path)
+{
+	size_t len = strlen(path);
+
+	if (len >= NODE_LEN || n >= MAX_NODES)
+		return n;
+	for (int i = 0; i < n; i++)
+		if (!strcmp(list[i], path))
+			return n;
+	memcpy(list[n], path, len + 1);
+	return n + 1;
+}
+
+/* Render nodes: libdrm's list first, then whatever /dev/dri holds. */
+static int list_nodes(char (*list)[NODE_LEN])
+{
+	drmDevicePtr devs[MAX_NODES];
+	int n = 0, got = drmGetDevices2(0, devs, MAX_NODES);
+	DIR *dir;
+
+	for (int i = 0; i < got; i++)
+		if (devs[i]->available_nodes & (1 << DRM_NODE_RENDER))
+			n = add_node(list, n, devs[i]->nodes[DRM_NODE_RENDER]);
+	if (got > 0)
+		drmFreeDevices(devs, got);
+	/* libdrm skips platform devices without a device tree node: scan too */
+	dir = opendir("/dev/dri");
+	if (!dir)
+		return n;
+	for (struct dirent *e; (e = readdir(dir));) {
+		char path[NODE_LEN];
+
+		if (strncmp(e->d_name, "renderD", 7) || strlen(e->d_name) > 32)
+			continue;
+		snprintf(path, sizeof(path), "/dev/dri/%s", e->d_name);
+		n = add_node(list, n, path);
+	}
+	closedir(dir);
+	return n;
+}
+
+/*
+ * Opens the shim's render node (path into K.node). On failure returns -1
+ * and says in why what is missing: the module, a node named svmshim, or
+ * the permission to open it.
+ */
+static int open_shim(char *why, size_t len)
+{
+	char list[MAX_NODES][NODE_LEN];
+	int n = list_nodes(list), denied = 0;
+	const char *denied_shim = NULL;
+
+	for (int i = 0; i < n; i++) {
+		int fd = open(list[i], O_RDWR | O_CLOEXEC);
+		drmVersionPtr v;
+		bool ours;
+
+		if (fd < 0) {
+			if (errno == EACCES || errno == EPERM) {
+				denied++;
+				if (!denied_shim && sysfs_says_shim(list[i]))
+					denied_shim = list[i];
+			}
+			continue;
+		}
+		v = drmGetVersion(fd);
+		ours = v && v->name && !strcmp(v->name, SVMSHIM_DRIVER_NAME);
+		drmFreeVersion(v);
+		if (ours) {
+			memcpy(K.node, list[i], sizeof(K.node));
+			return fd;
+		}
+		close(fd);
+	}
+	if (denied_shim)
+		snprintf(why, len, "permission denied opening %s, the svmshim render node: add "
+			 "this user to the node's group (usually render) or run as root",
+			 denied_shim);
+	else if (access("/sys/module/" SVMSHIM_DRIVER_NAME, F_OK))
+		snprintf(why, len, "the kernel module svmshim is not loaded (no "
+			 "/sys/module/svmshim): load it with modprobe svmshim (docs/kernel-shim.md)");
+	else if (denied)
+		snprintf(why, len, "svmshim is loaded but none of the %d render node(s) this user "
+			 "may open is named svmshim; permission denied on %d: add this user to "
+			 "the group of /dev/dri/renderD* (usually render)", n, denied);
+	else
+		snprintf(why, len, "svmshim is loaded but no render node named svmshim was found "
+			 "among %d in /dev/dri (is devtmpfs or udev populating /dev/dri?)", n);
+	return -1;
+}
+
+/* The node works and speaks a uAPI we know: device_count etc. in info. */
+static bool check_node(int fd, struct drm_svmshim_get_info *info, char *why, size_t len)
+{
+	int err = get_info(fd, 0, info);
+
+	if (err) {
+		snprintf(why, len, "GET_INFO on %s failed: %s", K.node, strerror(-err));
+		return false;
+	}
+	if (info->version < 1 || !info->device_count) {
+		snprintf(why, len, "%s reports uAPI version %u with %u devices", K.node,
+			 info->version, info->device_count);
+		return false;
+	}
+	if (info->page_size != SVM__PAGE_SIZE) {
+		snprintf(why, len, "%s migrates %u-byte pages; svmrt needs %lu", K.node,
+			 info->page_size, SVM__PAGE_SIZE);
+		return false;
+	}
+	return true;
+}
+
+static bool kshim_probe(const struct svm__config *cfg, char *why, size_t len)
+{
+	struct drm_svmshim_get_info info;
+	int fd = open_shim(why, len);
+	bool ok;
+
+	(void)cfg;
+	if (fd < 0)
+		return false;
+	ok = check_node(fd, &info, why, len);
+	close(fd);
+	return ok;
+}
+
+/* ---- attributes ---------------------------------------------------------- */
+
+static int32_t shim_loc(int pref)
+{
+	if (pref == SVM__PREF_NONE)
+		return SVMSHIM_LOC_NONE;
+	return pref == SVM_HOST ? SVMSHIM_LOC_HOST : pref;
+}
+
+/* The fault retry the driver uses: the policy's, if it retries at all. */
+static void fault_retry(const struct svm__rt *rt, uint32_t *rounds, uint32_t *budget_us)
+{
+	bool retry = svm__retry_class(rt, SVM_FAILURE_BUSY) ||
+		     svm__retry_class(rt, SVM_FAILURE_NO_MEMORY);
+
+	*rounds = retry ? (uint32_t)rt->cfg.retry_rounds : 0;
+	*budget_us = retry && *rounds ? (uint32_t)rt->cfg.retry_budget_us : 0;
+	if (!*budget_us)
+		*rounds = 0;
+}
+
+static bool same_attrs(const struct svm__page *a, const struct svm__page *b)
+{
+	return a->pref == b->pref && a->read_mostly == b->read_mostly &&
+	       a->accessed_by == b->accessed_by;
+}
+
+/* One SET_ATTR: advice (pref, read_mostly, accessed_by) plus the policy's. */
+static int set_attr(const struct svm__rt *rt, uintptr_t start, size_t len, int pref,
+		    bool read_mostly, uint32_t accessed_by)
+{
+	struct drm_svmshim_attr a;
+	int err;
+
+	memset(&a, 0, sizeof(a));
+	a.start = start;
+	a.length = len;
+	a.flags = read_mostly ? SVMSHIM_ATTR_READ_MOSTLY : 0;
+	a.preferred = shim_loc(pref);
+	a.accessed_by = accessed_by;
+	a.granularity = (uint32_t)rt->cfg.granularity;
+	fault_retry(rt, &a.fault_retry_rounds, &a.fault_budget_us);
+	err = shim_ioctl(DRM_IOCTL_SVMSHIM_SET_ATTR, &a);
+	if (err)
+		svm__err("kshim: SET_ATTR of %#lx + %zu bytes failed: %s", (unsigned long)start,
+			 len, strerror(-err));
+	return err;
+}
+
+/*
+ * Gives the driver the full attribute set of pages [first, first + n) of
+ * r, one SET_ATTR per run of pages with the same advice.
+ */
+static svm_result_t push_attrs(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n)
+{
+	if (!K.attrs)
+		return SVM_ERROR_UNSUPPORTED;
+	for (size_t i = first; i < first + n;) {
+		const struct svm__page *p = &r->pages[i];
+		size_t j = i + 1;
+		int err;
+
+		while (j < first + n && same_attrs(&r->pages[j], p))
+			j++;
+		err = set_attr(rt, r->start + i * SVM__PAGE_SIZE, (j - i) * SVM__PAGE_SIZE, p->pref,
+			       p->read_mostly, p->accessed_by);
+		if (err)
+			return errno_result(-err);
+		i = j;
+	}
+	return SVM_OK;
+}
+
+
+/* ---- migration ------------------------------------------------------------ */
+
+/* Where each page of [addr, addr + n pages) is (n <= CHUNK_PAGES) into K.locs. */
+static int snapshot(uintptr_t addr, size_t n, struct drm_svmshim_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->start = addr;
+	s->length = n * SVM__PAGE_SIZE;
+	s->locations = (uintptr_t)K.locs;
+	return shim_ioctl(DRM_IOCTL_SVMSHIM_SNAPSHOT, s);
+}
+
+static int runtime_loc(int32_t shim)
+{
+	if (shim >= 0 && shim < K.ndev)
+		return shim;
+	return shim == SVMSHIM_LOC_NONE ? SVM__LOC_NONE : SVM_HOST;
+}
+
+/* Stats of a move the runtime asked for: page i went from src to dst. */
+static void count_move(struct svm__rt *rt, struct svm__page *p, int src, int dst, uint32_t now)
+{
+	kshim_note_moved(rt, p, src, dst, now);
+	if (dst >= 0) {
+		SVM__STAT(rt, dst, pages_to_device, 1);
+		SVM__STAT(rt, dst, bytes_to_device, SVM__PAGE_SIZE);
+	} else {
+		SVM__STAT(rt, src, pages_to_host, 1);
+		SVM__STAT(rt, src, bytes_to_host, SVM__PAGE_SIZE);
+	}
+}
+
+/*
+ * One MIGRATE of pages [first, first + n) of r (n <= CHUNK_PAGES) to dst
+ * with the policy's retry budget; adds its outcome to rep and the stats.
+ * Where each page was before comes from a SNAPSHOT, so that the stats can
+ * charge pages that came home to the device they came from and count each
+ * page's migrations.
+ */
+static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size_t first,
+				  size_t n, int dst, svm_migrate_report_t *rep)
+{
+	struct drm_svmshim_snapshot s;
+	struct drm_svmshim_migrate m;
+	size_t failed_by[SVM_FAILURE_COUNT] = { 0 };
+	uintptr_t addr = r->start + first * SVM__PAGE_SIZE;
+	bool known = snapshot(addr, n, &s) == 0;
+	uint64_t t0, dt;
+	uint32_t now;
+	int err;
+
+	memset(&m, 0, sizeof(m));
+	m.start = addr;
+	m.length = n * SVM__PAGE_SIZE;
+	m.results = (uintptr_t)K.results;
+	m.dest = dst;
+	fault_retry(rt, &m.retry_rounds, &m.retry_budget_us);
+	if (m.retry_rounds)
+		m.flags |= SVMSHIM_MIGRATE_RETRY;
+	if (rt->cfg.retry_drain && m.retry_rounds)
+		m.flags |= SVMSHIM_MIGRATE_DRAIN_LRU;
+	t0 = svm__now_ns();
+	err = shim_ioctl(DRM_IOCTL_SVMSHIM_MIGRATE, &m);
+	dt = svm__now_ns() - t0;
+	if (err) {
+		svm__err("kshim: MIGRATE of %zu pages at %#lx to %d failed: %s", n,
+			 (unsigned long)addr, dst, strerror(-err));
+		return errno_result(-err);
+	}
+	now = kshim_us(rt, svm__now_ns());
+	for (size_t i = 0; i < n; i++) {
+		struct svm__page *p = &r->pages[first + i];
+		unsigned f = K.results[i];
+		int src = known ? runtime_loc(K.locs[i]) : SVM__LOC_NONE;
+
+		if (f >= SVM_FAILURE_COUNT) {
+			svm__err("kshim: MIGRATE gave page %#lx the unknown class %u",
+				 (unsigned long)(addr + i * SVM__PAGE_SIZE), f);
+			f = SVM_FAILURE_UNSUPPORTED;
+		}
+		p->last_failure = (uint8_t)f;
+		if (f != SVM_FAILURE_NONE) {
+			failed_by[f]++;
+			if (f == SVM_FAILURE_PINNED && !p->pinned_seen) {
+				p->pinned_seen = 1;
+				r->pinned_seen++;
+			}
+			continue;
+		}
+		/* a page that was not populated is filled, not moved (as on user) */
+		if (src != dst && src != SVM__LOC_NONE)
+			count_move(rt, p, src, dst, now);
+	}
+	rep->moved += m.moved;
+	rep->already += m.already;
+	rep->retries += m.retries;
+	for (int f = 1; f < SVM_FAILURE_COUNT; f++) {
+		if (failed_by[f] != m.failed[f])
+			svm__err("kshim: MIGRATE counted %llu %s pages, its results %zu",
+				 (unsigned long long)m.failed[f],
+				 svm_failure_string((svm_failure_t)f), failed_by[f]);
+		rep->failed_by[f] += failed_by[f];
+		SVM__STAT(rt, dst, failures_by[f], failed_by[f]);
+		if (failed_by[f])
+			svm__trace((struct svm__event){ .type = SVM__EV_FAILURE,
+							.ts_ns = svm__now_ns(), .addr = addr,
+							.pages = failed_by[f], .src = -2,
+							.dst = (int8_t)dst, .cls = (uint8_t)f });
+	}
+	SVM__STAT(rt, dst, move_attempts, (n - m.already) + m.retries);
+	SVM__STAT(rt, dst, retries, m.retries);
+	/* evicted pages went home; which ones, the driver does not say */
+	SVM__STAT(rt, dst, evictions, m.evicted);
+	SVM__STAT(rt, dst, pages_to_host, m.evicted);
+	SVM__STAT(rt, dst, bytes_to_host, m.evicted * SVM__PAGE_SIZE);
+	if (dst >= 0)
+		SVM__STAT(rt, dst, move_ns_to_device, dt);
+	else
+		SVM__STAT(rt, -1, move_ns_to_host, dt);
+	if (m.evicted)
+		svm__trace((struct svm__event){ .type = SVM__EV_EVICT, .ts_ns = t0, .dur_ns = dt,
+						.addr = addr, .pages = m.evicted,
+						.src = (int8_t)dst, .dst = SVM_HOST });
+	return SVM_OK;
+}
+
+/* MIGRATE in chunks; fills rep exactly. SVM_OK, SVM_PARTIAL or an error. */
+static svm_result_t migrate(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
+			    int dst, svm_migrate_report_t *rep)
+{
+	svm_migrate_report_t local;
+	size_t pinned_before = r->pinned_seen;
+	uint64_t t0 = svm__now_ns();
+	svm_result_t res = SVM_OK;
+
+	if (!rep)
+		rep = &local;
+	*rep = (svm_migrate_report_t){ .pages = n };
+	for (size_t done = 0; done < n && res == SVM_OK;) {
+		size_t k = n - done < CHUNK_PAGES ? n - done : CHUNK_PAGES;
+
+		res = migrate_chunk(rt, r, first + done, k, dst, rep);
+		done += k;
+	}
+	for (int f = 1; f < SVM_FAILURE_COUNT; f++)
+		rep->failed += rep->failed_by[f];
+	if (rep->moved + rep->already + rep->failed != n && res == SVM_OK)
+		svm__err("kshim: MIGRATE of %zu pages: %zu moved + %zu already + %zu failed", n,
+			 rep->moved, rep->already, rep->failed);
+	svm__trace((struct svm__event){ .type = SVM__EV_MIGRATE, .ts_ns = t0,
+					.dur_ns = svm__now_ns() - t0,
+					.addr = r->start + first * SVM__PAGE_SIZE,
+					.pages = rep->moved, .failed = rep->failed, .src = -2,
+					.dst = (int8_t)dst, .retries = (uint16_t)rep->retries });
+	if (!pinned_before && r->pinned_seen) {
+		svm__warn("range %#lx (%zu KiB): %zu pages are pinned; they stay on the host "
+			  "and devices reach them in place until unpinned",
+			  (unsigned long)r->start, r->npages * 4, r->pinned_seen);
+		svm__trace((struct svm__event){ .type = SVM__EV_PINNED, .ts_ns = svm__now_ns(),
+						.addr = r->start, .pages = r->pinned_seen,
+						.src = -2, .dst = (int8_t)dst,
+						.cls = SVM_FAILURE_PINNED });
+	}
+	if (res != SVM_OK)
+		return res;
+	if (rep->failed)
+		svm__info("migration of %zu pages at %#lx to %d: %zu moved, %zu failed "
+			  "(pinned %zu, busy %zu, no-memory %zu, unsupported %zu), %u retries",
+			  n, (unsigned long)(r->start + first * SVM__PAGE_SIZE), dst, rep->moved,
+			  rep->failed, rep->failed_by[SVM_FAILURE_PINNED],
+			  rep->failed_by[SVM_FAILURE_BUSY], rep->failed_by[SVM_FAILURE_NO_MEMORY],
+			  rep->failed_by[SVM_FAILURE_UNSUPPORTED], rep->retries);
+	return rep->failed ? SVM_PARTIAL : SVM_OK;
+}
+
+static svm_result_t kshim_prefetch(struct svm__rt *rt, struct svm__range *r, size_t first,
+				   size_t n, int dst, svm_migrate_report_t *rep)
+{
+	return migrate(rt, r, first, n, dst, rep);
+}
+
+/* Before fork(): every page home, so the child owns plain memory. */
+static void kshim_evacuate(struct svm__rt *rt)
+{
+	for (size_t k = 0; k < rt->nranges; k++) {
+		struct svm__range *r = rt->ranges[k];
+		svm_migrate_report_t rep;
+
+		if (migrate(rt, r, 0, r->npages, SVM_HOST, &rep) != SVM_OK)
+			svm__warn("fork: %zu pages of range %#lx stayed on a device; the child "
+				  "shares them copy-on-write through the driver", rep.failed,
+				  (unsigned long)r->start);
+	}
+}
+
+/* ---- advice and query ----------------------------------------------------- */
+
+static svm_result_t kshim_advise(struct svm__rt *rt, struct svm__range *r, size_t first,
+				 size_t n, svm_advice_t advice, int location)
+{
+	(void)advice;
+	(void)location;
+	/* the core has updated the pages' advice; the driver gets all of it */
+	if (!K.attrs) {
+		svm__info("kshim: this svmshim has no SET_ATTR: advice cannot reach it");
+		return SVM_ERROR_UNSUPPORTED;
+	}
+	return push_attrs(rt, r, first, n);
+}
+
+static svm_result_t kshim_query(struct svm__rt *rt, struct svm__range *r, size_t first,
+				size_t n, svm_page_info_t *pages)
+{
+	kshim_events_drain(rt); /* migration counts up to now */
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < CHUNK_PAGES ? n - done : CHUNK_PAGES;
+		struct drm_svmshim_snapshot s;
+		int err = snapshot(r->start + (first + done) * SVM__PAGE_SIZE, k, &s);
+
+		if (err) {
+			svm__err("kshim: SNAPSHOT of %zu pages at %#lx failed: %s", k,
+				 (unsigned long)(r->start + (first + done) * SVM__PAGE_SIZE),
+				 strerror(-err));
+			return errno_result(-err);
+		}
+		for (size_t i = 0; i < k; i++) {
+			const struct svm__page *p = &r->pages[first + done + i];
+			int loc = runtime_loc(K.locs[i]);
+
+			pages[done + i] = (svm_page_info_t){
+				.location = loc == SVM__LOC_NONE ? SVM_HOST : loc,
+				.copies = loc == SVM__LOC_NONE ? 0 : svm__loc_bit(loc),
+				.migrations = p->migrations,
+				.last_failure = (svm_failure_t)p->last_failure,
+			};
+		}
+		done += k;
+	}
+	return SVM_OK;
+}
+
+/* Recounts every device's resident pages of our ranges. */
+static void count_resident(struct svm__rt *rt)
+{
+	size_t resident[SVM__MAX_DEVICES] = { 0 };
+
+	for (size_t k = 0; k < rt->nranges; k++) {
+		struct svm__range *r = rt->ranges[k];
+
+		for (size_t done = 0; done < r->npages;) {
+			size_t n = r->npages - done < CHUNK_PAGES ? r->npages - done : CHUNK_PAGES;
+			struct drm_svmshim_snapshot s;
+			int err = snapshot(r->start + done * SVM__PAGE_SIZE, n, &s);
+
+			if (err) {
+				svm__err("kshim: SNAPSHOT for resident bytes failed: %s",
+					 strerror(-err));
+				return;
+			}
+			for (size_t i = 0; i < n; i++)
+				if (K.locs[i] >= 0 && K.locs[i] < K.ndev)
+					resident[K.locs[i]]++;
+			done += n;
+		}
+	}
+	for (int d = 0; d < K.ndev; d++)
+		rt->dev[d].resident = resident[d];
+}
+
+static void kshim_sync(struct svm__rt *rt, bool resident)
+{
+	kshim_events_drain(rt);
+	if (resident)
+		count_resident(rt);
+}
+
+/* ---- pins ------------------------------------------------------------------ */
+
+static int pin_ioctl(uintptr_t start, size_t n, bool unpin)
+{
+	struct drm_svmshim_pin a = { .start = start, .length = n * SVM__PAGE_SIZE };
+
+	return shim_ioctl(unpin ? DRM_IOCTL_SVMSHIM_UNPIN : DRM_IOCTL_SVMSHIM_PIN, &a);
+}
+
+static bool add_extent(uintptr_t start, size_t n)
+{
+	if (K.npins == K.cap_pins) {
+		size_t cap = K.cap_pins ? K.cap_pins * 2 : 16;
+		struct pin_extent *e = realloc(K.pins, cap * sizeof(*e));
+
+		if (!e)
+			return false;
+		K.pins = e;
+		K.cap_pins = cap;
+	}
+	K.pins[K.npins++] = (struct pin_extent){ start, n };
+	return true;
+}
+
+static void drop_extent(size_t i)
+{
+	memmove(&K.pins[i], &K.pins[i + 1], (K.npins - i - 1) * sizeof(*K.pins));
+	K.npins--;
+}
+
+/* PINs [start, start + n pages) and records it; 0 or -errno. */
+static int pin_extent(uintptr_t start, size_t n)
+{
+	int err;
+
+	if (!add_extent(start, n))
+		return -ENOMEM;
+	err = pin_ioctl(start, n, false);
+	if (err)
+		K.npins--;
+	return err;
+}
+
+/*
+ * svm_pin: the pages come home, then every run of pages that was not
+ * pinned yet gets one kernel pin (FOLL_LONGTERM). The kernel's pins are
+ * disjoint extents; the nesting count is the core's (svm__page.pins).
+ */
+static svm_result_t kshim_pin(struct svm__rt *rt, uintptr_t addr, size_t n)
+{
+	struct svm__range *r = svm__range_find(rt, addr);
+	size_t first = (addr - r->start) / SVM__PAGE_SIZE, mark = K.npins;
+	svm_migrate_report_t rep;
+	svm_result_t res;
+	int err = 0;
+
+	res = migrate(rt, r, first, n, SVM_HOST, &rep);
+	if (res != SVM_OK) {
+		svm__err("svm_pin: %zu of %zu pages could not come home; nothing pinned",
+			 rep.failed, n);
+		return res == SVM_PARTIAL ? SVM_ERROR_BACKEND : res;
+	}
+	for (size_t i = first; i < first + n && !err;) {
+		size_t j = i;
+
+		while (j < first + n && !r->pages[j].pins)
+			j++;
+		if (j > i)
+			err = pin_extent(r->start + i * SVM__PAGE_SIZE, j - i);
+		i = j + 1;
+	}
+	if (!err)
+		return SVM_OK;
+	svm__err("kshim: PIN of pages at %#lx failed: %s; nothing pinned", (unsigned long)addr,
+		 strerror(-err));
+	while (K.npins > mark) { /* undo this call's pins */
+		const struct pin_extent *x = &K.pins[K.npins - 1];
+
+		if (pin_ioctl(x->start, x->n, true))
+			svm__err("kshim: UNPIN while undoing a pin failed");
+		K.npins--;
+	}
+	return errno_result(-err);
+}
+
+/*
+ * svm_unpin: pages whose last pin goes. Each kernel extent holding such a
+ * page is released (UNPIN frees every pin inside its range) and the parts
+ * of it that stay pinned are pinned again.
+ */
+static svm_result_t kshim_unpin(struct svm__rt *rt, uintptr_t addr, size_t n)
+{
+	struct svm__range *r = svm__range_find(rt, addr);
+	uintptr_t end = addr + n * SVM__PAGE_SIZE;
+	svm_result_t res = SVM_OK;
+
+	for (size_t e = 0; e < K.npins;) {
+		struct pin_extent x = K.pins[e];
+		uintptr_t xend = x.start + x.n * SVM__PAGE_SIZE;
+		bool lose = false;
+		int err;
+
+		for (uintptr_t a = x.start > addr ? x.start : addr; a < end && a < xend;
+		     a += SVM__PAGE_SIZE)
+			lose |= r->pages[(a - r->start) / SVM__PAGE_SIZE].pins == 1;
+		if (!lose) {
+			e++;
+			continue;
+		}
+		err = pin_ioctl(x.start, x.n, true);
+		if (err) {
+			svm__err("kshim: UNPIN of %#lx + %zu pages failed: %s",
+				 (unsigned long)x.start, x.n, strerror(-err));
+			return errno_result(-err);
+		}
+		drop_extent(e);
+		/* what stays pinned after this unpin is pinned again */
+		for (uintptr_t a = x.start; a < xend;) {
+			uintptr_t b = a;
+
+			while (b < xend) {
+				const struct svm__page *p = &r->pages[(b - r->start) / SVM__PAGE_SIZE];
+				unsigned left = p->pins - (b >= addr && b < end);
+
+				if (!left)
+					break;
+				b += SVM__PAGE_SIZE;
+			}
+			if (b > a) {
+				err = pin_extent(a, (b - a) / SVM__PAGE_SIZE);
+				if (err) {
+					svm__err("kshim: re-PIN of %#lx + %zu pages failed: %s; "
+						 "they are no longer pinned in the kernel",
+						 (unsigned long)a, (size_t)(b - a) / SVM__PAGE_SIZE,
+						 strerror(-err));
+					res = SVM_ERROR_BACKEND;
+				}
+			}
+			a = b + SVM__PAGE_SIZE;
+		}
+	}
+	return res;
+}
+
+/* Every kernel pin inside r goes (the range is freed). */
+static void unpin_range(struct svm__range *r)
+{
+	uintptr_t end = r->start + r->npages * SVM__PAGE_SIZE;
+
+	for (size_t e = 0; e < K.npins;) {
+		if (K.pins[e].start < r->start || K.pins[e].start >= end) {
+			e++;
+			continue;
+		}
+		if (pin_ioctl(K.pins[e].start, K.pins[e].n, true))
+			svm__err("kshim: UNPIN of a freed range's pages failed");
+		drop_extent(e);
+	}
+}
+
+/* ---- heap and ranges ------------------------------------------------------ */
+
+/*
+ * Attribute records in the driver: one per allocation (the driver cuts a
+ * fault's granule to its record, so a fault never moves a neighbour's
+ * pages), one per run of equal advice inside it, and one per free gap of
+ * the heap. A freed range's record is merged into the gap around it, so
+ * the driver's list (at most 65536 records) grows with the live ranges,
+ * not with how many came and went.
+ */
+static svm_result_t kshim_range_map(struct svm__rt *rt, struct svm__range *r)
+{
+	size_t len = r->npages * SVM__PAGE_SIZE;
+
+	if (mprotect((void *)r->start, len, PROT_READ | PROT_WRITE)) {
+		svm__err("kshim: mprotect of %zu bytes failed: %s", len, strerror(errno));
+		return SVM_ERROR_OUT_OF_MEMORY;
+	}
+	if (K.attrs && set_attr(rt, r->start, len, SVM__PREF_NONE, false, 0)) {
+		mprotect((void *)r->start, len, PROT_NONE);
+		return SVM_ERROR_BACKEND;
+	}
+	return SVM_OK;
+}
+
+/* The free gap r leaves: from the end of the range before it to the next. */
+static void gap_around(const struct svm__rt *rt, const struct svm__range *r, uintptr_t *lo,
+		       uintptr_t *hi)
+{
+	size_t a = 0, b = rt->nranges;
+
+	while (a < b) { /* first range starting at or after r */
+		size_t mid = (a + b) / 2;
+
+		if (rt->ranges[mid]->start < r->start)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	*lo = a ? rt->ranges[a - 1]->start + rt->ranges[a - 1]->npages * SVM__PAGE_SIZE :
+		  rt->heap;
+	*hi = a + 1 < rt->nranges ? rt->ranges[a + 1]->start : rt->heap + rt->heap_size;
+}
+
+static void kshim_range_unmap(struct svm__rt *rt, struct svm__range *r)
+{
+	size_t len = r->npages * SVM__PAGE_SIZE;
+	uintptr_t lo, hi;
+
+	unpin_range(r);
+	gap_around(rt, r, &lo, &hi);
+	/* no advice survives into the next range here */
+	if (K.attrs && set_attr(rt, lo, hi - lo, SVM__PREF_NONE, false, 0))
+		svm__warn("kshim: the attributes of freed range %#lx stay in the driver",
+			  (unsigned long)r->start);
+	/* frees host and device pages alike; the views follow */
+	madvise((void *)r->start, len, MADV_DONTNEED);
+	mprotect((void *)r->start, len, PROT_NONE);
+}
+
+static void *reserve(size_t size)
+{
+	size_t len = size + SVM__HUGE_SIZE;
+	uint8_t *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			  -1, 0);
+	uintptr_t a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = ((uintptr_t)p + SVM__HUGE_SIZE - 1) & ~(SVM__HUGE_SIZE - 1);
+	if (a > (uintptr_t)p)
+		munmap(p, a - (uintptr_t)p);
+	if ((uintptr_t)p + len > a + size)
+		munmap((void *)(a + size), (uintptr_t)p + len - (a + size));
+	/* the driver moves 4 KiB pages; THPs would only be split on the way */
+	madvise((void *)a, size, MADV_NOHUGEPAGE);
+	return (void *)a;
+}
+
+/* ---- init / fini ------------------------------------------------------------ */
+
+static void kshim_fini(struct svm__rt *rt)
+{
+	for (int d = 0; d < SVM__MAX_DEVICES; d++) {
+		if (K.view[d])
+			munmap((void *)K.view[d], K.size);
+		rt->dev[d].view = 0;
+	}
+	kshim_events_fini();
+	/* the heap's pages go first, so closing the file has none to take home */
+	if (K.heap)
+		munmap((void *)K.heap, K.size);
+	/* closing the file releases its pins */
+	if (kshim_fd >= 0)
+		close(kshim_fd);
+	kshim_fd = -1;
+	free(K.results);
+	free(K.locs);
+	free(K.pins);
+	memset(&K, 0, sizeof(K));
+}
+
+static bool map_view(int d)
+{
+	void *v = mmap(NULL, K.size, PROT_READ | PROT_WRITE, MAP_SHARED, kshim_fd,
+		       (off_t)SVMSHIM_VIEW_OFFSET(d, K.heap));
+
+	if (v == MAP_FAILED) {
+		svm__log(K.version >= 2 ? SVM__LOG_ERROR : SVM__LOG_WARN,
+			 "kshim: device %d: no device view (mmap of %s: %s; uAPI version %u, "
+			 "views need 2): svm_launch is unsupported on it", d, K.node,
+			 strerror(errno), K.version);
+		return false;
+	}
+	K.view[d] = (uintptr_t)v;
+	return true;
+}
+
+/*
+ * The whole heap gets the attributes of unadvised memory: no advice, the
+ * policy's granularity and fault retry. Also tells whether SET_ATTR works.
+ */
+static bool heap_attrs(struct svm__rt *rt)
+{
+	struct drm_svmshim_attr a;
+	int err;
+
+	memset(&a, 0, sizeof(a));
+	a.start = K.heap;
+	a.length = K.size;
+	a.preferred = SVMSHIM_LOC_NONE;
+	a.granularity = (uint32_t)rt->cfg.granularity;
+	fault_retry(rt, &a.fault_retry_rounds, &a.fault_budget_us);
+	err = shim_ioctl(DRM_IOCTL_SVMSHIM_SET_ATTR, &a);
+	if (err)
+		svm__log(K.version >= 2 ? SVM__LOG_ERROR : SVM__LOG_WARN,
+			 "kshim: SET_ATTR failed (%s; uAPI version %u): svm_advise is "
+			 "unsupported and device faults use the driver's defaults", strerror(-err),
+			 K.version);
+	return !err;
+}
+
+static svm_result_t kshim_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_size)
+{
+	const struct svm__config *cfg = &rt->cfg;
+	struct drm_svmshim_get_info info;
+	char why[256];
+
+	memset(&K, 0, sizeof(K));
+	kshim_fd = open_shim(why, sizeof(why));
+	if (kshim_fd < 0) {
+		svm__err("kshim backend: %s", why);
+		return SVM_ERROR_NO_DEVICE;
+	}
+	if (!check_node(kshim_fd, &info, why, sizeof(why))) {
+		svm__err("kshim backend: %s", why);
+		kshim_fini(rt);
+		return SVM_ERROR_NO_DEVICE;
+	}
+	K.version = info.version;
+	K.ndev = (int)info.device_count;
+	if (K.ndev > SVM__MAX_DEVICES) {
+		svm__warn("kshim: the shim has %d devices; svmrt uses the first %d", K.ndev,
+			  SVM__MAX_DEVICES);
+		K.ndev = SVM__MAX_DEVICES;
+	}
+	if (rt->inject.on)
+		svm__warn("kshim: SVM_INJECT acts on the user backend only; the shim injects "
+			  "failures through its inject_* module parameters (docs/kernel-shim.md)");
+	K.size = cfg->heap_size & ~(SVM__HUGE_SIZE - 1);
+	K.results = malloc(CHUNK_PAGES);
+	K.locs = malloc(CHUNK_PAGES * sizeof(*K.locs));
+	K.heap = (uintptr_t)reserve(K.size);
+	if (!K.results || !K.locs || !K.heap) {
+		svm__err("kshim backend: cannot reserve %zu bytes of address space "
+			 "(SVM_HEAP_SIZE) or its buffers", K.size);
+		kshim_fini(rt);
+		return SVM_ERROR_OUT_OF_MEMORY;
+	}
+	for (int d = 0; d < K.ndev; d++) {
+		int err = get_info(kshim_fd, (unsigned)d, &K.info[d]);
+
+		if (err) {
+			svm__err("kshim: GET_INFO of device %d failed: %s", d, strerror(-err));
+			kshim_fini(rt);
+			return SVM_ERROR_BACKEND;
+		}
+		rt->dev[d].capacity = K.info[d].memory_bytes / SVM__PAGE_SIZE;
+		rt->dev[d].numa_node = K.info[d].numa_node >= 0 ? K.info[d].numa_node : -1;
+		rt->dev[d].launchable = map_view(d);
+		rt->dev[d].view = K.view[d];
+		svm__info("kshim: device %d: %llu MiB, NUMA node %d, %s", d,
+			  (unsigned long long)(K.info[d].memory_bytes >> 20),
+			  rt->dev[d].numa_node, K.view[d] ? "view mapped" : "no view");
+	}
+	rt->ndev = K.ndev;
+	K.attrs = heap_attrs(rt);
+	kshim_events_init();
+	svm__info("kshim: %s, uAPI version %u, %d device(s), heap %zu MiB at %#lx", K.node,
+		  K.version, K.ndev, K.size >> 20, (unsigned long)K.heap);
+	*heap = K.heap;
+	*heap_size = K.size;
+	return SVM_OK;
+}
+
+static svm_result_t kshim_device_props(struct svm__rt *rt, int dev, svm_device_props_t *p)
+{
+	snprintf(p->name, sizeof(p->name), "svmshim device %d", dev);
+	snprintf(p->backend, sizeof(p->backend), "kshim");
+	p->memory_bytes = K.info[dev].memory_bytes;
+	p->numa_node = rt->dev[dev].numa_node;
+	p->pci_bus_id[0] = 0; /* a platform device */
+	return SVM_OK;
+}
+
+const struct svm__backend_ops svm__kshim_ops = {
+	.name = "kshim",
+	.probe = kshim_probe,
+	.init = kshim_init,
+	.fini = kshim_fini,
+	.device_props = kshim_device_props,
+	.range_map = kshim_range_map,
+	.range_unmap = kshim_range_unmap,
+	/* the driver migrates by itself: no move(), no engine */
+	.prefetch = kshim_prefetch,
+	.advise = kshim_advise,
+	.query = kshim_query,
+	.pin = kshim_pin,
+	.unpin = kshim_unpin,
+	.evacuate = kshim_evacuate,
+	.sync = kshim_sync,
+};
