@@ -6,8 +6,29 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
+
+void *svm__heap_reserve(size_t size)
+{
+	/* over-reserve to align the start to 2 MiB */
+	size_t len = size + SVM__HUGE_SIZE;
+	uint8_t *p = mmap(NULL, len, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uintptr_t a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = ((uintptr_t)p + SVM__HUGE_SIZE - 1) & ~(SVM__HUGE_SIZE - 1);
+	if (a > (uintptr_t)p)
+		munmap(p, a - (uintptr_t)p);
+	if ((uintptr_t)p + len > a + size)
+		munmap((void *)(a + size), (uintptr_t)p + len - (a + size));
+	/* pages move one by one (both backends): keep them small */
+	madvise((void *)a, size, MADV_NOHUGEPAGE);
+	return (void *)a;
+}
 
 static bool grow(void **arr, size_t *cap, size_t need, size_t elem)
 {

@@ -111,6 +111,12 @@ struct svm__rt {
 extern struct svm__rt svm__rt;
 
 /* core/heap.c: ranges and the heap allocator (callers hold rt.lock) */
+/*
+ * Reserves size bytes of address space (PROT_NONE, private anonymous, no
+ * swap reservation, no THP), 2 MiB aligned, for a heap or a view; NULL if
+ * it cannot.
+ */
+void *svm__heap_reserve(size_t size);
 int svm__heap_init(struct svm__rt *rt, uintptr_t base, size_t size);
 void svm__heap_fini(struct svm__rt *rt);
 struct svm__range *svm__range_alloc(struct svm__rt *rt, size_t bytes);

@@ -195,6 +195,18 @@ static void clear_pinned(struct svm__range *r, struct svm__page *p)
 	r->pinned_seen--;
 }
 
+void svm__pinned_report(const struct svm__range *r, size_t pinned_before, int dst)
+{
+	if (pinned_before || !r->pinned_seen)
+		return;
+	svm__warn("range %#lx (%zu KiB): %zu pages are pinned; they stay on the host "
+		  "and devices reach them in place until unpinned",
+		  (unsigned long)r->start, r->npages * 4, r->pinned_seen);
+	svm__trace((struct svm__event){ .type = SVM__EV_PINNED, .ts_ns = svm__now_ns(),
+					.addr = r->start, .pages = r->pinned_seen, .src = -2,
+					.dst = (int8_t)dst, .cls = SVM_FAILURE_PINNED });
+}
+
 void svm__pinned_clear(struct svm__range *r, size_t first, size_t n)
 {
 	for (size_t i = first; i < first + n; i++)
@@ -347,15 +359,7 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 						.addr = page_addr(r, first), .pages = rep->moved,
 						.failed = rep->failed, .src = -2, .dst = (int8_t)dst,
 						.retries = (uint16_t)rep->retries });
-	if (!pinned_before && r->pinned_seen) {
-		svm__warn("range %#lx (%zu KiB): %zu pages are pinned; they stay on the host "
-			  "and devices reach them in place until unpinned",
-			  (unsigned long)r->start, r->npages * 4, r->pinned_seen);
-		svm__trace((struct svm__event){ .type = SVM__EV_PINNED, .ts_ns = svm__now_ns(),
-						.addr = r->start, .pages = r->pinned_seen,
-						.src = -2, .dst = (int8_t)dst,
-						.cls = SVM_FAILURE_PINNED });
-	}
+	svm__pinned_report(r, pinned_before, dst);
 	if (rep->failed)
 		svm__info("migration of %zu pages at %#lx to %d: %zu moved, %zu failed "
 			  "(pinned %zu, busy %zu, no-memory %zu, unsupported %zu), %u retries",

@@ -471,15 +471,7 @@ static svm_result_t migrate(struct svm__rt *rt, struct svm__range *r, size_t fir
 					.addr = r->start + first * SVM__PAGE_SIZE,
 					.pages = rep->moved, .failed = rep->failed, .src = -2,
 					.dst = (int8_t)dst, .retries = (uint16_t)rep->retries });
-	if (!pinned_before && r->pinned_seen) {
-		svm__warn("range %#lx (%zu KiB): %zu pages are pinned; they stay on the host "
-			  "and devices reach them in place until unpinned",
-			  (unsigned long)r->start, r->npages * 4, r->pinned_seen);
-		svm__trace((struct svm__event){ .type = SVM__EV_PINNED, .ts_ns = svm__now_ns(),
-						.addr = r->start, .pages = r->pinned_seen,
-						.src = -2, .dst = (int8_t)dst,
-						.cls = SVM_FAILURE_PINNED });
-	}
+	svm__pinned_report(r, pinned_before, dst);
 	if (res != SVM_OK)
 		return res;
 	if (rep->failed)
@@ -813,24 +805,6 @@ static void kshim_range_unmap(struct svm__rt *rt, struct svm__range *r)
 	mprotect((void *)r->start, len, PROT_NONE);
 }
 
-static void *reserve(size_t size)
-{
-	size_t len = size + SVM__HUGE_SIZE;
-	uint8_t *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			  -1, 0);
-	uintptr_t a;
-
-	if (p == MAP_FAILED)
-		return NULL;
-	a = ((uintptr_t)p + SVM__HUGE_SIZE - 1) & ~(SVM__HUGE_SIZE - 1);
-	if (a > (uintptr_t)p)
-		munmap(p, a - (uintptr_t)p);
-	if ((uintptr_t)p + len > a + size)
-		munmap((void *)(a + size), (uintptr_t)p + len - (a + size));
-	/* the driver moves 4 KiB pages; THPs would only be split on the way */
-	madvise((void *)a, size, MADV_NOHUGEPAGE);
-	return (void *)a;
-}
 
 /* ---- init / fini ------------------------------------------------------------ */
 
@@ -925,7 +899,7 @@ static svm_result_t kshim_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap
 	K.size = cfg->heap_size & ~(SVM__HUGE_SIZE - 1);
 	K.results = malloc(CHUNK_PAGES);
 	K.locs = malloc(CHUNK_PAGES * sizeof(*K.locs));
-	K.heap = (uintptr_t)reserve(K.size);
+	K.heap = (uintptr_t)svm__heap_reserve(K.size);
 	if (!K.results || !K.locs || !K.heap) {
 		svm__err("kshim backend: cannot reserve %zu bytes of address space "
 			 "(SVM_HEAP_SIZE) or its buffers", K.size);

@@ -640,25 +640,6 @@ static bool user_probe(const struct svm__config *cfg, char *why, size_t len)
 	return true;
 }
 
-static void *reserve(size_t size)
-{
-	/* over-reserve to align the start to 2 MiB */
-	size_t len = size + SVM__HUGE_SIZE;
-	uint8_t *p = mmap(NULL, len, PROT_NONE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	uintptr_t a;
-
-	if (p == MAP_FAILED)
-		return NULL;
-	a = ((uintptr_t)p + SVM__HUGE_SIZE - 1) & ~(SVM__HUGE_SIZE - 1);
-	if (a > (uintptr_t)p)
-		munmap(p, a - (uintptr_t)p);
-	if ((uintptr_t)p + len > a + size)
-		munmap((void *)(a + size), (uintptr_t)p + len - (a + size));
-	/* pages move one by one; keep them small and predictable */
-	madvise((void *)a, size, MADV_NOHUGEPAGE);
-	return (void *)a;
-}
 
 static int register_area(uintptr_t a, size_t size, bool need_move)
 {
@@ -752,13 +733,13 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 	U.ndev = cfg->user_devices;
 	U.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); /* -1: no pin test */
 	U.zeros = mmap(NULL, ZERO_CHUNK, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	U.heap = (uintptr_t)reserve(U.size);
+	U.heap = (uintptr_t)svm__heap_reserve(U.size);
 	if (U.zeros == MAP_FAILED || !U.heap)
 		goto nomem;
 	if (register_area(U.heap, U.size, U.have_move))
 		goto fail;
 	for (int d = 0; d < U.ndev; d++) {
-		U.view[d] = (uintptr_t)reserve(U.size);
+		U.view[d] = (uintptr_t)svm__heap_reserve(U.size);
 		if (!U.view[d])
 			goto nomem;
 		/* a fork child gets the data through the heap, not the views */
