@@ -68,7 +68,9 @@ rt_run() {
 	kill $wd 2>/dev/null
 	dt=$(awk "BEGIN { printf \"%.1f\", $(up) - $t0 }")
 	if [ $rc = 0 ]; then
-		echo "RT PASS: $name ($dt s)"
+		# with the test's own last word (what it checked)
+		last=$(grep -v '^$' $rt_out | tail -n 1 | cut -c1-160)
+		echo "RT PASS: $name ($dt s)${last:+: $last}"
 		rt_pass=$((rt_pass + 1))
 	elif [ $rc = $skiprc ]; then
 		why=$(grep -m1 '^SKIP: ' $rt_out | cut -c7-)
