@@ -39,6 +39,18 @@ static uint32_t now_us(const struct svm__rt *rt)
 	return (uint32_t)((svm__now_ns() - rt->t0_ns) / 1000);
 }
 
+void svm__note_migration(struct svm__rt *rt, struct svm__page *p, int src, int dst,
+			 uint32_t now_us)
+{
+	/* back again within the window: the page is being fought over */
+	if (p->migrations && now_us - p->last_move_us < (uint32_t)rt->cfg.thrash_window_us)
+		SVM__STAT(rt, dst >= 0 ? dst : src, thrash_events, 1);
+	p->last_move_us = now_us;
+	p->migrations++;
+	p->range->migrations++;
+	p->last_failure = SVM_FAILURE_NONE;
+}
+
 /* Records that p moved to loc at time `now` (now_us). */
 static void note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst, uint32_t now)
 {
@@ -47,19 +59,8 @@ static void note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst
 	p->last_failure = SVM_FAILURE_NONE;
 	if (src == SVM__LOC_NONE)
 		return; /* a first touch fills zeros; nothing moved */
-	/* back again within the window: the page is being fought over */
-	if (p->migrations && now - p->last_move_us < (uint32_t)rt->cfg.thrash_window_us)
-		SVM__STAT(rt, dst >= 0 ? dst : src, thrash_events, 1);
-	p->last_move_us = now;
-	p->migrations++;
-	p->range->migrations++;
-	if (dst >= 0) {
-		SVM__STAT(rt, dst, pages_to_device, 1);
-		SVM__STAT(rt, dst, bytes_to_device, SVM__PAGE_SIZE);
-	} else {
-		SVM__STAT(rt, src, pages_to_host, 1);
-		SVM__STAT(rt, src, bytes_to_host, SVM__PAGE_SIZE);
-	}
+	svm__note_migration(rt, p, src, dst, now);
+	svm__stat_moved(rt, dst >= 0 ? dst : src, dst >= 0, 1);
 }
 
 static int cmp_page(const void *a, const void *b)

@@ -61,4 +61,27 @@ int svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr, uint32_t s
 			(rt)->dev[(devno)].stats.field += (v);  \
 	} while (0)
 
+/*
+ * n pages moved to a device (to_device) or home, charged to device dev
+ * (the destination, or the device they left; -1: totals only).
+ */
+static inline void svm__stat_moved(struct svm__rt *rt, int dev, bool to_device, uint64_t n)
+{
+	if (to_device) {
+		SVM__STAT(rt, dev, pages_to_device, n);
+		SVM__STAT(rt, dev, bytes_to_device, n * SVM__PAGE_SIZE);
+	} else {
+		SVM__STAT(rt, dev, pages_to_host, n);
+		SVM__STAT(rt, dev, bytes_to_host, n * SVM__PAGE_SIZE);
+	}
+}
+
+/*
+ * The page's own record of a move src -> dst at now_us (µs since
+ * svm_init): thrash detection, migration counts, last failure cleared.
+ * Where it is now is the caller's business.
+ */
+void svm__note_migration(struct svm__rt *rt, struct svm__page *p, int src, int dst,
+			 uint32_t now_us);
+
 #endif

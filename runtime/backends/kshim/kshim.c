@@ -336,19 +336,6 @@ static int runtime_loc(int32_t shim)
 	return shim == SVMSHIM_LOC_NONE ? SVM__LOC_NONE : SVM_HOST;
 }
 
-/* Stats of a move the runtime asked for: page i went from src to dst. */
-static void count_move(struct svm__rt *rt, struct svm__page *p, int src, int dst, uint32_t now)
-{
-	kshim_note_moved(rt, p, src, dst, now);
-	if (dst >= 0) {
-		SVM__STAT(rt, dst, pages_to_device, 1);
-		SVM__STAT(rt, dst, bytes_to_device, SVM__PAGE_SIZE);
-	} else {
-		SVM__STAT(rt, src, pages_to_host, 1);
-		SVM__STAT(rt, src, bytes_to_host, SVM__PAGE_SIZE);
-	}
-}
-
 /*
  * One MIGRATE of pages [first, first + n) of r (n <= CHUNK_PAGES) to dst
  * with the policy's retry budget; adds its outcome to rep and the stats.
@@ -407,8 +394,10 @@ static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size
 			continue;
 		}
 		/* a page that was not populated is filled, not moved (as on user) */
-		if (src != dst && src != SVM__LOC_NONE)
-			count_move(rt, p, src, dst, now);
+		if (src != dst && src != SVM__LOC_NONE) {
+			svm__note_migration(rt, p, src, dst, now);
+			svm__stat_moved(rt, dst >= 0 ? dst : src, dst >= 0, 1);
+		}
 	}
 	rep->moved += m.moved;
 	rep->already += m.already;
@@ -430,8 +419,7 @@ static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size
 	SVM__STAT(rt, dst, retries, m.retries);
 	/* evicted pages went home; which ones, the driver does not say */
 	SVM__STAT(rt, dst, evictions, m.evicted);
-	SVM__STAT(rt, dst, pages_to_host, m.evicted);
-	SVM__STAT(rt, dst, bytes_to_host, m.evicted * SVM__PAGE_SIZE);
+	svm__stat_moved(rt, dst, false, m.evicted);
 	if (dst >= 0)
 		SVM__STAT(rt, dst, move_ns_to_device, dt);
 	else

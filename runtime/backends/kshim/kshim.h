@@ -24,13 +24,6 @@ void kshim_events_fini(void);
 /* Drains the ring into rt's stats and page records (caller holds rt->lock). */
 void kshim_events_drain(struct svm__rt *rt);
 
-/*
- * Page p of a range moved to dst (from src, SVM_HOST or a device) at
- * now_us (µs since svm_init): counts the migration, notices thrashing.
- */
-void kshim_note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst,
-		      uint32_t now_us);
-
 /* µs since svm_init of a CLOCK_MONOTONIC time in ns. */
 static inline uint32_t kshim_us(const struct svm__rt *rt, uint64_t ns)
 {

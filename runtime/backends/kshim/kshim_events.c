@@ -32,17 +32,6 @@ static struct {
 	uint64_t dropped;
 } E;
 
-void kshim_note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst,
-		      uint32_t now_us)
-{
-	/* back again within the window: the page is being fought over */
-	if (p->migrations && now_us - p->last_move_us < (uint32_t)rt->cfg.thrash_window_us)
-		SVM__STAT(rt, dst >= 0 ? dst : src, thrash_events, 1);
-	p->last_move_us = now_us;
-	p->migrations++;
-	p->range->migrations++;
-	p->last_failure = SVM_FAILURE_NONE;
-}
 
 static int fetch(struct drm_svmshim_events *e)
 {
@@ -109,14 +98,14 @@ static void note_run(struct svm__rt *rt, uint64_t addr, uint64_t n, int src, int
 		struct svm__page *p = page_at(rt, (uintptr_t)(addr + i * SVM__PAGE_SIZE));
 
 		if (p)
-			kshim_note_moved(rt, p, src, dst, now_us);
+			svm__note_migration(rt, p, src, dst, now_us);
 	}
 }
 
 static void apply(struct svm__rt *rt, const struct drm_svmshim_event *ev)
 {
 	bool by_fault = ev->flags & SVMSHIM_EVENT_BY_FAULT;
-	uint64_t t0 = ev->time_ns - ev->duration_ns, bytes = ev->pages * SVM__PAGE_SIZE;
+	uint64_t t0 = ev->time_ns - ev->duration_ns;
 	uint32_t now = kshim_us(rt, ev->time_ns);
 	int dev = is_dev(rt, ev->device) ? ev->device : -1;
 	struct svm__page *p;
@@ -124,8 +113,7 @@ static void apply(struct svm__rt *rt, const struct drm_svmshim_event *ev)
 	switch (ev->type) {
 	case SVMSHIM_EVENT_CPU_FAULT: /* pages came home from dev */
 		SVM__STAT(rt, dev, cpu_faults, 1);
-		SVM__STAT(rt, dev, pages_to_host, ev->pages);
-		SVM__STAT(rt, dev, bytes_to_host, bytes);
+		svm__stat_moved(rt, dev, false, ev->pages);
 		SVM__STAT(rt, dev, move_ns_to_host, ev->duration_ns);
 		svm__fault_account(rt, dev, true, ev->flags & SVMSHIM_EVENT_WRITE, t0,
 				   ev->duration_ns, 0, ev->addr);
@@ -146,15 +134,12 @@ static void apply(struct svm__rt *rt, const struct drm_svmshim_event *ev)
 		if (!by_fault)
 			break; /* ours: counted from the ioctl */
 		SVM__STAT(rt, dev, move_attempts, ev->pages);
-		if (dev >= 0) {
-			SVM__STAT(rt, dev, pages_to_device, ev->pages);
-			SVM__STAT(rt, dev, bytes_to_device, bytes);
+		/* dev < 0: on its way from another device, charged to none */
+		svm__stat_moved(rt, dev, dev >= 0, ev->pages);
+		if (dev >= 0)
 			SVM__STAT(rt, dev, move_ns_to_device, ev->duration_ns);
-		} else { /* on its way from another device */
-			SVM__STAT(rt, -1, pages_to_host, ev->pages);
-			SVM__STAT(rt, -1, bytes_to_host, bytes);
+		else
 			SVM__STAT(rt, -1, move_ns_to_host, ev->duration_ns);
-		}
 		note_run(rt, ev->addr, ev->pages, SVM_HOST, dev >= 0 ? dev : SVM_HOST, now);
 		svm__trace((struct svm__event){ .type = SVM__EV_MIGRATE, .ts_ns = t0,
 						.dur_ns = ev->duration_ns, .addr = ev->addr,
@@ -178,8 +163,7 @@ static void apply(struct svm__rt *rt, const struct drm_svmshim_event *ev)
 		if (!by_fault || dev < 0)
 			break;
 		SVM__STAT(rt, dev, evictions, ev->pages);
-		SVM__STAT(rt, dev, pages_to_host, ev->pages);
-		SVM__STAT(rt, dev, bytes_to_host, bytes);
+		svm__stat_moved(rt, dev, false, ev->pages);
 		svm__trace((struct svm__event){ .type = SVM__EV_EVICT, .ts_ns = t0,
 						.dur_ns = ev->duration_ns, .addr = ev->addr,
 						.pages = ev->pages, .src = (int8_t)dev,
