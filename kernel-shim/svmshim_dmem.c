@@ -53,41 +53,11 @@ enum {
 
 static const struct dev_pagemap_ops svm_pagemap_ops;
 
-static inline struct svm_chunk *svm_page_chunk(struct page *page)
-{
-	return container_of(page->pgmap, struct svm_chunk, pgmap);
-}
-
 static inline struct svm_dpage *svm_page_meta(struct page *page)
 {
 	struct svm_chunk *c = svm_page_chunk(page);
 
 	return &c->meta[page_to_pfn(page) - c->pfn_first];
-}
-
-static inline struct page *svm_page_backing(struct page *page)
-{
-	struct svm_chunk *c = svm_page_chunk(page);
-
-	return c->backing[page_to_pfn(page) - c->pfn_first];
-}
-
-static int svm_page_location(struct svmshim *shim, unsigned long hpfn,
-			     struct page **pagep)
-{
-	struct page *page;
-
-	*pagep = NULL;
-	if (!(hpfn & HMM_PFN_VALID))
-		return SVMSHIM_LOC_NONE;
-	page = hmm_pfn_to_page(hpfn);
-	*pagep = page;
-	if (is_device_private_page(page))
-		return page->pgmap->owner == shim ?
-		       (int)svm_page_chunk(page)->sdev->index : SVMSHIM_LOC_OTHER;
-	if (is_zone_device_page(page))
-		return SVMSHIM_LOC_OTHER;
-	return SVMSHIM_LOC_HOST;
 }
 
 /*
@@ -639,6 +609,22 @@ static inline bool svm_retryable(u8 r)
 	       r == R_UNKNOWN || r == R_OTHERDEV;
 }
 
+/*
+ * What every page of a pass is checked for first: @prev (a later pass)
+ * says its result is final (R_SKIP: no destination, it stays put), or
+ * migrate_vma_setup() dropped it (R_UNKNOWN: classified afterwards).
+ * Returns the result to record, or 0 to go on with the page.
+ */
+static inline u8 svm_pass_skip(const struct svm_mig *m, unsigned long i,
+			       const u8 *prev)
+{
+	if (prev && !svm_retryable(prev[i]))
+		return R_SKIP;
+	if (!(m->src[i] & MIGRATE_PFN_MIGRATE))
+		return R_UNKNOWN;
+	return 0;
+}
+
 /* splitmix64: a cheap, well mixed hash for the injection draws. */
 static inline u64 svm_mix(u64 x)
 {
@@ -822,14 +808,9 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 		struct page *spage, *dpage;
 		u8 inj;
 
-		if (prev && !svm_retryable(prev[i])) {
-			res[i] = R_SKIP;	/* no destination: stays put */
+		res[i] = svm_pass_skip(m, i, prev);
+		if (res[i])
 			continue;
-		}
-		if (!(m->src[i] & MIGRATE_PFN_MIGRATE)) {
-			res[i] = R_UNKNOWN;
-			continue;
-		}
 		/* Injected: no destination, so the page stays where it is. */
 		inj = svm_inject(m, start + (i << PAGE_SHIFT));
 		if (inj) {
@@ -978,14 +959,9 @@ static void svm_batch_to_host(struct svm_mig *m, struct vm_area_struct *vma,
 		struct page *spage, *hpage;
 		u8 inj;
 
-		if (prev && !svm_retryable(prev[i])) {
-			res[i] = R_SKIP;	/* no destination: stays put */
+		res[i] = svm_pass_skip(m, i, prev);
+		if (res[i])
 			continue;
-		}
-		if (!(m->src[i] & MIGRATE_PFN_MIGRATE)) {
-			res[i] = R_UNKNOWN;
-			continue;
-		}
 		spage = migrate_pfn_to_page(m->src[i]);
 		if (!spage || (keep && svm_page_chunk(spage)->sdev == keep)) {
 			res[i] = R_ALREADY;	/* hole, or stays put */

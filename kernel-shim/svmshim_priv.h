@@ -10,6 +10,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
+#include <linux/hmm.h>
 #include <linux/memremap.h>
 #include <linux/mmu_notifier.h>
 #include <drm/drm_device.h>
@@ -159,6 +160,42 @@ struct svm_inject {
 	/* draws of BUSY/NO_MEMORY per destination (last: host) */
 	atomic64_t draws[SVMSHIM_MAX_DEVICES + 1];
 };
+
+/* Our device page's chunk, and the system page that holds its data. */
+static inline struct svm_chunk *svm_page_chunk(struct page *page)
+{
+	return container_of(page->pgmap, struct svm_chunk, pgmap);
+}
+
+static inline struct page *svm_page_backing(struct page *page)
+{
+	struct svm_chunk *c = svm_page_chunk(page);
+
+	return c->backing[page_to_pfn(page) - c->pfn_first];
+}
+
+/*
+ * Where a page reported by hmm_range_fault() is: one of our devices,
+ * SVMSHIM_LOC_HOST, _NONE (nothing there) or _OTHER (another driver's);
+ * *pagep is the page itself (NULL for none).
+ */
+static inline int svm_page_location(struct svmshim *shim, unsigned long hpfn,
+			     struct page **pagep)
+{
+	struct page *page;
+
+	*pagep = NULL;
+	if (!(hpfn & HMM_PFN_VALID))
+		return SVMSHIM_LOC_NONE;
+	page = hmm_pfn_to_page(hpfn);
+	*pagep = page;
+	if (is_device_private_page(page))
+		return page->pgmap->owner == shim ?
+		       (int)svm_page_chunk(page)->sdev->index : SVMSHIM_LOC_OTHER;
+	if (is_zone_device_page(page))
+		return SVMSHIM_LOC_OTHER;
+	return SVMSHIM_LOC_HOST;
+}
 
 extern unsigned int svmshim_batch_pages;
 extern struct svm_inject svmshim_inject;

@@ -364,17 +364,10 @@ static int svm_prealloc_pte(pte_t *pte, unsigned long addr, void *data)
 static struct page *svm_view_target(struct svmshim *shim, unsigned long hpfn,
 				    int *where)
 {
-	struct page *page = hmm_pfn_to_page(hpfn);
-	struct svm_chunk *c;
+	struct page *page;
 
-	if (!is_device_private_page(page)) {
-		*where = SVMSHIM_LOC_HOST;
-		return page;
-	}
-	/* Only ours are reported unfaulted (dev_private_owner == shim). */
-	c = container_of(page->pgmap, struct svm_chunk, pgmap);
-	*where = c->sdev->index;
-	return c->backing[page_to_pfn(page) - c->pfn_first];
+	*where = svm_page_location(shim, hpfn, &page);
+	return *where >= 0 ? svm_page_backing(page) : page;
 }
 
 /* Insert one view PTE; v->lock held, page tables present. */
@@ -511,16 +504,10 @@ static int svm_view_where(struct svm_view *v, unsigned long haddr,
 		range.notifier_seq = mmu_interval_read_begin(&v->heap_mni);
 		ret = hmm_range_fault(&range);
 	}
-	if (ret || !(hpfn & HMM_PFN_VALID))
+	if (ret)
 		return SVMSHIM_LOC_NONE;
 	*writable = hpfn & HMM_PFN_WRITE;
-	page = hmm_pfn_to_page(hpfn);
-	if (is_device_private_page(page))
-		return page->pgmap->owner == v->sf->shim ?
-		       (int)container_of(page->pgmap, struct svm_chunk,
-					 pgmap)->sdev->index :
-		       SVMSHIM_LOC_OTHER;
-	return SVMSHIM_LOC_HOST;
+	return svm_page_location(v->sf->shim, hpfn, &page);
 }
 
 /* Resolve a device access to an unmapped view page; see the uAPI header. */
