@@ -1186,6 +1186,24 @@ static void svm_mig_free(struct svm_mig *m)
 	kvfree(m->res2);
 }
 
+/* The per-batch arrays of @m, m->batch entries each; svm_mig_free() frees. */
+static int svm_mig_alloc(struct svm_mig *m)
+{
+	unsigned long n = m->batch;
+
+	m->src = kvcalloc(n, sizeof(*m->src), GFP_KERNEL);
+	m->dst = kvcalloc(n, sizeof(*m->dst), GFP_KERNEL);
+	m->snap = kvcalloc(n, sizeof(*m->snap), GFP_KERNEL);
+	m->pages = kvcalloc(n, sizeof(*m->pages), GFP_KERNEL);
+	m->pool = kvcalloc(n, sizeof(*m->pool), GFP_KERNEL);
+	m->res = kvzalloc(n, GFP_KERNEL);
+	m->res2 = kvzalloc(n, GFP_KERNEL);
+	if (!m->src || !m->dst || !m->snap || !m->pages || !m->pool ||
+	    !m->res || !m->res2)
+		return -ENOMEM;
+	return 0;
+}
+
 /* MIGRATE, FAILURE and EVICT events for what the call did. */
 static void svm_mig_events(struct svm_mig *m, unsigned long start, u32 flags,
 			   u64 ns)
@@ -1247,15 +1265,7 @@ u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 	spin_unlock(&v->sdev->lock);
 	m.deadline = ktime_add_us(ktime_get(), a.retry_budget_us);
 	m.flags = a.flags;
-	m.src = kvcalloc(n, sizeof(*m.src), GFP_KERNEL);
-	m.dst = kvcalloc(n, sizeof(*m.dst), GFP_KERNEL);
-	m.snap = kvcalloc(n, sizeof(*m.snap), GFP_KERNEL);
-	m.pages = kvcalloc(n, sizeof(*m.pages), GFP_KERNEL);
-	m.pool = kvcalloc(n, sizeof(*m.pool), GFP_KERNEL);
-	m.res = kvzalloc(n, GFP_KERNEL);
-	m.res2 = kvzalloc(n, GFP_KERNEL);
-	if (!m.src || !m.dst || !m.snap || !m.pages || !m.pool || !m.res ||
-	    !m.res2) {
+	if (svm_mig_alloc(&m)) {
 		svm_mig_free(&m);
 		return SVMSHIM_FAIL_NO_MEMORY;
 	}
@@ -1294,18 +1304,9 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 		spin_unlock(&m.sdev->lock);
 	}
 
-	m.src = kvcalloc(m.batch, sizeof(*m.src), GFP_KERNEL);
-	m.dst = kvcalloc(m.batch, sizeof(*m.dst), GFP_KERNEL);
-	m.snap = kvcalloc(m.batch, sizeof(*m.snap), GFP_KERNEL);
-	m.pages = kvcalloc(m.batch, sizeof(*m.pages), GFP_KERNEL);
-	m.pool = kvcalloc(m.batch, sizeof(*m.pool), GFP_KERNEL);
-	m.res = kvzalloc(m.batch, GFP_KERNEL);
-	m.res2 = kvzalloc(m.batch, GFP_KERNEL);
-	if (!m.src || !m.dst || !m.snap || !m.pages || !m.pool || !m.res ||
-	    !m.res2) {
-		ret = -ENOMEM;
+	ret = svm_mig_alloc(&m);
+	if (ret)
 		goto out_free;
-	}
 
 	m.mni = &m.own_mni;
 	ret = mmu_interval_notifier_insert(m.mni, mm, start, a->length,
