@@ -48,8 +48,6 @@ enum {
 
 #define SVM_EVICT_ROUNDS	3
 #define SVM_SNAP_TRIES		4
-#define SVM_RETRY_PAUSE_US	100	/* first pause between retry rounds */
-#define SVM_RETRY_PAUSE_MAX_US	10000	/* cap of the exponential pause */
 
 static const struct dev_pagemap_ops svm_pagemap_ops;
 
@@ -405,22 +403,83 @@ static void svm_page_free(struct page *page)
 	spin_unlock(&sdev->lock);
 }
 
+/* splitmix64: a cheap, well mixed hash for the injection draws. */
+static inline u64 svm_mix(u64 x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
 /*
- * A CPU fault brought device page @spage home: tell the file that moved
- * it there. Called after migrate_vma_pages() and before finalize, so the
- * page is not freed yet and its owner (cleared under sdev->lock when the
- * file goes) is still valid under that lock.
+ * One injection draw for a move of the page at user address @addr towards
+ * @slot (a device index, or SVMSHIM_MAX_DEVICES for the host), from the
+ * inject_* module parameters. PINNED and UNSUPPORTED stick to a page (a
+ * hash of the seed and the address), BUSY and NO_MEMORY are drawn per
+ * attempt from the seed and a counter of the destination. Returns the
+ * class to report, or 0. No sleeping, only atomics: callers may hold
+ * source page locks.
+ */
+static u8 svm_inject_draw(unsigned int slot, unsigned long addr)
+{
+	struct svm_inject *in = &svmshim_inject;
+	unsigned int cls = READ_ONCE(in->class);
+	unsigned int pct = READ_ONCE(in->percent);
+	unsigned int cnt = READ_ONCE(in->count);
+	u64 seed = READ_ONCE(in->seed), h;
+
+	if (!cls || cls >= SVMSHIM_FAIL_COUNT || !pct)
+		return 0;
+	if (cls == SVMSHIM_FAIL_PINNED || cls == SVMSHIM_FAIL_UNSUPPORTED)
+		h = svm_mix(seed ^ svm_mix(addr >> PAGE_SHIFT));
+	else
+		h = svm_mix(seed ^ svm_mix(atomic64_inc_return(&in->draws[slot]) ^
+					   ((u64)slot << 56)));
+	if (h % 100 >= pct)
+		return 0;
+	if (cnt) {
+		if (!atomic_add_unless(&in->hits, 1, cnt))
+			return 0;
+	} else {
+		atomic_inc(&in->hits);
+	}
+	return cls;
+}
+
+/*
+ * Fault injection for a CPU fault: only BUSY, the one class a CPU fault
+ * can meet and get past by faulting again, and only with inject_count
+ * set: the access faults until the failures stop, so they must stop.
+ */
+static bool svm_inject_cpu_fault(unsigned long addr)
+{
+	if (READ_ONCE(svmshim_inject.class) != SVMSHIM_FAIL_BUSY ||
+	    !READ_ONCE(svmshim_inject.count) ||
+	    READ_ONCE(svmshim_inject.direction) == SVM_INJECT_TO_DEVICE)
+		return false;
+	return svm_inject_draw(SVMSHIM_MAX_DEVICES, addr) != 0;
+}
+
+/*
+ * A CPU fault on device page @spage: tell the file that moved it there.
+ * CPU_FAULT: it came home from its device; FAILURE (BUSY): it could not
+ * yet. Called while the fault holds the page (before finalize), so it is
+ * not freed and its owner (cleared under sdev->lock when the file goes)
+ * is still valid under that lock.
  */
 static void svm_cpu_fault_event(struct page *spage, unsigned long addr,
-				u64 ns)
+				u16 type, u64 ns)
 {
 	struct svm_device *sdev = svm_page_chunk(spage)->sdev;
 	struct svm_dpage *m = svm_page_meta(spage);
 
 	spin_lock(&sdev->lock);
-	if (m->owner)
-		svm_event(m->owner, SVMSHIM_EVENT_CPU_FAULT, 0, sdev->index,
-			  addr, 1, 0, ns);
+	if (m->owner && type == SVMSHIM_EVENT_CPU_FAULT)
+		svm_event(m->owner, type, 0, sdev->index, addr, 1, 0, ns);
+	else if (m->owner)
+		svm_event(m->owner, type, SVMSHIM_FAIL_BUSY, SVMSHIM_LOC_HOST,
+			  addr, 1, SVMSHIM_EVENT_BY_FAULT, ns);
 	spin_unlock(&sdev->lock);
 }
 
@@ -441,6 +500,12 @@ static vm_fault_t svm_migrate_to_ram(struct vm_fault *vmf)
 	};
 	struct page *spage, *hpage;
 	u64 t0 = ktime_get_ns();
+
+	/* Injected: the page stays on the device and the access faults again. */
+	if (svm_inject_cpu_fault(start)) {
+		svm_cpu_fault_event(vmf->page, start, SVMSHIM_EVENT_FAILURE, 0);
+		return SVMSHIM_FAULT_RETRY;
+	}
 
 	/* The destination is allocated before the source is locked. */
 	if (svm_local_policy(vmf->vma))
@@ -467,7 +532,8 @@ static vm_fault_t svm_migrate_to_ram(struct vm_fault *vmf)
 	dst = migrate_pfn(page_to_pfn(hpage));
 	migrate_vma_pages(&args);
 	if (src & MIGRATE_PFN_MIGRATE)
-		svm_cpu_fault_event(spage, start, ktime_get_ns() - t0);
+		svm_cpu_fault_event(spage, start, SVMSHIM_EVENT_CPU_FAULT,
+				    ktime_get_ns() - t0);
 	/* If it did not move, finalize frees hpage and the access retries. */
 	migrate_vma_finalize(&args);
 	return 0;
@@ -598,8 +664,10 @@ struct svm_mig {
 	int pool_nid;			/* node of the pool's pages */
 	u8 *res, *res2;
 	struct drm_svmshim_migrate *args;
-	ktime_t deadline;		/* end of the retry budget (RETRY) */
-	unsigned int pause_us;		/* next pause between retry rounds */
+	/* end of the retry budget (RETRY), from the call's first retry */
+	ktime_t deadline;
+	u32 pause_first_us;		/* first pause between retry rounds */
+	u32 pause_max_us;		/* cap of the doubling pause */
 };
 
 /* May a page with this (internal) result be tried again? */
@@ -625,50 +693,16 @@ static inline u8 svm_pass_skip(const struct svm_mig *m, unsigned long i,
 	return 0;
 }
 
-/* splitmix64: a cheap, well mixed hash for the injection draws. */
-static inline u64 svm_mix(u64 x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-/*
- * Fault injection for the page at user address @addr in a MIGRATE pass
- * (inject_* module parameters). PINNED and UNSUPPORTED stick to a page (a
- * hash of the seed and the address), BUSY and NO_MEMORY are drawn per
- * attempt from the seed and a counter of the destination. Returns the
- * class to report, or 0. Called with source pages locked: no sleeping,
- * only atomics.
- */
+/* Fault injection for a page of a MIGRATE pass (or a device fault's). */
 static u8 svm_inject(struct svm_mig *m, unsigned long addr)
 {
-	struct svm_inject *in = &svmshim_inject;
-	unsigned int cls = READ_ONCE(in->class);
-	unsigned int pct = READ_ONCE(in->percent);
-	unsigned int cnt = READ_ONCE(in->count);
-	u64 seed = READ_ONCE(in->seed), h;
+	unsigned int dir = READ_ONCE(svmshim_inject.direction);
 
-	if (!cls || cls >= SVMSHIM_FAIL_COUNT || !pct)
+	if ((dir == SVM_INJECT_TO_HOST && m->sdev) ||
+	    (dir == SVM_INJECT_TO_DEVICE && !m->sdev))
 		return 0;
-	if (cls == SVMSHIM_FAIL_PINNED || cls == SVMSHIM_FAIL_UNSUPPORTED) {
-		h = svm_mix(seed ^ svm_mix(addr >> PAGE_SHIFT));
-	} else {
-		unsigned int d = m->sdev ? m->sdev->index : SVMSHIM_MAX_DEVICES;
-
-		h = svm_mix(seed ^ svm_mix(atomic64_inc_return(&in->draws[d]) ^
-					   ((u64)d << 56)));
-	}
-	if (h % 100 >= pct)
-		return 0;
-	if (cnt) {
-		if (!atomic_add_unless(&in->hits, 1, cnt))
-			return 0;
-	} else {
-		atomic_inc(&in->hits);
-	}
-	return cls;
+	return svm_inject_draw(m->sdev ? m->sdev->index : SVMSHIM_MAX_DEVICES,
+			       addr);
 }
 
 static bool svm_snap_invalidate(struct mmu_interval_notifier *mni,
@@ -1078,10 +1112,10 @@ static int svm_retry_batch(struct svm_mig *m, struct mm_struct *mm,
 {
 	unsigned long i, busy, nomem, n = (end - start) >> PAGE_SHIFT;
 	u32 round, rounds = m->args->retry_rounds;
+	u32 pause_us = m->pause_first_us;	/* each batch starts small */
 	struct vm_area_struct *vma;
 	s64 left_us;
 
-	m->pause_us = SVM_RETRY_PAUSE_US;	/* each batch starts small */
 	for (round = 0; round < rounds; round++) {
 		for (i = 0, busy = 0, nomem = 0; i < n; i++) {
 			nomem += m->res[i] == SVMSHIM_FAIL_NO_MEMORY;
@@ -1090,16 +1124,21 @@ static int svm_retry_batch(struct svm_mig *m, struct mm_struct *mm,
 		}
 		if (!busy && !nomem)
 			break;
+		if (!m->deadline)	/* the budget starts with the retries */
+			m->deadline = ktime_add_us(ktime_get(),
+						   m->args->retry_budget_us);
 		left_us = ktime_us_delta(m->deadline, ktime_get());
 		if (left_us <= 0)
 			break;
 
-		left_us = min_t(s64, left_us, m->pause_us);
-		usleep_range(left_us, left_us + left_us / 8 + 1);
+		left_us = min_t(s64, left_us, min(pause_us, m->pause_max_us));
+		if (left_us > 0)
+			usleep_range(left_us, left_us + left_us / 8 + 1);
+		else
+			cond_resched();
 		if (fatal_signal_pending(current))
 			return -EINTR;
-		m->pause_us = min_t(unsigned int, m->pause_us * 2,
-				    SVM_RETRY_PAUSE_MAX_US);
+		pause_us = min_t(u64, (u64)pause_us * 2, m->pause_max_us);
 		if (ktime_after(ktime_get(), m->deadline))
 			break;
 		if (nomem && m->sdev && !(m->flags & SVMSHIM_MIGRATE_NO_EVICT))
@@ -1122,6 +1161,7 @@ static int svm_retry_batch(struct svm_mig *m, struct mm_struct *mm,
 		/* Saturates rather than wraps (u32 in the uAPI). */
 		m->args->retries = min_t(u64, (u64)m->args->retries + busy +
 					 nomem, U32_MAX);
+		m->args->rounds = max(m->args->rounds, round + 1);
 		if (m->sdev) {
 			/* Pages on another device go via the host first. */
 			if (svm_res_has(m->res, n, R_OTHERDEV, R_OTHERDEV))
@@ -1251,6 +1291,8 @@ u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 		.sdev = v->sdev,
 		.args = &a,
 		.batch = n,
+		.pause_first_us = attr->backoff_us,
+		.pause_max_us = attr->backoff_max_us,
 	};
 	u64 t0 = ktime_get_ns();
 	u8 cls = SVMSHIM_FAIL_BUSY;
@@ -1263,7 +1305,6 @@ u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 	spin_lock(&v->sdev->lock);
 	m.gen = ++v->sdev->gen;
 	spin_unlock(&v->sdev->lock);
-	m.deadline = ktime_add_us(ktime_get(), a.retry_budget_us);
 	m.flags = a.flags;
 	if (svm_mig_alloc(&m)) {
 		svm_mig_free(&m);
@@ -1296,7 +1337,13 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 	m.batch = clamp_t(unsigned long, READ_ONCE(svmshim_batch_pages), 1,
 			  SVMSHIM_MAX_BATCH);
 	m.flags = a->flags;
-	m.deadline = ktime_add_us(ktime_get(), a->retry_budget_us);
+	if (a->flags & SVMSHIM_MIGRATE_BACKOFF) {
+		m.pause_first_us = a->backoff_us;
+		m.pause_max_us = a->backoff_max_us;
+	} else {
+		m.pause_first_us = SVM_RETRY_PAUSE_US;
+		m.pause_max_us = SVM_RETRY_PAUSE_MAX_US;
+	}
 	if (a->dest >= 0) {
 		m.sdev = &shim->devs[a->dest];
 		spin_lock(&m.sdev->lock);

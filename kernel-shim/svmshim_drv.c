@@ -44,8 +44,11 @@ module_param_named(batch_pages, svmshim_batch_pages, uint, 0644);
 MODULE_PARM_DESC(batch_pages, "pages per migrate_vma batch (1-4096, default 512)");
 
 /*
- * Fault injection (MIGRATE only, never migrate_to_ram() or eviction): see
- * svm_inject() in svmshim_dmem.c. Every write resets the per-device draw
+ * Fault injection: see svm_inject_draw() in svmshim_dmem.c. It acts on
+ * MIGRATE and on device faults' migrations, in the direction chosen; CPU
+ * faults (migrate_to_ram()) only meet BUSY, and only with inject_count set
+ * (they fault again until it is spent); eviction is never injected, so
+ * room can always be made. Every write resets the per-device draw
  * counters and the count of injected failures, so a run is reproducible
  * from the values written.
  */
@@ -64,7 +67,9 @@ static int svm_inject_set(const char *val, const struct kernel_param *kp)
 	} else {
 		if (v > UINT_MAX ||
 		    (kp->arg == &svmshim_inject.class && v >= SVMSHIM_FAIL_COUNT) ||
-		    (kp->arg == &svmshim_inject.percent && v > 100))
+		    (kp->arg == &svmshim_inject.percent && v > 100) ||
+		    (kp->arg == &svmshim_inject.direction &&
+		     v > SVM_INJECT_TO_DEVICE))
 			return -EINVAL;
 		WRITE_ONCE(*(unsigned int *)kp->arg, (unsigned int)v);
 	}
@@ -94,15 +99,17 @@ static const struct kernel_param_ops svm_inject_hits_ops = {
 };
 
 module_param_cb(inject_class, &svm_inject_uint_ops, &svmshim_inject.class, 0644);
-MODULE_PARM_DESC(inject_class, "MIGRATE fault injection: class (0 none, 1 pinned, 2 busy, 3 no_memory, 4 unsupported)");
+MODULE_PARM_DESC(inject_class, "fault injection: class (0 none, 1 pinned, 2 busy, 3 no_memory, 4 unsupported)");
 module_param_cb(inject_percent, &svm_inject_uint_ops, &svmshim_inject.percent, 0644);
-MODULE_PARM_DESC(inject_percent, "MIGRATE fault injection: share of page moves that fail (0-100)");
+MODULE_PARM_DESC(inject_percent, "fault injection: share of page moves that fail (0-100)");
+module_param_cb(inject_direction, &svm_inject_uint_ops, &svmshim_inject.direction, 0644);
+MODULE_PARM_DESC(inject_direction, "fault injection: moves it acts on (0 any, 1 to the host, 2 to a device)");
 module_param_cb(inject_seed, &svm_inject_ullong_ops, &svmshim_inject.seed, 0644);
-MODULE_PARM_DESC(inject_seed, "MIGRATE fault injection: seed");
+MODULE_PARM_DESC(inject_seed, "fault injection: seed");
 module_param_cb(inject_count, &svm_inject_uint_ops, &svmshim_inject.count, 0644);
-MODULE_PARM_DESC(inject_count, "MIGRATE fault injection: stop after this many injected failures (0: no limit)");
+MODULE_PARM_DESC(inject_count, "fault injection: stop after this many injected failures (0: no limit)");
 module_param_cb(inject_hits, &svm_inject_hits_ops, NULL, 0444);
-MODULE_PARM_DESC(inject_hits, "MIGRATE fault injection: failures injected since the last write of an inject_* parameter");
+MODULE_PARM_DESC(inject_hits, "fault injection: failures injected since the last write of an inject_* parameter");
 
 static struct platform_device *svmshim_pdev;
 static struct svmshim *svmshim;
@@ -143,6 +150,18 @@ static int svmshim_ioctl_get_info(struct drm_device *drm, void *data,
 	return 0;
 }
 
+/*
+ * The caller's retry pauses: given only with their flag (@on), each at
+ * most SVMSHIM_MAX_BACKOFF_US. A cap below the first pause just caps it.
+ */
+static bool svm_backoff_ok(bool on, u32 first_us, u32 max_us)
+{
+	if (!on)
+		return !first_us && !max_us;
+	return first_us <= SVMSHIM_MAX_BACKOFF_US &&
+	       max_us <= SVMSHIM_MAX_BACKOFF_US;
+}
+
 static int svmshim_ioctl_migrate(struct drm_device *drm, void *data,
 				 struct drm_file *file)
 {
@@ -151,10 +170,14 @@ static int svmshim_ioctl_migrate(struct drm_device *drm, void *data,
 
 	if (a->flags & ~SVMSHIM_MIGRATE_FLAGS)
 		return -EINVAL;
-	if (a->pad || memchr_inv(a->reserved, 0, sizeof(a->reserved)))
+	if (a->pad || a->pad2)
 		return -EINVAL;
 	if (!(a->flags & SVMSHIM_MIGRATE_RETRY) &&
-	    (a->retry_rounds || a->retry_budget_us || a->retries))
+	    (a->retry_rounds || a->retry_budget_us || a->retries || a->rounds ||
+	     (a->flags & SVMSHIM_MIGRATE_BACKOFF)))
+		return -EINVAL;
+	if (!svm_backoff_ok(a->flags & SVMSHIM_MIGRATE_BACKOFF, a->backoff_us,
+			    a->backoff_max_us))
 		return -EINVAL;
 	if (!svm_range_ok(a->start, a->length))
 		return -EINVAL;
@@ -165,6 +188,7 @@ static int svmshim_ioctl_migrate(struct drm_device *drm, void *data,
 	a->already = 0;
 	a->evicted = 0;
 	a->retries = 0;
+	a->rounds = 0;
 	memset(a->failed, 0, sizeof(a->failed));
 	return svm_migrate(file->driver_priv, a);
 }
@@ -276,8 +300,10 @@ static int svmshim_ioctl_set_attr(struct drm_device *drm, void *data,
 	struct drm_svmshim_attr *a = data;
 	u32 g = a->granularity;
 
-	if (a->flags & ~SVMSHIM_ATTR_FLAGS ||
-	    memchr_inv(a->reserved, 0, sizeof(a->reserved)))
+	if (a->flags & ~SVMSHIM_ATTR_FLAGS || a->reserved)
+		return -EINVAL;
+	if (!svm_backoff_ok(a->flags & SVMSHIM_ATTR_FAULT_BACKOFF,
+			    a->fault_backoff_us, a->fault_backoff_max_us))
 		return -EINVAL;
 	if (!svm_range_ok(a->start, a->length))
 		return -EINVAL;

@@ -97,7 +97,13 @@ struct svm_attr {
 	u32 granularity;		/* bytes, >= PAGE_SIZE */
 	u32 rounds;			/* fault retry rounds */
 	u32 budget_us;			/* fault retry budget */
+	u32 backoff_us;			/* first pause between rounds */
+	u32 backoff_max_us;		/* cap of the doubling pause */
 };
+
+/* The shim's retry pauses where the caller gives none (uAPI BACKOFF). */
+#define SVM_RETRY_PAUSE_US	100	/* first pause between retry rounds */
+#define SVM_RETRY_PAUSE_MAX_US	10000	/* cap of the doubling pause */
 
 struct svm_attr_node {
 	struct list_head node;		/* svm_file.attrs, sorted, disjoint */
@@ -150,10 +156,15 @@ struct svm_file {
 	struct svm_events events;
 };
 
-/* MIGRATE fault injection, set through the inject_* module parameters. */
+/* Fault injection, set through the inject_* module parameters. */
+#define SVM_INJECT_ANY		0
+#define SVM_INJECT_TO_HOST	1
+#define SVM_INJECT_TO_DEVICE	2
+
 struct svm_inject {
 	unsigned int class;		/* SVMSHIM_FAIL_*, 0: off */
 	unsigned int percent;		/* 0..100 */
+	unsigned int direction;		/* SVM_INJECT_* */
 	unsigned int count;		/* stop after this many, 0: no limit */
 	u64 seed;
 	atomic_t hits;			/* failures injected since last write */

@@ -122,6 +122,8 @@ static void svm_attr_default(struct svm_attr *a, unsigned long addr)
 		.end = (addr & PAGE_MASK) + PAGE_SIZE,
 		.preferred = SVMSHIM_LOC_NONE,
 		.granularity = PAGE_SIZE,
+		.backoff_us = SVM_RETRY_PAUSE_US,
+		.backoff_max_us = SVM_RETRY_PAUSE_MAX_US,
 	};
 }
 
@@ -188,7 +190,13 @@ int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
 		.granularity = args->granularity ? args->granularity : PAGE_SIZE,
 		.rounds = args->fault_retry_rounds,
 		.budget_us = args->fault_budget_us,
+		.backoff_us = SVM_RETRY_PAUSE_US,
+		.backoff_max_us = SVM_RETRY_PAUSE_MAX_US,
 	};
+	if (args->flags & SVMSHIM_ATTR_FAULT_BACKOFF) {
+		fresh->a.backoff_us = args->fault_backoff_us;
+		fresh->a.backoff_max_us = args->fault_backoff_max_us;
+	}
 
 	spin_lock(&sf->attr_lock);
 	if (sf->nr_attrs + 2 > SVM_MAX_ATTRS) {

@@ -15,6 +15,9 @@
  *
  * Version 1: GET_INFO, MIGRATE, PIN, UNPIN, SNAPSHOT.
  * Version 2: the device view (mmap), device faults, SET_ATTR, EVENTS.
+ * Version 3: the caller's retry pauses (MIGRATE_BACKOFF, ATTR_FAULT_BACKOFF)
+ *            and the retry rounds run (MIGRATE @rounds), in fields that were
+ *            reserved; CPU faults report injected failures (EVENT_FAILURE).
  * Ioctl numbers 0x07..0x1f are reserved.
  */
 #ifndef _UAPI_SVMSHIM_H_
@@ -40,7 +43,7 @@ extern "C" {
 #endif
 
 #define SVMSHIM_DRIVER_NAME	"svmshim"
-#define SVMSHIM_UAPI_VERSION	2
+#define SVMSHIM_UAPI_VERSION	3
 
 /* Locations (SNAPSHOT, MIGRATE destination). Device d is d >= 0. */
 #define SVMSHIM_LOC_HOST	(-1)	/* host (system) memory */
@@ -75,13 +78,21 @@ struct drm_svmshim_get_info {
  * batch, after the core's LRU drain. NO_EVICT: never evict, report
  * NO_MEMORY instead. RETRY: the caller's retry budget in @retry_rounds and
  * @retry_budget_us applies (see below); without it those fields must be 0.
+ * BACKOFF (version 3, with RETRY): the pauses between rounds are the
+ * caller's, @backoff_us then doubling up to @backoff_max_us; without it
+ * those fields must be 0 and the shim's own pauses apply.
  */
 #define SVMSHIM_MIGRATE_DRAIN_LRU	(1u << 0)
 #define SVMSHIM_MIGRATE_NO_EVICT	(1u << 1)
 #define SVMSHIM_MIGRATE_RETRY		(1u << 2)
+#define SVMSHIM_MIGRATE_BACKOFF		(1u << 3)
 #define SVMSHIM_MIGRATE_FLAGS		(SVMSHIM_MIGRATE_DRAIN_LRU | \
 					 SVMSHIM_MIGRATE_NO_EVICT | \
-					 SVMSHIM_MIGRATE_RETRY)
+					 SVMSHIM_MIGRATE_RETRY | \
+					 SVMSHIM_MIGRATE_BACKOFF)
+
+/* Longest pause a caller may ask for (BACKOFF, ATTR_FAULT_BACKOFF). */
+#define SVMSHIM_MAX_BACKOFF_US		1000000
 
 /*
  * MIGRATE: move [start, start + length) to @dest (device index or
@@ -93,16 +104,20 @@ struct drm_svmshim_get_info {
  *
  * Retry budget (SVMSHIM_MIGRATE_RETRY): after the first attempt at a batch,
  * its BUSY pages are tried again in up to @retry_rounds further rounds, with
- * a pause before each round (exponential from 100 us, capped at 10 ms,
- * taken with no page lock and no mmap_lock held). NO_MEMORY pages get an
+ * a pause before each round (exponential from 100 us, capped at 10 ms, or
+ * the caller's with BACKOFF; taken with no page lock and no mmap_lock
+ * held). NO_MEMORY pages get an
  * eviction pass (unless NO_EVICT) and are tried again in the same rounds
  * (device destinations; to the host, just tried again). PINNED and
  * UNSUPPORTED pages are never tried again. All rounds of the call share
- * @retry_budget_us (0: no retry): no round starts after it is spent, so the
- * call spends at most the budget plus one round on retries. @retries counts
- * the page attempts made by retry rounds (0 if nothing was retried).
+ * @retry_budget_us (0: no retry), counted from its first retry round (the
+ * first attempt is not part of it): no round starts after it is spent, so
+ * the call spends at most the budget plus one round on retries. @retries counts
+ * the page attempts made by retry rounds (0 if nothing was retried);
+ * @rounds the most retry rounds one batch ran (at most @retry_rounds).
  * @results, @moved and @failed give the final state of each page.
- * Without the flag, @retry_rounds, @retry_budget_us and @retries must be 0.
+ * Without the flag, @retry_rounds, @retry_budget_us, @retries and @rounds
+ * must be 0.
  */
 struct drm_svmshim_migrate {
 	__u64 start;		/* in: page aligned user address */
@@ -119,7 +134,10 @@ struct drm_svmshim_migrate {
 	__u32 retry_budget_us;	/* in: RETRY: time budget of all retries */
 	__u32 retries;		/* out: RETRY: page attempts in retry rounds */
 	__u32 pad;		/* in: 0; out: 0 */
-	__u64 reserved[2];	/* in: 0; out: 0 */
+	__u32 backoff_us;	/* in: BACKOFF: pause before the first round */
+	__u32 backoff_max_us;	/* in: BACKOFF: longest pause (cap) */
+	__u32 rounds;		/* out: RETRY: most retry rounds of one batch */
+	__u32 pad2;		/* in: 0; out: 0 */
 };
 
 /* PIN / UNPIN: a real long-term pin (FOLL_LONGTERM) of a user range. */
@@ -184,9 +202,14 @@ struct drm_svmshim_snapshot {
  * rest of an older range keeps its attributes). Defaults, where nothing
  * was set: no preferred location, accessed-by none, not read-mostly,
  * granularity one page, no fault retry.
+ * FAULT_BACKOFF (version 3): a device fault's retry pauses are
+ * @fault_backoff_us doubling up to @fault_backoff_max_us (like MIGRATE's
+ * BACKOFF); without it those fields must be 0 and the shim's apply.
  */
 #define SVMSHIM_ATTR_READ_MOSTLY	(1u << 0)
-#define SVMSHIM_ATTR_FLAGS		SVMSHIM_ATTR_READ_MOSTLY
+#define SVMSHIM_ATTR_FAULT_BACKOFF	(1u << 1)
+#define SVMSHIM_ATTR_FLAGS		(SVMSHIM_ATTR_READ_MOSTLY | \
+					 SVMSHIM_ATTR_FAULT_BACKOFF)
 #define SVMSHIM_MAX_GRANULARITY		(2u << 20)
 
 struct drm_svmshim_attr {
@@ -201,7 +224,9 @@ struct drm_svmshim_attr {
 	__u32 granularity;
 	__u32 fault_retry_rounds; /* in: like MIGRATE's retry_rounds */
 	__u32 fault_budget_us;	/* in: like MIGRATE's retry_budget_us */
-	__u64 reserved[2];	/* in: 0 */
+	__u32 fault_backoff_us;	/* in: FAULT_BACKOFF: first pause */
+	__u32 fault_backoff_max_us; /* in: FAULT_BACKOFF: longest pause */
+	__u64 reserved;		/* in: 0 */
 };
 
 /*
@@ -225,7 +250,12 @@ struct drm_svmshim_attr {
 #define SVMSHIM_FAULT_READ_ONLY	3 /* read-mostly: host page mapped read-only */
 
 #define SVMSHIM_EVENT_WRITE	(1u << 0) /* DEVICE_FAULT: a write access */
-#define SVMSHIM_EVENT_BY_FAULT	(1u << 1) /* MIGRATE/FAILURE/EVICT: by a device fault */
+/*
+ * MIGRATE/FAILURE/EVICT: done by a fault, not by MIGRATE. A FAILURE to
+ * SVMSHIM_LOC_HOST with it is a CPU fault that could not bring its page
+ * home yet (version 3: injected; the access faults again).
+ */
+#define SVMSHIM_EVENT_BY_FAULT	(1u << 1)
 
 struct drm_svmshim_event {
 	__u64 time_ns;		/* CLOCK_MONOTONIC when it ended */

@@ -119,9 +119,9 @@ static int t_badargs(void)
 	memset(&m, 0, sizeof(m));
 	m.start = (uintptr_t)p;
 	m.length = len;
-	m.reserved[0] = 1;
+	m.pad2 = 1;
 	ret = ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) ? -errno : 0;
-	CHECK(ret == -EINVAL, "non-zero reserved accepted (%d)", ret);
+	CHECK(ret == -EINVAL, "non-zero pad2 accepted (%d)", ret);
 	munmap(p + 8 * KPAGE, 8 * KPAGE);
 	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, NULL) == -EFAULT,
 	      "unmapped range not -EFAULT");
@@ -874,15 +874,25 @@ static long get_param(const char *name)
 	return strtol(buf, NULL, 0);
 }
 
+#define ANY_DIR		0	/* inject_direction */
+#define TO_HOST		1
+#define TO_DEVICE	2
+
 /* Set every inject_* parameter (the class last); also resets the hits. */
-static int inject(unsigned int cls, unsigned int pct, unsigned long long seed,
-		  unsigned int count)
+static int inject_dir(unsigned int cls, unsigned int pct, unsigned long long seed,
+		      unsigned int count, unsigned int dir)
 {
 	if (set_param("inject_class", 0) || set_param("inject_count", count) ||
 	    set_param("inject_seed", seed) || set_param("inject_percent", pct) ||
-	    set_param("inject_class", cls))
+	    set_param("inject_direction", dir) || set_param("inject_class", cls))
 		return -1;
 	return 0;
+}
+
+static int inject(unsigned int cls, unsigned int pct, unsigned long long seed,
+		  unsigned int count)
+{
+	return inject_dir(cls, pct, seed, count, ANY_DIR);
 }
 
 static void inject_off(void)
@@ -973,6 +983,31 @@ static int t_inject_args(void)
 	CHECK(ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) && errno == EINVAL,
 	      "non-zero pad accepted");
 	CHECK(sizeof(m) == 128, "struct size changed: %zu", sizeof(m));
+	m.pad = 0;
+	m.flags = 0;
+	m.rounds = 1;
+	CHECK(ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) && errno == EINVAL,
+	      "rounds without the RETRY flag accepted");
+	m.rounds = 0;
+	m.flags = SVMSHIM_MIGRATE_BACKOFF;
+	CHECK(ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) && errno == EINVAL,
+	      "BACKOFF without RETRY accepted");
+	m.flags = SVMSHIM_MIGRATE_RETRY;
+	m.backoff_us = 10;
+	CHECK(ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) && errno == EINVAL,
+	      "backoff_us without the BACKOFF flag accepted");
+	m.flags = SVMSHIM_MIGRATE_RETRY | SVMSHIM_MIGRATE_BACKOFF;
+	m.backoff_us = SVMSHIM_MAX_BACKOFF_US + 1;
+	CHECK(ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) && errno == EINVAL,
+	      "backoff_us above the maximum accepted");
+	m.backoff_us = 0;
+	m.backoff_max_us = SVMSHIM_MAX_BACKOFF_US + 1;
+	CHECK(ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) && errno == EINVAL,
+	      "backoff_max_us above the maximum accepted");
+	m.backoff_max_us = 0;
+	m.flags = 0;
+	CHECK(set_param("inject_direction", 3) == -EINVAL,
+	      "inject_direction 3 accepted");
 
 	CHECK(set_param("inject_class", 5) == -EINVAL, "inject_class 5 accepted");
 	CHECK(set_param("inject_percent", 101) == -EINVAL,
@@ -1429,6 +1464,24 @@ static int ev_sum(struct evsum *e)
 	return 0;
 }
 
+/* SET_ATTR with the fault retry pauses given (or not: flags 0). */
+static int attr_backoff(void *p, size_t len, unsigned int flags,
+			unsigned int first_us, unsigned int max_us)
+{
+	struct drm_svmshim_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.start = (uintptr_t)p;
+	a.length = len;
+	a.flags = flags;
+	a.preferred = SVMSHIM_LOC_NONE;
+	a.fault_retry_rounds = 2;
+	a.fault_budget_us = 10000;
+	a.fault_backoff_us = first_us;
+	a.fault_backoff_max_us = max_us;
+	return ioctl(fd, DRM_IOCTL_SVMSHIM_SET_ATTR, &a) ? -errno : 0;
+}
+
 /* Bad mmap offsets, one view per device, no split, no move. */
 static int t_view_args(void)
 {
@@ -1481,6 +1534,13 @@ static int t_view_args(void)
 	      "misaligned");
 	CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_HOST, 3, 64 * 1024) == 0,
 	      "good attributes");
+	CHECK(attr_backoff(heap, len, 0, 10, 20) == -EINVAL,
+	      "fault backoff without its flag");
+	CHECK(attr_backoff(heap, len, SVMSHIM_ATTR_FAULT_BACKOFF,
+			   SVMSHIM_MAX_BACKOFF_US + 1, 20) == -EINVAL,
+	      "fault backoff above the maximum");
+	CHECK(attr_backoff(heap, len, SVMSHIM_ATTR_FAULT_BACKOFF, 0, 0) == 0,
+	      "fault backoff 0 (no pause)");
 	CHECK(kshim_events(fd, NULL, 0, NULL) == -EINVAL, "events without buffer");
 	munmap(heap, len);
 	return 0;
@@ -2223,6 +2283,129 @@ static int t_numa_home(void)
 	return 0;
 }
 
+/* MIGRATE with RETRY and the caller's pauses (BACKOFF). */
+static int migrate_backoff(void *p, size_t len, int dest, unsigned int rounds,
+			   unsigned int budget_us, unsigned int first_us,
+			   unsigned int max_us, struct drm_svmshim_migrate *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->start = (uintptr_t)p;
+	m->length = len;
+	m->dest = dest;
+	m->flags = SVMSHIM_MIGRATE_RETRY | SVMSHIM_MIGRATE_BACKOFF;
+	m->retry_rounds = rounds;
+	m->retry_budget_us = budget_us;
+	m->backoff_us = first_us;
+	m->backoff_max_us = max_us;
+	return ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, m) ? -errno : 0;
+}
+
+/* The caller's retry pauses are the ones taken; @rounds says how many ran. */
+static int t_inject_backoff(void)
+{
+	size_t len = 64 * KPAGE, n = len / KPAGE;
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	double t0, none, paced, capped, cut;
+	int ret;
+
+	CHECK(p, "mmap");
+	fill(p, len, 0xb0b0);
+	/* No pauses: three rounds back to back. */
+	CHECK(inject(BUSY, 100, 21, 0) == 0, "set inject_*");
+	t0 = now_sec();
+	ret = migrate_backoff(p, len, 0, 3, 10000000, 0, 0, &m);
+	none = now_sec() - t0;
+	CHECK(ret == 0 && m.failed[BUSY] == n && m.retries == 3 * n &&
+	      m.rounds == 3, "no pause: ret %d rounds %u: %s", ret, m.rounds,
+	      counts(&m));
+	/* 20 ms pauses: three rounds take at least 60 ms. */
+	CHECK(inject(BUSY, 100, 21, 0) == 0, "set inject_*");
+	t0 = now_sec();
+	ret = migrate_backoff(p, len, 0, 3, 10000000, 20000, 20000, &m);
+	paced = now_sec() - t0;
+	CHECK(ret == 0 && m.rounds == 3 && paced >= 0.060,
+	      "20 ms pauses: ret %d rounds %u after %.3f s", ret, m.rounds, paced);
+	/* A cap below the first pause caps it: 1 s asked, 5 ms taken. */
+	CHECK(inject(BUSY, 100, 21, 0) == 0, "set inject_*");
+	t0 = now_sec();
+	ret = migrate_backoff(p, len, 0, 3, 10000000, 1000000, 5000, &m);
+	capped = now_sec() - t0;
+	CHECK(ret == 0 && m.rounds == 3 && capped >= 0.015 && capped < 1.0,
+	      "capped: ret %d rounds %u after %.3f s", ret, m.rounds, capped);
+	/* The budget cuts a pause: 1 s pauses, 50 ms budget, no round run. */
+	CHECK(inject(BUSY, 100, 21, 0) == 0, "set inject_*");
+	t0 = now_sec();
+	ret = migrate_backoff(p, len, 0, 3, 50000, 1000000, 1000000, &m);
+	cut = now_sec() - t0;
+	CHECK(ret == 0 && m.rounds == 0 && m.retries == 0 && cut >= 0.045 &&
+	      cut < 0.9, "cut: ret %d rounds %u after %.3f s", ret, m.rounds, cut);
+	/* Rounds are per batch: the most any batch ran. 30% BUSY, 20 rounds. */
+	CHECK(inject(BUSY, 30, 22, 0) == 0, "set inject_*");
+	ret = migrate_backoff(p, len, 0, 20, 10000000, 0, 0, &m);
+	CHECK(ret == 0 && m.moved + m.already == n && m.rounds >= 1 &&
+	      m.rounds < 20 && m.retries >= m.rounds,
+	      "30%%: ret %d rounds %u: %s", ret, m.rounds, counts(&m));
+	inject_off();
+	CHECK(check(p, len, 0xb0b0) < 0, "data corrupted");
+	printf("INFO: inject_backoff: 3 rounds: %.1f ms without pauses, %.1f ms with 20 ms, %.1f ms capped at 5 ms; 50 ms budget %.1f ms\n",
+	       none * 1e3, paced * 1e3, capped * 1e3, cut * 1e3);
+	munmap(p, len);
+	return 0;
+}
+
+/* CPU faults meet injected BUSY (with inject_count), fault again, finish. */
+static int t_inject_cpu_count(void)
+{
+	size_t len = 64 * KPAGE, n = len / KPAGE;
+	char *p = map_anon(len);
+	struct drm_svmshim_migrate m;
+	struct evsum e;
+	long bad;
+
+	CHECK(p, "mmap");
+	fill(p, len, 0xc0c0);
+	/* To the host only: the move to the device is not injected. */
+	CHECK(inject_dir(BUSY, 100, 5, 200, TO_HOST) == 0, "set inject_*");
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
+	      "to device: %s", counts(&m));
+	CHECK(get_param("inject_hits") == 0, "hits %ld", get_param("inject_hits"));
+	CHECK(ev_sum(&e) == 0, "events");
+	/* 200 failed CPU faults, then each page comes home with its bytes. */
+	bad = check(p, len, 0xc0c0);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	CHECK(get_param("inject_hits") == 200, "hits %ld", get_param("inject_hits"));
+	CHECK(count_at(p, len, SVMSHIM_LOC_HOST) == (long)n, "not all home");
+	CHECK(ev_sum(&e) == 0 && e.fail_pages[BUSY] == 200 &&
+	      e.n[SVMSHIM_EVENT_CPU_FAULT] == (long)n,
+	      "events: %ld BUSY pages, %ld CPU faults", e.fail_pages[BUSY],
+	      e.n[SVMSHIM_EVENT_CPU_FAULT]);
+
+	/* Without a count CPU faults are left alone (they could never end). */
+	CHECK(inject(BUSY, 0, 5, 0) == 0, "set inject_*");
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
+	      "to device: %s", counts(&m));
+	CHECK(inject(BUSY, 100, 5, 0) == 0, "set inject_*");
+	bad = check(p, len, 0xc0c0);
+	CHECK(bad < 0 && get_param("inject_hits") == 0,
+	      "no count: word %ld, hits %ld", bad, get_param("inject_hits"));
+
+	/* To a device only: the way home is not injected. */
+	CHECK(inject_dir(BUSY, 100, 5, 0, TO_DEVICE) == 0, "set inject_*");
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 &&
+	      m.failed[BUSY] == n, "to device: %s", counts(&m));
+	CHECK(inject(0, 0, 0, 0) == 0, "set inject_*");
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
+	      "to device: %s", counts(&m));
+	CHECK(inject_dir(BUSY, 100, 5, 0, TO_DEVICE) == 0, "set inject_*");
+	CHECK(kshim_migrate(fd, p, len, SVMSHIM_LOC_HOST, 0, NULL, &m) == 0 &&
+	      m.moved == n, "to host: %s", counts(&m));
+	inject_off();
+	CHECK(check(p, len, 0xc0c0) < 0, "data corrupted");
+	munmap(p, len);
+	return 0;
+}
+
 static const struct test tests[] = {
 	{ "info", t_info },
 	{ "badargs", t_badargs },
@@ -2272,6 +2455,8 @@ static const struct test tests[] = {
 	{ "view_cow_threads", t_view_cow_threads },
 	{ "view_attr_zap", t_view_attr_zap },
 	{ "view_evict_pref", t_view_evict_pref },
+	{ "inject_backoff", t_inject_backoff },
+	{ "inject_cpu_count", t_inject_cpu_count },
 };
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
