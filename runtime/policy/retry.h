@@ -9,6 +9,10 @@
 
 #include "../core/internal.h"
 
+/*
+ * The time budget covers the retries, not the first attempt: its clock
+ * starts when the first retry round is asked for (start_ns, 0 before).
+ */
 struct svm__retry {
 	uint64_t start_ns, deadline_ns;
 	int round; /* rounds done so far */

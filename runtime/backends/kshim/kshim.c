@@ -264,6 +264,23 @@ static void fault_retry(const struct svm__rt *rt, uint32_t *rounds, uint32_t *bu
 		*rounds = 0;
 }
 
+/*
+ * The policy's pauses between retry rounds, for a shim that takes them
+ * (uAPI version 3); false for an older one, which pauses its own way.
+ */
+static bool retry_pauses(const struct svm__rt *rt, uint32_t *first_us, uint32_t *max_us)
+{
+	if (K.version < 3)
+		return false;
+	*first_us = (uint32_t)rt->cfg.retry_backoff_us;
+	*max_us = (uint32_t)rt->cfg.retry_backoff_max_us;
+	if (*first_us > SVMSHIM_MAX_BACKOFF_US)
+		*first_us = SVMSHIM_MAX_BACKOFF_US;
+	if (*max_us > SVMSHIM_MAX_BACKOFF_US)
+		*max_us = SVMSHIM_MAX_BACKOFF_US;
+	return true;
+}
+
 static bool same_attrs(const struct svm__page *a, const struct svm__page *b)
 {
 	return a->pref == b->pref && a->read_mostly == b->read_mostly &&
@@ -285,6 +302,8 @@ static int set_attr(const struct svm__rt *rt, uintptr_t start, size_t len, int p
 	a.accessed_by = accessed_by;
 	a.granularity = (uint32_t)rt->cfg.granularity;
 	fault_retry(rt, &a.fault_retry_rounds, &a.fault_budget_us);
+	if (retry_pauses(rt, &a.fault_backoff_us, &a.fault_backoff_max_us))
+		a.flags |= SVMSHIM_ATTR_FAULT_BACKOFF;
 	err = shim_ioctl(DRM_IOCTL_SVMSHIM_SET_ATTR, &a);
 	if (err)
 		svm__err("kshim: SET_ATTR of %#lx + %zu bytes failed: %s", (unsigned long)start,
@@ -338,20 +357,24 @@ static int runtime_loc(int32_t shim)
 
 /*
  * One MIGRATE of pages [first, first + n) of r (n <= CHUNK_PAGES) to dst
- * with the policy's retry budget; adds its outcome to rep and the stats.
- * Where each page was before comes from a SNAPSHOT, so that the stats can
- * charge pages that came home to the device they came from and count each
- * page's migrations.
+ * with the policy's retry rounds and pauses and what is left of the
+ * call's retry budget (*retry_ns spent by earlier chunks; a chunk that
+ * retried adds all its time, an over-estimate that keeps the bound); adds
+ * its outcome to rep and the stats. Where each page was before comes from a SNAPSHOT, so that the
+ * stats can charge pages that came home to the device they came from and
+ * count each page's migrations.
  */
 static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size_t first,
-				  size_t n, int dst, svm_migrate_report_t *rep)
+				  size_t n, int dst, uint64_t *retry_ns,
+				  svm_migrate_report_t *rep)
 {
 	struct drm_svmshim_snapshot s;
 	struct drm_svmshim_migrate m;
 	size_t failed_by[SVM_FAILURE_COUNT] = { 0 };
 	uintptr_t addr = r->start + first * SVM__PAGE_SIZE;
 	bool known = snapshot(addr, n, &s) == 0;
-	uint64_t t0, dt;
+	uint64_t budget_ns = (uint64_t)rt->cfg.retry_budget_us * 1000, t0, dt;
+	unsigned rounds;
 	uint32_t now;
 	int err;
 
@@ -361,8 +384,17 @@ static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size
 	m.results = (uintptr_t)K.results;
 	m.dest = dst;
 	fault_retry(rt, &m.retry_rounds, &m.retry_budget_us);
-	if (m.retry_rounds)
+	/* the budget is the whole call's: a later chunk gets what is left */
+	if (m.retry_budget_us)
+		m.retry_budget_us = budget_ns > *retry_ns ? (uint32_t)((budget_ns - *retry_ns) / 1000)
+							  : 0;
+	if (!m.retry_budget_us)
+		m.retry_rounds = 0;
+	if (m.retry_rounds) {
 		m.flags |= SVMSHIM_MIGRATE_RETRY;
+		if (retry_pauses(rt, &m.backoff_us, &m.backoff_max_us))
+			m.flags |= SVMSHIM_MIGRATE_BACKOFF;
+	}
 	if (rt->cfg.retry_drain && m.retry_rounds)
 		m.flags |= SVMSHIM_MIGRATE_DRAIN_LRU;
 	t0 = svm__now_ns();
@@ -401,7 +433,16 @@ static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size
 	}
 	rep->moved += m.moved;
 	rep->already += m.already;
-	rep->retries += m.retries;
+	/*
+	 * Retry rounds, as the user backend counts them: the most any batch
+	 * ran (batches retry one after another, each within the rounds). A
+	 * version 2 shim only counts page attempts; those stand in for it.
+	 */
+	rounds = K.version >= 3 ? m.rounds : m.retries;
+	if (m.retries)
+		*retry_ns += dt;
+	if (rounds > rep->retries)
+		rep->retries = rounds;
 	for (int f = 1; f < SVM_FAILURE_COUNT; f++) {
 		if (failed_by[f] != m.failed[f])
 			svm__err("kshim: MIGRATE counted %llu %s pages, its results %zu",
@@ -416,7 +457,7 @@ static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size
 							.dst = (int8_t)dst, .cls = (uint8_t)f });
 	}
 	SVM__STAT(rt, dst, move_attempts, (n - m.already) + m.retries);
-	SVM__STAT(rt, dst, retries, m.retries);
+	SVM__STAT(rt, dst, retries, rounds);
 	/* evicted pages went home; which ones, the driver does not say */
 	SVM__STAT(rt, dst, evictions, m.evicted);
 	svm__stat_moved(rt, dst, false, m.evicted);
@@ -437,7 +478,7 @@ static svm_result_t migrate(struct svm__rt *rt, struct svm__range *r, size_t fir
 {
 	svm_migrate_report_t local;
 	size_t pinned_before = r->pinned_seen;
-	uint64_t t0 = svm__now_ns();
+	uint64_t t0 = svm__now_ns(), retry_ns = 0;
 	svm_result_t res = SVM_OK;
 
 	if (!rep)
@@ -446,7 +487,7 @@ static svm_result_t migrate(struct svm__rt *rt, struct svm__range *r, size_t fir
 	for (size_t done = 0; done < n && res == SVM_OK;) {
 		size_t k = n - done < CHUNK_PAGES ? n - done : CHUNK_PAGES;
 
-		res = migrate_chunk(rt, r, first + done, k, dst, rep);
+		res = migrate_chunk(rt, r, first + done, k, dst, &retry_ns, rep);
 		done += k;
 	}
 	for (int f = 1; f < SVM_FAILURE_COUNT; f++)
