@@ -60,6 +60,8 @@ rt_run() {
 	name=$1 tmo=$(($2 * 6)) skiprc=$3
 	shift 3
 	t0=$(up)
+	# a test that set the shim's fault injection and died left it on
+	echo 0 >/sys/module/svmshim/parameters/inject_class 2>/dev/null
 	(sleep $((tmo - 2)) && rt_dump "$name") &
 	wd=$!
 	(cd /tmp && timeout -s KILL $tmo env -i PATH=/bin LD_LIBRARY_PATH=/rt/lib HOME=/tmp \

@@ -3,13 +3,15 @@
  * kshim-bench - MIGRATE throughput of svmshim, in the VM, next to the
  * kernel's test_hmm (MIGRATE_TO_DEV / MIGRATE_TO_SYS) and memcpy of the
  * same size in the same boot; then device faults through a view next to
- * MIGRATE. Medians of several runs; ratios printed.
+ * MIGRATE; then the retry settings under real page contention. Medians of
+ * several runs; ratios printed.
  *
- *   kshim-bench [-r runs] [-s MiB[,MiB...]] [-b batch[,batch...]] [-B]
+ *   kshim-bench [-r runs] [-s MiB[,MiB...]] [-b batch[,batch...]] [-B] [-R]
  *     -r  runs per measurement (default 5)
  *     -s  sizes (default 64,256)
  *     -b  batch sizes for the sweep (default 16,64,256,512,1024,2048,4096)
  *     -B  skip the batch sweep
+ *     -R  skip the retry section
  *
  * Needs svmshim.ko (vram_mb >= the largest size) and test_hmm.ko loaded.
  * Lines starting with "BENCH" are the results the VM harness prints.
@@ -17,6 +19,8 @@
  */
 #define _GNU_SOURCE
 #include <lib/test_hmm_uapi.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include "kshim_util.h"
 
@@ -252,16 +256,176 @@ static int view_bench(size_t len)
 	return 0;
 }
 
+/*
+ * The retry policy under real contention, no injection. A contender
+ * thread, on another CPU when there is one, works on the same range while
+ * this thread MIGRATEs it to device 0:
+ *   faulter  reads every page: each CPU fault brings a device page home,
+ *            holding its lock, and leaves the new host page in its CPU's
+ *            LRU add cache, where isolation cannot take it (seed 001);
+ *   rival    MIGRATEs the range to the host, without retry, in a loop.
+ * Before each call this thread waits (bounded) for the contender to have
+ * made progress, so every call has pages to move. For each retry setting
+ * ("first-pass" is the bare primitive, no retry; "drain-only" adds the
+ * one attempt after the local LRU drain): the share of the pages offered
+ * (not already on the device) left BUSY, the median time per page offered
+ * next to the first pass's, page attempts in retry rounds and the most
+ * rounds one call ran. Settings are interleaved in every run, like the batch sweep.
+ */
+static const struct retry_setting {
+	const char *name;
+	unsigned int flags, rounds, budget_us, first_us, max_us;
+} retry_settings[] = {
+	{ "first-pass", 0, 0, 0, 0, 0 },
+	{ "drain-only", SVMSHIM_MIGRATE_DRAIN_LRU, 0, 0, 0, 0 },
+	{ "default", SVMSHIM_MIGRATE_RETRY | SVMSHIM_MIGRATE_BACKOFF |
+		     SVMSHIM_MIGRATE_DRAIN_LRU, 4, 20000, 50, 2000 },
+	{ "no-pause", SVMSHIM_MIGRATE_RETRY | SVMSHIM_MIGRATE_BACKOFF |
+		      SVMSHIM_MIGRATE_DRAIN_LRU, 4, 20000, 0, 0 },
+	{ "1-round", SVMSHIM_MIGRATE_RETRY | SVMSHIM_MIGRATE_BACKOFF |
+		     SVMSHIM_MIGRATE_DRAIN_LRU, 1, 20000, 50, 2000 },
+	{ "shim-pauses", SVMSHIM_MIGRATE_RETRY | SVMSHIM_MIGRATE_DRAIN_LRU,
+	  4, 20000, 0, 0 },
+	{ "long", SVMSHIM_MIGRATE_RETRY | SVMSHIM_MIGRATE_BACKOFF |
+		  SVMSHIM_MIGRATE_DRAIN_LRU, 16, 200000, 50, 2000 },
+};
+#define NSETTINGS (sizeof(retry_settings) / sizeof(retry_settings[0]))
+
+struct contender {
+	char *p;
+	size_t len;
+	int rival;		/* 0: faulter, 1: rival migrator */
+	_Atomic int stop;
+	_Atomic unsigned long progress;	/* pages read / passes made */
+};
+
+static void *contend(void *arg)
+{
+	struct contender *c = arg;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	volatile char sink = 0;
+
+	if (ncpu > 1) {		/* away from the migrating thread's CPU 0 */
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(1, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
+	while (!c->stop) {
+		if (c->rival) {
+			kshim_migrate(fd, c->p, c->len, SVMSHIM_LOC_HOST, 0, NULL, NULL);
+			c->progress++;
+		} else {
+			size_t off;
+
+			for (off = 0; off < c->len && !c->stop; off += KPAGE) {
+				sink += c->p[off];
+				c->progress++;
+			}
+		}
+	}
+	(void)sink;
+	return NULL;
+}
+
+/* Until the contender made @want more progress, or 200 ms passed. */
+static void contender_wait(struct contender *c, unsigned long want)
+{
+	unsigned long from = c->progress;
+	double t0 = now_sec();
+
+	while (c->progress - from < want && now_sec() - t0 < 0.2)
+		sched_yield();
+}
+
+static int retry_bench(size_t len)
+{
+	static double busy[NSETTINGS][MAXRUNS], t[NSETTINGS][MAXRUNS];
+	unsigned long long attempts[NSETTINGS], offered[NSETTINGS], left[NSETTINGS];
+	unsigned int most[NSETTINGS];
+	size_t n = len / KPAGE, k;
+	int rival, r;
+
+	for (rival = 0; rival < 2; rival++) {
+		struct contender c = { .p = map_filled(len), .len = len, .rival = rival };
+		double t_first;
+		pthread_t th;
+
+		memset(most, 0, sizeof(most));
+		memset(attempts, 0, sizeof(attempts));
+		memset(offered, 0, sizeof(offered));
+		memset(left, 0, sizeof(left));
+		if (pthread_create(&th, NULL, contend, &c)) {
+			printf("BENCH ERROR retry: no contender thread\n");
+			return -1;
+		}
+		for (r = 0; r < runs; r++) {
+			for (k = 0; k < NSETTINGS; k++) {
+				const struct retry_setting *s = &retry_settings[k];
+				struct drm_svmshim_migrate m;
+				double t0;
+
+				contender_wait(&c, rival ? 1 : n / 8);
+				memset(&m, 0, sizeof(m));
+				m.start = (uintptr_t)c.p;
+				m.length = len;
+				m.dest = 0;
+				m.flags = s->flags;
+				m.retry_rounds = s->rounds;
+				m.retry_budget_us = s->budget_us;
+				m.backoff_us = s->first_us;
+				m.backoff_max_us = s->max_us;
+				t0 = now_sec();
+				if (ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m)) {
+					printf("BENCH ERROR retry %s: %s\n", s->name,
+					       strerror(errno));
+					c.stop = 1;
+					pthread_join(th, NULL);
+					return -1;
+				}
+				t[k][r] = (now_sec() - t0) / (n - m.already ? n - m.already : 1);
+				busy[k][r] = m.already < n ? 100.0 * m.failed[SVMSHIM_FAIL_BUSY] /
+							     (double)(n - m.already) : 0;
+				offered[k] += n - m.already;
+				left[k] += m.failed[SVMSHIM_FAIL_BUSY];
+				attempts[k] += m.retries;
+				if (m.rounds > most[k])
+					most[k] = m.rounds;
+			}
+		}
+		c.stop = 1;
+		pthread_join(th, NULL);
+		if (check(c.p, len, 0x5eed) >= 0) {
+			printf("BENCH ERROR retry data corrupted\n");
+			return -1;
+		}
+		t_first = median(t[0], runs);
+		for (k = 0; k < NSETTINGS; k++) {
+			const struct retry_setting *s = &retry_settings[k];
+			double tm = median(t[k], runs);
+
+			printf("BENCH retry %zuMiB %-7s %-11s rounds<=%-2u budget %3u ms pause %u-%u us: BUSY left %5.1f%% median (%llu of %llu offered)  %6.1f us/page  %.2fx first-pass  %llu retried, most rounds %u\n",
+			       len / MiB, rival ? "rival" : "faulter", s->name, s->rounds,
+			       s->budget_us / 1000, s->first_us, s->max_us,
+			       median(busy[k], runs), left[k], offered[k], tm * 1e6,
+			       tm / t_first, attempts[k], most[k]);
+		}
+		munmap(c.p, len);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long sizes[8] = { 64, 256 }, batches[16] = {
 		16, 64, 256, 512, 1024, 2048, 4096 };
-	int nsizes = 2, nbatches = 7, sweep = 1, opt, i;
+	int nsizes = 2, nbatches = 7, sweep = 1, retry = 1, opt, i;
 	struct drm_svmshim_get_info info;
 	unsigned int def_batch;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((opt = getopt(argc, argv, "r:s:b:B")) != -1) {
+	while ((opt = getopt(argc, argv, "r:s:b:BR")) != -1) {
 		switch (opt) {
 		case 'r':
 			runs = atoi(optarg);
@@ -277,8 +441,11 @@ int main(int argc, char **argv)
 		case 'B':
 			sweep = 0;
 			break;
+		case 'R':
+			retry = 0;
+			break;
 		default:
-			fprintf(stderr, "usage: %s [-r runs] [-s MiB,..] [-b pages,..] [-B]\n",
+			fprintf(stderr, "usage: %s [-r runs] [-s MiB,..] [-b pages,..] [-B] [-R]\n",
 				argv[0]);
 			return 2;
 		}
@@ -386,6 +553,8 @@ int main(int argc, char **argv)
 		munmap(mirror, len);
 	}
 	if (view_bench(sizes[0] * MiB / 2))
+		return 1;
+	if (retry && retry_bench(sizes[0] * MiB / 8))
 		return 1;
 	printf("BENCH retries (BUSY pages retried): kshim %lu, test_hmm %lu\n",
 	       kshim_retries, hmm_retries);
