@@ -53,7 +53,7 @@ static const struct var table[] = {
 	{ "SVM_RETRY_ROUNDS", T_INT, "4", OFF(retry_rounds), 0, 100, NULL, false,
 	  "most retry rounds one migration spends on pages that may still move" },
 	{ "SVM_RETRY_BUDGET_US", T_INT, "20000", OFF(retry_budget_us), 0, 10000000, NULL, false,
-	  "time budget of one migration's retry rounds, in microseconds" },
+	  "time budget of one migration's retry rounds, in microseconds, from the first retry" },
 	{ "SVM_RETRY_BACKOFF_US", T_INT, "50", OFF(retry_backoff_us), 0, 1000000, NULL, false,
 	  "pause before the first retry round in microseconds; doubles each round" },
 	{ "SVM_RETRY_BACKOFF_MAX_US", T_INT, "2000", OFF(retry_backoff_max_us), 0, 1000000, NULL,
