@@ -284,7 +284,20 @@ static bool retry_pauses(const struct svm__rt *rt, uint32_t *first_us, uint32_t 
 static bool same_attrs(const struct svm__page *a, const struct svm__page *b)
 {
 	return a->pref == b->pref && a->read_mostly == b->read_mostly &&
-	       a->accessed_by == b->accessed_by;
+	       a->accessed_by == b->accessed_by && a->pinned_seen == b->pinned_seen;
+}
+
+/*
+ * The devices that map a page in place: its accessed-by advice, and every
+ * device for a page a move found pinned, so that device faults serve it
+ * where it is without offering it again (as the user backend's faults do)
+ * until a move succeeds or svm_unpin clears the mark.
+ */
+static uint32_t in_place_mask(const struct svm__page *p)
+{
+	if (p->pinned_seen)
+		return K.ndev >= 32 ? UINT32_MAX : (1u << K.ndev) - 1;
+	return p->accessed_by;
 }
 
 /* One SET_ATTR: advice (pref, read_mostly, accessed_by) plus the policy's. */
@@ -327,7 +340,7 @@ static svm_result_t push_attrs(struct svm__rt *rt, struct svm__range *r, size_t 
 		while (j < first + n && same_attrs(&r->pages[j], p))
 			j++;
 		err = set_attr(rt, r->start + i * SVM__PAGE_SIZE, (j - i) * SVM__PAGE_SIZE, p->pref,
-			       p->read_mostly, p->accessed_by);
+			       p->read_mostly, in_place_mask(p));
 		if (err)
 			return errno_result(-err);
 		i = j;
@@ -374,6 +387,7 @@ static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size
 	uintptr_t addr = r->start + first * SVM__PAGE_SIZE;
 	bool known = snapshot(addr, n, &s) == 0;
 	uint64_t budget_ns = (uint64_t)rt->cfg.retry_budget_us * 1000, t0, dt;
+	bool marks = false; /* a page's pinned mark changed */
 	unsigned rounds;
 	uint32_t now;
 	int err;
@@ -422,8 +436,13 @@ static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size
 			if (f == SVM_FAILURE_PINNED && !p->pinned_seen) {
 				p->pinned_seen = 1;
 				r->pinned_seen++;
+				marks = true;
 			}
 			continue;
+		}
+		if (p->pinned_seen) { /* it moved: the pin is gone */
+			svm__pinned_clear(r, first + i, 1);
+			marks = true;
 		}
 		/* a page that was not populated is filled, not moved (as on user) */
 		if (src != dst && src != SVM__LOC_NONE) {
@@ -469,6 +488,10 @@ static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size
 		svm__trace((struct svm__event){ .type = SVM__EV_EVICT, .ts_ns = t0, .dur_ns = dt,
 						.addr = addr, .pages = m.evicted,
 						.src = (int8_t)dst, .dst = SVM_HOST });
+	/* the driver learns which pages its faults now serve in place */
+	if (marks && K.attrs && push_attrs(rt, r, first, n) != SVM_OK)
+		svm__warn("kshim: pinned pages at %#lx could not be marked in the driver; its "
+			  "device faults will offer them again", (unsigned long)addr);
 	return SVM_OK;
 }
 
@@ -708,7 +731,17 @@ static svm_result_t kshim_unpin(struct svm__rt *rt, uintptr_t addr, size_t n)
 {
 	struct svm__range *r = svm__range_find(rt, addr);
 	uintptr_t end = addr + n * SVM__PAGE_SIZE;
+	size_t first = (addr - r->start) / SVM__PAGE_SIZE;
 	svm_result_t res = SVM_OK;
+
+	/* svm_unpin clears the pinned marks: device faults may move them again */
+	if (r->pinned_seen) {
+		size_t before = r->pinned_seen;
+
+		svm__pinned_clear(r, first, n);
+		if (r->pinned_seen != before && K.attrs)
+			push_attrs(rt, r, first, n);
+	}
 
 	for (size_t e = 0; e < K.npins;) {
 		struct pin_extent x = K.pins[e];
