@@ -25,4 +25,4 @@ test:
 	scripts/test-all.sh
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-ubsan $(BUILD)-tsan $(BUILD)-install
+	rm -rf $(BUILD) $(BUILD)-address $(BUILD)-undefined $(BUILD)-thread $(BUILD)-install
