@@ -1470,11 +1470,7 @@ static int attr_backoff(void *p, size_t len, unsigned int flags,
 {
 	struct drm_svmshim_attr a;
 
-	memset(&a, 0, sizeof(a));
-	a.start = (uintptr_t)p;
-	a.length = len;
-	a.flags = flags;
-	a.preferred = SVMSHIM_LOC_NONE;
+	kshim_attr_init(&a, p, len, flags, SVMSHIM_LOC_NONE);
 	a.fault_retry_rounds = 2;
 	a.fault_budget_us = 10000;
 	a.fault_backoff_us = first_us;
@@ -2288,11 +2284,8 @@ static int migrate_backoff(void *p, size_t len, int dest, unsigned int rounds,
 			   unsigned int budget_us, unsigned int first_us,
 			   unsigned int max_us, struct drm_svmshim_migrate *m)
 {
-	memset(m, 0, sizeof(*m));
-	m->start = (uintptr_t)p;
-	m->length = len;
-	m->dest = dest;
-	m->flags = SVMSHIM_MIGRATE_RETRY | SVMSHIM_MIGRATE_BACKOFF;
+	kshim_migrate_init(m, p, len, dest,
+			   SVMSHIM_MIGRATE_RETRY | SVMSHIM_MIGRATE_BACKOFF);
 	m->retry_rounds = rounds;
 	m->retry_budget_us = budget_us;
 	m->backoff_us = first_us;

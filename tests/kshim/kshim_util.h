@@ -55,6 +55,17 @@ static inline int kshim_info(int fd, unsigned int dev,
 	return ioctl(fd, DRM_IOCTL_SVMSHIM_GET_INFO, info) ? -errno : 0;
 }
 
+/* MIGRATE arguments: the range, the destination and flags, all else 0. */
+static inline void kshim_migrate_init(struct drm_svmshim_migrate *m, void *p,
+				      size_t len, int dest, unsigned int flags)
+{
+	memset(m, 0, sizeof(*m));
+	m->start = (uintptr_t)p;
+	m->length = len;
+	m->dest = dest;
+	m->flags = flags;
+}
+
 /* MIGRATE with a retry budget (SVMSHIM_MIGRATE_RETRY in flags). */
 static inline int kshim_migrate_budget(int fd, void *p, size_t len, int dest,
 				       unsigned int flags, unsigned int rounds,
@@ -64,11 +75,7 @@ static inline int kshim_migrate_budget(int fd, void *p, size_t len, int dest,
 	struct drm_svmshim_migrate m;
 	int ret;
 
-	memset(&m, 0, sizeof(m));
-	m.start = (uintptr_t)p;
-	m.length = len;
-	m.dest = dest;
-	m.flags = flags;
+	kshim_migrate_init(&m, p, len, dest, flags);
 	m.retry_rounds = rounds;
 	m.retry_budget_us = budget_us;
 	m.results = (uintptr_t)res;
@@ -121,18 +128,25 @@ static inline void *kshim_view(int fd, unsigned int dev, void *heap, size_t len)
 	return v == MAP_FAILED ? NULL : v;
 }
 
-/* SET_ATTR; @preferred is a device, SVMSHIM_LOC_HOST or SVMSHIM_LOC_NONE. */
+/* SET_ATTR arguments: range, flags and @preferred (a device, LOC_HOST or
+ * LOC_NONE), all else 0. */
+static inline void kshim_attr_init(struct drm_svmshim_attr *a, void *p,
+				   size_t len, unsigned int flags, int preferred)
+{
+	memset(a, 0, sizeof(*a));
+	a->start = (uintptr_t)p;
+	a->length = len;
+	a->flags = flags;
+	a->preferred = preferred;
+}
+
 static inline int kshim_attr(int fd, void *p, size_t len, unsigned int flags,
 			     int preferred, unsigned int accessed_by,
 			     unsigned int granularity)
 {
 	struct drm_svmshim_attr a;
 
-	memset(&a, 0, sizeof(a));
-	a.start = (uintptr_t)p;
-	a.length = len;
-	a.flags = flags;
-	a.preferred = preferred;
+	kshim_attr_init(&a, p, len, flags, preferred);
 	a.accessed_by = accessed_by;
 	a.granularity = granularity;
 	return ioctl(fd, DRM_IOCTL_SVMSHIM_SET_ATTR, &a) ? -errno : 0;

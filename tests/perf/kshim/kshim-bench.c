@@ -367,11 +367,7 @@ static int retry_bench(size_t len)
 				double t0;
 
 				contender_wait(&c, rival ? 1 : n / 8);
-				memset(&m, 0, sizeof(m));
-				m.start = (uintptr_t)c.p;
-				m.length = len;
-				m.dest = 0;
-				m.flags = s->flags;
+				kshim_migrate_init(&m, c.p, len, 0, s->flags);
 				m.retry_rounds = s->rounds;
 				m.retry_budget_us = s->budget_us;
 				m.backoff_us = s->first_us;
