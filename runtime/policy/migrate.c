@@ -179,13 +179,14 @@ void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first,
 	}
 }
 
-/* A move failed as PINNED: remember it, say it once per range. */
-static void mark_pinned(struct svm__range *r, struct svm__page *p)
+/* A move failed as PINNED: remember it (svm__pinned_report says it once). */
+bool svm__pinned_mark(struct svm__range *r, struct svm__page *p)
 {
 	if (p->pinned_seen)
-		return;
+		return false;
 	p->pinned_seen = 1;
 	r->pinned_seen++;
+	return true;
 }
 
 static void clear_pinned(struct svm__range *r, struct svm__page *p)
@@ -311,7 +312,7 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 				}
 				q->last_failure = (uint8_t)f;
 				if (f == SVM_FAILURE_PINNED)
-					mark_pinned(r, q);
+					svm__pinned_mark(r, q);
 				if (svm__retry_class(rt, f)) {
 					again++;
 					nomem += f == SVM_FAILURE_NO_MEMORY;

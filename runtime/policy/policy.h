@@ -25,7 +25,9 @@
 svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
 			  int dst, unsigned flags, svm_migrate_report_t *rep);
 
-/* Forgets that pages were found pinned (svm_unpin). */
+/* Remembers that a move found p pinned; false if it was known already. */
+bool svm__pinned_mark(struct svm__range *r, struct svm__page *p);
+/* Forgets that pages were found pinned (svm_unpin, or a page moved). */
 void svm__pinned_clear(struct svm__range *r, size_t first, size_t n);
 /* A range with no pinned page before a migration has some now: say it once. */
 void svm__pinned_report(const struct svm__range *r, size_t pinned_before, int dst);

@@ -373,9 +373,9 @@ static int runtime_loc(int32_t shim)
  * with the policy's retry rounds and pauses and what is left of the
  * call's retry budget (*retry_ns spent by earlier chunks; a chunk that
  * retried adds all its time, an over-estimate that keeps the bound); adds
- * its outcome to rep and the stats. Where each page was before comes from a SNAPSHOT, so that the
- * stats can charge pages that came home to the device they came from and
- * count each page's migrations.
+ * its outcome to rep and the stats. Where each page was before comes from
+ * a SNAPSHOT, so that the stats can charge pages that came home to the
+ * device they came from and count each page's migrations.
  */
 static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size_t first,
 				  size_t n, int dst, uint64_t *retry_ns,
@@ -433,11 +433,8 @@ static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size
 		p->last_failure = (uint8_t)f;
 		if (f != SVM_FAILURE_NONE) {
 			failed_by[f]++;
-			if (f == SVM_FAILURE_PINNED && !p->pinned_seen) {
-				p->pinned_seen = 1;
-				r->pinned_seen++;
+			if (f == SVM_FAILURE_PINNED && svm__pinned_mark(r, p))
 				marks = true;
-			}
 			continue;
 		}
 		if (p->pinned_seen) { /* it moved: the pin is gone */
