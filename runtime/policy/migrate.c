@@ -269,7 +269,7 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 			room += evict(rt, dst, todo - room);
 	}
 
-	svm__retry_start(rt, &st);
+	svm__retry_start(&st);
 	while (todo) {
 		size_t again = 0, nomem = 0;
 

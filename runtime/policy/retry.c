@@ -12,11 +12,9 @@
 #include "retry.h"
 #include "../core/ops.h"
 
-void svm__retry_start(const struct svm__rt *rt, struct svm__retry *st)
+void svm__retry_start(struct svm__retry *st)
 {
-	(void)rt;
-	st->start_ns = 0; /* set by the first retry round */
-	st->deadline_ns = 0;
+	st->deadline_ns = 0; /* set by the first retry round */
 	st->round = 0;
 }
 
@@ -30,10 +28,8 @@ bool svm__retry_next_round(struct svm__rt *rt, struct svm__retry *st)
 	uint64_t now = svm__now_ns(), pause_ns;
 	int shift = st->round < 20 ? st->round : 20;
 
-	if (!st->start_ns) {
-		st->start_ns = now;
+	if (!st->deadline_ns)
 		st->deadline_ns = now + (uint64_t)rt->cfg.retry_budget_us * 1000;
-	}
 	if (st->round >= rt->cfg.retry_rounds || now >= st->deadline_ns)
 		return false;
 	pause_ns = ((uint64_t)rt->cfg.retry_backoff_us << shift) * 1000;

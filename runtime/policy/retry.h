@@ -11,14 +11,14 @@
 
 /*
  * The time budget covers the retries, not the first attempt: its clock
- * starts when the first retry round is asked for (start_ns, 0 before).
+ * starts when the first retry round is asked for (deadline_ns, 0 before).
  */
 struct svm__retry {
-	uint64_t start_ns, deadline_ns;
+	uint64_t deadline_ns;
 	int round; /* rounds done so far */
 };
 
-void svm__retry_start(const struct svm__rt *rt, struct svm__retry *st);
+void svm__retry_start(struct svm__retry *st);
 /* May a page that failed with class f be tried in another round? */
 bool svm__retry_class(const struct svm__rt *rt, svm_failure_t f);
 /*
