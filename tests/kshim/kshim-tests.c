@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 
 #include "kshim_util.h"
+#include "shim_params.h"
 
 #define MiB (1024UL * 1024UL)
 
@@ -841,58 +842,10 @@ static int t_pipe(void)
 #define NOMEM	SVMSHIM_FAIL_NO_MEMORY
 #define UNSUP	SVMSHIM_FAIL_UNSUPPORTED
 
-static int set_param(const char *name, unsigned long long v)
-{
-	char path[128], buf[32];
-	int f, len, ret;
-
-	snprintf(path, sizeof(path), "/sys/module/svmshim/parameters/%s", name);
-	f = open(path, O_WRONLY | O_CLOEXEC);
-	if (f < 0)
-		return -errno;
-	len = snprintf(buf, sizeof(buf), "%llu\n", v);
-	ret = write(f, buf, len) == len ? 0 : -errno;
-	close(f);
-	return ret;
-}
-
-static long get_param(const char *name)
-{
-	char path[128], buf[32];
-	ssize_t len;
-	int f;
-
-	snprintf(path, sizeof(path), "/sys/module/svmshim/parameters/%s", name);
-	f = open(path, O_RDONLY | O_CLOEXEC);
-	if (f < 0)
-		return -1;
-	len = read(f, buf, sizeof(buf) - 1);
-	close(f);
-	if (len <= 0)
-		return -1;
-	buf[len] = 0;
-	return strtol(buf, NULL, 0);
-}
-
-#define ANY_DIR		0	/* inject_direction */
-#define TO_HOST		1
-#define TO_DEVICE	2
-
-/* Set every inject_* parameter (the class last); also resets the hits. */
-static int inject_dir(unsigned int cls, unsigned int pct, unsigned long long seed,
-		      unsigned int count, unsigned int dir)
-{
-	if (set_param("inject_class", 0) || set_param("inject_count", count) ||
-	    set_param("inject_seed", seed) || set_param("inject_percent", pct) ||
-	    set_param("inject_direction", dir) || set_param("inject_class", cls))
-		return -1;
-	return 0;
-}
-
 static int inject(unsigned int cls, unsigned int pct, unsigned long long seed,
 		  unsigned int count)
 {
-	return inject_dir(cls, pct, seed, count, ANY_DIR);
+	return kshim_inject(cls, pct, seed, count, KSHIM_INJECT_ANY);
 }
 
 static void inject_off(void)
@@ -1006,14 +959,14 @@ static int t_inject_args(void)
 	      "backoff_max_us above the maximum accepted");
 	m.backoff_max_us = 0;
 	m.flags = 0;
-	CHECK(set_param("inject_direction", 3) == -EINVAL,
+	CHECK(kshim_param_set("inject_direction", 3) == -EINVAL,
 	      "inject_direction 3 accepted");
 
-	CHECK(set_param("inject_class", 5) == -EINVAL, "inject_class 5 accepted");
-	CHECK(set_param("inject_percent", 101) == -EINVAL,
+	CHECK(kshim_param_set("inject_class", 5) == -EINVAL, "inject_class 5 accepted");
+	CHECK(kshim_param_set("inject_percent", 101) == -EINVAL,
 	      "inject_percent 101 accepted");
-	CHECK(get_param("inject_class") == 0, "inject_class changed");
-	CHECK(set_param("inject_hits", 1) != 0, "inject_hits is writable");
+	CHECK(kshim_param_get("inject_class") == 0, "inject_class changed");
+	CHECK(kshim_param_set("inject_hits", 1) != 0, "inject_hits is writable");
 
 	/* RETRY with a zero budget: an ordinary migration. */
 	ret = migrate_retry(p, len, 0, 5, 0, NULL, &m);
@@ -1024,7 +977,7 @@ static int t_inject_args(void)
 	CHECK(inject(BUSY, 0, 1, 0) == 0, "set inject_*");
 	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
 	      "percent 0: %s", counts(&m));
-	CHECK(get_param("inject_hits") == 0, "hits %ld", get_param("inject_hits"));
+	CHECK(kshim_param_get("inject_hits") == 0, "hits %ld", kshim_param_get("inject_hits"));
 	CHECK(check(p, len, 0x1010) < 0, "data corrupted");
 	munmap(p, len);
 	return 0;
@@ -1049,8 +1002,8 @@ static int t_inject_busy(void)
 	      "100%% no flag: ret %d: %s", ret, counts(&m));
 	CHECK(counts_exact(&m, res, n) && count_res(res, n, BUSY) == n,
 	      "result array does not match");
-	CHECK(get_param("inject_hits") == (long)n, "hits %ld",
-	      get_param("inject_hits"));
+	CHECK(kshim_param_get("inject_hits") == (long)n, "hits %ld",
+	      kshim_param_get("inject_hits"));
 	CHECK(count_at(p, len, SVMSHIM_LOC_HOST) == (long)n, "pages moved");
 
 	/* 100%, 3 rounds: every page tried 4 times, then reported BUSY. */
@@ -1059,8 +1012,8 @@ static int t_inject_busy(void)
 	CHECK(ret == 0 && m.failed[BUSY] == n && m.moved == 0 &&
 	      m.retries == 3 * n, "100%% 3 rounds: ret %d: %s", ret, counts(&m));
 	CHECK(counts_exact(&m, res, n), "result array does not match");
-	CHECK(get_param("inject_hits") == (long)(4 * n), "hits %ld",
-	      get_param("inject_hits"));
+	CHECK(kshim_param_get("inject_hits") == (long)(4 * n), "hits %ld",
+	      kshim_param_get("inject_hits"));
 	bad = check(p, len, 0x2020);
 	CHECK(bad < 0, "data corrupted at word %ld", bad);
 
@@ -1078,7 +1031,7 @@ static int t_inject_busy(void)
 	/* 30%, 20 rounds and 200 ms: all succeed after retries. */
 	CHECK(inject(BUSY, 30, 42, 0) == 0, "set inject_*");
 	ret = migrate_retry(p, len, 0, 20, 200000, res, &m);
-	hits = get_param("inject_hits");
+	hits = kshim_param_get("inject_hits");
 	CHECK(ret == 0 && m.moved == n && m.retries > 0,
 	      "30%% 20 rounds: ret %d: %s", ret, counts(&m));
 	CHECK(counts_exact(&m, res, n), "result array does not match");
@@ -1121,8 +1074,8 @@ static int inject_sticky(uint8_t cls)
 	      "100%%: ret %d: %s", ret, counts(&m));
 	CHECK(counts_exact(&m, res, n) && count_res(res, n, cls) == n,
 	      "result array does not match");
-	CHECK(get_param("inject_hits") == (long)n, "attempts %ld for %zu pages",
-	      get_param("inject_hits"), n);
+	CHECK(kshim_param_get("inject_hits") == (long)n, "attempts %ld for %zu pages",
+	      kshim_param_get("inject_hits"), n);
 	CHECK(count_at(p, len, SVMSHIM_LOC_HOST) == (long)n, "pages moved");
 	bad = check(p, len, 0x3030 + cls);
 	CHECK(bad < 0, "data corrupted at word %ld", bad);
@@ -1134,8 +1087,8 @@ static int inject_sticky(uint8_t cls)
 	CHECK(ret == 0 && f > 30 && f < 130 && m.moved == n - f &&
 	      m.retries == 0, "30%%: ret %d: %s", ret, counts(&m));
 	CHECK(counts_exact(&m, res, n), "result array does not match");
-	CHECK(get_param("inject_hits") == (long)f, "attempts %ld for %zu pages",
-	      get_param("inject_hits"), f);
+	CHECK(kshim_param_get("inject_hits") == (long)f, "attempts %ld for %zu pages",
+	      kshim_param_get("inject_hits"), f);
 	CHECK(kshim_snapshot(fd, p, len, loc, NULL) == 0, "snapshot");
 	for (i = 0; i < n; i++)
 		CHECK(loc[i] == (res[i] == cls ? SVMSHIM_LOC_HOST : 0),
@@ -1248,7 +1201,7 @@ static int t_inject_budget(void)
 	t0 = now_sec();
 	ret = migrate_retry(p, len, 0, 1000000, budget_us, res, &m);
 	dt = now_sec() - t0;
-	hits = get_param("inject_hits");
+	hits = kshim_param_get("inject_hits");
 	CHECK(ret == 0 && m.failed[BUSY] == n && m.moved == 0 &&
 	      m.already == 0 && m.retries >= n && m.retries % n == 0,
 	      "ret %d: %s", ret, counts(&m));
@@ -1298,8 +1251,8 @@ static int t_inject_cpu_fault(void)
 	CHECK(bad < 0, "data corrupted at word %ld", bad);
 	CHECK(count_at(p, len, SVMSHIM_LOC_HOST) == (long)n,
 	      "not all back on the host");
-	CHECK(get_param("inject_hits") == (long)(3 * n), "hits %ld",
-	      get_param("inject_hits"));
+	CHECK(kshim_param_get("inject_hits") == (long)(3 * n), "hits %ld",
+	      kshim_param_get("inject_hits"));
 	/* And writes after a move to the device that partly fails. */
 	CHECK(inject(BUSY, 30, 17, 0) == 0, "set inject_*");
 	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved > 0 &&
@@ -1344,7 +1297,7 @@ static int t_inject_race(void)
 	CHECK(inject(BUSY, 30, 21, 0) == 0, "set inject_*");
 	ret = race("inject_race", inject_migrator);
 	if (!ret)
-		printf("INFO: inject_race: %ld failures injected\n", get_param("inject_hits"));
+		printf("INFO: inject_race: %ld failures injected\n", kshim_param_get("inject_hits"));
 	return ret;
 }
 
@@ -2359,15 +2312,16 @@ static int t_inject_cpu_count(void)
 	CHECK(p, "mmap");
 	fill(p, len, 0xc0c0);
 	/* To the host only: the move to the device is not injected. */
-	CHECK(inject_dir(BUSY, 100, 5, 200, TO_HOST) == 0, "set inject_*");
+	CHECK(kshim_inject(BUSY, 100, 5, 200, KSHIM_INJECT_TO_HOST) == 0,
+	      "set inject_*");
 	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
 	      "to device: %s", counts(&m));
-	CHECK(get_param("inject_hits") == 0, "hits %ld", get_param("inject_hits"));
+	CHECK(kshim_param_get("inject_hits") == 0, "hits %ld", kshim_param_get("inject_hits"));
 	CHECK(ev_sum(&e) == 0, "events");
 	/* 200 failed CPU faults, then each page comes home with its bytes. */
 	bad = check(p, len, 0xc0c0);
 	CHECK(bad < 0, "data corrupted at word %ld", bad);
-	CHECK(get_param("inject_hits") == 200, "hits %ld", get_param("inject_hits"));
+	CHECK(kshim_param_get("inject_hits") == 200, "hits %ld", kshim_param_get("inject_hits"));
 	CHECK(count_at(p, len, SVMSHIM_LOC_HOST) == (long)n, "not all home");
 	CHECK(ev_sum(&e) == 0 && e.fail_pages[BUSY] == 200 &&
 	      e.n[SVMSHIM_EVENT_CPU_FAULT] == (long)n,
@@ -2380,17 +2334,19 @@ static int t_inject_cpu_count(void)
 	      "to device: %s", counts(&m));
 	CHECK(inject(BUSY, 100, 5, 0) == 0, "set inject_*");
 	bad = check(p, len, 0xc0c0);
-	CHECK(bad < 0 && get_param("inject_hits") == 0,
-	      "no count: word %ld, hits %ld", bad, get_param("inject_hits"));
+	CHECK(bad < 0 && kshim_param_get("inject_hits") == 0,
+	      "no count: word %ld, hits %ld", bad, kshim_param_get("inject_hits"));
 
 	/* To a device only: the way home is not injected. */
-	CHECK(inject_dir(BUSY, 100, 5, 0, TO_DEVICE) == 0, "set inject_*");
+	CHECK(kshim_inject(BUSY, 100, 5, 0, KSHIM_INJECT_TO_DEVICE) == 0,
+	      "set inject_*");
 	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 &&
 	      m.failed[BUSY] == n, "to device: %s", counts(&m));
 	CHECK(inject(0, 0, 0, 0) == 0, "set inject_*");
 	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
 	      "to device: %s", counts(&m));
-	CHECK(inject_dir(BUSY, 100, 5, 0, TO_DEVICE) == 0, "set inject_*");
+	CHECK(kshim_inject(BUSY, 100, 5, 0, KSHIM_INJECT_TO_DEVICE) == 0,
+	      "set inject_*");
 	CHECK(kshim_migrate(fd, p, len, SVMSHIM_LOC_HOST, 0, NULL, &m) == 0 &&
 	      m.moved == n, "to host: %s", counts(&m));
 	inject_off();

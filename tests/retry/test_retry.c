@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include "svmtest.h"
+#include "../kshim/shim_params.h"
 
 #define PAGES 256
 
@@ -27,52 +28,9 @@ static size_t page;
 static bool kshim;
 static char summary[200]; /* what a case measured, for its PASS line */
 
-#define PARAM_DIR "/sys/module/svmshim/parameters/"
-
-static int write_param(const char *name, unsigned long long v)
-{
-	char path[128];
-	FILE *f;
-	int ok;
-
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	ok = fprintf(f, "%llu\n", v) > 0;
-	return fclose(f) == 0 && ok ? 0 : -1;
-}
-
-static long read_param(const char *name)
-{
-	char path[128];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
-/* The class last, so no draw sees half a setting; resets the hit count. */
-static int shim_inject(unsigned cls, unsigned pct, unsigned long long seed,
-		       unsigned long long count, unsigned dir)
-{
-	if (write_param("inject_class", 0) || write_param("inject_count", count) ||
-	    write_param("inject_seed", seed) || write_param("inject_percent", pct) ||
-	    write_param("inject_direction", dir) || write_param("inject_class", cls))
-		return -1;
-	return 0;
-}
-
 static void shim_inject_off(void)
 {
-	if (shim_inject(0, 0, 0, 0, 0))
+	if (kshim_inject(0, 0, 0, 0, KSHIM_INJECT_ANY))
 		fprintf(stderr, "WARN: could not turn the shim's injection off\n");
 }
 
@@ -93,7 +51,7 @@ static void shim_inject_spec(void)
 					       "unsupported" };
 	const char *spec = getenv("SVM_INJECT");
 	static bool registered;
-	unsigned cls = 0, dir = 0;
+	unsigned cls = 0, dir = KSHIM_INJECT_ANY;
 
 	if (!spec || !*spec)
 		return;
@@ -105,13 +63,13 @@ static void shim_inject_spec(void)
 			cls = c;
 	}
 	if (strstr(spec, "direction=to-host"))
-		dir = 1;
+		dir = KSHIM_INJECT_TO_HOST;
 	else if (strstr(spec, "direction=to-device"))
-		dir = 2;
+		dir = KSHIM_INJECT_TO_DEVICE;
 	CHECK_MSG(cls != 0, "no class in SVM_INJECT=%s", spec);
-	if (read_param("inject_class") < 0)
-		svmt_skip("the shim has no inject_* parameters (" PARAM_DIR ")");
-	if (shim_inject(cls, (unsigned)spec_value(spec, "percent=", 0),
+	if (kshim_param_get("inject_class") < 0)
+		svmt_skip("the shim has no inject_* parameters (" KSHIM_PARAM_DIR ")");
+	if (kshim_inject(cls, (unsigned)spec_value(spec, "percent=", 0),
 			spec_value(spec, "seed=", 0), spec_value(spec, "count=", 0), dir))
 		svmt_skip("cannot write the shim's inject_* parameters (root only)");
 	if (!registered)
@@ -248,10 +206,10 @@ static void case_class(void)
 
 	/* the device still reads and writes every page correctly */
 	s0 = svmt_stats();
-	hits = kshim ? read_param("inject_hits") : 0;
+	hits = kshim ? kshim_param_get("inject_hits") : 0;
 	CHECK_OK(svm_launch(0, words, add_one, a));
 	s1 = svmt_stats();
-	hits = kshim ? read_param("inject_hits") - hits : 0;
+	hits = kshim ? kshim_param_get("inject_hits") - hits : 0;
 	verify(a, words, 1, 1);
 	if (b)
 		verify(b, words, 2, 0);

@@ -23,6 +23,7 @@
 #include <sched.h>
 
 #include "kshim_util.h"
+#include "shim_params.h"
 
 #define MiB (1024UL * 1024UL)
 #define MAXRUNS 32
@@ -65,12 +66,7 @@ static double time_memcpy(void *dst, const void *src, size_t len)
 
 static int set_batch(unsigned int pages)
 {
-	FILE *f = fopen("/sys/module/svmshim/parameters/batch_pages", "w");
-
-	if (!f)
-		return -1;
-	fprintf(f, "%u\n", pages);
-	return fclose(f);
+	return kshim_param_set("batch_pages", pages);
 }
 
 /*
