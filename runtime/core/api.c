@@ -264,7 +264,13 @@ static svm_result_t enter(void)
 		return SVM_ERROR_NOT_INITIALIZED;
 	fork_gate_pass();
 	pthread_mutex_lock(&svm__rt.lock);
-	if (!svm__rt.be) {
+	/*
+	 * Checked again under the lock: a last svm_finalize (or an svm_init
+	 * still bringing a new runtime up) may have started since the check
+	 * above; live is false from the start of the one to the end of the
+	 * other, and finalize's teardown holds this lock.
+	 */
+	if (!atomic_load(&live) || !svm__rt.be) {
 		pthread_mutex_unlock(&svm__rt.lock);
 		return SVM_ERROR_NOT_INITIALIZED;
 	}
@@ -275,6 +281,16 @@ static void leave(void)
 {
 	pthread_mutex_unlock(&svm__rt.lock);
 }
+
+/*
+ * Outputs. Every pointer an application hands in for a result may point
+ * into SVM memory, wherever that page is now (a device, read-only
+ * duplicated, ...). Storing there can fault, and the fault service needs
+ * rt->lock (user backend). So every entry point computes its results into
+ * locals while it holds the lock, and stores them to the caller's memory
+ * only after leave(). No entry point reads the caller's memory under the
+ * lock either.
+ */
 
 /* ---- devices ------------------------------------------------------- */
 
@@ -291,6 +307,7 @@ int svm_device_count(void)
 
 svm_result_t svm_device_props(int device, svm_device_props_t *props)
 {
+	svm_device_props_t out;
 	svm_result_t res = enter();
 
 	if (res != SVM_OK)
@@ -298,12 +315,14 @@ svm_result_t svm_device_props(int device, svm_device_props_t *props)
 	if (!props || device < 0 || device >= svm__rt.ndev) {
 		res = SVM_ERROR_INVALID_ARGUMENT;
 	} else {
-		memset(props, 0, sizeof(*props));
-		res = svm__rt.be->device_props(&svm__rt, device, props);
-		props->compute_threads =
+		memset(&out, 0, sizeof(out));
+		res = svm__rt.be->device_props(&svm__rt, device, &out);
+		out.compute_threads =
 			svm__rt.dev[device].launchable ? svm__pool_threads(&svm__rt) : 0;
 	}
 	leave();
+	if (res == SVM_OK) /* outputs are stored unlocked: see "Outputs" above */
+		*props = out;
 	return res;
 }
 
@@ -345,6 +364,7 @@ static struct svm__range *alloc_range(size_t bytes, svm_result_t *res)
 svm_result_t svm_alloc(void **ptr, size_t bytes)
 {
 	struct svm__range *r;
+	void *addr = NULL;
 	svm_result_t res;
 
 	if (!ptr || !bytes)
@@ -354,13 +374,15 @@ svm_result_t svm_alloc(void **ptr, size_t bytes)
 		return res;
 	r = alloc_range(bytes, &res);
 	if (r) {
-		*ptr = (void *)r->start;
+		addr = (void *)r->start;
 		if (svm__rt.cfg.profile_callsites)
 			r->callsite = __builtin_extract_return_addr(__builtin_return_address(0));
 	}
 	leave();
 	if (res == SVM_ERROR_OUT_OF_MEMORY)
 		svm__info("svm_alloc(%zu): the SVM heap has no room (SVM_HEAP_SIZE)", bytes);
+	if (r) /* unlocked: *ptr may be SVM memory on a device (a list's node->next) */
+		*ptr = addr;
 	return res;
 }
 
@@ -434,16 +456,20 @@ svm_result_t svm_prefetch(const void *ptr, size_t bytes, int location,
 	}
 	svm__rt.stats.prefetches++;
 	uint64_t t0 = svm__now_ns();
+	svm_migrate_report_t rep;
 
+	memset(&rep, 0, sizeof(rep));
 	if (svm__rt.be->prefetch)
-		res = svm__rt.be->prefetch(&svm__rt, r, first, n, location, report);
+		res = svm__rt.be->prefetch(&svm__rt, r, first, n, location, report ? &rep : NULL);
 	else
 		res = svm__migrate(&svm__rt, r, first, n, location,
-				   SVM__MIG_POPULATE * (location >= 0), report);
+				   SVM__MIG_POPULATE * (location >= 0), report ? &rep : NULL);
 	svm__trace((struct svm__event){ .type = SVM__EV_PREFETCH, .ts_ns = t0,
 					.dur_ns = svm__now_ns() - t0, .addr = (uintptr_t)ptr,
 					.pages = n, .src = -2, .dst = (int8_t)location });
 	leave();
+	if (report) /* unlocked: it may lie in the very pages just moved */
+		*report = rep;
 	return res;
 }
 
@@ -498,10 +524,38 @@ out:
 	return res;
 }
 
+/* Pages [first, first + n) of r into out[]; caller holds rt->lock. */
+static svm_result_t query_locked(struct svm__range *r, size_t first, size_t n,
+				 svm_page_info_t *out)
+{
+	if (svm__rt.be->query)
+		return svm__rt.be->query(&svm__rt, r, first, n, out);
+	for (size_t i = 0; i < n; i++) {
+		const struct svm__page *p = &r->pages[first + i];
+
+		out[i].location = p->loc == SVM__LOC_NONE ? SVM_HOST : p->loc;
+		out[i].copies = p->copies;
+		out[i].migrations = p->migrations;
+		out[i].last_failure = (svm_failure_t)p->last_failure;
+	}
+	return SVM_OK;
+}
+
+/*
+ * The array is filled in chunks: each is read under the lock into a buffer
+ * on the stack and copied to the caller's array unlocked (it may be SVM
+ * memory anywhere, even inside the range queried). A large query thus
+ * costs no heap memory; each chunk is a consistent snapshot, the whole
+ * answer is one only when nothing moves the pages meanwhile.
+ */
+#define QUERY_CHUNK 256
+
 svm_result_t svm_query(const void *ptr, size_t bytes, svm_page_info_t *pages, size_t count)
 {
+	svm_page_info_t buf[QUERY_CHUNK];
 	struct svm__range *r;
-	size_t first, n;
+	size_t first, n, done = 0;
+	uintptr_t start;
 	svm_result_t res = enter();
 
 	if (res != SVM_OK)
@@ -511,21 +565,28 @@ svm_result_t svm_query(const void *ptr, size_t bytes, svm_page_info_t *pages, si
 		leave();
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
-	if (svm__rt.be->query) {
-		res = svm__rt.be->query(&svm__rt, r, first, n, pages);
-		leave();
-		return res;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct svm__page *p = &r->pages[first + i];
+	start = r->start;
+	for (;;) {
+		size_t k = n - done < QUERY_CHUNK ? n - done : QUERY_CHUNK;
 
-		pages[i].location = p->loc == SVM__LOC_NONE ? SVM_HOST : p->loc;
-		pages[i].copies = p->copies;
-		pages[i].migrations = p->migrations;
-		pages[i].last_failure = (svm_failure_t)p->last_failure;
+		res = query_locked(r, first + done, k, buf);
+		leave();
+		if (res != SVM_OK)
+			return res;
+		memcpy(pages + done, buf, k * sizeof(*buf));
+		done += k;
+		if (done == n)
+			return SVM_OK;
+		res = enter();
+		if (res != SVM_OK)
+			return res;
+		/* freed meanwhile (by another thread): the rest has no answer */
+		r = svm__range_find(&svm__rt, start);
+		if (!r || r->start != start || r->npages < first + n) {
+			leave();
+			return SVM_ERROR_INVALID_ARGUMENT;
+		}
 	}
-	leave();
-	return SVM_OK;
 }
 
 svm_result_t svm_pin(const void *ptr, size_t bytes)
@@ -621,6 +682,24 @@ svm_result_t svm_launch(int device, size_t grid, svm_kernel_fn fn, void *arg)
 		return res;
 
 	pthread_mutex_lock(&svm__launch_lock[device]);
+	/*
+	 * A last svm_finalize may have run since the checks above (it takes
+	 * each launch lock only to stop that device's workers), and even an
+	 * svm_init after it with other devices: check again under this lock,
+	 * which finalize needs before it can tear the device down.
+	 */
+	res = enter();
+	if (res == SVM_OK) {
+		if (device >= svm__rt.ndev)
+			res = SVM_ERROR_INVALID_ARGUMENT;
+		else if (!svm__rt.dev[device].launchable)
+			res = SVM_ERROR_UNSUPPORTED;
+		leave();
+	}
+	if (res != SVM_OK) {
+		pthread_mutex_unlock(&svm__launch_lock[device]);
+		return res;
+	}
 	atomic_fetch_add(&svm__rt.launches, 1);
 	uint64_t t0 = svm__now_ns();
 
@@ -647,6 +726,7 @@ static void fill_resident(svm_stats_t *s, size_t pages)
 
 svm_result_t svm_stats(svm_stats_t *stats)
 {
+	svm_stats_t out;
 	svm_result_t res = enter();
 	size_t resident = 0;
 
@@ -658,17 +738,19 @@ svm_result_t svm_stats(svm_stats_t *stats)
 	}
 	if (svm__rt.be->sync)
 		svm__rt.be->sync(&svm__rt, true);
-	*stats = svm__rt.stats;
-	stats->launches = atomic_load(&svm__rt.launches);
+	out = svm__rt.stats;
+	out.launches = atomic_load(&svm__rt.launches);
 	for (int d = 0; d < svm__rt.ndev; d++)
 		resident += svm__rt.dev[d].resident;
-	fill_resident(stats, resident);
+	fill_resident(&out, resident);
 	leave();
+	*stats = out;
 	return SVM_OK;
 }
 
 svm_result_t svm_device_stats(int device, svm_stats_t *stats)
 {
+	svm_stats_t out;
 	svm_result_t res = enter();
 
 	if (res != SVM_OK)
@@ -679,8 +761,9 @@ svm_result_t svm_device_stats(int device, svm_stats_t *stats)
 	}
 	if (svm__rt.be->sync)
 		svm__rt.be->sync(&svm__rt, true);
-	*stats = svm__rt.dev[device].stats;
-	fill_resident(stats, svm__rt.dev[device].resident);
+	out = svm__rt.dev[device].stats;
+	fill_resident(&out, svm__rt.dev[device].resident);
 	leave();
+	*stats = out;
 	return SVM_OK;
 }

@@ -565,20 +565,24 @@ static svm_result_t ze_query(struct svm__rt *rt, struct svm__range *r, size_t fi
 svm_result_t svm_ze_handles(int device, void **context, void **device_handle)
 {
 	svm_result_t res = SVM_ERROR_INVALID_ARGUMENT;
+	void *ctx = NULL, *handle = NULL;
 	bool ready;
 
 	pthread_mutex_lock(&svm__rt.lock);
 	ready = Z.ready;
 	if (ready && device >= 0 && device < Z.ndev && (context || device_handle)) {
-		if (context)
-			*context = Z.ctx;
-		if (device_handle)
-			*device_handle = Z.dev[device].handle;
+		ctx = Z.ctx;
+		handle = Z.dev[device].handle;
 		res = SVM_OK;
 	}
 	pthread_mutex_unlock(&svm__rt.lock);
 	if (!ready) /* another backend is live, or none */
 		return svm_device_count() > 0 ? SVM_ERROR_UNSUPPORTED : SVM_ERROR_NOT_INITIALIZED;
+	/* stored unlocked: the outputs may be SVM memory (see core/api.c) */
+	if (res == SVM_OK && context)
+		*context = ctx;
+	if (res == SVM_OK && device_handle)
+		*device_handle = handle;
 	return res;
 }
 
