@@ -135,8 +135,20 @@ void svm__fault_account(struct svm__rt *rt, int dev, bool cpu, bool write, uint6
 
 /* ---- start / stop -------------------------------------------------- */
 
+/* The process whose runtime writes SVM_PROFILE / SVM_TRACE at exit. */
+static pid_t owner_pid;
+
 static void at_exit(void)
 {
+	/*
+	 * A fork() child inherits this handler and a copy of the parent's
+	 * counters, but the files are the parent's: a child that exits
+	 * normally must not write them (it would overwrite the parent's
+	 * report with a stale one). forked_child covers fork(); the pid also
+	 * covers a child made without the atfork handlers (clone, vfork).
+	 */
+	if (svm__rt.forked_child || getpid() != owner_pid)
+		return;
 	pthread_mutex_lock(&svm__rt.lock);
 	if (svm__rt.be && svm__rt.be->sync && !svm__rt.forked_child) /* its last faults */
 		svm__rt.be->sync(&svm__rt, true);
@@ -154,6 +166,7 @@ void svm__profile_start(struct svm__rt *rt)
 {
 	started = true;
 	stopped = false;
+	owner_pid = getpid();
 	nretired = 0;
 	memset(&rt->fault_hist, 0, sizeof(rt->fault_hist));
 	if (rt->cfg.trace[0]) {
