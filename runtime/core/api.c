@@ -473,6 +473,13 @@ svm_result_t svm_prefetch(const void *ptr, size_t bytes, int location,
 	return res;
 }
 
+/*
+ * No partial state: the advice is checked, then handed to the backend, and
+ * recorded in the core only once the backend took it. A backend that
+ * refuses (ze has no accessed-by; a driver error) leaves the pages' advice
+ * as it was. (kshim's driver gets the pages' full advice with this one
+ * applied, see svm__page_advise, and puts the old one back if it fails.)
+ */
 svm_result_t svm_advise(const void *ptr, size_t bytes, svm_advice_t advice, int location)
 {
 	struct svm__range *r;
@@ -488,37 +495,28 @@ svm_result_t svm_advise(const void *ptr, size_t bytes, svm_advice_t advice, int 
 	switch (advice) {
 	case SVM_ADVISE_SET_READ_MOSTLY:
 	case SVM_ADVISE_UNSET_READ_MOSTLY:
-		for (size_t i = first; i < first + n; i++)
-			r->pages[i].read_mostly = advice == SVM_ADVISE_SET_READ_MOSTLY;
-		if (advice == SVM_ADVISE_UNSET_READ_MOSTLY)
-			svm__make_exclusive(&svm__rt, r, first, n);
+	case SVM_ADVISE_UNSET_PREFERRED_LOCATION:
 		break;
 	case SVM_ADVISE_SET_PREFERRED_LOCATION:
 		if (!valid_location(location))
 			goto out;
-		for (size_t i = first; i < first + n; i++)
-			r->pages[i].pref = (int8_t)location;
-		break;
-	case SVM_ADVISE_UNSET_PREFERRED_LOCATION:
-		for (size_t i = first; i < first + n; i++)
-			r->pages[i].pref = SVM__PREF_NONE;
 		break;
 	case SVM_ADVISE_SET_ACCESSED_BY:
 	case SVM_ADVISE_UNSET_ACCESSED_BY:
 		if (location < 0 || location >= svm__rt.ndev)
 			goto out;
-		for (size_t i = first; i < first + n; i++) {
-			if (advice == SVM_ADVISE_SET_ACCESSED_BY)
-				r->pages[i].accessed_by |= 1u << location;
-			else
-				r->pages[i].accessed_by &= ~(1u << location);
-		}
 		break;
 	default:
 		goto out;
 	}
 	res = svm__rt.be->advise ? svm__rt.be->advise(&svm__rt, r, first, n, advice, location) :
 				   SVM_OK;
+	if (res != SVM_OK)
+		goto out;
+	for (size_t i = first; i < first + n; i++)
+		svm__page_advise(&r->pages[i], advice, location);
+	if (advice == SVM_ADVISE_UNSET_READ_MOSTLY)
+		svm__make_exclusive(&svm__rt, r, first, n);
 out:
 	leave();
 	return res;

@@ -147,6 +147,34 @@ static inline bool svm__page_changed_since(const struct svm__page *p, uint32_t s
 	return (int32_t)(p->seq - since) > 0;
 }
 
+/*
+ * The advice fields of one page after `advice` (location as svm_advise
+ * takes it, already checked). Core and backends share it: a backend that
+ * hands the driver the full advice of a page computes it with this before
+ * the core records anything (svm_advise records only what the backend took).
+ */
+static inline void svm__page_advise(struct svm__page *p, svm_advice_t advice, int location)
+{
+	switch (advice) {
+	case SVM_ADVISE_SET_READ_MOSTLY:
+	case SVM_ADVISE_UNSET_READ_MOSTLY:
+		p->read_mostly = advice == SVM_ADVISE_SET_READ_MOSTLY;
+		break;
+	case SVM_ADVISE_SET_PREFERRED_LOCATION:
+		p->pref = (int8_t)location;
+		break;
+	case SVM_ADVISE_UNSET_PREFERRED_LOCATION:
+		p->pref = SVM__PREF_NONE;
+		break;
+	case SVM_ADVISE_SET_ACCESSED_BY:
+		p->accessed_by |= 1u << location;
+		break;
+	case SVM_ADVISE_UNSET_ACCESSED_BY:
+		p->accessed_by &= ~(1u << location);
+		break;
+	}
+}
+
 /* Sets p->loc, keeping LRU membership and resident counts right. */
 void svm__page_set_loc(struct svm__rt *rt, struct svm__page *p, int loc);
 

@@ -324,28 +324,46 @@ static int set_attr(const struct svm__rt *rt, uintptr_t start, size_t len, int p
 	return err;
 }
 
+/* Page i of r as it will be with `advice` (0: as it is). */
+static struct svm__page advised(const struct svm__range *r, size_t i, svm_advice_t advice,
+				int location)
+{
+	struct svm__page p = r->pages[i];
+
+	if (advice)
+		svm__page_advise(&p, advice, location);
+	return p;
+}
+
 /*
  * Gives the driver the full attribute set of pages [first, first + n) of
- * r, one SET_ATTR per run of pages with the same advice.
+ * r, with `advice` applied on top of what the core has (0: none), one
+ * SET_ATTR per run of pages with the same advice.
  */
-static svm_result_t push_attrs(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n)
+static svm_result_t push_attrs_as(struct svm__rt *rt, struct svm__range *r, size_t first,
+				  size_t n, svm_advice_t advice, int location)
 {
 	if (!K.attrs)
 		return SVM_ERROR_UNSUPPORTED;
 	for (size_t i = first; i < first + n;) {
-		const struct svm__page *p = &r->pages[i];
+		struct svm__page p = advised(r, i, advice, location), q;
 		size_t j = i + 1;
 		int err;
 
-		while (j < first + n && same_attrs(&r->pages[j], p))
+		while (j < first + n && (q = advised(r, j, advice, location), same_attrs(&q, &p)))
 			j++;
-		err = set_attr(rt, r->start + i * SVM__PAGE_SIZE, (j - i) * SVM__PAGE_SIZE, p->pref,
-			       p->read_mostly, in_place_mask(p));
+		err = set_attr(rt, r->start + i * SVM__PAGE_SIZE, (j - i) * SVM__PAGE_SIZE, p.pref,
+			       p.read_mostly, in_place_mask(&p));
 		if (err)
 			return errno_result(-err);
 		i = j;
 	}
 	return SVM_OK;
+}
+
+static svm_result_t push_attrs(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n)
+{
+	return push_attrs_as(rt, r, first, n, 0, 0);
 }
 
 
@@ -558,14 +576,23 @@ static void kshim_evacuate(struct svm__rt *rt)
 static svm_result_t kshim_advise(struct svm__rt *rt, struct svm__range *r, size_t first,
 				 size_t n, svm_advice_t advice, int location)
 {
-	(void)advice;
-	(void)location;
-	/* the core has updated the pages' advice; the driver gets all of it */
+	svm_result_t res;
+
 	if (!K.attrs) {
 		svm__info("kshim: this svmshim has no SET_ATTR: advice cannot reach it");
 		return SVM_ERROR_UNSUPPORTED;
 	}
-	return push_attrs(rt, r, first, n);
+	/*
+	 * The core records the advice only if this succeeds, so the driver
+	 * gets the pages' advice with this one applied; if a SET_ATTR fails
+	 * part way, the runs already sent get the core's (old) advice back.
+	 */
+	res = push_attrs_as(rt, r, first, n, advice, location);
+	if (res != SVM_OK && push_attrs(rt, r, first, n) != SVM_OK)
+		svm__err("kshim: could not give the driver back the old advice of %#lx + %zu "
+			 "pages; it may act on advice svm_advise refused",
+			 (unsigned long)(r->start + first * SVM__PAGE_SIZE), n);
+	return res;
 }
 
 static svm_result_t kshim_query(struct svm__rt *rt, struct svm__range *r, size_t first,
@@ -723,45 +750,58 @@ static svm_result_t kshim_pin(struct svm__rt *rt, uintptr_t addr, size_t n)
  * svm_unpin: pages whose last pin goes. Each kernel extent holding such a
  * page is released (UNPIN frees every pin inside its range) and the parts
  * of it that stay pinned are pinned again.
+ *
+ * All or nothing (the core keeps its pin counts when this fails, so the
+ * kernel must too): if an UNPIN or a re-PIN fails, every extent this call
+ * released is pinned again whole (after an UNPIN of its range, which drops
+ * the re-pinned parts) and K.pins is put back. Only if that PIN fails as
+ * well do pages stay counted but unpinned in the kernel: an error names
+ * them, the extent leaves K.pins, and a later svm_unpin of them does what
+ * it can.
  */
 static svm_result_t kshim_unpin(struct svm__rt *rt, uintptr_t addr, size_t n)
 {
 	struct svm__range *r = svm__range_find(rt, addr);
 	uintptr_t end = addr + n * SVM__PAGE_SIZE;
 	size_t first = (addr - r->start) / SVM__PAGE_SIZE;
-	svm_result_t res = SVM_OK;
+	size_t nsaved = K.npins, ndone = 0;
+	struct pin_extent *saved, *done;
+	int err = 0;
 
-	/* svm_unpin clears the pinned marks: device faults may move them again */
-	if (r->pinned_seen) {
-		size_t before = r->pinned_seen;
-
-		svm__pinned_clear(r, first, n);
-		if (r->pinned_seen != before && K.attrs)
-			push_attrs(rt, r, first, n);
+	/* no extent at all: pins an earlier failure could not restore */
+	saved = malloc((nsaved ? nsaved : 1) * sizeof(*saved));
+	done = malloc((nsaved ? nsaved : 1) * sizeof(*done));
+	if (!saved || !done) {
+		free(saved);
+		free(done);
+		return SVM_ERROR_OUT_OF_MEMORY;
 	}
+	memcpy(saved, K.pins, nsaved * sizeof(*saved));
 
-	for (size_t e = 0; e < K.npins;) {
-		struct pin_extent x = K.pins[e];
+	for (size_t e = 0; e < nsaved && !err; e++) {
+		struct pin_extent x = saved[e];
 		uintptr_t xend = x.start + x.n * SVM__PAGE_SIZE;
 		bool lose = false;
-		int err;
 
 		for (uintptr_t a = x.start > addr ? x.start : addr; a < end && a < xend;
 		     a += SVM__PAGE_SIZE)
 			lose |= r->pages[(a - r->start) / SVM__PAGE_SIZE].pins == 1;
-		if (!lose) {
-			e++;
+		if (!lose)
 			continue;
-		}
 		err = pin_ioctl(x.start, x.n, true);
 		if (err) {
 			svm__err("kshim: UNPIN of %#lx + %zu pages failed: %s",
 				 (unsigned long)x.start, x.n, strerror(-err));
-			return errno_result(-err);
+			break;
 		}
-		drop_extent(e);
+		done[ndone++] = x;
+		for (size_t k = 0; k < K.npins; k++)
+			if (K.pins[k].start == x.start) {
+				drop_extent(k);
+				break;
+			}
 		/* what stays pinned after this unpin is pinned again */
-		for (uintptr_t a = x.start; a < xend;) {
+		for (uintptr_t a = x.start; a < xend && !err;) {
 			uintptr_t b = a;
 
 			while (b < xend) {
@@ -774,18 +814,49 @@ static svm_result_t kshim_unpin(struct svm__rt *rt, uintptr_t addr, size_t n)
 			}
 			if (b > a) {
 				err = pin_extent(a, (b - a) / SVM__PAGE_SIZE);
-				if (err) {
+				if (err)
 					svm__err("kshim: re-PIN of %#lx + %zu pages failed: %s; "
-						 "they are no longer pinned in the kernel",
+						 "svm_unpin is undone",
 						 (unsigned long)a, (size_t)(b - a) / SVM__PAGE_SIZE,
 						 strerror(-err));
-					res = SVM_ERROR_BACKEND;
-				}
 			}
 			a = b + SVM__PAGE_SIZE;
 		}
 	}
-	return res;
+	if (err) {
+		for (size_t k = 0; k < ndone; k++) {
+			pin_ioctl(done[k].start, done[k].n, true); /* -ENOENT: nothing re-pinned */
+			if (!pin_ioctl(done[k].start, done[k].n, false))
+				continue;
+			svm__err("kshim: could not pin %#lx + %zu pages again after a failed "
+				 "svm_unpin: the kernel no longer pins them although their pin "
+				 "counts stay; svm_unpin them to drop the counts",
+				 (unsigned long)done[k].start, done[k].n);
+			for (size_t i = 0; i < nsaved; i++)
+				if (saved[i].start == done[k].start) {
+					memmove(&saved[i], &saved[i + 1],
+						(nsaved - i - 1) * sizeof(*saved));
+					nsaved--;
+					break;
+				}
+		}
+		/* K.pins never shrank below nsaved entries of capacity */
+		memcpy(K.pins, saved, nsaved * sizeof(*saved));
+		K.npins = nsaved;
+	}
+	free(saved);
+	free(done);
+	if (err)
+		return errno_result(-err);
+	/* svm_unpin clears the pinned marks: device faults may move them again */
+	if (r->pinned_seen) {
+		size_t before = r->pinned_seen;
+
+		svm__pinned_clear(r, first, n);
+		if (r->pinned_seen != before && K.attrs)
+			push_attrs(rt, r, first, n);
+	}
+	return SVM_OK;
 }
 
 /* Every kernel pin inside r goes (the range is freed). */
