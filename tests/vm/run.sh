@@ -10,7 +10,7 @@
 # qemu-system-x86_64 -accel tcg -smp 2 with 2 NUMA nodes of 1 GiB, run
 #   1. hmm-tests against test_hmm.ko (baseline: printed, never fatal),
 #   2. kshim-tests against svmshim.ko, then rmmod (every page must return),
-#   3. the runtime's own tests (CTest labels unit, user, retry, topo, the
+#   3. the runtime's own tests (CTest labels unit, user, retry, topo, soak, the
 #      samples) on the kshim backend against svmshim.ko, then rmmod,
 #   4. the MIGRATE benchmark (tests/perf/kshim), then rmmod again,
 # and bring everything back over the serial console. Fails on any kshim test
@@ -31,6 +31,8 @@
 #                     built with cmake in <work>-rtbuild (kept between runs)
 #   SVMRT_VM_RUNTIME_TESTS  regex of CTest names for stage 3 (default: all
 #                     of the labels above)
+#   SVMRT_VM_SOAK_SECONDS  length of the soak (label soak) in the runtime
+#                     stage (default 60; scripts/soak.sh sets 600)
 #   SVMRT_VM_RUNTIME_SCALE  percentage of their usual work that the long
 #                     runtime tests do in the VM (SVMT_SCALE_PERCENT, default 10)
 #   SVMRT_VM_BENCH_ARGS  extra arguments for kshim-bench
@@ -130,11 +132,12 @@ if [ "$rt_stage" = 1 ]; then
 		rm -rf "$rtb" # built from another tree
 	fi
 	t4=$(date +%s)
-	{ cmake -S "$top" -B "$rtb" -DSVMRT_VM_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+	{ cmake -S "$top" -B "$rtb" -DSVMRT_VM_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DSVMRT_SOAK_SECONDS="${SVMRT_VM_SOAK_SECONDS:-60}" &&
 	  cmake --build "$rtb" -j"$(nproc)"; } >"$work/rt-build.log" 2>&1 ||
 		{ tail -40 "$work/rt-build.log"; die "runtime build failed (log: $work/rt-build.log)"; }
 	mkdir -p "$root/rt/bin" "$root/rt/lib" "$root/lib64"
-	(cd "$rtb" && ctest --show-only=json-v1 -L '^(unit|user|retry|topo)$') >"$work/rt-tests.json" ||
+	(cd "$rtb" && ctest --show-only=json-v1 -L '^(unit|user|retry|topo|soak)$') >"$work/rt-tests.json" ||
 		die "ctest --show-only failed"
 	python3 - "$rtb" "$root" "$work/rt-tests.json" "${SVMRT_VM_RUNTIME_TESTS:-}" \
 		"${SVMRT_VM_RUNTIME_SCALE:-10}" <<'EOF' ||
