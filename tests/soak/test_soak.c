@@ -11,6 +11,12 @@
  *   alloc/free churn                svm_alloc(&table[k]): the slot table is
  *                                   itself SVM memory, moved around too
  *   fork                            the child checks a slot and _exits
+ *   io_uring (with liburing)        pages of a slot registered as a fixed
+ *                                   buffer (a long-term pin the runtime did
+ *                                   not make), sent to a device, written by
+ *                                   the host and read back through the
+ *                                   kernel (WRITE_FIXED), then written by the
+ *                                   kernel (READ_FIXED) and checked by host
  * Outputs of the API go into SVM memory (a per-thread scratch allocation,
  * itself sent to devices now and then).
  *
@@ -24,15 +30,25 @@
  *   soak_soak [seconds [seed]]   defaults: SVMT_SOAK_SECONDS or 60,
  *                                SVMT_SOAK_SEED or the clock (printed)
  *   SVMT_SOAK_HANG_S             seconds one operation may take (120)
+ *   SVMT_SOAK_URING=0            no io_uring operation
+ *   SVMT_SOAK_SKIP=a,b,...       leave operations out (to narrow a failure
+ *                                down): host-write host-read device-write
+ *                                device-read prefetch advise query pin stats
+ *                                churn fork scratch table uring
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include "svmtest.h"
+#ifdef SVMT_HAVE_URING
+#include <liburing.h>
+#endif
 
 #define SLOTS 16
 #define WORKERS 4
@@ -64,10 +80,16 @@ static uint64_t **table; /* SVM memory: table[k] is slot k's allocation */
 static atomic_bool stop, failed;
 static atomic_ulong lost_words, checked_words;
 enum { OP_HOST_WRITE, OP_HOST_READ, OP_DEV_WRITE, OP_DEV_READ, OP_PREFETCH, OP_ADVISE,
-       OP_QUERY, OP_PIN, OP_STATS, OP_CHURN, OP_FORK, OP_SCRATCH, OP_TABLE, NOPS };
+       OP_QUERY, OP_PIN, OP_STATS, OP_CHURN, OP_FORK, OP_SCRATCH, OP_TABLE, OP_URING, NOPS };
 static const char *const op_name[NOPS] = {
 	"host write", "host read", "device write", "device read", "prefetch", "advise",
 	"query", "pin/unpin", "stats", "alloc/free", "fork", "scratch move", "table move",
+	"io_uring pin",
+};
+/* names for SVMT_SOAK_SKIP */
+static const char *const op_key[NOPS] = {
+	"host-write", "host-read", "device-write", "device-read", "prefetch", "advise",
+	"query", "pin", "stats", "churn", "fork", "scratch", "table", "uring",
 };
 static atomic_ulong op_count[NOPS];
 static atomic_ulong launches_on[64];
@@ -80,6 +102,12 @@ struct worker {
 	_Atomic(const char *) doing;
 	int slot;
 	struct scratch *scratch; /* SVM */
+#ifdef SVMT_HAVE_URING
+	struct io_uring ring;
+	bool ring_ok;
+	int mfd;
+	uint64_t *io; /* URING_PAGES of plain memory */
+#endif
 };
 static struct worker workers[WORKERS];
 
@@ -374,6 +402,135 @@ static void do_churn(uint64_t *r, int k)
 		host_check(k, 0, s->npages, "a fresh allocation");
 }
 
+#ifdef SVMT_HAVE_URING
+#define URING_PAGES 16
+static atomic_bool uring_off;
+static atomic_ulong uring_refused;
+
+static void uring_setup(struct worker *wk)
+{
+	const char *env = getenv("SVMT_SOAK_URING");
+	int r;
+
+	if (env && !strcmp(env, "0")) {
+		if (!atomic_exchange(&uring_off, true))
+			printf("soak: SVMT_SOAK_URING=0: no external pins\n");
+		return;
+	}
+	r = io_uring_queue_init(4, &wk->ring, 0);
+	if (r < 0) {
+		if (!atomic_exchange(&uring_off, true))
+			printf("soak: no io_uring here (%s): no external pins\n", strerror(-r));
+		return;
+	}
+	wk->mfd = memfd_create("svmt-soak", MFD_CLOEXEC);
+	wk->io = malloc(URING_PAGES * pg);
+	CHECK(wk->mfd >= 0 && wk->io);
+	CHECK(ftruncate(wk->mfd, (off_t)(URING_PAGES * pg)) == 0);
+	wk->ring_ok = true;
+}
+
+static void uring_teardown(struct worker *wk)
+{
+	if (!wk->ring_ok)
+		return;
+	io_uring_queue_exit(&wk->ring);
+	close(wk->mfd);
+	free(wk->io);
+}
+
+static int uring_rw(struct worker *wk, bool to_file, void *buf, size_t len)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&wk->ring);
+	struct io_uring_cqe *cqe;
+	int res;
+
+	CHECK(sqe != NULL);
+	if (to_file)
+		io_uring_prep_write_fixed(sqe, wk->mfd, buf, (unsigned)len, 0, 0);
+	else
+		io_uring_prep_read_fixed(sqe, wk->mfd, buf, (unsigned)len, 0, 0);
+	CHECK_EQ(io_uring_submit(&wk->ring), 1);
+	CHECK_EQ(io_uring_wait_cqe(&wk->ring, &cqe), 0);
+	res = cqe->res;
+	io_uring_cqe_seen(&wk->ring, cqe);
+	return res;
+}
+
+/*
+ * Pages pinned by someone else: whatever the runtime does with them, the
+ * program and the kernel must keep seeing the same page. Life + bytes held.
+ */
+static void do_uring(struct worker *wk, int k)
+{
+	struct slot *s = &slots[k];
+	uint64_t *p = table[k];
+	struct iovec iov;
+	size_t a, n, len;
+	svm_result_t res;
+	uint32_t g;
+	int r;
+
+	if (!wk->ring_ok)
+		return;
+	pick_pages(&wk->rng, s, &a, &n);
+	if (n > URING_PAGES)
+		n = URING_PAGES;
+	len = n * pg;
+	iov.iov_base = p + a * wpp;
+	iov.iov_len = len;
+	r = io_uring_register_buffers(&wk->ring, &iov, 1);
+	if (r < 0) { /* RLIMIT_MEMLOCK, or a page the kernel would not pin: not now */
+		if (!atomic_fetch_add(&uring_refused, 1))
+			printf("soak: io_uring_register_buffers: %s (counted, not fatal)\n",
+			       strerror(-r));
+		return;
+	}
+	/* the pages are home and pinned now; send them away anyway */
+	res = svm_prefetch(iov.iov_base, len, (int)rnd(&wk->rng, (size_t)ndev), NULL);
+	CHECK_MSG(res == SVM_OK || res == SVM_PARTIAL, "prefetch of io_uring pages: %s",
+		  svm_result_string(res));
+	/* the host writes; the kernel must read what the host wrote */
+	g = ++s->next_gen;
+	for (size_t page = a; page < a + n; page++) {
+		for (size_t w = 0; w < wpp; w++) {
+			size_t word = page * wpp + w;
+			uint64_t want = expect(s, s->gen[page], word), got = p[word];
+
+			if (got != want)
+				lost(k, "an io_uring op (before writing)", word, want, got);
+			p[word] = expect(s, g, word);
+		}
+		s->gen[page] = g;
+	}
+	CHECK_EQ(uring_rw(wk, true, iov.iov_base, len), (int)len);
+	CHECK(pread(wk->mfd, wk->io, len, 0) == (ssize_t)len);
+	for (size_t i = 0; i < n * wpp; i++) {
+		size_t word = a * wpp + i;
+		uint64_t want = expect(s, g, word);
+
+		if (wk->io[i] != want)
+			lost(k, "io_uring WRITE_FIXED (the kernel read a stale page)", word, want,
+			     wk->io[i]);
+	}
+	/* the kernel writes; the host must read what the kernel wrote */
+	g = ++s->next_gen;
+	for (size_t i = 0; i < n * wpp; i++)
+		wk->io[i] = expect(s, g, a * wpp + i);
+	CHECK(pwrite(wk->mfd, wk->io, len, 0) == (ssize_t)len);
+	res = svm_prefetch(iov.iov_base, len, (int)rnd(&wk->rng, (size_t)ndev), NULL);
+	CHECK_MSG(res == SVM_OK || res == SVM_PARTIAL, "prefetch of io_uring pages: %s",
+		  svm_result_string(res));
+	CHECK_EQ(uring_rw(wk, false, iov.iov_base, len), (int)len);
+	for (size_t page = a; page < a + n; page++)
+		s->gen[page] = g;
+	host_check(k, a, n, "a host read after io_uring READ_FIXED (the kernel wrote a page "
+		   "the program no longer sees)");
+	CHECK_EQ(io_uring_unregister_buffers(&wk->ring), 0);
+	atomic_fetch_add(&checked_words, 2 * n * wpp);
+}
+#endif
+
 static atomic_uint_fast64_t last_fork_ns;
 
 static void do_fork(int k)
@@ -406,12 +563,34 @@ static void do_fork(int k)
 	}
 }
 
+static int weight[NOPS] = { 20, 8, 20, 8, 15, 6, 5, 4, 3, 5, 1, 2, 2, 3 };
+
+static void skip_ops(const char *list)
+{
+	char buf[256], *save, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		int op;
+
+		for (op = 0; op < NOPS && strcmp(tok, op_key[op]); op++)
+			;
+		CHECK_MSG(op < NOPS, "SVMT_SOAK_SKIP: no operation \"%s\"", tok);
+		weight[op] = 0;
+		printf("soak: %s left out (SVMT_SOAK_SKIP)\n", op_key[op]);
+	}
+	CHECK_MSG(weight[OP_HOST_READ] || weight[OP_HOST_WRITE],
+		  "SVMT_SOAK_SKIP: keep host-read or host-write");
+}
+
 static void *work(void *arg)
 {
 	struct worker *wk = arg;
-	static const int weight[NOPS] = { 20, 8, 20, 8, 15, 6, 5, 4, 3, 5, 1, 2, 2 };
 	int total = 0;
 
+#ifdef SVMT_HAVE_URING
+	uring_setup(wk);
+#endif
 	for (int i = 0; i < NOPS; i++)
 		total += weight[i];
 	while (!atomic_load(&stop)) {
@@ -443,6 +622,7 @@ static void *work(void *arg)
 		case OP_DEV_WRITE:
 		case OP_DEV_READ:
 		case OP_FORK:
+		case OP_URING:
 			pthread_rwlock_rdlock(&s->life);
 			pthread_mutex_lock(&s->bytes);
 			if (op == OP_HOST_WRITE)
@@ -451,6 +631,10 @@ static void *work(void *arg)
 				host_check(k, 0, s->npages, "a host read");
 			else if (op == OP_FORK)
 				do_fork(k);
+#ifdef SVMT_HAVE_URING
+			else if (op == OP_URING)
+				do_uring(wk, k);
+#endif
 			else
 				device_job(&wk->rng, k, op == OP_DEV_WRITE);
 			pthread_mutex_unlock(&s->bytes);
@@ -484,6 +668,9 @@ static void *work(void *arg)
 		atomic_store(&wk->doing, "(between operations)");
 		atomic_store(&wk->since_ns, svmt_now_ns());
 	}
+#ifdef SVMT_HAVE_URING
+	uring_teardown(wk);
+#endif
 	return NULL;
 }
 
@@ -507,11 +694,17 @@ static void *watchdog(void *arg)
 			uint64_t since = atomic_load(&workers[i].since_ns);
 
 			if (since && now > since && now - since > hang_ns) {
+				fflush(stdout);
 				fprintf(stderr, "FAIL: soak: hang: worker %d has been in \"%s\" on "
-					"slot %d for %llu s (seed %llu)\n", i,
+					"slot %d for %llu s (seed %llu); all workers:\n", i,
 					atomic_load(&workers[i].doing), workers[i].slot,
 					(unsigned long long)((now - since) / 1000000000ull),
 					(unsigned long long)run_seed);
+				for (int j = 0; j < WORKERS; j++)
+					fprintf(stderr, "  worker %d: \"%s\" on slot %d for %llu ms\n",
+						j, atomic_load(&workers[j].doing), workers[j].slot,
+						(unsigned long long)((now - atomic_load(
+							&workers[j].since_ns)) / 1000000ull));
 				_exit(1);
 			}
 		}
@@ -535,6 +728,7 @@ int main(int argc, char **argv)
 	pthread_t wd;
 	uint64_t r, t_end;
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	env = getenv("SVMT_SOAK_SECONDS");
 	seconds = argc > 1 ? atof(argv[1]) : env && *env ? atof(env) : 60;
 	env = getenv("SVMT_SOAK_SEED");
@@ -543,6 +737,9 @@ int main(int argc, char **argv)
 	env = getenv("SVMT_SOAK_HANG_S");
 	hang_ns = (uint64_t)(env && *env ? atof(env) : 120) * 1000000000ull;
 	CHECK_MSG(seconds > 0, "usage: %s [seconds [seed]]", argv[0]);
+	env = getenv("SVMT_SOAK_SKIP");
+	if (env && *env)
+		skip_ops(env);
 
 	svmt_default_env("SVM_USER_DEVICES", "3");
 	svmt_init();
@@ -614,6 +811,9 @@ int main(int argc, char **argv)
 	}
 	for (int d = 0; d < ndev; d++)
 		printf("  launches on device %d: %lu\n", d, atomic_load(&launches_on[d]));
+#ifdef SVMT_HAVE_URING
+	printf("  io_uring registrations refused: %lu\n", atomic_load(&uring_refused));
+#endif
 	printf("soak: %lu operations, %lu words checked, %lu words lost (seed %llu)\n", ops,
 	       atomic_load(&checked_words), atomic_load(&lost_words),
 	       (unsigned long long)run_seed);
