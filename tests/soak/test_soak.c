@@ -31,6 +31,7 @@
  *                                SVMT_SOAK_SEED or the clock (printed)
  *   SVMT_SOAK_HANG_S             seconds one operation may take (120)
  *   SVMT_SOAK_URING=0            no io_uring operation
+ *   SVMT_SOAK_MAPS=1             on a hang, print /proc/self/maps
  *   SVMT_SOAK_SKIP=a,b,...       leave operations out (to narrow a failure
  *                                down): host-write host-read device-write
  *                                device-read prefetch advise query pin stats
@@ -38,6 +39,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -676,6 +678,26 @@ static void *work(void *arg)
 
 /* ---- watchdog ----------------------------------------------------------------- */
 
+/* On a hang: the mappings, for whoever debugs it (SVMT_SOAK_MAPS=1). */
+static void dump_maps(void)
+{
+	const char *env = getenv("SVMT_SOAK_MAPS");
+	char buf[4096];
+	ssize_t n;
+	int f;
+
+	if (!env || strcmp(env, "1"))
+		return;
+	f = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return;
+	fprintf(stderr, "/proc/self/maps:\n");
+	while ((n = read(f, buf, sizeof(buf))) > 0)
+		if (write(2, buf, (size_t)n) < 0)
+			break;
+	close(f);
+}
+
 static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wd_cond = PTHREAD_COND_INITIALIZER;
 static bool wd_done;
@@ -705,6 +727,7 @@ static void *watchdog(void *arg)
 						j, atomic_load(&workers[j].doing), workers[j].slot,
 						(unsigned long long)((now - atomic_load(
 							&workers[j].since_ns)) / 1000000ull));
+				dump_maps();
 				_exit(1);
 			}
 		}

@@ -115,25 +115,47 @@ static void uffd_wake(uintptr_t addr, size_t len)
 	ioctl(U.uffd, UFFDIO_WAKE, &r);
 }
 
+/*
+ * UFFDIO_COPY and UFFDIO_MOVE want the destination (MOVE: both sides)
+ * inside one VMA. A run of pages can cross a boundary between two
+ * anonymous VMAs of one mapping that could not merge again (pieces of
+ * earlier allocations at these addresses, each with its own anon_vma):
+ * COPY answers ENOENT, MOVE EINVAL, every time. Then the run goes on one
+ * page at a time (a page is always inside one VMA). Found by the soak.
+ */
+static bool vma_cut(int err, int cut_errno, bool *by_page, size_t left)
+{
+	if (err != cut_errno || *by_page || left <= SVM__PAGE_SIZE)
+		return false;
+	*by_page = true;
+	return true;
+}
+
 /* Copies len bytes into the missing pages at dst; returns bytes done. */
 static size_t uffd_copy(uintptr_t dst, uintptr_t src, size_t len, bool wp, int *err)
 {
 	size_t done = 0;
+	bool by_page = false;
 
 	*err = 0;
 	for (int tries = 0; done < len && tries < IOCTL_TRIES; tries++) {
+		size_t n = by_page ? SVM__PAGE_SIZE : len - done;
 		struct uffdio_copy c = {
-			.dst = dst + done, .src = src + done, .len = len - done,
+			.dst = dst + done, .src = src + done, .len = n,
 			.mode = wp ? UFFDIO_COPY_MODE_WP : 0,
 		};
 
 		if (ioctl(U.uffd, UFFDIO_COPY, &c) == 0) {
-			done = len;
-			break;
+			done += n;
+			*err = 0;
+			tries = -1; /* the bound is on retries of one step */
+			continue;
 		}
 		*err = errno;
 		if (c.copy > 0)
 			done += (size_t)c.copy;
+		if (vma_cut(*err, ENOENT, &by_page, len - done))
+			continue;
 		if (*err != EAGAIN)
 			break;
 	}
@@ -146,18 +168,24 @@ static size_t uffd_copy(uintptr_t dst, uintptr_t src, size_t len, bool wp, int *
 static size_t uffd_move(uintptr_t dst, uintptr_t src, size_t len, int *err)
 {
 	size_t done = 0;
+	bool by_page = false;
 
 	*err = 0;
 	for (int tries = 0; done < len && tries < IOCTL_TRIES; tries++) {
-		struct uffdio_move m = { .dst = dst + done, .src = src + done, .len = len - done };
+		size_t n = by_page ? SVM__PAGE_SIZE : len - done;
+		struct uffdio_move m = { .dst = dst + done, .src = src + done, .len = n };
 
 		if (ioctl(U.uffd, UFFDIO_MOVE, &m) == 0) {
-			done = len;
-			break;
+			done += n;
+			*err = 0;
+			tries = -1; /* the bound is on retries of one step */
+			continue;
 		}
 		*err = errno;
 		if (m.move > 0)
 			done += (size_t)m.move;
+		if (vma_cut(*err, EINVAL, &by_page, len - done)) /* see vma_cut */
+			continue;
 		if (*err != EAGAIN)
 			break;
 	}
