@@ -408,6 +408,7 @@ static void do_churn(uint64_t *r, int k)
 #define URING_PAGES 16
 static atomic_bool uring_off;
 static atomic_ulong uring_refused;
+static atomic_ulong uring_rounds;
 
 static void uring_setup(struct worker *wk)
 {
@@ -530,6 +531,7 @@ static void do_uring(struct worker *wk, int k)
 		   "the program no longer sees)");
 	CHECK_EQ(io_uring_unregister_buffers(&wk->ring), 0);
 	atomic_fetch_add(&checked_words, 2 * n * wpp);
+	atomic_fetch_add(&uring_rounds, 1);
 }
 #endif
 
@@ -837,13 +839,17 @@ int main(int argc, char **argv)
 #ifdef SVMT_HAVE_URING
 	printf("  io_uring registrations refused: %lu\n", atomic_load(&uring_refused));
 #endif
-	printf("soak: %lu operations, %lu words checked, %lu words lost (seed %llu)\n", ops,
-	       atomic_load(&checked_words), atomic_load(&lost_words),
-	       (unsigned long long)run_seed);
 	CHECK_OK(svm_finalize());
 	if (atomic_load(&failed))
-		FAIL("soak: %lu words lost (seed %llu)", atomic_load(&lost_words),
-		     (unsigned long long)run_seed);
-	printf("PASS\n");
+		FAIL("soak: %lu operations, %lu words lost (seed %llu)", ops,
+		     atomic_load(&lost_words), (unsigned long long)run_seed);
+	unsigned long rounds = 0;
+#ifdef SVMT_HAVE_URING
+	rounds = atomic_load(&uring_rounds);
+#endif
+	/* one line, last: the VM harness shows a passing test's last line */
+	printf("PASS: %.0f s, %lu operations, %lu words checked, 0 words lost, %lu forks, "
+	       "%lu io_uring rounds (seed %llu)\n", seconds, ops, atomic_load(&checked_words),
+	       atomic_load(&op_count[OP_FORK]), rounds, (unsigned long long)run_seed);
 	return 0;
 }
