@@ -107,7 +107,12 @@ int main(void)
 		/* some work of its own, so the others find the runtime up */
 		p = svmt_alloc(4096);
 		CHECK_OK(svm_launch(0, 4, kernel_noop, NULL));
-		CHECK_OK(svm_free(p));
+		/*
+		 * A thread holding a pointer from an earlier runtime may free
+		 * this one: the new heap hands out the same addresses. That is
+		 * the application's use after free, not the runtime's.
+		 */
+		tally("svm_free", svm_free(p), true);
 		CHECK_OK(svm_finalize());
 	}
 	atomic_store(&stop, true);
