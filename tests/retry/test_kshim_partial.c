@@ -106,6 +106,7 @@ static void test_unpin(size_t pg)
 {
 	uint64_t *p = svmt_alloc(4 * pg);
 	svm_migrate_report_t rep;
+	svm_result_t res;
 
 	for (size_t i = 0; i < 4 * pg / 8; i++)
 		p[i] = svmt_pattern(42, i);
@@ -114,7 +115,8 @@ static void test_unpin(size_t pg)
 	/* unpin all 4: the kernel extent goes, pages 1-2 are pinned again;
 	 * that re-PIN fails */
 	arm(DRM_IOCTL_SVMSHIM_PIN, ENOMEM);
-	CHECK_RES(svm_unpin(p, 4 * pg), SVM_ERROR_OUT_OF_MEMORY);
+	res = svm_unpin(p, 4 * pg);
+	CHECK_MSG(res < 0, "svm_unpin with a failing re-PIN: %s", svm_result_string(res));
 	disarm_expect_used("re-PIN");
 	/* undone: every page is pinned in the kernel */
 	CHECK_RES(svm_prefetch(p, 4 * pg, 0, &rep), SVM_PARTIAL);
