@@ -21,11 +21,13 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../backend.h"
@@ -166,31 +168,143 @@ static size_t uffd_move(uintptr_t dst, uintptr_t src, size_t len, int *err)
 	return done;
 }
 
+/* The /proc/self/pagemap entries of n pages at addr; false if unknown. */
+static bool pagemap_entries(uintptr_t addr, size_t n, uint64_t *e)
+{
+	size_t len = n * sizeof(*e);
+
+	return U.pagemap >= 0 && pread(U.pagemap, e, len,
+				       (off_t)(addr / SVM__PAGE_SIZE * sizeof(*e))) == (ssize_t)len;
+}
+
+#define PM_PRESENT (1ULL << 63)
+#define PM_EXCLUSIVE (1ULL << 56) /* mapped only here */
+#define PM_UFFD_WP (1ULL << 57)	  /* write-protected by userfaultfd */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* kB of long-term pins this process holds (io_uring buffers, RDMA); -1 unknown */
+static long pinned_kb(void)
+{
+	char buf[4096], *p;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t got;
+
+	if (fd < 0)
+		return -1;
+	got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (got <= 0)
+		return -1;
+	buf[got] = 0;
+	p = strstr(buf, "\nVmPin:");
+	return p ? strtol(p + 7, NULL, 10) : -1;
+}
+
+/*
+ * Which of n present host pages at h does someone else pin (io_uring,
+ * RDMA, O_DIRECT where it pins)? No system call says so. fork() does, as a
+ * side effect: a child shares every anonymous page with its parent except
+ * the ones that may be pinned for DMA, which it gets a private copy of. So
+ * a child that only waits is made (a bare clone: no atfork handlers, no
+ * SIGCHLD), and while it lives a page still mapped once in our pagemap
+ * (PM_EXCLUSIVE) is a pinned one. Costs one fork of the process; the pages
+ * it shared are copied on the next write (the copy-on-write of a fork).
+ * Returns false if it cannot tell (the caller must then assume pinned).
+ */
+static bool probe_pins(uintptr_t h, size_t n, bool *pinned)
+{
+	uint64_t e[256];
+	int p[2], st;
+	bool ok;
+	pid_t pid;
+
+	if (n > 256 || pipe2(p, O_CLOEXEC))
+		return false;
+	pid = (pid_t)syscall(SYS_clone, 0UL, NULL, NULL, NULL, NULL);
+	if (pid == 0) { /* the child: wait for the parent's word, then go */
+		char c;
+
+		syscall(SYS_close, p[1]);
+		syscall(SYS_read, p[0], &c, 1);
+		syscall(SYS_exit_group, 0);
+	}
+	ok = pid > 0 && pagemap_entries(h, n, e);
+	close(p[1]);
+	close(p[0]);
+	if (pid > 0)
+		while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+			;
+	if (!ok)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		pinned[i] = (e[i] & PM_PRESENT) && (e[i] & PM_EXCLUSIVE);
+	return true;
+}
+
+/* Must the copy path look for foreign pins before copying host pages away? */
+static bool need_pin_probe(const struct svm__rt *rt)
+{
+	long kb;
+
+	if (rt->cfg.user_pin_probe == 1)
+		return true;
+	kb = pinned_kb();
+	return kb != 0; /* unknown counts as "maybe" */
+}
+
 /*
  * Copy path of a move: the source is write-protected first so no write
  * can land between the copy and the drop; writers wait, then fault again
- * on the now missing source page and are served from the new place.
+ * on the now missing source page and are served from the new place. A
+ * host page that someone else pinned is never copied away (its pinner
+ * would go on using a page the program no longer sees): with `probe` it
+ * is looked for, under the write protection (a new writable pin waits on
+ * it), and reported PINNED.
  */
-static size_t copy_move(uintptr_t d, uintptr_t s, size_t len, svm_failure_t *out)
+static size_t copy_move(uintptr_t d, uintptr_t s, size_t len, bool probe, svm_failure_t *out)
 {
-	size_t done;
-	int err;
+	size_t n = len / SVM__PAGE_SIZE, moved = 0;
+	bool pinned[256] = { false };
+	int err = 0;
 
 	if (uffd_wp(s, len, true)) {
-		for (size_t i = 0; i < len / SVM__PAGE_SIZE; i++)
+		for (size_t i = 0; i < n; i++)
 			out[i] = SVM_FAILURE_BUSY;
 		return 0;
 	}
-	done = uffd_copy(d, s, len, false, &err);
-	if (done)
-		madvise((void *)s, done, MADV_DONTNEED);
-	if (done < len)
-		uffd_wp(s + done, len - done, false);
+	if (probe && !probe_pins(s, n, pinned)) {
+		svm__warn("cannot tell whether %zu pages at %#lx are pinned; they stay on the host",
+			  n, (unsigned long)s);
+		for (size_t i = 0; i < n; i++)
+			pinned[i] = true;
+	}
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1, done = 0;
+		uintptr_t off = i * SVM__PAGE_SIZE;
+
+		if (pinned[i]) {
+			out[i] = SVM_FAILURE_PINNED;
+			uffd_wp(s + off, SVM__PAGE_SIZE, false);
+			i++;
+			continue;
+		}
+		while (j < n && !pinned[j])
+			j++;
+		done = uffd_copy(d + off, s + off, (j - i) * SVM__PAGE_SIZE, false, &err);
+		if (done)
+			madvise((void *)(s + off), done, MADV_DONTNEED);
+		if (done < (j - i) * SVM__PAGE_SIZE)
+			uffd_wp(s + off + done, (j - i) * SVM__PAGE_SIZE - done, false);
+		for (size_t k = i; k < j; k++)
+			out[k] = (k - i) * SVM__PAGE_SIZE < done ? SVM_FAILURE_NONE :
+				 classify_errno(err, "UFFDIO_COPY", s + k * SVM__PAGE_SIZE);
+		moved += done / SVM__PAGE_SIZE;
+		i = j;
+	}
 	uffd_wake(s, len);
-	for (size_t i = 0; i < len / SVM__PAGE_SIZE; i++)
-		out[i] = i * SVM__PAGE_SIZE < done ? SVM_FAILURE_NONE :
-			 classify_errno(err, "UFFDIO_COPY", s + i * SVM__PAGE_SIZE);
-	return done / SVM__PAGE_SIZE;
+	return moved;
 }
 
 static size_t zero_fill(uintptr_t d, size_t len, svm_failure_t *out)
@@ -212,93 +326,85 @@ static size_t zero_fill(uintptr_t d, size_t len, svm_failure_t *out)
 	return done / SVM__PAGE_SIZE;
 }
 
-/* The /proc/self/pagemap entry of the page at addr; 0 if unknown. */
-static uint64_t pagemap_entry(uintptr_t addr)
-{
-	uint64_t e;
-
-	if (U.pagemap < 0 || pread(U.pagemap, &e, sizeof(e),
-				   (off_t)(addr / SVM__PAGE_SIZE * sizeof(e))) != sizeof(e))
-		return 0;
-	return e;
-}
-
-#define PM_EXCLUSIVE (1ULL << 56) /* mapped only here */
-#define PM_UFFD_WP (1ULL << 57)	  /* write-protected by userfaultfd */
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
 /*
  * UFFDIO_MOVE refused the page at s with EBUSY: it is shared (a fork
- * child has or had it), or pinned by someone (io_uring, RDMA). Mapped only
- * here and not write-protected, a write fault settles which: it makes a
- * page left over from a fork exclusive again (the kernel reuses it, no
- * copy) and leaves a pinned page alone (a pinned anonymous page is always
- * exclusive, so its write fault reuses it too). If the move still fails,
- * the page is pinned. Returns true for pinned, false when the move worked
- * (*moved set) or the page must go the copy way.
+ * child has or had it), or pinned by someone (io_uring, RDMA, O_DIRECT).
+ * A page mapped more than once cannot be pinned (the kernel unshares a
+ * page before it pins it): it goes the copy way. One mapped only here and
+ * not write-protected takes a write fault, which makes a page left over
+ * from a fork exclusive again and leaves a pinned page alone; if the move
+ * still fails, the page is pinned. One that is write-protected cannot take
+ * that fault from this thread: it stays, BUSY, and is offered again.
  */
-static bool busy_page_pinned(uintptr_t d, uintptr_t s, bool *moved)
+enum busy_kind { BUSY_SHARED, BUSY_PINNED, BUSY_MOVED, BUSY_UNSURE };
+
+static enum busy_kind busy_page(uintptr_t d, uintptr_t s)
 {
-	uint64_t e = pagemap_entry(s);
+	uint64_t e;
 	int err;
 
-	*moved = false;
-	if (!(e & PM_EXCLUSIVE) || (e & PM_UFFD_WP))
-		return false;
-	if (madvise((void *)s, SVM__PAGE_SIZE, MADV_POPULATE_WRITE))
-		return false;
-	if (uffd_move(d, s, SVM__PAGE_SIZE, &err) == SVM__PAGE_SIZE) {
-		*moved = true;
-		return false;
-	}
-	return err == EBUSY;
+	if (!pagemap_entries(s, 1, &e))
+		return BUSY_UNSURE;
+	if (!(e & PM_EXCLUSIVE))
+		return BUSY_SHARED;
+	if ((e & PM_UFFD_WP) || madvise((void *)s, SVM__PAGE_SIZE, MADV_POPULATE_WRITE))
+		return BUSY_UNSURE;
+	if (uffd_move(d, s, SVM__PAGE_SIZE, &err) == SVM__PAGE_SIZE)
+		return BUSY_MOVED;
+	return err == EBUSY ? BUSY_PINNED : BUSY_UNSURE;
 }
 
-static size_t move_run(uintptr_t addr, size_t n, int src, int dst, svm_failure_t *out)
+static size_t move_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
+		       svm_failure_t *out)
 {
 	size_t len = n * SVM__PAGE_SIZE, done = 0, moved = 0, i;
 	uintptr_t s = at(src == SVM__LOC_NONE ? SVM_HOST : src, addr), d = at(dst, addr);
 	int err = 0;
-	bool one;
 
 	if (src == SVM__LOC_NONE)
 		return zero_fill(d, len, out);
-	if (U.have_move) {
-		while (done < len) {
-			size_t got = uffd_move(d + done, s + done, len - done, &err);
+	if (!U.have_move)
+		return copy_move(d, s, len, src == SVM_HOST && dst >= 0 && need_pin_probe(rt),
+				 out);
+	while (done < len) {
+		size_t got = uffd_move(d + done, s + done, len - done, &err), k;
 
-			for (i = 0; i < got / SVM__PAGE_SIZE; i++)
-				out[done / SVM__PAGE_SIZE + i] = SVM_FAILURE_NONE;
-			done += got;
-			moved += got / SVM__PAGE_SIZE;
-			if (done == len || err != EBUSY)
-				break;
-			/*
-			 * A pinned page stays, PINNED: copying it away would leave
-			 * the pinned page to its DMA user while the address shows
-			 * another. A shared one is copied below.
-			 */
-			if (busy_page_pinned(d + done, s + done, &one)) {
-				out[done / SVM__PAGE_SIZE] = SVM_FAILURE_PINNED;
-			} else if (one) {
-				out[done / SVM__PAGE_SIZE] = SVM_FAILURE_NONE;
-				moved++;
-			} else {
-				break;
-			}
-			done += SVM__PAGE_SIZE;
-		}
+		for (i = 0; i < got / SVM__PAGE_SIZE; i++)
+			out[done / SVM__PAGE_SIZE + i] = SVM_FAILURE_NONE;
+		done += got;
+		moved += got / SVM__PAGE_SIZE;
 		if (done == len)
-			return moved;
-		if (err != EBUSY && err != EAGAIN) {
-			for (i = done / SVM__PAGE_SIZE; i < n; i++)
+			break;
+		k = done / SVM__PAGE_SIZE;
+		if (err != EBUSY) {
+			/* EAGAIN after its tries, or worse: the rest is offered again */
+			for (i = k; i < n; i++)
 				out[i] = classify_errno(err, "UFFDIO_MOVE", addr + i * SVM__PAGE_SIZE);
-			return moved;
+			break;
 		}
+		/*
+		 * A pinned page stays, PINNED: copying it away would leave the
+		 * pinned page to its DMA user while the address shows another.
+		 * Only a shared page (never a pinned one) is copied.
+		 */
+		switch (busy_page(d + done, s + done)) {
+		case BUSY_PINNED:
+			out[k] = SVM_FAILURE_PINNED;
+			break;
+		case BUSY_MOVED:
+			out[k] = SVM_FAILURE_NONE;
+			moved++;
+			break;
+		case BUSY_SHARED:
+			moved += copy_move(d + done, s + done, SVM__PAGE_SIZE, false, &out[k]);
+			break;
+		case BUSY_UNSURE:
+			out[k] = SVM_FAILURE_BUSY;
+			break;
+		}
+		done += SVM__PAGE_SIZE;
 	}
-	return moved + copy_move(d + done, s + done, len - done, out + done / SVM__PAGE_SIZE);
+	return moved;
 }
 
 /*
@@ -318,7 +424,7 @@ static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, i
 	size_t moved = 0;
 
 	if (!rt->inject.on || src == SVM__LOC_NONE) { /* a zero fill is not a move */
-		moved = move_run(addr, n, src, dst, out);
+		moved = move_run(rt, addr, n, src, dst, out);
 		place_home(addr, n, src, dst);
 		return moved;
 	}
@@ -330,7 +436,7 @@ static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, i
 							   src, dst)) == SVM_FAILURE_NONE)
 			j++;
 		if (j > i) {
-			moved += move_run(addr + i * SVM__PAGE_SIZE, j - i, src, dst, out + i);
+			moved += move_run(rt, addr + i * SVM__PAGE_SIZE, j - i, src, dst, out + i);
 			place_home(addr + i * SVM__PAGE_SIZE, j - i, src, dst);
 		}
 		i = j + 1; /* out[j] holds the injected class */
@@ -427,21 +533,40 @@ static size_t remote_unmap_run(uintptr_t addr, size_t n, int dev, svm_failure_t 
 }
 
 /*
- * A host page pinned by someone else (io_uring, RDMA; found PINNED by a
- * move) must stay the page at its address, or the pin's owner would go on
- * using a page the program no longer sees: its bytes are written into it
- * instead. Host writers asleep on its write protection stay asleep
- * (DONTWAKE) until the bytes are in.
+ * A host page pinned by someone else (io_uring, RDMA, O_DIRECT) must stay
+ * the page at its address, or the pin's owner would go on using a page the
+ * program no longer sees: the device's bytes go into it instead of
+ * replacing it. It is write-protected and unchanged since the device's
+ * copy was taken (a host write would have ended that copy first), so the
+ * bytes that differ from it, read while it is still protected, are the
+ * device's writes. Only those are stored: the protection is lifted for the
+ * store without waking the host writers asleep on it, and one that writes
+ * other bytes of the page meanwhile loses nothing. (Host and device writes
+ * to the same bytes in that window are a race of the program's own.)
  */
-static bool remote_unmap_pinned(uintptr_t addr, int dev)
+static bool write_back_in_place(uintptr_t h, uintptr_t v)
 {
-	uintptr_t h = at(SVM_HOST, addr), v = at(dev, addr);
+	uint64_t before[SVM__PAGE_SIZE / 8];
+	const uint64_t *src = (const uint64_t *)v;
+	uint64_t *dst = (uint64_t *)h;
 
+	/* still protected: nobody writes it while it is read */
+	memcpy(before, dst, sizeof(before));
 	if (uffd_wp_mode(h, SVM__PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_DONTWAKE))
 		return false;
-	memcpy((void *)h, (const void *)v, SVM__PAGE_SIZE);
+	for (size_t w = 0; w < SVM__PAGE_SIZE / 8; w++) {
+		uint64_t nv = src[w], ov = before[w];
+
+		if (nv == ov)
+			continue;
+		for (int b = 0; b < 8; b++) {
+			unsigned char nb = ((const unsigned char *)&nv)[b];
+
+			if (((const unsigned char *)&ov)[b] != nb)
+				__atomic_store_n((unsigned char *)&dst[w] + b, nb, __ATOMIC_RELAXED);
+		}
+	}
 	madvise((void *)v, SVM__PAGE_SIZE, MADV_DONTNEED);
-	uffd_wake(h, SVM__PAGE_SIZE);
 	return true;
 }
 
@@ -450,25 +575,34 @@ static size_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, in
 {
 	struct svm__range *r = svm__range_find(rt, addr);
 	size_t first = r ? (addr - r->start) / SVM__PAGE_SIZE : 0, ok = 0, i, j;
+	bool pinned[256] = { false }, probed[256] = { false };
 
 	/* stop device writes */
 	uffd_wp(at(dev, addr), n * SVM__PAGE_SIZE, true);
+	/* pins the runtime saw, and (see need_pin_probe) those it looks for now */
+	if (n <= 256 && need_pin_probe(rt) &&
+	    !probe_pins(at(SVM_HOST, addr), n, probed))
+		for (i = 0; i < n; i++)
+			probed[i] = true; /* cannot tell: keep every page */
+	for (i = 0; i < n; i++)
+		pinned[i] = (r && r->pages[first + i].pinned_seen) || probed[i];
 	for (i = 0; i < n; i = j) {
-		bool pinned = r && r->pages[first + i].pinned_seen;
-
-		for (j = i + 1; j < n && r && !!r->pages[first + j].pinned_seen == pinned; j++)
+		for (j = i + 1; j < n && pinned[j] == pinned[i]; j++)
 			;
-		if (!pinned) {
+		if (!pinned[i]) {
 			ok += remote_unmap_run(addr + i * SVM__PAGE_SIZE, j - i, dev, out + i);
 			continue;
 		}
 		for (size_t k = i; k < j; k++) {
+			uintptr_t a = addr + k * SVM__PAGE_SIZE;
+
 			out[k] = SVM_FAILURE_NONE;
-			if (remote_unmap_pinned(addr + k * SVM__PAGE_SIZE, dev)) {
+			if (write_back_in_place(at(SVM_HOST, a), at(dev, a))) {
+				uffd_wake(at(SVM_HOST, a), SVM__PAGE_SIZE);
 				ok++;
 			} else { /* the device keeps the bytes, writable: it owns the page */
 				out[k] = SVM_FAILURE_BUSY;
-				uffd_wp(at(dev, addr + k * SVM__PAGE_SIZE), SVM__PAGE_SIZE, false);
+				uffd_wp(at(dev, a), SVM__PAGE_SIZE, false);
 			}
 		}
 	}
