@@ -27,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -62,6 +63,7 @@ static struct user {
 	int ndev;
 	void *zeros;
 	int pagemap; /* /proc/self/pagemap, to tell pinned pages from shared ones */
+	bool probe_always; /* copy path: probe for pins before every host page copy */
 } U = { .uffd = -1, .stopfd = -1, .pagemap = -1 };
 
 static uintptr_t area(int loc)
@@ -243,15 +245,30 @@ static bool probe_pins(uintptr_t h, size_t n, bool *pinned)
 	return true;
 }
 
-/* Must the copy path look for foreign pins before copying host pages away? */
+/*
+ * Must the copy path look for pins before copying host pages away? Always
+ * where a short-term pin can exist that the probe sees (O_DIRECT pins its
+ * pages from Linux 6.4 on; before, it takes plain references, which
+ * nothing in user space can see), or when asked (SVM_USER_PIN_PROBE=
+ * always). Otherwise while the process holds long-term pins (io_uring
+ * buffers, RDMA registrations: VmPin in /proc/self/status).
+ */
 static bool need_pin_probe(const struct svm__rt *rt)
 {
-	long kb;
+	(void)rt;
+	return U.probe_always || pinned_kb() != 0; /* unknown (-1) counts as maybe */
+}
 
-	if (rt->cfg.user_pin_probe == 1)
-		return true;
-	kb = pinned_kb();
-	return kb != 0; /* unknown counts as "maybe" */
+/* The probe could not run: every page is taken as pinned; said once. */
+static void cannot_probe(size_t n, uintptr_t s)
+{
+	static bool said;
+
+	if (!said)
+		svm__warn("cannot tell whether %zu pages at %#lx are pinned (%s); they and any "
+			  "like them stay on the host, reported PINNED", n, (unsigned long)s,
+			  U.pagemap < 0 ? "/proc/self/pagemap is not readable" : "fork failed");
+	said = true;
 }
 
 /*
@@ -275,8 +292,7 @@ static size_t copy_move(uintptr_t d, uintptr_t s, size_t len, bool probe, svm_fa
 		return 0;
 	}
 	if (probe && !probe_pins(s, n, pinned)) {
-		svm__warn("cannot tell whether %zu pages at %#lx are pinned; they stay on the host",
-			  n, (unsigned long)s);
+		cannot_probe(n, s);
 		for (size_t i = 0; i < n; i++)
 			pinned[i] = true;
 	}
@@ -581,9 +597,11 @@ static size_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, in
 	uffd_wp(at(dev, addr), n * SVM__PAGE_SIZE, true);
 	/* pins the runtime saw, and (see need_pin_probe) those it looks for now */
 	if (n <= 256 && need_pin_probe(rt) &&
-	    !probe_pins(at(SVM_HOST, addr), n, probed))
+	    !probe_pins(at(SVM_HOST, addr), n, probed)) {
+		cannot_probe(n, at(SVM_HOST, addr));
 		for (i = 0; i < n; i++)
 			probed[i] = true; /* cannot tell: keep every page */
+	}
 	for (i = 0; i < n; i++)
 		pinned[i] = (r && r->pages[first + i].pinned_seen) || probed[i];
 	for (i = 0; i < n; i = j) {
@@ -711,6 +729,17 @@ static void *service_thread(void *arg)
 				serve(rt, &msgs[i], seen);
 	}
 	return NULL;
+}
+
+/* Is the running kernel older than major.minor? */
+static bool kernel_before(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return true;
+	return ma < major || (ma == major && mi < minor);
 }
 
 /* A userfaultfd that takes kernel-mode faults if we may have one. */
@@ -866,6 +895,10 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 	U.size = cfg->heap_size & ~(SVM__HUGE_SIZE - 1);
 	U.ndev = cfg->user_devices;
 	U.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); /* -1: no pin test */
+	U.probe_always = cfg->user_pin_probe == 1 || !kernel_before(6, 4);
+	if (!U.have_move)
+		svm__info("user backend: copy path; pins looked for %s", U.probe_always ?
+			  "before every copy of host pages" : "while the process holds long-term pins");
 	U.zeros = mmap(NULL, ZERO_CHUNK, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	U.heap = (uintptr_t)svm__heap_reserve(U.size);
 	if (U.zeros == MAP_FAILED || !U.heap)
