@@ -595,8 +595,13 @@ static size_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, in
 
 	/* stop device writes */
 	uffd_wp(at(dev, addr), n * SVM__PAGE_SIZE, true);
-	/* pins the runtime saw, and (see need_pin_probe) those it looks for now */
-	if (n <= 256 && need_pin_probe(rt) &&
+	/*
+	 * Pins the runtime saw, and long-term ones it looks for now. A new
+	 * writable pin (O_DIRECT read, io_uring registration) cannot be taken
+	 * on these pages meanwhile: they are write-protected, so it waits and
+	 * ends the device's copy first.
+	 */
+	if (n <= 256 && pinned_kb() != 0 &&
 	    !probe_pins(at(SVM_HOST, addr), n, probed)) {
 		cannot_probe(n, at(SVM_HOST, addr));
 		for (i = 0; i < n; i++)
