@@ -52,7 +52,7 @@ static const struct var table[] = {
 	  "user backend, copy path: look for pages pinned by others before copying host pages "
 	  "away: auto does it before every such copy on Linux 6.4+ (O_DIRECT pins) and, before "
 	  "6.4, while the process holds long-term pins (VmPin); always: before every copy" },
-	{ "SVM_FAULT_TIMEOUT_MS", T_INT, "60000", OFF(fault_timeout_ms), 100, 86400000, NULL, false,
+	{ "SVM_USER_FAULT_TIMEOUT_MS", T_INT, "60000", OFF(fault_timeout_ms), 100, 86400000, NULL, false,
 	  "user backend: a host access whose page cannot come home within this many ms "
 	  "aborts the process with a message instead of waiting forever" },
 	{ "SVM_USER_SERVICE_FAIL", T_STRING, "", OFF(user_service_fail), 0, 31, NULL, false,

@@ -29,6 +29,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../backend.h"
@@ -64,6 +65,8 @@ static struct user {
 	void *zeros;
 	int pagemap; /* /proc/self/pagemap, to tell pinned pages from shared ones */
 	bool probe_always; /* copy path: probe for pins before every host page copy */
+	unsigned fail_transient; /* SVM_USER_SERVICE_FAIL=transient=N: polls left to fail */
+	bool fail_fatal;         /* SVM_USER_SERVICE_FAIL=fatal: the next read fails */
 } U = { .uffd = -1, .stopfd = -1, .pagemap = -1 };
 
 static uintptr_t area(int loc)
@@ -280,33 +283,29 @@ static void cannot_probe(size_t n, uintptr_t s)
  * is looked for, under the write protection (a new writable pin waits on
  * it), and reported PINNED.
  */
-static size_t copy_move(uintptr_t d, uintptr_t s, size_t len, bool probe, svm_failure_t *out)
+/*
+ * Copies the pages of [s, s + n pages) to d that skip[] leaves (a pinned
+ * page is unprotected again and reported PINNED; with `injected` the
+ * class already in out[] stays). The pages are write-protected already.
+ */
+static size_t copy_runs(uintptr_t d, uintptr_t s, size_t n, const bool *skip, bool injected,
+			svm_failure_t *out)
 {
-	size_t n = len / SVM__PAGE_SIZE, moved = 0;
-	bool pinned[256] = { false };
+	size_t moved = 0;
 	int err = 0;
 
-	if (uffd_wp(s, len, true)) {
-		for (size_t i = 0; i < n; i++)
-			out[i] = SVM_FAILURE_BUSY;
-		return 0;
-	}
-	if (probe && !probe_pins(s, n, pinned)) {
-		cannot_probe(n, s);
-		for (size_t i = 0; i < n; i++)
-			pinned[i] = true;
-	}
 	for (size_t i = 0; i < n;) {
-		size_t j = i + 1, done = 0;
+		size_t j = i + 1, done;
 		uintptr_t off = i * SVM__PAGE_SIZE;
 
-		if (pinned[i]) {
-			out[i] = SVM_FAILURE_PINNED;
+		if (skip[i]) {
+			if (!injected || out[i] == SVM_FAILURE_NONE)
+				out[i] = SVM_FAILURE_PINNED;
 			uffd_wp(s + off, SVM__PAGE_SIZE, false);
 			i++;
 			continue;
 		}
-		while (j < n && !pinned[j])
+		while (j < n && !skip[j])
 			j++;
 		done = uffd_copy(d + off, s + off, (j - i) * SVM__PAGE_SIZE, false, &err);
 		if (done)
@@ -319,6 +318,36 @@ static size_t copy_move(uintptr_t d, uintptr_t s, size_t len, bool probe, svm_fa
 		moved += done / SVM__PAGE_SIZE;
 		i = j;
 	}
+	return moved;
+}
+
+/*
+ * Write-protects n host pages at s and, with `probe`, finds the pinned
+ * ones (all of them if it cannot tell). False if the protection failed.
+ */
+static bool protect_and_probe(uintptr_t s, size_t n, bool probe, bool *pinned)
+{
+	if (uffd_wp(s, n * SVM__PAGE_SIZE, true))
+		return false;
+	if (probe && !probe_pins(s, n, pinned)) {
+		cannot_probe(n, s);
+		for (size_t i = 0; i < n; i++)
+			pinned[i] = true;
+	}
+	return true;
+}
+
+static size_t copy_move(uintptr_t d, uintptr_t s, size_t len, bool probe, svm_failure_t *out)
+{
+	size_t n = len / SVM__PAGE_SIZE, moved;
+	bool pinned[256] = { false };
+
+	if (!protect_and_probe(s, n, probe, pinned)) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = SVM_FAILURE_BUSY;
+		return 0;
+	}
+	moved = copy_runs(d, s, n, pinned, false, out);
 	uffd_wake(s, len);
 	return moved;
 }
@@ -444,7 +473,28 @@ static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, i
 		place_home(addr, n, src, dst);
 		return moved;
 	}
-	/* SVM_INJECT: chosen pages fail, the runs between them move */
+	/*
+	 * SVM_INJECT: chosen pages fail, the runs between them move. On the
+	 * copy path with a pin probe, one probe covers them all.
+	 */
+	if (src == SVM_HOST && dst >= 0 && !U.have_move && n <= 256 && need_pin_probe(rt)) {
+		bool skip[256] = { false };
+		uintptr_t s = at(SVM_HOST, addr);
+
+		for (size_t i = 0; i < n; i++)
+			out[i] = svm__inject_draw(&rt->inject, addr + i * SVM__PAGE_SIZE, src, dst);
+		if (!protect_and_probe(s, n, true, skip)) {
+			for (size_t i = 0; i < n; i++)
+				if (out[i] == SVM_FAILURE_NONE)
+					out[i] = SVM_FAILURE_BUSY;
+			return 0;
+		}
+		for (size_t i = 0; i < n; i++)
+			skip[i] = skip[i] || out[i] != SVM_FAILURE_NONE;
+		moved = copy_runs(at(dst, addr), s, n, skip, true, out);
+		uffd_wake(s, n * SVM__PAGE_SIZE);
+		return moved;
+	}
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 
@@ -664,11 +714,58 @@ static void user_range_unmap(struct svm__rt *rt, struct svm__range *r)
 	}
 }
 
+/*
+ * CPU faults whose page could not come home yet (svm__fault_cpu said
+ * pending): the thread stays asleep in the kernel, and the service thread
+ * tries again after a pause, outside the lock, doubling the pause up to
+ * SVM_RETRY_BACKOFF_MAX_US, until the page is home or
+ * SVM_USER_FAULT_TIMEOUT_MS has passed since the fault came in.
+ */
+struct pending {
+	uintptr_t a, h;   /* faulting address (page) and its heap address */
+	bool write;
+	uint64_t since_ns, next_ns, pause_ns;
+	bool warned;
+};
+static struct pending *P;
+static size_t np, cap_p;
+
+/* false if there is no memory to remember it: the caller wakes the thread */
+static bool pending_add(uintptr_t a, uintptr_t h, bool write, uint64_t now,
+			const struct svm__config *cfg)
+{
+	for (size_t i = 0; i < np; i++)
+		if (P[i].a == a)
+			return true; /* another thread waits on the same page */
+	if (np == cap_p) {
+		size_t cap = cap_p ? 2 * cap_p : 16;
+		struct pending *q = realloc(P, cap * sizeof(*q));
+
+		if (!q)
+			return false;
+		P = q;
+		cap_p = cap;
+	}
+	P[np++] = (struct pending){ .a = a, .h = h, .write = write, .since_ns = now,
+				    .pause_ns = (uint64_t)cfg->retry_backoff_us * 1000 + 1000,
+				    .next_ns = now + (uint64_t)cfg->retry_backoff_us * 1000 + 1000 };
+	return true;
+}
+
+/* The clear end of a fault that can never complete: a message, then abort. */
+static void __attribute__((noreturn)) service_fatal(const char *what)
+{
+	svm__err("%s; host accesses to SVM memory can no longer complete, so the process "
+		 "stops here instead of leaving threads asleep forever", what);
+	abort();
+}
+
 static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
 {
 	uintptr_t a = (uintptr_t)m->arg.pagefault.address & ~(SVM__PAGE_SIZE - 1);
 	bool wp = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP;
 	bool write = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE;
+	bool pending = false;
 	int loc = -2, charged;
 	uint64_t t0 = svm__now_ns();
 	uint32_t tid = U.thread_ids ? m->arg.pagefault.feat.ptid : 0;
@@ -686,7 +783,7 @@ static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
 	if (loc == SVM_HOST && wp)
 		charged = svm__fault_cpu_wp(rt, h, seen);
 	else if (loc == SVM_HOST)
-		charged = svm__fault_cpu(rt, h, write, seen);
+		charged = svm__fault_cpu(rt, h, write, seen, false, &pending);
 	else if (wp)
 		charged = svm__fault_device_wp(rt, loc, h, seen);
 	else
@@ -695,26 +792,140 @@ static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
 		svm__fault_account(rt, charged, loc == SVM_HOST, write, t0, svm__now_ns() - t0,
 				   tid, h);
 	pthread_mutex_unlock(&rt->lock);
+	if (pending && pending_add(a, h, write, svm__now_ns(), &rt->cfg))
+		return; /* asleep until the page is home */
 	/* resolved or not, the thread retries its access */
 	uffd_wake(a, SVM__PAGE_SIZE);
+}
+
+/* Tries the pending CPU faults that are due; ms until the next one, or -1. */
+static int pending_run(struct svm__rt *rt)
+{
+	uint64_t now = svm__now_ns(), next = UINT64_MAX;
+	const struct svm__config *cfg = &rt->cfg;
+
+	for (size_t i = 0; i < np;) {
+		struct pending *f = &P[i];
+		bool still = false;
+		char what[256];
+
+		if (f->next_ns > now) {
+			next = f->next_ns < next ? f->next_ns : next;
+			i++;
+			continue;
+		}
+		pthread_mutex_lock(&rt->lock);
+		svm__fault_cpu(rt, f->h, f->write, (uint32_t)atomic_load(&rt->seq), true, &still);
+		struct svm__range *r = still ? svm__range_find(rt, f->h) : NULL;
+		svm_page_info_t info = { .location = SVM_HOST };
+
+		if (r) {
+			const struct svm__page *p = &r->pages[(f->h - r->start) / SVM__PAGE_SIZE];
+
+			info.location = p->loc;
+			info.last_failure = (svm_failure_t)p->last_failure;
+		}
+		pthread_mutex_unlock(&rt->lock);
+		now = svm__now_ns();
+		if (!still) {
+			uffd_wake(f->a, SVM__PAGE_SIZE);
+			P[i] = P[--np];
+			continue;
+		}
+		if (now - f->since_ns >= (uint64_t)cfg->fault_timeout_ms * 1000000ull) {
+			snprintf(what, sizeof(what), "page %#lx: a host access waited %d ms "
+				 "(SVM_USER_FAULT_TIMEOUT_MS) for the page to come back from device %d "
+				 "and it still cannot (last failure: %s)", (unsigned long)f->h,
+				 cfg->fault_timeout_ms, info.location,
+				 svm_failure_string(info.last_failure));
+			service_fatal(what);
+		}
+		if (!f->warned && now - f->since_ns >= 1000000000ull) {
+			svm__warn("page %#lx: a host access has waited 1 s for the page to come back "
+				  "from device %d (%s); still trying, up to %d ms in all",
+				  (unsigned long)f->h, info.location,
+				  svm_failure_string(info.last_failure), cfg->fault_timeout_ms);
+			f->warned = true;
+		}
+		f->pause_ns *= 2;
+		if (f->pause_ns > (uint64_t)cfg->retry_backoff_max_us * 1000 + 1000)
+			f->pause_ns = (uint64_t)cfg->retry_backoff_max_us * 1000 + 1000;
+		f->next_ns = now + f->pause_ns;
+		next = f->next_ns < next ? f->next_ns : next;
+		i++;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	now = svm__now_ns();
+	return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+}
+
+/*
+ * SVM_USER_SERVICE_FAIL, for tests: the next N polls fail with a transient
+ * error (EINTR, ENOMEM, EAGAIN in turn), or the next read fails with EIO.
+ */
+static int injected_errno(bool at_read)
+{
+	static const int transient[] = { EINTR, ENOMEM, EAGAIN };
+
+	if (at_read && U.fail_fatal) {
+		U.fail_fatal = false;
+		return EIO;
+	}
+	if (!at_read && U.fail_transient) {
+		U.fail_transient--;
+		return transient[U.fail_transient % 3];
+	}
+	return 0;
+}
+
+/*
+ * How the service thread meets its own errors: EINTR and EAGAIN go round
+ * again; ENOMEM is retried after a pause, for up to a second in a row; any
+ * other error, or a userfaultfd that reports an error or hang-up, is fatal
+ * (service_fatal): no fault can be served after it.
+ */
+static void service_error(const char *call, int err, unsigned *nomem)
+{
+	char what[160];
+
+	if (err == EINTR || err == EAGAIN || (err == ENOMEM && *nomem + 1 < 1000))
+		svm__dbg("fault service: %s: %s; going on", call, strerror(err));
+	if (err == EINTR || err == EAGAIN)
+		return;
+	if (err == ENOMEM && ++*nomem < 1000) {
+		struct timespec ts = { 0, 1000000 }; /* no lock held */
+
+		nanosleep(&ts, NULL);
+		return;
+	}
+	snprintf(what, sizeof(what), "fault service: %s failed: %s%s", call, strerror(err),
+		 err == ENOMEM ? " (for a second in a row)" : "");
+	service_fatal(what);
 }
 
 static void *service_thread(void *arg)
 {
 	struct svm__rt *rt = arg;
 	struct uffd_msg msgs[64];
+	unsigned nomem = 0;
 
 	for (;;) {
 		struct pollfd pfd[2] = { { U.uffd, POLLIN, 0 }, { U.stopfd, POLLIN, 0 } };
+		int wait_ms = pending_run(rt), err, ready;
 
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			svm__err("fault service: poll failed: %s", strerror(errno));
-			break;
+		ready = poll(pfd, 2, wait_ms);
+		err = ready < 0 ? errno : injected_errno(false);
+		if (err) {
+			service_error("poll", err, &nomem);
+			continue;
 		}
 		if (pfd[1].revents)
 			break;
+		if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+			service_fatal("fault service: the userfaultfd reports an error or hang-up");
+		if (!(pfd[0].revents & POLLIN))
+			continue; /* a pending fault is due */
 		/*
 		 * Before the read: a page that changes after this point woke
 		 * the threads waiting on it, so their messages in this batch
@@ -723,16 +934,19 @@ static void *service_thread(void *arg)
 		uint32_t seen = (uint32_t)atomic_load(&rt->seq);
 		ssize_t got = read(U.uffd, msgs, sizeof(msgs));
 
-		if (got < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			svm__err("fault service: read failed: %s", strerror(errno));
-			break;
+		err = got < 0 ? errno : injected_errno(true);
+		if (err) {
+			service_error("read", err, &nomem);
+			continue;
 		}
+		nomem = 0;
 		for (size_t i = 0; i < (size_t)got / sizeof(msgs[0]); i++)
 			if (msgs[i].event == UFFD_EVENT_PAGEFAULT)
 				serve(rt, &msgs[i], seen);
 	}
+	free(P);
+	P = NULL;
+	np = cap_p = 0;
 	return NULL;
 }
 
@@ -901,6 +1115,13 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 	U.ndev = cfg->user_devices;
 	U.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); /* -1: no pin test */
 	U.probe_always = cfg->user_pin_probe == 1 || !kernel_before(6, 4);
+	if (!strcmp(cfg->user_service_fail, "fatal"))
+		U.fail_fatal = true;
+	else if (!strncmp(cfg->user_service_fail, "transient=", 10))
+		U.fail_transient = (unsigned)strtoul(cfg->user_service_fail + 10, NULL, 10);
+	else if (cfg->user_service_fail[0])
+		svm__warn("SVM_USER_SERVICE_FAIL=\"%s\" is not transient=N or fatal; ignored",
+			  cfg->user_service_fail);
 	if (!U.have_move)
 		svm__info("user backend: copy path; pins looked for %s", U.probe_always ?
 			  "before every copy of host pages" : "while the process holds long-term pins");
