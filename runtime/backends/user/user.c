@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,9 +226,16 @@ static bool probe_pins(uintptr_t h, size_t n, bool *pinned)
 	bool ok;
 	pid_t pid;
 
+	sigset_t all, old;
+
 	if (n > 256 || pipe2(p, O_CLOEXEC))
 		return false;
+	/* the child runs none of the program's signal handlers */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = (pid_t)syscall(SYS_clone, 0UL, NULL, NULL, NULL, NULL);
+	if (pid != 0)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid == 0) { /* the child: wait for the parent's word, then go */
 		char c;
 
@@ -236,6 +244,9 @@ static bool probe_pins(uintptr_t h, size_t n, bool *pinned)
 		syscall(SYS_exit_group, 0);
 	}
 	ok = pid > 0 && pagemap_entries(h, n, e);
+	/* a byte, not EOF: a process forked meanwhile may hold p[1] too */
+	if (pid > 0 && write(p[1], "", 1) != 1)
+		svm__err("pin probe: cannot release the child: %s", strerror(errno));
 	close(p[1]);
 	close(p[0]);
 	if (pid > 0)
@@ -481,8 +492,14 @@ static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, i
 		bool skip[256] = { false };
 		uintptr_t s = at(SVM_HOST, addr);
 
-		for (size_t i = 0; i < n; i++)
+		size_t left = 0;
+
+		for (size_t i = 0; i < n; i++) {
 			out[i] = svm__inject_draw(&rt->inject, addr + i * SVM__PAGE_SIZE, src, dst);
+			left += out[i] == SVM_FAILURE_NONE;
+		}
+		if (!left)
+			return 0; /* all injected: nothing to copy, nothing to probe */
 		if (!protect_and_probe(s, n, true, skip)) {
 			for (size_t i = 0; i < n; i++)
 				if (out[i] == SVM_FAILURE_NONE)
