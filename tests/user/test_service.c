@@ -149,6 +149,10 @@ int main(int argc, char **argv)
 		return 0;
 
 	mode = argv[1];
+	svmt_init(); /* only to ask which backend this is */
+	if (strcmp(svmt_backend(), "user"))
+		svmt_skip("the user backend's fault-service thread (backend %s)", svmt_backend());
+	CHECK_OK(svm_finalize());
 	if (!strcmp(mode, "transient")) {
 		char *env[] = { "SVM_USER_SERVICE_FAIL=transient=300", "SVM_LOG=debug", NULL };
 		size_t seen = 0;

@@ -225,7 +225,6 @@ static bool probe_pins(uintptr_t h, size_t n, bool *pinned)
 	int p[2], st;
 	bool ok;
 	pid_t pid;
-
 	sigset_t all, old;
 
 	if (n > 256 || pipe2(p, O_CLOEXEC))
@@ -286,15 +285,6 @@ static void cannot_probe(size_t n, uintptr_t s)
 }
 
 /*
- * Copy path of a move: the source is write-protected first so no write
- * can land between the copy and the drop; writers wait, then fault again
- * on the now missing source page and are served from the new place. A
- * host page that someone else pinned is never copied away (its pinner
- * would go on using a page the program no longer sees): with `probe` it
- * is looked for, under the write protection (a new writable pin waits on
- * it), and reported PINNED.
- */
-/*
  * Copies the pages of [s, s + n pages) to d that skip[] leaves (a pinned
  * page is unprotected again and reported PINNED; with `injected` the
  * class already in out[] stays). The pages are write-protected already.
@@ -348,6 +338,15 @@ static bool protect_and_probe(uintptr_t s, size_t n, bool probe, bool *pinned)
 	return true;
 }
 
+/*
+ * Copy path of a move: the source is write-protected first so no write
+ * can land between the copy and the drop; writers wait, then fault again
+ * on the now missing source page and are served from the new place. A
+ * host page that someone else pinned is never copied away (its pinner
+ * would go on using a page the program no longer sees): with `probe` it
+ * is looked for, under the write protection (a new writable pin waits on
+ * it), and reported PINNED.
+ */
 static size_t copy_move(uintptr_t d, uintptr_t s, size_t len, bool probe, svm_failure_t *out)
 {
 	size_t n = len / SVM__PAGE_SIZE, moved;
