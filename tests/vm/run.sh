@@ -214,8 +214,10 @@ for t in tests if user_pass == "1" else []:
     env = [e for e in props.get("ENVIRONMENT", []) if not e.startswith("SVM_BACKEND=")]
     if any(os.path.isabs(e.partition("=")[2]) for e in env):
         continue # a file from the build tree (topo); the kshim pass covers it
+    # before 6.4 SVM_USER_PIN_PROBE=auto is long-term: the same run too
+    same = re.compile(r"^SVM_USER_(UFFD_MOVE=|PIN_PROBE=(auto|long-term)$)")
     key = (os.path.basename(cmd[0]), tuple(cmd[1:]), tuple(sorted(
-        e for e in env if ver != "6.1" or not e.startswith("SVM_USER_UFFD_MOVE="))))
+        e for e in env if ver != "6.1" or not same.match(e))))
     if key in user_seen:
         user_lines.append("rt_skip %s %s" % (shlex.quote(name), shlex.quote(
             "the same run as %s on a kernel without UFFDIO_MOVE" % user_seen[key])))

@@ -263,8 +263,9 @@ static bool probe_pins(uintptr_t h, size_t n, bool *pinned)
  * where a short-term pin can exist that the probe sees (O_DIRECT pins its
  * pages from Linux 6.4 on; before, it takes plain references, which
  * nothing in user space can see), or when asked (SVM_USER_PIN_PROBE=
- * always). Otherwise while the process holds long-term pins (io_uring
- * buffers, RDMA registrations: VmPin in /proc/self/status).
+ * always). Otherwise (before 6.4, or SVM_USER_PIN_PROBE=long-term) while
+ * the process holds long-term pins (io_uring buffers, RDMA registrations:
+ * VmPin in /proc/self/status).
  */
 static bool need_pin_probe(const struct svm__rt *rt)
 {
@@ -1130,7 +1131,8 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 	U.size = cfg->heap_size & ~(SVM__HUGE_SIZE - 1);
 	U.ndev = cfg->user_devices;
 	U.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); /* -1: no pin test */
-	U.probe_always = cfg->user_pin_probe == 1 || !kernel_before(6, 4);
+	U.probe_always = cfg->user_pin_probe == 1 ||
+			 (cfg->user_pin_probe == 0 && !kernel_before(6, 4));
 	if (!strcmp(cfg->user_service_fail, "fatal"))
 		U.fail_fatal = true;
 	else if (!strncmp(cfg->user_service_fail, "transient=", 10))
