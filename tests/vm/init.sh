@@ -134,6 +134,7 @@ if [ @RUNTIME@ = 1 ] && [ -f /rt/list-user.sh ]; then
 	. /rt/list-user.sh
 	echo "runtime-user-tests: $rt_pass passed, $rt_fail failed, $rt_skip skipped (SVM_BACKEND=user, Linux $(uname -r))"
 	echo "SVMVM: runtime-user-tests rc=$rt_fail"
+	echo "SVMVM: runtime-user-tests end at $(up) s"
 	rt_tag=RT
 fi
 
