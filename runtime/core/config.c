@@ -48,6 +48,16 @@ static const struct var table[] = {
 	  "user backend: CPU the fault-service thread is bound to (-1: not bound)" },
 	{ "SVM_USER_UFFD_MOVE", T_BOOL, "1", OFF(user_uffd_move), 0, 1, NULL, false,
 	  "user backend: move pages with UFFDIO_MOVE when the kernel has it (0: always copy)" },
+	{ "SVM_USER_PIN_PROBE", T_ENUM, "auto", OFF(user_pin_probe), 0, 0, "auto|always|long-term",
+	  false, "user backend, copy path: when to look for pages pinned by others before copying "
+	  "host pages away: auto is always on Linux 6.4+ (O_DIRECT pins) and long-term before; "
+	  "always: before every copy; long-term: while the process holds long-term pins (VmPin)" },
+	{ "SVM_USER_FAULT_TIMEOUT_MS", T_INT, "60000", OFF(fault_timeout_ms), 100, 86400000, NULL, false,
+	  "user backend: a host access whose page cannot come home within this many ms "
+	  "aborts the process with a message instead of waiting forever" },
+	{ "SVM_USER_SERVICE_FAIL", T_STRING, "", OFF(user_service_fail), 0, 31, NULL, false,
+	  "tests only: transient=N makes the fault-service thread's next N polls fail with "
+	  "EINTR/EAGAIN/ENOMEM; fatal makes its next read fail with EIO" },
 	{ "SVM_ZE_LOADER", T_STRING, "libze_loader.so.1", OFF(ze_loader), 0, 255, NULL, false,
 	  "ze backend: file name (or path) of the Level Zero loader that svmrt dlopens" },
 	{ "SVM_RETRY_ROUNDS", T_INT, "4", OFF(retry_rounds), 0, 100, NULL, false,

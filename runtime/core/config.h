@@ -22,6 +22,9 @@ struct svm__config {
 	int user_fault_cpu;      /* -1: unbound */
 	char user_device_numa[128]; /* "spread" or a node per device */
 	bool user_uffd_move;
+	int user_pin_probe;      /* 0 auto, 1 always, 2 long-term (copy path: pins of others) */
+	int fault_timeout_ms;    /* most a host access waits for its page, then abort */
+	char user_service_fail[32]; /* test only: make the fault-service thread fail */
 	char ze_loader[256];     /* ze backend: the Level Zero loader's file name */
 	/* retry policy (runtime/policy/retry.c) */
 	int retry_rounds;        /* retry rounds of one migration */

@@ -10,8 +10,6 @@
  * it should be (it raced with another fault or a prefetch) does nothing:
  * the backend wakes the faulting thread, which retries its access.
  */
-#include <time.h>
-
 #include "policy.h"
 #include "../core/ops.h"
 
@@ -50,13 +48,15 @@ static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t
 	*n = b1 - b0;
 }
 
-int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen)
+int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen, bool again,
+		   bool *pending)
 {
 	struct loc_page lp;
 	size_t first, n;
 	int owner;
 
 	(void)write;
+	*pending = false;
 	if (!lookup(rt, addr, seen, &lp))
 		return SVM__FAULT_NONE;
 	owner = lp.p->loc;
@@ -64,25 +64,18 @@ int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen
 		return SVM__FAULT_NONE; /* raced: already home */
 	if (owner < 0)
 		owner = SVM_HOST; /* a first touch: no device involved */
-	SVM__STAT(rt, owner, cpu_faults, 1);
+	if (!again)
+		SVM__STAT(rt, owner, cpu_faults, 1);
 	block_of(rt, &lp, &first, &n);
-	for (int round = 0;; round++) {
-		svm__migrate(rt, lp.r, first, n, SVM_HOST, SVM__MIG_POPULATE, NULL);
-		if (lp.p->loc == SVM_HOST)
-			return owner;
-		/*
-		 * The host cannot give up on its own page. Bounded here; the
-		 * backend wakes the thread, it faults again and we come back.
-		 */
-		if (round >= 3) {
-			svm__warn("page %#lx: could not bring it home (%s); the access will retry",
-				  (unsigned long)addr, svm_failure_string(lp.p->last_failure));
-			return owner;
-		}
-		struct timespec ts = { 0, 1000000L << round };
-
-		nanosleep(&ts, NULL);
-	}
+	/*
+	 * One pass, no pause: the host cannot give up on its own page, but it
+	 * must not sleep here with the lock held either. The backend keeps
+	 * the faulting thread asleep and comes back (svm__fault_cpu's
+	 * contract in policy.h).
+	 */
+	svm__migrate(rt, lp.r, first, n, SVM_HOST, SVM__MIG_POPULATE | SVM__MIG_NOWAIT, NULL);
+	*pending = lp.p->loc != SVM_HOST;
+	return owner;
 }
 
 int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen)

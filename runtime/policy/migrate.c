@@ -325,7 +325,7 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 		}
 		if (!again)
 			break;
-		if (!svm__retry_next_round(rt, &st)) {
+		if ((flags & SVM__MIG_NOWAIT) || !svm__retry_next_round(rt, &st)) {
 			/* rounds or time spent: what is left failed with its last class */
 			for (size_t i = first; i < end; i++)
 				if (r->pages[i].busy == 1)

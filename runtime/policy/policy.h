@@ -14,6 +14,7 @@
 /* svm__migrate flags */
 #define SVM__MIG_POPULATE 0x1 /* never-touched pages are filled at dst too */
 #define SVM__MIG_FAULT 0x2    /* skip pages whose advice keeps them in place */
+#define SVM__MIG_NOWAIT 0x4   /* one pass, no retry rounds: never sleeps */
 
 /*
  * Moves pages [first, first + n) of r to dst, evicting least recently used
@@ -50,7 +51,14 @@ void svm__evacuate_all(struct svm__rt *rt);
  * for none, or SVM__FAULT_NONE when it was stale or needed nothing.
  */
 #define SVM__FAULT_NONE (-2) /* stale, or nothing to do */
-int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen);
+/*
+ * A CPU fault makes one attempt and never sleeps (the lock is held). When
+ * the page is still away, *pending is set: the backend retries later,
+ * outside the lock, with `again` set (not counted as a new fault), bounded
+ * overall by cfg.fault_timeout_ms.
+ */
+int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen, bool again,
+		   bool *pending);
 int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen);
 int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, uint32_t seen);
 int svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr, uint32_t seen);

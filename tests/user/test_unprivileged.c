@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -49,6 +50,12 @@ static void child(int logfd)
 		printf("SKIP: cannot become nobody: %s\n", strerror(errno));
 		_exit(77);
 	}
+	/*
+	 * Dropping root made this process non-dumpable, which a user's own
+	 * process is not; it would also hide /proc/self/pagemap, which the
+	 * copy path needs to look for pins (without it pages stay home).
+	 */
+	prctl(PR_SET_DUMPABLE, 1);
 	dup2(logfd, 2);
 	svmt_init();
 	a = svmt_alloc(bytes);

@@ -46,6 +46,21 @@ elif [ "$rt" = 1 ]; then
 	bad "the runtime tests on kshim did not run"
 fi
 
+# 2c. the user pass: the user and retry tests on the user backend.
+if grep -q '^SVMVM: runtime-user-tests begin' "$log"; then
+	grep -E '^RTU (PASS|FAIL|SKIP): ' "$log" | sed 's/^/  /'
+	sum=$(grep -m1 '^runtime-user-tests: ' "$log" || true)
+	[ -n "$sum" ] && echo "$sum" || bad "the user pass did not finish"
+	grep -q '^RTU FAIL: ' "$log" && bad "runtime test failures on the user backend"
+	grep -q '^SVMVM: runtime-user-tests rc=0$' "$log" || bad "user pass: failures counted"
+	grep -E '^RTU SKIP: [^:]+: *$' "$log" && bad "a user-pass test skipped without a reason"
+	grep -q '^RTU PASS: ' "$log" || bad "no user-pass test passed"
+	# the tests that say which path they took: 6.1 has no UFFDIO_MOVE
+	if [ "$ver" = 6.1 ] && ! grep -q '^RTU PASS: .*lacks UFFDIO_MOVE' "$log"; then
+		bad "no user-pass test reported the copy path of a kernel without UFFDIO_MOVE"
+	fi
+fi
+
 # 3. unload: every device page came back, every time.
 loads=$(grep -c '^SVMVM: insmod rc=0$' "$log")
 rets=$(grep -c 'svmshim: unload: all [0-9]* device pages returned' "$log")

@@ -41,8 +41,9 @@ echo "SVMVM: kshim-tests end at $(up) s"
 # Markers: "RT PASS|FAIL|SKIP: <name>".
 rt_pass=0 rt_fail=0 rt_skip=0
 rt_out=/tmp/rt.out
+rt_tag=RT # RTU in the user pass
 rt_skip() {
-	echo "RT SKIP: $1: $2"
+	echo "$rt_tag SKIP: $1: $2"
 	rt_skip=$((rt_skip + 1))
 }
 # What a test that is about to be killed waits for: its threads' kernel stacks.
@@ -61,7 +62,7 @@ rt_run() {
 	shift 3
 	t0=$(up)
 	# a test that set the shim's fault injection and died left it on
-	echo 0 >/sys/module/svmshim/parameters/inject_class 2>/dev/null
+	[ -e /sys/module/svmshim ] && echo 0 >/sys/module/svmshim/parameters/inject_class 2>/dev/null
 	(sleep $((tmo - 2)) && rt_dump "$name") &
 	wd=$!
 	(cd /tmp && timeout -s KILL $tmo env -i PATH=/bin LD_LIBRARY_PATH=/rt/lib HOME=/tmp \
@@ -72,14 +73,14 @@ rt_run() {
 	if [ $rc = 0 ]; then
 		# with the test's own last word (what it checked)
 		last=$(grep -v '^$' $rt_out | tail -n 1 | cut -c1-160)
-		echo "RT PASS: $name ($dt s)${last:+: $last}"
+		echo "$rt_tag PASS: $name ($dt s)${last:+: $last}"
 		rt_pass=$((rt_pass + 1))
 	elif [ $rc = $skiprc ]; then
 		why=$(grep -m1 '^SKIP: ' $rt_out | cut -c7-)
 		rt_skip "$name" "${why:-exit $rc without a reason}"
 	else
 		[ $rc = 137 ] && rc="137 (killed after $tmo s)"
-		echo "RT FAIL: $name: exit $rc after $dt s; its last output:"
+		echo "$rt_tag FAIL: $name: exit $rc after $dt s; its last output:"
 		tail -n 60 $rt_out | sed 's/^/  | /'
 		rt_fail=$((rt_fail + 1))
 	fi
@@ -123,6 +124,18 @@ if [ @RUNTIME@ = 1 ]; then
 		echo "SVMVM: rmmod rc=$?"
 	fi
 	echo "SVMVM: runtime-tests end at $(up) s"
+fi
+
+# The user pass (run.sh, SVMRT_VM_USER): the user and retry tests on the
+# user backend, on this kernel's userfaultfd. Markers "RTU PASS|FAIL|SKIP".
+if [ @RUNTIME@ = 1 ] && [ -f /rt/list-user.sh ]; then
+	echo "SVMVM: runtime-user-tests begin at $(up) s"
+	rt_tag=RTU rt_pass=0 rt_fail=0 rt_skip=0
+	. /rt/list-user.sh
+	echo "runtime-user-tests: $rt_pass passed, $rt_fail failed, $rt_skip skipped (SVM_BACKEND=user, Linux $(uname -r))"
+	echo "SVMVM: runtime-user-tests rc=$rt_fail"
+	echo "SVMVM: runtime-user-tests end at $(up) s"
+	rt_tag=RT
 fi
 
 if [ @BENCH@ = 1 ] && [ -x /bin/kshim-bench ]; then

@@ -20,12 +20,17 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../backend.h"
@@ -60,6 +65,9 @@ static struct user {
 	int ndev;
 	void *zeros;
 	int pagemap; /* /proc/self/pagemap, to tell pinned pages from shared ones */
+	bool probe_always; /* copy path: probe for pins before every host page copy */
+	unsigned fail_transient; /* SVM_USER_SERVICE_FAIL=transient=N: polls left to fail */
+	bool fail_fatal;         /* SVM_USER_SERVICE_FAIL=fatal: the next read fails */
 } U = { .uffd = -1, .stopfd = -1, .pagemap = -1 };
 
 static uintptr_t area(int loc)
@@ -194,31 +202,193 @@ static size_t uffd_move(uintptr_t dst, uintptr_t src, size_t len, int *err)
 	return done;
 }
 
+/* The /proc/self/pagemap entries of n pages at addr; false if unknown. */
+static bool pagemap_entries(uintptr_t addr, size_t n, uint64_t *e)
+{
+	size_t len = n * sizeof(*e);
+
+	return U.pagemap >= 0 && pread(U.pagemap, e, len,
+				       (off_t)(addr / SVM__PAGE_SIZE * sizeof(*e))) == (ssize_t)len;
+}
+
+#define PM_PRESENT (1ULL << 63)
+#define PM_EXCLUSIVE (1ULL << 56) /* mapped only here */
+#define PM_UFFD_WP (1ULL << 57)	  /* write-protected by userfaultfd */
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* kB of long-term pins this process holds (io_uring buffers, RDMA); -1 unknown */
+static long pinned_kb(void)
+{
+	char buf[4096], *p;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t got;
+
+	if (fd < 0)
+		return -1;
+	got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (got <= 0)
+		return -1;
+	buf[got] = 0;
+	p = strstr(buf, "\nVmPin:");
+	return p ? strtol(p + 7, NULL, 10) : -1;
+}
+
+/*
+ * Which of n present host pages at h does someone else pin (io_uring,
+ * RDMA, O_DIRECT where it pins)? No system call says so. fork() does, as a
+ * side effect: a child shares every anonymous page with its parent except
+ * the ones that may be pinned for DMA, which it gets a private copy of. So
+ * a child that only waits is made (a bare clone: no atfork handlers, no
+ * SIGCHLD), and while it lives a page still mapped once in our pagemap
+ * (PM_EXCLUSIVE) is a pinned one. Costs one fork of the process; the pages
+ * it shared are copied on the next write (the copy-on-write of a fork).
+ * Returns false if it cannot tell (the caller must then assume pinned).
+ */
+static bool probe_pins(uintptr_t h, size_t n, bool *pinned)
+{
+	uint64_t e[256];
+	int p[2], st;
+	bool ok;
+	pid_t pid;
+	sigset_t all, old;
+
+	if (n > 256 || pipe2(p, O_CLOEXEC))
+		return false;
+	/* the child runs none of the program's signal handlers */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = (pid_t)syscall(SYS_clone, 0UL, NULL, NULL, NULL, NULL);
+	if (pid != 0)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid == 0) { /* the child: wait for the parent's word, then go */
+		char c;
+
+		syscall(SYS_close, p[1]);
+		syscall(SYS_read, p[0], &c, 1);
+		syscall(SYS_exit_group, 0);
+	}
+	ok = pid > 0 && pagemap_entries(h, n, e);
+	/* a byte, not EOF: a process forked meanwhile may hold p[1] too */
+	if (pid > 0 && write(p[1], "", 1) != 1)
+		svm__err("pin probe: cannot release the child: %s", strerror(errno));
+	close(p[1]);
+	close(p[0]);
+	if (pid > 0)
+		while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+			;
+	if (!ok)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		pinned[i] = (e[i] & PM_PRESENT) && (e[i] & PM_EXCLUSIVE);
+	return true;
+}
+
+/*
+ * Must the copy path look for pins before copying host pages away? Always
+ * where a short-term pin can exist that the probe sees (O_DIRECT pins its
+ * pages from Linux 6.4 on; before, it takes plain references, which
+ * nothing in user space can see), or when asked (SVM_USER_PIN_PROBE=
+ * always). Otherwise (before 6.4, or SVM_USER_PIN_PROBE=long-term) while
+ * the process holds long-term pins (io_uring buffers, RDMA registrations:
+ * VmPin in /proc/self/status).
+ */
+static bool need_pin_probe(const struct svm__rt *rt)
+{
+	(void)rt;
+	return U.probe_always || pinned_kb() != 0; /* unknown (-1) counts as maybe */
+}
+
+/* The probe could not run: every page is taken as pinned; said once. */
+static void cannot_probe(size_t n, uintptr_t s)
+{
+	static bool said;
+
+	if (!said)
+		svm__warn("cannot tell whether %zu pages at %#lx are pinned (%s); they and any "
+			  "like them stay on the host, reported PINNED", n, (unsigned long)s,
+			  U.pagemap < 0 ? "/proc/self/pagemap is not readable" : "fork failed");
+	said = true;
+}
+
+/*
+ * Copies the pages of [s, s + n pages) to d that skip[] leaves (a pinned
+ * page is unprotected again and reported PINNED; with `injected` the
+ * class already in out[] stays). The pages are write-protected already.
+ */
+static size_t copy_runs(uintptr_t d, uintptr_t s, size_t n, const bool *skip, bool injected,
+			svm_failure_t *out)
+{
+	size_t moved = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1, done;
+		uintptr_t off = i * SVM__PAGE_SIZE;
+
+		if (skip[i]) {
+			if (!injected || out[i] == SVM_FAILURE_NONE)
+				out[i] = SVM_FAILURE_PINNED;
+			uffd_wp(s + off, SVM__PAGE_SIZE, false);
+			i++;
+			continue;
+		}
+		while (j < n && !skip[j])
+			j++;
+		done = uffd_copy(d + off, s + off, (j - i) * SVM__PAGE_SIZE, false, &err);
+		if (done)
+			madvise((void *)(s + off), done, MADV_DONTNEED);
+		if (done < (j - i) * SVM__PAGE_SIZE)
+			uffd_wp(s + off + done, (j - i) * SVM__PAGE_SIZE - done, false);
+		for (size_t k = i; k < j; k++)
+			out[k] = (k - i) * SVM__PAGE_SIZE < done ? SVM_FAILURE_NONE :
+				 classify_errno(err, "UFFDIO_COPY", s + k * SVM__PAGE_SIZE);
+		moved += done / SVM__PAGE_SIZE;
+		i = j;
+	}
+	return moved;
+}
+
+/*
+ * Write-protects n host pages at s and, with `probe`, finds the pinned
+ * ones (all of them if it cannot tell). False if the protection failed.
+ */
+static bool protect_and_probe(uintptr_t s, size_t n, bool probe, bool *pinned)
+{
+	if (uffd_wp(s, n * SVM__PAGE_SIZE, true))
+		return false;
+	if (probe && !probe_pins(s, n, pinned)) {
+		cannot_probe(n, s);
+		for (size_t i = 0; i < n; i++)
+			pinned[i] = true;
+	}
+	return true;
+}
+
 /*
  * Copy path of a move: the source is write-protected first so no write
  * can land between the copy and the drop; writers wait, then fault again
- * on the now missing source page and are served from the new place.
+ * on the now missing source page and are served from the new place. A
+ * host page that someone else pinned is never copied away (its pinner
+ * would go on using a page the program no longer sees): with `probe` it
+ * is looked for, under the write protection (a new writable pin waits on
+ * it), and reported PINNED.
  */
-static size_t copy_move(uintptr_t d, uintptr_t s, size_t len, svm_failure_t *out)
+static size_t copy_move(uintptr_t d, uintptr_t s, size_t len, bool probe, svm_failure_t *out)
 {
-	size_t done;
-	int err;
+	size_t n = len / SVM__PAGE_SIZE, moved;
+	bool pinned[256] = { false };
 
-	if (uffd_wp(s, len, true)) {
-		for (size_t i = 0; i < len / SVM__PAGE_SIZE; i++)
+	if (!protect_and_probe(s, n, probe, pinned)) {
+		for (size_t i = 0; i < n; i++)
 			out[i] = SVM_FAILURE_BUSY;
 		return 0;
 	}
-	done = uffd_copy(d, s, len, false, &err);
-	if (done)
-		madvise((void *)s, done, MADV_DONTNEED);
-	if (done < len)
-		uffd_wp(s + done, len - done, false);
+	moved = copy_runs(d, s, n, pinned, false, out);
 	uffd_wake(s, len);
-	for (size_t i = 0; i < len / SVM__PAGE_SIZE; i++)
-		out[i] = i * SVM__PAGE_SIZE < done ? SVM_FAILURE_NONE :
-			 classify_errno(err, "UFFDIO_COPY", s + i * SVM__PAGE_SIZE);
-	return done / SVM__PAGE_SIZE;
+	return moved;
 }
 
 static size_t zero_fill(uintptr_t d, size_t len, svm_failure_t *out)
@@ -240,93 +410,85 @@ static size_t zero_fill(uintptr_t d, size_t len, svm_failure_t *out)
 	return done / SVM__PAGE_SIZE;
 }
 
-/* The /proc/self/pagemap entry of the page at addr; 0 if unknown. */
-static uint64_t pagemap_entry(uintptr_t addr)
-{
-	uint64_t e;
-
-	if (U.pagemap < 0 || pread(U.pagemap, &e, sizeof(e),
-				   (off_t)(addr / SVM__PAGE_SIZE * sizeof(e))) != sizeof(e))
-		return 0;
-	return e;
-}
-
-#define PM_EXCLUSIVE (1ULL << 56) /* mapped only here */
-#define PM_UFFD_WP (1ULL << 57)	  /* write-protected by userfaultfd */
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
 /*
  * UFFDIO_MOVE refused the page at s with EBUSY: it is shared (a fork
- * child has or had it), or pinned by someone (io_uring, RDMA). Mapped only
- * here and not write-protected, a write fault settles which: it makes a
- * page left over from a fork exclusive again (the kernel reuses it, no
- * copy) and leaves a pinned page alone (a pinned anonymous page is always
- * exclusive, so its write fault reuses it too). If the move still fails,
- * the page is pinned. Returns true for pinned, false when the move worked
- * (*moved set) or the page must go the copy way.
+ * child has or had it), or pinned by someone (io_uring, RDMA, O_DIRECT).
+ * A page mapped more than once cannot be pinned (the kernel unshares a
+ * page before it pins it): it goes the copy way. One mapped only here and
+ * not write-protected takes a write fault, which makes a page left over
+ * from a fork exclusive again and leaves a pinned page alone; if the move
+ * still fails, the page is pinned. One that is write-protected cannot take
+ * that fault from this thread: it stays, BUSY, and is offered again.
  */
-static bool busy_page_pinned(uintptr_t d, uintptr_t s, bool *moved)
+enum busy_kind { BUSY_SHARED, BUSY_PINNED, BUSY_MOVED, BUSY_UNSURE };
+
+static enum busy_kind busy_page(uintptr_t d, uintptr_t s)
 {
-	uint64_t e = pagemap_entry(s);
+	uint64_t e;
 	int err;
 
-	*moved = false;
-	if (!(e & PM_EXCLUSIVE) || (e & PM_UFFD_WP))
-		return false;
-	if (madvise((void *)s, SVM__PAGE_SIZE, MADV_POPULATE_WRITE))
-		return false;
-	if (uffd_move(d, s, SVM__PAGE_SIZE, &err) == SVM__PAGE_SIZE) {
-		*moved = true;
-		return false;
-	}
-	return err == EBUSY;
+	if (!pagemap_entries(s, 1, &e))
+		return BUSY_UNSURE;
+	if (!(e & PM_EXCLUSIVE))
+		return BUSY_SHARED;
+	if ((e & PM_UFFD_WP) || madvise((void *)s, SVM__PAGE_SIZE, MADV_POPULATE_WRITE))
+		return BUSY_UNSURE;
+	if (uffd_move(d, s, SVM__PAGE_SIZE, &err) == SVM__PAGE_SIZE)
+		return BUSY_MOVED;
+	return err == EBUSY ? BUSY_PINNED : BUSY_UNSURE;
 }
 
-static size_t move_run(uintptr_t addr, size_t n, int src, int dst, svm_failure_t *out)
+static size_t move_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
+		       svm_failure_t *out)
 {
 	size_t len = n * SVM__PAGE_SIZE, done = 0, moved = 0, i;
 	uintptr_t s = at(src == SVM__LOC_NONE ? SVM_HOST : src, addr), d = at(dst, addr);
 	int err = 0;
-	bool one;
 
 	if (src == SVM__LOC_NONE)
 		return zero_fill(d, len, out);
-	if (U.have_move) {
-		while (done < len) {
-			size_t got = uffd_move(d + done, s + done, len - done, &err);
+	if (!U.have_move)
+		return copy_move(d, s, len, src == SVM_HOST && dst >= 0 && need_pin_probe(rt),
+				 out);
+	while (done < len) {
+		size_t got = uffd_move(d + done, s + done, len - done, &err), k;
 
-			for (i = 0; i < got / SVM__PAGE_SIZE; i++)
-				out[done / SVM__PAGE_SIZE + i] = SVM_FAILURE_NONE;
-			done += got;
-			moved += got / SVM__PAGE_SIZE;
-			if (done == len || err != EBUSY)
-				break;
-			/*
-			 * A pinned page stays, PINNED: copying it away would leave
-			 * the pinned page to its DMA user while the address shows
-			 * another. A shared one is copied below.
-			 */
-			if (busy_page_pinned(d + done, s + done, &one)) {
-				out[done / SVM__PAGE_SIZE] = SVM_FAILURE_PINNED;
-			} else if (one) {
-				out[done / SVM__PAGE_SIZE] = SVM_FAILURE_NONE;
-				moved++;
-			} else {
-				break;
-			}
-			done += SVM__PAGE_SIZE;
-		}
+		for (i = 0; i < got / SVM__PAGE_SIZE; i++)
+			out[done / SVM__PAGE_SIZE + i] = SVM_FAILURE_NONE;
+		done += got;
+		moved += got / SVM__PAGE_SIZE;
 		if (done == len)
-			return moved;
-		if (err != EBUSY && err != EAGAIN) {
-			for (i = done / SVM__PAGE_SIZE; i < n; i++)
+			break;
+		k = done / SVM__PAGE_SIZE;
+		if (err != EBUSY) {
+			/* EAGAIN after its tries, or worse: the rest is offered again */
+			for (i = k; i < n; i++)
 				out[i] = classify_errno(err, "UFFDIO_MOVE", addr + i * SVM__PAGE_SIZE);
-			return moved;
+			break;
 		}
+		/*
+		 * A pinned page stays, PINNED: copying it away would leave the
+		 * pinned page to its DMA user while the address shows another.
+		 * Only a shared page (never a pinned one) is copied.
+		 */
+		switch (busy_page(d + done, s + done)) {
+		case BUSY_PINNED:
+			out[k] = SVM_FAILURE_PINNED;
+			break;
+		case BUSY_MOVED:
+			out[k] = SVM_FAILURE_NONE;
+			moved++;
+			break;
+		case BUSY_SHARED:
+			moved += copy_move(d + done, s + done, SVM__PAGE_SIZE, false, &out[k]);
+			break;
+		case BUSY_UNSURE:
+			out[k] = SVM_FAILURE_BUSY;
+			break;
+		}
+		done += SVM__PAGE_SIZE;
 	}
-	return moved + copy_move(d + done, s + done, len - done, out + done / SVM__PAGE_SIZE);
+	return moved;
 }
 
 /*
@@ -346,11 +508,38 @@ static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, i
 	size_t moved = 0;
 
 	if (!rt->inject.on || src == SVM__LOC_NONE) { /* a zero fill is not a move */
-		moved = move_run(addr, n, src, dst, out);
+		moved = move_run(rt, addr, n, src, dst, out);
 		place_home(addr, n, src, dst);
 		return moved;
 	}
-	/* SVM_INJECT: chosen pages fail, the runs between them move */
+	/*
+	 * SVM_INJECT: chosen pages fail, the runs between them move. On the
+	 * copy path with a pin probe, one probe covers them all.
+	 */
+	if (src == SVM_HOST && dst >= 0 && !U.have_move && n <= 256 && need_pin_probe(rt)) {
+		bool skip[256] = { false };
+		uintptr_t s = at(SVM_HOST, addr);
+
+		size_t left = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			out[i] = svm__inject_draw(&rt->inject, addr + i * SVM__PAGE_SIZE, src, dst);
+			left += out[i] == SVM_FAILURE_NONE;
+		}
+		if (!left)
+			return 0; /* all injected: nothing to copy, nothing to probe */
+		if (!protect_and_probe(s, n, true, skip)) {
+			for (size_t i = 0; i < n; i++)
+				if (out[i] == SVM_FAILURE_NONE)
+					out[i] = SVM_FAILURE_BUSY;
+			return 0;
+		}
+		for (size_t i = 0; i < n; i++)
+			skip[i] = skip[i] || out[i] != SVM_FAILURE_NONE;
+		moved = copy_runs(at(dst, addr), s, n, skip, true, out);
+		uffd_wake(s, n * SVM__PAGE_SIZE);
+		return moved;
+	}
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 
@@ -358,7 +547,7 @@ static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, i
 							   src, dst)) == SVM_FAILURE_NONE)
 			j++;
 		if (j > i) {
-			moved += move_run(addr + i * SVM__PAGE_SIZE, j - i, src, dst, out + i);
+			moved += move_run(rt, addr + i * SVM__PAGE_SIZE, j - i, src, dst, out + i);
 			place_home(addr + i * SVM__PAGE_SIZE, j - i, src, dst);
 		}
 		i = j + 1; /* out[j] holds the injected class */
@@ -455,21 +644,40 @@ static size_t remote_unmap_run(uintptr_t addr, size_t n, int dev, svm_failure_t 
 }
 
 /*
- * A host page pinned by someone else (io_uring, RDMA; found PINNED by a
- * move) must stay the page at its address, or the pin's owner would go on
- * using a page the program no longer sees: its bytes are written into it
- * instead. Host writers asleep on its write protection stay asleep
- * (DONTWAKE) until the bytes are in.
+ * A host page pinned by someone else (io_uring, RDMA, O_DIRECT) must stay
+ * the page at its address, or the pin's owner would go on using a page the
+ * program no longer sees: the device's bytes go into it instead of
+ * replacing it. It is write-protected and unchanged since the device's
+ * copy was taken (a host write would have ended that copy first), so the
+ * bytes that differ from it, read while it is still protected, are the
+ * device's writes. Only those are stored: the protection is lifted for the
+ * store without waking the host writers asleep on it, and one that writes
+ * other bytes of the page meanwhile loses nothing. (Host and device writes
+ * to the same bytes in that window are a race of the program's own.)
  */
-static bool remote_unmap_pinned(uintptr_t addr, int dev)
+static bool write_back_in_place(uintptr_t h, uintptr_t v)
 {
-	uintptr_t h = at(SVM_HOST, addr), v = at(dev, addr);
+	uint64_t before[SVM__PAGE_SIZE / 8];
+	const uint64_t *src = (const uint64_t *)v;
+	uint64_t *dst = (uint64_t *)h;
 
+	/* still protected: nobody writes it while it is read */
+	memcpy(before, dst, sizeof(before));
 	if (uffd_wp_mode(h, SVM__PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_DONTWAKE))
 		return false;
-	memcpy((void *)h, (const void *)v, SVM__PAGE_SIZE);
+	for (size_t w = 0; w < SVM__PAGE_SIZE / 8; w++) {
+		uint64_t nv = src[w], ov = before[w];
+
+		if (nv == ov)
+			continue;
+		for (int b = 0; b < 8; b++) {
+			unsigned char nb = ((const unsigned char *)&nv)[b];
+
+			if (((const unsigned char *)&ov)[b] != nb)
+				__atomic_store_n((unsigned char *)&dst[w] + b, nb, __ATOMIC_RELAXED);
+		}
+	}
 	madvise((void *)v, SVM__PAGE_SIZE, MADV_DONTNEED);
-	uffd_wake(h, SVM__PAGE_SIZE);
 	return true;
 }
 
@@ -478,25 +686,41 @@ static size_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, in
 {
 	struct svm__range *r = svm__range_find(rt, addr);
 	size_t first = r ? (addr - r->start) / SVM__PAGE_SIZE : 0, ok = 0, i, j;
+	bool pinned[256] = { false }, probed[256] = { false };
 
 	/* stop device writes */
 	uffd_wp(at(dev, addr), n * SVM__PAGE_SIZE, true);
+	/*
+	 * Pins the runtime saw, and long-term ones it looks for now. A new
+	 * writable pin (O_DIRECT read, io_uring registration) cannot be taken
+	 * on these pages meanwhile: they are write-protected, so it waits and
+	 * ends the device's copy first.
+	 */
+	if (n <= 256 && pinned_kb() != 0 &&
+	    !probe_pins(at(SVM_HOST, addr), n, probed)) {
+		cannot_probe(n, at(SVM_HOST, addr));
+		for (i = 0; i < n; i++)
+			probed[i] = true; /* cannot tell: keep every page */
+	}
+	for (i = 0; i < n; i++)
+		pinned[i] = (r && r->pages[first + i].pinned_seen) || probed[i];
 	for (i = 0; i < n; i = j) {
-		bool pinned = r && r->pages[first + i].pinned_seen;
-
-		for (j = i + 1; j < n && r && !!r->pages[first + j].pinned_seen == pinned; j++)
+		for (j = i + 1; j < n && pinned[j] == pinned[i]; j++)
 			;
-		if (!pinned) {
+		if (!pinned[i]) {
 			ok += remote_unmap_run(addr + i * SVM__PAGE_SIZE, j - i, dev, out + i);
 			continue;
 		}
 		for (size_t k = i; k < j; k++) {
+			uintptr_t a = addr + k * SVM__PAGE_SIZE;
+
 			out[k] = SVM_FAILURE_NONE;
-			if (remote_unmap_pinned(addr + k * SVM__PAGE_SIZE, dev)) {
+			if (write_back_in_place(at(SVM_HOST, a), at(dev, a))) {
+				uffd_wake(at(SVM_HOST, a), SVM__PAGE_SIZE);
 				ok++;
 			} else { /* the device keeps the bytes, writable: it owns the page */
 				out[k] = SVM_FAILURE_BUSY;
-				uffd_wp(at(dev, addr + k * SVM__PAGE_SIZE), SVM__PAGE_SIZE, false);
+				uffd_wp(at(dev, a), SVM__PAGE_SIZE, false);
 			}
 		}
 	}
@@ -535,11 +759,58 @@ static void user_range_unmap(struct svm__rt *rt, struct svm__range *r)
 	}
 }
 
+/*
+ * CPU faults whose page could not come home yet (svm__fault_cpu said
+ * pending): the thread stays asleep in the kernel, and the service thread
+ * tries again after a pause, outside the lock, doubling the pause up to
+ * SVM_RETRY_BACKOFF_MAX_US, until the page is home or
+ * SVM_USER_FAULT_TIMEOUT_MS has passed since the fault came in.
+ */
+struct pending {
+	uintptr_t a, h;   /* faulting address (page) and its heap address */
+	bool write;
+	uint64_t since_ns, next_ns, pause_ns;
+	bool warned;
+};
+static struct pending *P;
+static size_t np, cap_p;
+
+/* false if there is no memory to remember it: the caller wakes the thread */
+static bool pending_add(uintptr_t a, uintptr_t h, bool write, uint64_t now,
+			const struct svm__config *cfg)
+{
+	for (size_t i = 0; i < np; i++)
+		if (P[i].a == a)
+			return true; /* another thread waits on the same page */
+	if (np == cap_p) {
+		size_t cap = cap_p ? 2 * cap_p : 16;
+		struct pending *q = realloc(P, cap * sizeof(*q));
+
+		if (!q)
+			return false;
+		P = q;
+		cap_p = cap;
+	}
+	P[np++] = (struct pending){ .a = a, .h = h, .write = write, .since_ns = now,
+				    .pause_ns = (uint64_t)cfg->retry_backoff_us * 1000 + 1000,
+				    .next_ns = now + (uint64_t)cfg->retry_backoff_us * 1000 + 1000 };
+	return true;
+}
+
+/* The clear end of a fault that can never complete: a message, then abort. */
+static void __attribute__((noreturn)) service_fatal(const char *what)
+{
+	svm__err("%s; host accesses to SVM memory can no longer complete, so the process "
+		 "stops here instead of leaving threads asleep forever", what);
+	abort();
+}
+
 static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
 {
 	uintptr_t a = (uintptr_t)m->arg.pagefault.address & ~(SVM__PAGE_SIZE - 1);
 	bool wp = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP;
 	bool write = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE;
+	bool pending = false;
 	int loc = -2, charged;
 	uint64_t t0 = svm__now_ns();
 	uint32_t tid = U.thread_ids ? m->arg.pagefault.feat.ptid : 0;
@@ -557,7 +828,7 @@ static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
 	if (loc == SVM_HOST && wp)
 		charged = svm__fault_cpu_wp(rt, h, seen);
 	else if (loc == SVM_HOST)
-		charged = svm__fault_cpu(rt, h, write, seen);
+		charged = svm__fault_cpu(rt, h, write, seen, false, &pending);
 	else if (wp)
 		charged = svm__fault_device_wp(rt, loc, h, seen);
 	else
@@ -566,26 +837,140 @@ static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
 		svm__fault_account(rt, charged, loc == SVM_HOST, write, t0, svm__now_ns() - t0,
 				   tid, h);
 	pthread_mutex_unlock(&rt->lock);
+	if (pending && pending_add(a, h, write, svm__now_ns(), &rt->cfg))
+		return; /* asleep until the page is home */
 	/* resolved or not, the thread retries its access */
 	uffd_wake(a, SVM__PAGE_SIZE);
+}
+
+/* Tries the pending CPU faults that are due; ms until the next one, or -1. */
+static int pending_run(struct svm__rt *rt)
+{
+	uint64_t now = svm__now_ns(), next = UINT64_MAX;
+	const struct svm__config *cfg = &rt->cfg;
+
+	for (size_t i = 0; i < np;) {
+		struct pending *f = &P[i];
+		bool still = false;
+		char what[256];
+
+		if (f->next_ns > now) {
+			next = f->next_ns < next ? f->next_ns : next;
+			i++;
+			continue;
+		}
+		pthread_mutex_lock(&rt->lock);
+		svm__fault_cpu(rt, f->h, f->write, (uint32_t)atomic_load(&rt->seq), true, &still);
+		struct svm__range *r = still ? svm__range_find(rt, f->h) : NULL;
+		svm_page_info_t info = { .location = SVM_HOST };
+
+		if (r) {
+			const struct svm__page *p = &r->pages[(f->h - r->start) / SVM__PAGE_SIZE];
+
+			info.location = p->loc;
+			info.last_failure = (svm_failure_t)p->last_failure;
+		}
+		pthread_mutex_unlock(&rt->lock);
+		now = svm__now_ns();
+		if (!still) {
+			uffd_wake(f->a, SVM__PAGE_SIZE);
+			P[i] = P[--np];
+			continue;
+		}
+		if (now - f->since_ns >= (uint64_t)cfg->fault_timeout_ms * 1000000ull) {
+			snprintf(what, sizeof(what), "page %#lx: a host access waited %d ms "
+				 "(SVM_USER_FAULT_TIMEOUT_MS) for the page to come back from device %d "
+				 "and it still cannot (last failure: %s)", (unsigned long)f->h,
+				 cfg->fault_timeout_ms, info.location,
+				 svm_failure_string(info.last_failure));
+			service_fatal(what);
+		}
+		if (!f->warned && now - f->since_ns >= 1000000000ull) {
+			svm__warn("page %#lx: a host access has waited 1 s for the page to come back "
+				  "from device %d (%s); still trying, up to %d ms in all",
+				  (unsigned long)f->h, info.location,
+				  svm_failure_string(info.last_failure), cfg->fault_timeout_ms);
+			f->warned = true;
+		}
+		f->pause_ns *= 2;
+		if (f->pause_ns > (uint64_t)cfg->retry_backoff_max_us * 1000 + 1000)
+			f->pause_ns = (uint64_t)cfg->retry_backoff_max_us * 1000 + 1000;
+		f->next_ns = now + f->pause_ns;
+		next = f->next_ns < next ? f->next_ns : next;
+		i++;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	now = svm__now_ns();
+	return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+}
+
+/*
+ * SVM_USER_SERVICE_FAIL, for tests: the next N polls fail with a transient
+ * error (EINTR, ENOMEM, EAGAIN in turn), or the next read fails with EIO.
+ */
+static int injected_errno(bool at_read)
+{
+	static const int transient[] = { EINTR, ENOMEM, EAGAIN };
+
+	if (at_read && U.fail_fatal) {
+		U.fail_fatal = false;
+		return EIO;
+	}
+	if (!at_read && U.fail_transient) {
+		U.fail_transient--;
+		return transient[U.fail_transient % 3];
+	}
+	return 0;
+}
+
+/*
+ * How the service thread meets its own errors: EINTR and EAGAIN go round
+ * again; ENOMEM is retried after a pause, for up to a second in a row; any
+ * other error, or a userfaultfd that reports an error or hang-up, is fatal
+ * (service_fatal): no fault can be served after it.
+ */
+static void service_error(const char *call, int err, unsigned *nomem)
+{
+	char what[160];
+
+	if (err == EINTR || err == EAGAIN || (err == ENOMEM && *nomem + 1 < 1000))
+		svm__dbg("fault service: %s: %s; going on", call, strerror(err));
+	if (err == EINTR || err == EAGAIN)
+		return;
+	if (err == ENOMEM && ++*nomem < 1000) {
+		struct timespec ts = { 0, 1000000 }; /* no lock held */
+
+		nanosleep(&ts, NULL);
+		return;
+	}
+	snprintf(what, sizeof(what), "fault service: %s failed: %s%s", call, strerror(err),
+		 err == ENOMEM ? " (for a second in a row)" : "");
+	service_fatal(what);
 }
 
 static void *service_thread(void *arg)
 {
 	struct svm__rt *rt = arg;
 	struct uffd_msg msgs[64];
+	unsigned nomem = 0;
 
 	for (;;) {
 		struct pollfd pfd[2] = { { U.uffd, POLLIN, 0 }, { U.stopfd, POLLIN, 0 } };
+		int wait_ms = pending_run(rt), err, ready;
 
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			svm__err("fault service: poll failed: %s", strerror(errno));
-			break;
+		ready = poll(pfd, 2, wait_ms);
+		err = ready < 0 ? errno : injected_errno(false);
+		if (err) {
+			service_error("poll", err, &nomem);
+			continue;
 		}
 		if (pfd[1].revents)
 			break;
+		if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+			service_fatal("fault service: the userfaultfd reports an error or hang-up");
+		if (!(pfd[0].revents & POLLIN))
+			continue; /* a pending fault is due */
 		/*
 		 * Before the read: a page that changes after this point woke
 		 * the threads waiting on it, so their messages in this batch
@@ -594,17 +979,31 @@ static void *service_thread(void *arg)
 		uint32_t seen = (uint32_t)atomic_load(&rt->seq);
 		ssize_t got = read(U.uffd, msgs, sizeof(msgs));
 
-		if (got < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				continue;
-			svm__err("fault service: read failed: %s", strerror(errno));
-			break;
+		err = got < 0 ? errno : injected_errno(true);
+		if (err) {
+			service_error("read", err, &nomem);
+			continue;
 		}
+		nomem = 0;
 		for (size_t i = 0; i < (size_t)got / sizeof(msgs[0]); i++)
 			if (msgs[i].event == UFFD_EVENT_PAGEFAULT)
 				serve(rt, &msgs[i], seen);
 	}
+	free(P);
+	P = NULL;
+	np = cap_p = 0;
 	return NULL;
+}
+
+/* Is the running kernel older than major.minor? */
+static bool kernel_before(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return true;
+	return ma < major || (ma == major && mi < minor);
 }
 
 /* A userfaultfd that takes kernel-mode faults if we may have one. */
@@ -760,6 +1159,18 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 	U.size = cfg->heap_size & ~(SVM__HUGE_SIZE - 1);
 	U.ndev = cfg->user_devices;
 	U.pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); /* -1: no pin test */
+	U.probe_always = cfg->user_pin_probe == 1 ||
+			 (cfg->user_pin_probe == 0 && !kernel_before(6, 4));
+	if (!strcmp(cfg->user_service_fail, "fatal"))
+		U.fail_fatal = true;
+	else if (!strncmp(cfg->user_service_fail, "transient=", 10))
+		U.fail_transient = (unsigned)strtoul(cfg->user_service_fail + 10, NULL, 10);
+	else if (cfg->user_service_fail[0])
+		svm__warn("SVM_USER_SERVICE_FAIL=\"%s\" is not transient=N or fatal; ignored",
+			  cfg->user_service_fail);
+	if (!U.have_move)
+		svm__info("user backend: copy path; pins looked for %s", U.probe_always ?
+			  "before every copy of host pages" : "while the process holds long-term pins");
 	U.zeros = mmap(NULL, ZERO_CHUNK, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	U.heap = (uintptr_t)svm__heap_reserve(U.size);
 	if (U.zeros == MAP_FAILED || !U.heap)
