@@ -42,7 +42,14 @@ struct svm_dpage {
 	struct list_head link;		/* free list or LRU */
 	struct page *page;		/* the device page */
 	struct svm_file *owner;		/* file that moved it here, or NULL */
-	unsigned long addr;		/* its address in the owner's process */
+	/*
+	 * The process it was moved for (mmgrab()ed while the page is in
+	 * use) and its address there: eviction migrates it from there,
+	 * under that mm's mmap_lock, which keeps the VMA mapping it (and so
+	 * the page's anon_vma) alive while the page is being moved.
+	 */
+	struct mm_struct *mm;
+	unsigned long addr;
 	u64 gen;			/* MIGRATE call that moved it here */
 	u8 state;			/* enum svm_dpage_state */
 };
