@@ -11,15 +11,17 @@
  *
  * Coherence: heap_mni (an mmu_interval_notifier on the mirrored range)
  * clears the view's PTEs for every change of the process's page tables
- * there, before that change happens, and flushes the TLBs. PTEs are only
+ * there, before that change happens, and flushes the TLBs of the CPUs
+ * that may cache the process's translations. PTEs are only
  * installed under view->lock after checking heap_mni's sequence, the
  * usual mirror pattern, so a PTE can never point at a page the process no
  * longer has at that address. The invalidation callback cannot use the
  * core's zap helpers (they would start a nested invalidation); it clears
  * PTEs with apply_to_existing_page_range(), which only walks page tables
- * that exist. view_mni watches the view's own range and marks the view
- * dead before its page tables are freed (munmap, exit), after which the
- * callback no longer walks them.
+ * that exist. view_mni watches the view's own range: it clears the PTEs
+ * itself before any change there (keeping their dirty bits), and marks
+ * the view dead before its page tables may be freed or moved (munmap,
+ * exit, mremap), after which no callback walks them.
  *
  * Lock order: mmap_lock -> (page locks, rmap locks of the invalidator) ->
  * view->lock -> view PTE lock. Nothing under view->lock allocates: the
@@ -252,11 +254,34 @@ struct svm_zap {
 	bool cleared;
 };
 
+/*
+ * A view PTE that the device wrote through was dirty: the page it maps is
+ * dirty. Host pages served in place (anonymous or file pages) get the
+ * mark the core's unmap would give them (a clean swap-cache or MADV_FREE
+ * page is otherwise dropped with the device's writes). The page is still
+ * mapped in the heap here (a view PTE never outlives the heap's), so it
+ * and its mapping are alive. Our own backing pages need nothing: a device
+ * page that may be written is marked dirty when it is filled.
+ */
+static void svm_zap_dirty(pte_t old)
+{
+	struct folio *folio;
+
+	if (!pte_dirty(old) || !pfn_valid(pte_pfn(old)))
+		return;
+	folio = page_folio(pfn_to_page(pte_pfn(old)));
+	if (folio_test_anon(folio) || folio->mapping)
+		folio_mark_dirty(folio);
+}
+
 static int svm_zap_pte(pte_t *pte, unsigned long addr, void *data)
 {
 	struct svm_zap *z = data;
+	pte_t old = ptep_get_and_clear(z->mm, addr, pte);
 
-	ptep_get_and_clear(z->mm, addr, pte);
+	if (pte_none(old))
+		return 0;
+	svm_zap_dirty(old);
 	z->cleared = true;
 	return 0;
 }
@@ -278,7 +303,7 @@ static void svm_view_zap(struct svm_view *v, unsigned long start,
 	apply_to_existing_page_range(v->mm, v->vstart + (start - v->heap_start),
 				     end - start, svm_zap_pte, &z);
 	if (z.cleared)
-		svmshim_flush_user_tlb();
+		svmshim_flush_mm_tlb(v->mm);
 	if (start <= v->lo && end >= v->hi) {
 		v->lo = ULONG_MAX;
 		v->hi = 0;
@@ -314,20 +339,34 @@ static const struct mmu_interval_notifier_ops svm_heap_ops = {
 	.invalidate = svm_heap_invalidate,
 };
 
+/*
+ * The view's own range changes (munmap, exit, mremap, mprotect,
+ * MADV_DONTNEED of the view...). Its PTEs are cleared here, by us, before
+ * the core touches them: the core would drop their dirty bits (they are
+ * special PTEs), and a move would carry them to where no invalidation
+ * looks. When the page tables themselves may go (UNMAP: munmap, or the
+ * page table move of mremap; RELEASE: exit) the view is dead from now on:
+ * nothing walks its page tables any more. A refused mremap brings the
+ * page tables back, empty; svm_view_close() of the copy revives the view.
+ */
 static bool svm_vrange_invalidate(struct mmu_interval_notifier *mni,
 				  const struct mmu_notifier_range *range,
 				  unsigned long cur_seq)
 {
 	struct svm_view *v = container_of(mni, struct svm_view, view_mni);
+	unsigned long start = max(range->start, v->vstart);
+	unsigned long end = min(range->end,
+				v->vstart + (v->heap_end - v->heap_start));
 
-	/* Only the view's page tables going away matters here. */
-	if (range->event != MMU_NOTIFY_UNMAP &&
-	    range->event != MMU_NOTIFY_RELEASE)
-		return true;
 	if (!svm_view_lock(v, range))
 		return false;
 	mmu_interval_set_seq(mni, cur_seq);
-	v->dead = true;
+	if (!v->dead && start < end)
+		svm_view_zap(v, v->heap_start + (start - v->vstart),
+			     v->heap_start + (end - v->vstart));
+	if (range->event == MMU_NOTIFY_UNMAP ||
+	    range->event == MMU_NOTIFY_RELEASE)
+		v->dead = true;
 	mutex_unlock(&v->lock);
 	return true;
 }
@@ -535,7 +574,9 @@ static vm_fault_t svm_view_resolve(struct vm_fault *vmf, bool write)
 	struct svm_attr a;
 	int ret;
 
-	if (READ_ONCE(v->dead))
+	/* Only the view's own VMA in its own process reaches the heap. */
+	if (READ_ONCE(v->dead) || vma->vm_mm != v->mm ||
+	    vma->vm_start != v->vstart)
 		return VM_FAULT_SIGBUS;
 	hvma = vma_lookup(vma->vm_mm, haddr);
 	if (!hvma || hvma->vm_ops == &svm_view_vm_ops)
@@ -613,6 +654,8 @@ static vm_fault_t svm_view_mkwrite(struct vm_fault *vmf)
 	unsigned long vaddr = vmf->address & PAGE_MASK;
 	unsigned long haddr = v->heap_start + (vaddr - vmf->vma->vm_start);
 
+	if (vmf->vma->vm_mm != v->mm || vmf->vma->vm_start != v->vstart)
+		return VM_FAULT_SIGBUS;
 	mutex_lock(&v->lock);
 	if (!v->dead)
 		svm_view_zap(v, haddr, haddr + PAGE_SIZE);
@@ -625,6 +668,11 @@ static int svm_view_may_split(struct vm_area_struct *vma, unsigned long addr)
 	return -EINVAL;		/* a view is mapped and unmapped whole */
 }
 
+/*
+ * A view does not move: its notifiers watch fixed ranges. By the time this
+ * is asked the page tables have moved already; the refusal moves them back
+ * and unmaps the copy (see svm_view_close()).
+ */
 static int svm_view_mremap(struct vm_area_struct *vma)
 {
 	return -EINVAL;
@@ -647,7 +695,9 @@ static void svm_view_release(struct kref *ref)
 
 /*
  * mremap copies the VMA before it asks svm_view_mremap(), and unmaps the
- * copy when that refuses: each VMA holds a reference.
+ * copy when that refuses: each VMA holds a reference. (fork() never
+ * copies a view: VM_DONTCOPY, which VM_IO keeps MADV_DOFORK from
+ * clearing.)
  */
 static void svm_view_open(struct vm_area_struct *vma)
 {
@@ -660,6 +710,16 @@ static void svm_view_close(struct vm_area_struct *vma)
 {
 	struct svm_view *v = vma->vm_private_data;
 
+	/*
+	 * The copy of a refused mremap goes (mmap_lock held for write, the
+	 * page tables moved back to the view's VMA, empty since the move
+	 * began): the view lives on where it was.
+	 */
+	if (vma->vm_start != v->vstart && vma->vm_mm == v->mm) {
+		mutex_lock(&v->lock);
+		v->dead = false;
+		mutex_unlock(&v->lock);
+	}
 	kref_put(&v->ref, svm_view_release);
 }
 
@@ -728,8 +788,13 @@ int svmshim_mmap(struct file *filp, struct vm_area_struct *vma)
 	if (ret)
 		goto out_heap;
 
-	svmshim_vm_flags_set(vma, VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND |
-			     VM_DONTDUMP);
+	/*
+	 * VM_IO: madvise(MADV_DOFORK) cannot take VM_DONTCOPY away, so no
+	 * child ever gets a copy of the view's PTEs (which no invalidation
+	 * of the child's would clear).
+	 */
+	svmshim_vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTCOPY |
+			     VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &svm_view_vm_ops;
 	vma->vm_private_data = v;
 	return 0;
