@@ -2355,6 +2355,281 @@ static int t_inject_cpu_count(void)
 	return 0;
 }
 
+/* ---- issue 19: the view cannot outlive or escape its memory ---------- */
+
+/* Reads one byte; 1 if that raised SIGBUS (or SIGSEGV), 0 if it read. */
+static int read_faults(const char *p)
+{
+	struct sigaction sa, old_bus, old_segv;
+	volatile int got = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigaction(SIGBUS, &sa, &old_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	if (sigsetjmp(bus_jmp, 1) == 0)
+		(void)*(volatile const char *)p;
+	else
+		got = 1;
+	sigaction(SIGBUS, &old_bus, NULL);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	return got;
+}
+
+/*
+ * A refused mremap of a view (pages on the device, or host pages served in
+ * place): the view stays coherent with its heap, and once the heap is
+ * unmapped every view page faults instead of reading what was there.
+ */
+static int view_mremap_case(int in_place, int fixed)
+{
+	size_t len = 256 * 1024, i;
+	char *heap = map_anon(len), *v, *r, *other;
+	long bad;
+
+	CHECK(heap, "mmap");
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	if (in_place)
+		CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_NONE, 1, 0) == 0,
+		      "attr");
+	vfill(v, len, 0xb1);
+	r = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(r != MAP_FAILED, "mmap");
+	if (fixed)
+		CHECK(mremap(v, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, r) ==
+		      MAP_FAILED, "mremap of a view worked");
+	else
+		CHECK(mremap(v, len, 2 * len, MREMAP_MAYMOVE) == MAP_FAILED &&
+		      mremap(v, len, len / 2, 0) == MAP_FAILED,
+		      "resizing mremap of a view worked");
+	munmap(r, len);
+	/* Still the view of the heap, both ways. */
+	bad = vcheck(v, len, 0xb1);
+	CHECK(bad < 0, "view lost the device's writes at word %ld", bad);
+	vfill(heap, len, 0xb2);
+	bad = vcheck(v, len, 0xb2);
+	CHECK(bad < 0, "view missed the host's writes at word %ld", bad);
+	vfill(v, len, 0xb3);
+	bad = vcheck(heap, len, 0xb3);
+	CHECK(bad < 0, "host missed the device's writes at word %ld", bad);
+
+	CHECK(munmap(heap, len) == 0, "munmap heap");
+	/* Nothing readable where the heap was, new memory elsewhere. */
+	CHECK(mmap(heap, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		   MAP_FIXED, -1, 0) == heap, "placeholder");
+	other = map_anon(len);	/* likely gets the freed pages */
+	CHECK(other, "mmap");
+	vfill(other, len, 0xb4);
+	for (i = 0; i < len; i += 16 * KPAGE)
+		CHECK(read_faults(v + i),
+		      "view page %zu readable after its heap was unmapped",
+		      i / KPAGE);
+	bad = vcheck(other, len, 0xb4);
+	CHECK(bad < 0, "new memory changed at word %ld", bad);
+	munmap(other, len);
+	munmap(heap, len);
+	CHECK(munmap(v, len) == 0, "munmap view");
+	return 0;
+}
+
+static int t_view_mremap(void)
+{
+	int in_place, fixed, ret;
+
+	for (in_place = 0; in_place < 2; in_place++)
+		for (fixed = 0; fixed < 2; fixed++) {
+			ret = view_mremap_case(in_place, fixed);
+			if (ret) {
+				size_t l = strlen(why);
+
+				snprintf(why + l, sizeof(why) - l,
+					 " (%s, %s mremap)",
+					 in_place ? "in place" : "on device",
+					 fixed ? "fixed" : "resizing");
+				return ret;
+			}
+		}
+	return 0;
+}
+
+/*
+ * MADV_DOFORK on a view is refused (VM_IO), and fork() still gives the
+ * child no view: it would hold PTEs of the parent's pages that no
+ * invalidation clears.
+ */
+static int t_view_dofork(void)
+{
+	size_t len = 256 * 1024;
+	char *heap = map_anon(len), *v;
+	int status, ret;
+	pid_t pid;
+
+	CHECK(heap, "mmap");
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	CHECK(kshim_attr(fd, heap, len / 2, 0, SVMSHIM_LOC_NONE, 1, 0) == 0, "attr");
+	vfill(v, len, 0xc1);	/* half in place, half on the device */
+	ret = madvise(v, len, MADV_DOFORK);
+	CHECK(ret == -1 && errno == EINVAL, "MADV_DOFORK on a view: %d (%s)",
+	      ret, ret ? strerror(errno) : "accepted");
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0)
+		_exit(mprotect(v, KPAGE, PROT_READ) == 0 ? 10 : 0);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0, "the child inherited the view (0x%x)",
+	      status);
+	CHECK(vcheck(heap, len, 0xc1) < 0, "heap lost the device's writes");
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/*
+ * Eviction for room races with the owners of the evicted pages going
+ * away: munmap, exit, close of their file, fork and exit of both. The
+ * evictor must never reach an owner's freed memory (issue 19: a general
+ * protection fault in remove_migration_ptes() under svm_evict(), the
+ * anon_vma of a page freed while the page was being evicted).
+ */
+#define ERACE_SECS	8.0
+#define ERACE_KIDS	4
+
+static void erace_child(int how, size_t len)
+{
+	int cfd = how & 1 ? kshim_open() : fd;
+	char *h = map_anon(len);
+	pid_t pid;
+
+	if (cfd < 0 || !h)
+		_exit(9);
+	fill(h, len, how);
+	if (kshim_migrate(cfd, h, len, 0, 0, NULL, NULL))
+		_exit(10);
+	switch (how % 4) {
+	case 0:
+		munmap(h, len);
+		break;
+	case 1:
+		close(cfd);	/* close evicts what the file moved */
+		break;
+	case 2:
+		pid = fork();	/* the device pages are shared now */
+		if (pid == 0)
+			_exit(check(h, len, how) < 0 ? 0 : 11);
+		if (pid < 0 || waitpid(pid, &how, 0) != pid || how)
+			_exit(12);
+		break;
+	default:
+		break;		/* exit with everything in place */
+	}
+	_exit(0);
+}
+
+static int t_evict_race(void)
+{
+	struct drm_svmshim_get_info info;
+	struct drm_svmshim_migrate m;
+	size_t cap, plen, clen;
+	double t0 = now_sec();
+	int k, status, rounds = 0, how = 0;
+	pid_t kids[ERACE_KIDS];
+	char *p;
+	long bad;
+
+	CHECK(kshim_info(fd, 0, &info) == 0, "info");
+	cap = info.memory_bytes;
+	if (cap > 128 * MiB)
+		SKIPF("device memory %zu MiB: load with vram_mb<=128", cap / MiB);
+	plen = cap * 3 / 4;
+	clen = cap / 8;
+	p = map_anon(plen);
+	CHECK(p, "mmap");
+	fill(p, plen, 0x5e);
+	while (now_sec() - t0 < ERACE_SECS) {
+		for (k = 0; k < ERACE_KIDS; k++) {
+			kids[k] = fork();
+			CHECK(kids[k] >= 0, "fork");
+			if (kids[k] == 0)
+				erace_child(how + k, clen);
+		}
+		how += ERACE_KIDS;
+		/* Room for ours: the children's pages go, as they go away. */
+		CHECK(kshim_migrate(fd, p, plen, 0, 0, NULL, &m) == 0,
+		      "migrate to device: %s", strerror(errno));
+		CHECK(kshim_migrate(fd, p, plen, SVMSHIM_LOC_HOST, 0, NULL,
+				    &m) == 0, "migrate home");
+		for (k = 0; k < ERACE_KIDS; k++) {
+			CHECK(waitpid(kids[k], &status, 0) == kids[k],
+			      "waitpid");
+			CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "child %d failed (0x%x)", k, status);
+		}
+		rounds++;
+	}
+	bad = check(p, plen, 0x5e);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	munmap(p, plen);
+	CHECK(dev_free(0) == cap, "device 0: %llu of %zu bytes free after %d rounds",
+	      (unsigned long long)dev_free(0), cap, rounds);
+	return 0;
+}
+
+/*
+ * Device writes dirty the pages they reach (issue 19 item 4): a page
+ * given up with MADV_FREE and then written by the device, in place or
+ * while on the device, must keep the device's data when reclaim comes
+ * (MADV_PAGEOUT drops clean lazily-freed pages).
+ */
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+static int t_view_dirty(void)
+{
+	size_t len = 256 * 1024, half = len / 2;
+	char *ctl = map_anon(len), *heap = map_anon(len), *v;
+	size_t i, lost[2] = { 0, 0 };
+	cpu_set_t one;
+	long bad;
+
+	/* One CPU: the per-CPU LRU batches MADV_PAGEOUT drains are its own. */
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	CHECK(sched_setaffinity(0, sizeof(one), &one) == 0, "sched_setaffinity");
+	CHECK(ctl && heap, "mmap");
+	/* Control: a clean lazily-freed page is dropped by MADV_PAGEOUT. */
+	vfill(ctl, len, 0xd0);
+	CHECK(madvise(ctl, len, MADV_FREE) == 0, "MADV_FREE");
+	if (madvise(ctl, len, MADV_PAGEOUT))
+		SKIPF("MADV_PAGEOUT: %s", strerror(errno));
+	for (bad = 0; bad < (long)(len / 8); bad++)
+		if (((volatile uint64_t *)ctl)[bad])
+			SKIPF("MADV_PAGEOUT kept clean MADV_FREE pages here");
+
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	/* First half served in place, second half moves to the device. */
+	CHECK(kshim_attr(fd, heap, half, 0, SVMSHIM_LOC_NONE, 1, 0) == 0, "attr");
+	vfill(heap, len, 0xd1);
+	CHECK(madvise(heap, len, MADV_FREE) == 0, "MADV_FREE");
+	vfill(v, len, 0xd2);	/* the device writes it all */
+	CHECK(count_at(heap + half, half, 0) == (long)(half / KPAGE),
+	      "second half not on device 0");
+	CHECK(kshim_migrate(fd, heap + half, half, SVMSHIM_LOC_HOST, 0, NULL,
+			    NULL) == 0, "migrate home");
+	CHECK(madvise(heap, len, MADV_PAGEOUT) == 0, "MADV_PAGEOUT");
+	for (i = 0; i < len / 8; i++)
+		lost[i * 8 >= half] += ((volatile uint64_t *)heap)[i] != (i ^ 0xd2);
+	CHECK(!lost[0] && !lost[1], "reclaim dropped the device's writes: %zu "
+	      "words served in place, %zu words moved home", lost[0], lost[1]);
+	munmap(v, len);
+	munmap(heap, len);
+	munmap(ctl, len);
+	return 0;
+}
+
 static const struct test tests[] = {
 	{ "info", t_info },
 	{ "badargs", t_badargs },
@@ -2406,6 +2681,10 @@ static const struct test tests[] = {
 	{ "view_evict_pref", t_view_evict_pref },
 	{ "inject_backoff", t_inject_backoff },
 	{ "inject_cpu_count", t_inject_cpu_count },
+	{ "view_mremap", t_view_mremap },
+	{ "view_dofork", t_view_dofork },
+	{ "evict_race", t_evict_race },
+	{ "view_dirty", t_view_dirty },
 };
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
