@@ -129,6 +129,55 @@ static void svm_attr_default(struct svm_attr *a, unsigned long addr)
 	};
 }
 
+/*
+ * The records are disjoint, so ordered by start they are ordered by end
+ * too: the first record that ends after @addr holds @addr or is the next
+ * one. NULL if none; attr_lock held.
+ */
+static struct svm_attr_node *svm_attr_after(struct svm_file *sf,
+					    unsigned long addr)
+{
+	struct rb_node *n = sf->attrs.rb_node;
+	struct svm_attr_node *an, *best = NULL;
+
+	while (n) {
+		an = rb_entry(n, struct svm_attr_node, rb);
+		if (an->a.end > addr) {
+			best = an;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	return best;
+}
+
+/* The record holding @addr, or NULL; attr_lock held. */
+static struct svm_attr_node *svm_attr_find(struct svm_file *sf,
+					   unsigned long addr)
+{
+	struct svm_attr_node *an = svm_attr_after(sf, addr);
+
+	return an && an->a.start <= addr ? an : NULL;
+}
+
+static void svm_attr_insert(struct svm_file *sf, struct svm_attr_node *fresh)
+{
+	struct rb_node **link = &sf->attrs.rb_node, *parent = NULL;
+
+	while (*link) {
+		parent = *link;
+		if (fresh->a.start < rb_entry(parent, struct svm_attr_node,
+					      rb)->a.start)
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&fresh->rb, parent, link);
+	rb_insert_color(&fresh->rb, &sf->attrs);
+	sf->nr_attrs++;
+}
+
 /* The attributes of the page at @addr (a copy). */
 static void svm_attr_get(struct svm_file *sf, unsigned long addr,
 			 struct svm_attr *out)
@@ -137,35 +186,25 @@ static void svm_attr_get(struct svm_file *sf, unsigned long addr,
 
 	svm_attr_default(out, addr);
 	spin_lock(&sf->attr_lock);
-	list_for_each_entry(an, &sf->attrs, node) {
-		if (an->a.start > addr)
-			break;
-		if (addr < an->a.end) {
-			*out = an->a;
-			break;
-		}
-	}
+	an = svm_attr_find(sf, addr);
+	if (an)
+		*out = an->a;
 	spin_unlock(&sf->attr_lock);
 }
 
 /*
  * Does @sf prefer device @dev for the page at @addr? For eviction, under
- * the device's spinlock (attr_lock is a spinlock for this).
+ * the device's spinlock (attr_lock is a spinlock for this); a tree lookup,
+ * so the eviction's walk does not grow with the number of records.
  */
 bool svm_attr_prefers(struct svm_file *sf, unsigned long addr, unsigned int dev)
 {
 	struct svm_attr_node *an;
-	bool ret = false;
+	bool ret;
 
 	spin_lock(&sf->attr_lock);
-	list_for_each_entry(an, &sf->attrs, node) {
-		if (an->a.start > addr)
-			break;
-		if (addr < an->a.end) {
-			ret = an->a.preferred == (s32)dev;
-			break;
-		}
-	}
+	an = svm_attr_find(sf, addr);
+	ret = an && an->a.preferred == (s32)dev;
 	spin_unlock(&sf->attr_lock);
 	return ret;
 }
@@ -173,8 +212,8 @@ bool svm_attr_prefers(struct svm_file *sf, unsigned long addr, unsigned int dev)
 int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
 {
 	unsigned long start = args->start, end = args->start + args->length;
-	struct svm_attr_node *an, *tmp, *fresh, *split;
-	struct list_head *pos;
+	struct svm_attr_node *an, *next, *fresh, *split;
+	struct rb_node *rb;
 
 	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
 	split = kzalloc(sizeof(*split), GFP_KERNEL);
@@ -207,40 +246,36 @@ int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
 		kfree(split);
 		return -ENOSPC;
 	}
-	/* Cut [start, end) out of what is there, then insert in order. */
-	pos = &sf->attrs;
-	list_for_each_entry_safe(an, tmp, &sf->attrs, node) {
-		if (an->a.end <= start) {
-			pos = &an->node;
-			continue;
-		}
-		if (an->a.start >= end)
-			break;
+	/*
+	 * Cut [start, end) out of what is there (shortening a record keeps
+	 * the order: they are disjoint), then insert. O(log n) plus the
+	 * records that go.
+	 */
+	for (an = svm_attr_after(sf, start); an && an->a.start < end;
+	     an = next) {
+		rb = rb_next(&an->rb);
+		next = rb ? rb_entry(rb, struct svm_attr_node, rb) : NULL;
 		if (an->a.start < start && an->a.end > end) {
 			/* Covers both sides: keep a head and a tail. */
 			split->a = an->a;
 			split->a.start = end;
-			list_add(&split->node, &an->node);
-			sf->nr_attrs++;
-			split = NULL;
 			an->a.end = start;
-			pos = &an->node;
+			svm_attr_insert(sf, split);
+			split = NULL;
 			break;
 		}
 		if (an->a.start < start) {
 			an->a.end = start;
-			pos = &an->node;
 		} else if (an->a.end > end) {
 			an->a.start = end;
 			break;
 		} else {
-			list_del(&an->node);
+			rb_erase(&an->rb, &sf->attrs);
 			sf->nr_attrs--;
 			kfree(an);
 		}
 	}
-	list_add(&fresh->node, pos);
-	sf->nr_attrs++;
+	svm_attr_insert(sf, fresh);
 	spin_unlock(&sf->attr_lock);
 	kfree(split);
 	svm_views_zap(sf, start, end);
@@ -815,7 +850,7 @@ out_free:
 
 int svm_file_view_init(struct svm_file *sf)
 {
-	INIT_LIST_HEAD(&sf->attrs);
+	sf->attrs = RB_ROOT;
 	spin_lock_init(&sf->attr_lock);
 	spin_lock_init(&sf->events.lock);
 	sf->events.ev = kvcalloc(SVMSHIM_EVENT_RING, sizeof(*sf->events.ev),
@@ -830,9 +865,8 @@ void svm_file_view_fini(struct svm_file *sf)
 {
 	struct svm_attr_node *an, *tmp;
 
-	list_for_each_entry_safe(an, tmp, &sf->attrs, node) {
-		list_del(&an->node);
+	rbtree_postorder_for_each_entry_safe(an, tmp, &sf->attrs, rb)
 		kfree(an);
-	}
+	sf->attrs = RB_ROOT;
 	kvfree(sf->events.ev);
 }
