@@ -44,6 +44,7 @@ enum {
 	R_OTHERDEV,		/* on another of our devices: go via host */
 	R_UNKNOWN,		/* dropped by migrate_vma_setup(): classify */
 	R_SKIP,			/* not tried in this pass (final already) */
+	R_ABSENT,		/* dropped, and not mapped: fault it in */
 };
 
 #define SVM_EVICT_ROUNDS	3
@@ -836,13 +837,50 @@ static int svm_snap(struct svmshim *shim, struct mmu_interval_notifier *mni,
 	return ret;
 }
 
-/* Give a class to the pages migrate_vma_setup() dropped (R_UNKNOWN). */
+/*
+ * Snapshot of [start, end) that faults in the pages marked R_ABSENT in
+ * @res: what hmm_range_fault() reports as nothing although
+ * migrate_vma_setup() found something there (a page swapped out, another
+ * driver's device page, a migration entry, a device-exclusive entry).
+ * Our own device pages are reported as they are. mmap_lock held.
+ */
+static int svm_snap_fault(struct svm_mig *m, unsigned long start,
+			  unsigned long end, const u8 *res)
+{
+	unsigned long i, n = (end - start) >> PAGE_SHIFT;
+	struct hmm_range range = {
+		.notifier = m->mni,
+		.start = start,
+		.end = end,
+		.hmm_pfns = m->snap,
+		.pfn_flags_mask = HMM_PFN_REQ_FAULT,
+		.dev_private_owner = m->shim,
+	};
+	int tries, ret = -EBUSY;
+
+	for (tries = 0; tries < SVM_SNAP_TRIES && ret == -EBUSY; tries++) {
+		for (i = 0; i < n; i++)
+			m->snap[i] = res[i] == R_ABSENT ? HMM_PFN_REQ_FAULT : 0;
+		range.notifier_seq = mmu_interval_read_begin(m->mni);
+		ret = hmm_range_fault(&range);
+	}
+	return ret;
+}
+
+/*
+ * Give a class to the pages migrate_vma_setup() dropped (R_UNKNOWN), from
+ * what is there now: a pinned page is PINNED, a page the core cannot move
+ * as it is (a large folio mapped by PTEs: the core splits only PMD
+ * mappings) UNSUPPORTED, a page found nowhere is faulted in first and
+ * then BUSY (the next attempt moves it) or UNSUPPORTED if that failed.
+ */
 static void svm_classify(struct svm_mig *m, unsigned long start,
 			 unsigned long end, u8 *res)
 {
-	unsigned long i, n = (end - start) >> PAGE_SHIFT;
+	unsigned long i, absent = 0, n = (end - start) >> PAGE_SHIFT;
 	struct page *page;
 	int ret, loc;
+	u8 absent_res = 0;
 
 	for (i = 0; i < n; i++)
 		if (res[i] == R_UNKNOWN)
@@ -851,6 +889,26 @@ static void svm_classify(struct svm_mig *m, unsigned long start,
 		return;
 
 	ret = svm_snap(m->shim, m->mni, start, end, m->snap);
+	for (i = 0; !ret && i < n; i++) {
+		if (res[i] == R_UNKNOWN &&
+		    svm_page_location(m->shim, m->snap[i], &page) ==
+		    SVMSHIM_LOC_NONE) {
+			res[i] = R_ABSENT;
+			absent++;
+		}
+	}
+	if (absent) {
+		ret = svm_snap_fault(m, start, end, res);
+		if (ret) {
+			absent_res = ret == -EBUSY ? SVMSHIM_FAIL_BUSY :
+				     SVMSHIM_FAIL_UNSUPPORTED;
+			ret = svm_snap(m->shim, m->mni, start, end, m->snap);
+		}
+		for (i = 0; i < n; i++)
+			if (res[i] == R_ABSENT)
+				res[i] = absent_res ? absent_res : R_UNKNOWN;
+	}
+
 	for (i = 0; i < n; i++) {
 		if (res[i] != R_UNKNOWN)
 			continue;
@@ -859,23 +917,27 @@ static void svm_classify(struct svm_mig *m, unsigned long start,
 			continue;
 		}
 		loc = svm_page_location(m->shim, m->snap[i], &page);
-		if (m->sdev) {
+		if (loc == SVMSHIM_LOC_OTHER) {
+			res[i] = SVMSHIM_FAIL_UNSUPPORTED;
+		} else if (m->sdev) {
 			if (loc == (int)m->sdev->index)
 				res[i] = R_ALREADY;
 			else if (loc >= 0)
 				res[i] = R_OTHERDEV;
-			else if (loc == SVMSHIM_LOC_OTHER)
-				res[i] = SVMSHIM_FAIL_UNSUPPORTED;
 			else if (loc == SVMSHIM_LOC_HOST &&
 				 svmshim_page_pinned(page))
 				res[i] = SVMSHIM_FAIL_PINNED;
+			else if (loc == SVMSHIM_LOC_HOST &&
+				 folio_test_large(page_folio(page)) &&
+				 !hmm_pfn_to_map_order(m->snap[i]))
+				res[i] = SVMSHIM_FAIL_UNSUPPORTED;
+			else if (loc == SVMSHIM_LOC_NONE && absent)
+				res[i] = SVMSHIM_FAIL_UNSUPPORTED;
 			else
 				res[i] = SVMSHIM_FAIL_BUSY;
 		} else {
 			if (loc == SVMSHIM_LOC_HOST || loc == SVMSHIM_LOC_NONE)
 				res[i] = R_ALREADY;
-			else if (loc == SVMSHIM_LOC_OTHER)
-				res[i] = SVMSHIM_FAIL_UNSUPPORTED;
 			else
 				res[i] = SVMSHIM_FAIL_BUSY;
 		}
@@ -1165,12 +1227,17 @@ static void svm_batch_dev(struct svm_mig *m, struct vm_area_struct *vma,
 		else
 			drained = true;
 		svm_batch_to_dev(m, vma, start, end, m->res2, m->res);
+		/*
+		 * What this pass found is what is true now (a page BUSY
+		 * before may be PINNED, NO_MEMORY or there already now).
+		 */
 		for (i = 0; i < n; i++) {
-			if (m->res2[i] == R_MOVED)
-				m->res[i] = R_MOVED;
-			else if (m->res[i] == R_OTHERDEV)
-				m->res[i] = m->res2[i] == R_OTHERDEV ?
-					    SVMSHIM_FAIL_BUSY : m->res2[i];
+			if (m->res2[i] == R_SKIP)
+				continue;
+			if (m->res[i] == R_OTHERDEV && m->res2[i] == R_OTHERDEV)
+				m->res[i] = SVMSHIM_FAIL_BUSY;
+			else
+				m->res[i] = m->res2[i];
 		}
 	}
 }
@@ -1186,12 +1253,20 @@ static void svm_batch_host(struct svm_mig *m, struct vm_area_struct *vma,
 		return;
 	svm_batch_to_host(m, vma, start, end, m->res2, NULL, m->res);
 	for (i = 0; i < n; i++)
-		if (m->res2[i] == R_MOVED)
-			m->res[i] = R_MOVED;
+		if (m->res2[i] != R_SKIP)
+			m->res[i] = m->res2[i];
 }
 
-static bool svm_vma_supported(struct vm_area_struct *vma)
+/*
+ * Can pages of @vma move (to a device: @to_dev)? Private anonymous memory
+ * only; and nothing goes to a device that the process cannot read itself
+ * (PROT_NONE, or write-only): the device would reach what the CPU may not.
+ * Pages on a device still come home from such a VMA.
+ */
+static bool svm_vma_supported(struct vm_area_struct *vma, bool to_dev)
 {
+	if (to_dev && !(vma->vm_flags & VM_READ))
+		return false;
 	return vma_is_anonymous(vma) && !is_vm_hugetlb_page(vma) &&
 	       !(vma->vm_flags & VM_SPECIAL) && !vma_is_dax(vma);
 }
@@ -1257,7 +1332,7 @@ static int svm_retry_batch(struct svm_mig *m, struct mm_struct *mm,
 				return -EINTR;
 			vma = vma_lookup(mm, start);
 			if (!vma || vma->vm_end < end ||
-			    !svm_vma_supported(vma)) {
+			    !svm_vma_supported(vma, m->sdev)) {
 				/* The mapping changed: report what we have. */
 				mmap_read_unlock(mm);
 				break;
@@ -1402,7 +1477,7 @@ u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 	u64 t0 = ktime_get_ns();
 	u8 cls = SVMSHIM_FAIL_BUSY;
 
-	if (!svm_vma_supported(vma)) {
+	if (!svm_vma_supported(vma, true)) {
 		svm_event(v->sf, SVMSHIM_EVENT_FAILURE, SVMSHIM_FAIL_UNSUPPORTED,
 			  v->sdev->index, start, n, SVMSHIM_EVENT_BY_FAULT, 0);
 		return SVMSHIM_FAIL_UNSUPPORTED;
@@ -1487,7 +1562,7 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 		}
 		bend = min3(end, vma->vm_end, addr + (m.batch << PAGE_SHIFT));
 		n = (bend - addr) >> PAGE_SHIFT;
-		supported = svm_vma_supported(vma);
+		supported = svm_vma_supported(vma, m.sdev);
 		if (!supported)
 			memset(m.res, m.sdev ? SVMSHIM_FAIL_UNSUPPORTED : R_ALREADY,
 			       n);

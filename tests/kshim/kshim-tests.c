@@ -2630,6 +2630,175 @@ static int t_view_dirty(void)
 	return 0;
 }
 
+/*
+ * PROT_NONE memory does not go to a device (test_hmm refuses it too):
+ * the device would read what the process cannot. It is UNSUPPORTED, the
+ * device's access faults, and pages already on a device still come home.
+ */
+static int t_prot_none(void)
+{
+	size_t len = 1 * MiB, n = len / KPAGE, half = len / 2, i;
+	char *p = map_anon(len), *v;
+	struct drm_svmshim_migrate m;
+	uint8_t res[256];
+	long bad;
+
+	CHECK(p, "mmap");
+	fill(p, len, 0x9e);
+	CHECK(mprotect(p + half, half, PROT_NONE) == 0, "mprotect");
+	CHECK(kshim_migrate(fd, p, len, 0, 0, res, &m) == 0, "migrate: %s",
+	      strerror(errno));
+	CHECK(m.moved == n / 2 && m.failed[SVMSHIM_FAIL_UNSUPPORTED] == n / 2,
+	      "PROT_NONE half: %s", counts(&m));
+	for (i = n / 2; i < n; i++)
+		CHECK(res[i] == SVMSHIM_FAIL_UNSUPPORTED, "res[%zu] = %u", i, res[i]);
+	v = kshim_view(fd, 0, p, len);
+	CHECK(v, "view");
+	CHECK(read_faults(v + half), "the device read PROT_NONE memory");
+	CHECK(!read_faults(v), "the device cannot read readable memory");
+	munmap(v, len);
+	/* On the device, then PROT_NONE: it still comes home. */
+	CHECK(mprotect(p, half, PROT_NONE) == 0, "mprotect");
+	CHECK(kshim_migrate(fd, p, len, SVMSHIM_LOC_HOST, 0, NULL, &m) == 0 &&
+	      m.moved == n / 2, "home from PROT_NONE: %s", counts(&m));
+	CHECK(mprotect(p, len, PROT_READ | PROT_WRITE) == 0, "mprotect");
+	bad = check(p, len, 0x9e);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	munmap(p, len);
+	return 0;
+}
+
+/*
+ * A THP mapped by PTEs (here after an mprotect of one of its pages): the
+ * core splits only PMD mappings, so these pages cannot move as they are.
+ * They are UNSUPPORTED (served in place), not BUSY for ever.
+ */
+static int t_thp_pte(void)
+{
+	size_t huge = 2 * MiB, n = huge / KPAGE;
+	char *raw = map_anon(2 * huge), *p;
+	struct drm_svmshim_migrate m;
+	long bad, thp0, thp1;
+
+	CHECK(raw, "mmap");
+	p = (char *)(((uintptr_t)raw + huge - 1) & ~(huge - 1));
+	if (madvise(p, huge, MADV_HUGEPAGE))
+		SKIPF("MADV_HUGEPAGE: %s", strerror(errno));
+	thp0 = anon_huge_kb();
+	fill(p, huge, 0x7e);
+	thp1 = anon_huge_kb();
+	if (thp0 < 0 || thp1 - thp0 < 2048)
+		SKIPF("no THP formed (AnonHugePages %ld -> %ld kB)", thp0, thp1);
+	CHECK(mprotect(p + KPAGE, KPAGE, PROT_READ) == 0, "mprotect");
+	CHECK(kshim_migrate(fd, p, huge, 0, SVMSHIM_MIGRATE_DRAIN_LRU, NULL,
+			    &m) == 0, "migrate: %s", strerror(errno));
+	CHECK(m.failed[SVMSHIM_FAIL_BUSY] == 0 &&
+	      m.moved + m.failed[SVMSHIM_FAIL_UNSUPPORTED] == n,
+	      "PTE-mapped THP: %s", counts(&m));
+	printf("INFO: thp_pte: %llu moved, %llu unsupported\n",
+	       (unsigned long long)m.moved,
+	       (unsigned long long)m.failed[SVMSHIM_FAIL_UNSUPPORTED]);
+	bad = check(p, huge, 0x7e);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	munmap(raw, 2 * huge);
+	return 0;
+}
+
+/*
+ * The pass after the LRU drain says what is true then: pages BUSY in the
+ * first pass (injected) that find the device full in the second are
+ * NO_MEMORY, not BUSY.
+ */
+static int t_drain_reclassify(void)
+{
+	struct drm_svmshim_get_info info;
+	struct drm_svmshim_migrate m;
+	size_t cap, alen, len = 64 * KPAGE, n = len / KPAGE, room = 16;
+	char *a, *p;
+	uint8_t res[64];
+	int ret;
+
+	CHECK(kshim_info(fd, 1, &info) == 0, "info");
+	cap = info.memory_bytes;
+	if (cap > 128 * MiB)
+		SKIPF("device memory %zu MiB: load with vram_mb<=128", cap / MiB);
+	CHECK(info.free_bytes == cap, "device 1 not empty");
+	alen = cap - room * KPAGE;
+	a = map_anon(alen);
+	p = map_anon(len);
+	CHECK(a && p, "mmap");
+	fill(a, alen, 0xa7);
+	fill(p, len, 0xa8);
+	CHECK(kshim_migrate(fd, a, alen, 1, 0, NULL, &m) == 0 &&
+	      m.moved == alen / KPAGE, "fill device 1: %s", counts(&m));
+	CHECK(kshim_inject(SVMSHIM_FAIL_BUSY, 100, 3, n, KSHIM_INJECT_TO_DEVICE) == 0,
+	      "set inject_*");
+	ret = kshim_migrate(fd, p, len, 1, SVMSHIM_MIGRATE_DRAIN_LRU |
+			    SVMSHIM_MIGRATE_NO_EVICT, res, &m);
+	inject_off();
+	CHECK(ret == 0 && m.moved == room &&
+	      m.failed[SVMSHIM_FAIL_NO_MEMORY] == n - room &&
+	      m.failed[SVMSHIM_FAIL_BUSY] == 0, "ret %d: %s", ret, counts(&m));
+	CHECK(counts_exact(&m, res, n), "result array does not match");
+	CHECK(check(p, len, 0xa8) < 0 && check(a, alen, 0xa7) < 0,
+	      "data corrupted");
+	munmap(a, alen);
+	munmap(p, len);
+	return 0;
+}
+
+/*
+ * Eviction with the most attribute records a file may have (issue 19
+ * item 6): the eviction looks up every LRU page's record under the
+ * device's spinlock; with a list of 65534 records behind them that was a
+ * soft lockup on demand. Records below the heap, the heap's own record
+ * last, all its pages preferring the device (so the first eviction rounds
+ * look at every one of them).
+ */
+static int t_attr_many(void)
+{
+	struct drm_svmshim_get_info info;
+	struct drm_svmshim_migrate m;
+	size_t cap, alen, blen, i, nrec = 65533;
+	char *a, *b;
+	double t0;
+	int ret;
+
+	CHECK(kshim_info(fd, 0, &info) == 0, "info");
+	cap = info.memory_bytes;
+	if (cap > 128 * MiB)
+		SKIPF("device memory %zu MiB: load with vram_mb<=128", cap / MiB);
+	alen = cap / 2;
+	blen = cap * 3 / 4;
+	a = map_anon(alen);
+	b = map_anon(blen);
+	CHECK(a && b, "mmap");
+	CHECK((uintptr_t)a > (nrec + 16) * 2 * KPAGE, "heap too low");
+	/* Highest first: cheap to insert whatever the structure. */
+	for (i = nrec; i-- > 0;) {
+		ret = kshim_attr(fd, (void *)(uintptr_t)((16 + 2 * i) * KPAGE),
+				 KPAGE, 0, SVMSHIM_LOC_HOST, 0, 0);
+		CHECK(ret == 0, "record %zu: %d", i, ret);
+	}
+	CHECK(kshim_attr(fd, a, alen, 0, 0, 0, 0) == 0, "a's record");
+	CHECK(kshim_attr(fd, b, KPAGE, 0, 0, 0, 0) == -ENOSPC,
+	      "more records than the limit");
+	fill(a, alen, 0xe1);
+	fill(b, blen, 0xe2);
+	CHECK(kshim_migrate(fd, a, alen, 0, 0, NULL, &m) == 0 &&
+	      m.moved == alen / KPAGE, "a: %s", counts(&m));
+	t0 = now_sec();
+	CHECK(kshim_migrate(fd, b, blen, 0, 0, NULL, &m) == 0 &&
+	      m.moved == blen / KPAGE && m.evicted > 0, "b: %s", counts(&m));
+	printf("INFO: attr_many: %llu pages evicted past %zu records in %.2f s\n",
+	       (unsigned long long)m.evicted, nrec + 1, now_sec() - t0);
+	CHECK(check(a, alen, 0xe1) < 0 && check(b, blen, 0xe2) < 0,
+	      "data corrupted");
+	munmap(a, alen);
+	munmap(b, blen);
+	return 0;
+}
+
 static const struct test tests[] = {
 	{ "info", t_info },
 	{ "badargs", t_badargs },
@@ -2685,6 +2854,10 @@ static const struct test tests[] = {
 	{ "view_dofork", t_view_dofork },
 	{ "evict_race", t_evict_race },
 	{ "view_dirty", t_view_dirty },
+	{ "prot_none", t_prot_none },
+	{ "thp_pte", t_thp_pte },
+	{ "drain_reclassify", t_drain_reclassify },
+	{ "attr_many", t_attr_many },
 };
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
