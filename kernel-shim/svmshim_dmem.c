@@ -931,9 +931,7 @@ static void svm_classify(struct svm_mig *m, unsigned long start,
 				 folio_test_large(page_folio(page)) &&
 				 !hmm_pfn_to_map_order(m->snap[i]))
 				res[i] = SVMSHIM_FAIL_UNSUPPORTED;
-			else if (loc == SVMSHIM_LOC_NONE && absent)
-				res[i] = SVMSHIM_FAIL_UNSUPPORTED;
-			else
+			else	/* raced: changed again since */
 				res[i] = SVMSHIM_FAIL_BUSY;
 		} else {
 			if (loc == SVMSHIM_LOC_HOST || loc == SVMSHIM_LOC_NONE)
