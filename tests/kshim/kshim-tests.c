@@ -5,6 +5,8 @@
  *   kshim-tests            run every test
  *   kshim-tests NAME...    run the named tests
  *   kshim-tests -l         list the tests
+ *   kshim-tests --hold F   leave device pages behind a closed file, say so
+ *                          on fifo F, wait to be killed (tests/vm/init.sh)
  *
  * Each test runs in its own child process (a crash is a FAIL, not a lost
  * run) and prints one line: "PASS: name", "FAIL: name: why" or
@@ -2819,6 +2821,42 @@ static int t_attr_many(void)
 	return 0;
 }
 
+/*
+ * kshim-tests --hold FIFO: leave device pages behind a closed file (the
+ * heap moved after its pages went to the device, so the close cannot find
+ * them at their address), write "held" to FIFO and wait to be killed.
+ * tests/vm/init.sh checks that rmmod is refused meanwhile (not stuck in
+ * memunmap_pages()) and works once this process is gone.
+ */
+static int hold_pages(const char *fifo)
+{
+	size_t len = 4 * MiB;
+	char *heap = map_anon(len), *to = map_anon(len), *moved = MAP_FAILED;
+	struct drm_svmshim_get_info info;
+	struct drm_svmshim_migrate m;
+	const char *say = "fail\n";
+	int f;
+
+	/* Whatever happens, the reader of @fifo gets one word. */
+	if (heap && to && !kshim_migrate(fd, heap, len, 0, 0, NULL, &m) &&
+	    m.moved == len / KPAGE)
+		moved = mremap(heap, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	close(fd);
+	if (moved != MAP_FAILED) {
+		/* Still there? (A file of ours would hold the module: closed.) */
+		fd = kshim_open();
+		say = fd >= 0 && kshim_info(fd, 0, &info) == 0 &&
+		      info.free_bytes < info.memory_bytes ? "held\n" : "none\n";
+		close(fd);
+	}
+	f = open(fifo, O_WRONLY | O_CLOEXEC);
+	if (f < 0 || write(f, say, 5) != 5)
+		return 1;
+	close(f);
+	for (;;)
+		pause();
+}
+
 static const struct test tests[] = {
 	{ "info", t_info },
 	{ "badargs", t_badargs },
@@ -2952,6 +2990,8 @@ int main(int argc, char **argv)
 		printf("FAIL: open: no svmshim render node\n");
 		return 1;
 	}
+	if (argc == 3 && !strcmp(argv[1], "--hold"))
+		return hold_pages(argv[2]);
 	for (t = 0; t < NTESTS; t++) {
 		int selected = argc == 1;
 
