@@ -2638,6 +2638,19 @@ static int t_view_dirty(void)
 	CHECK(!lost[0] && !lost[1], "reclaim dropped the device's writes: %zu "
 	      "words served in place, %zu words moved home", lost[0], lost[1]);
 	munmap(v, len);
+
+	/* The view's own PTEs going (munmap of the view) keep them too. */
+	vfill(heap, len, 0xd3);
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view again");
+	CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_NONE, 1, 0) == 0, "attr");
+	CHECK(madvise(heap, len, MADV_FREE) == 0, "MADV_FREE");
+	vfill(v, len, 0xd4);
+	CHECK(munmap(v, len) == 0, "munmap view");
+	CHECK(madvise(heap, len, MADV_PAGEOUT) == 0, "MADV_PAGEOUT");
+	bad = vcheck(heap, len, 0xd4);
+	CHECK(bad < 0, "reclaim dropped the device's writes after the view's "
+	      "munmap at word %ld", bad);
 	munmap(heap, len);
 	munmap(ctl, len);
 	return 0;
