@@ -871,8 +871,9 @@ static int svm_snap_fault(struct svm_mig *m, unsigned long start,
  * Give a class to the pages migrate_vma_setup() dropped (R_UNKNOWN), from
  * what is there now: a pinned page is PINNED, a page the core cannot move
  * as it is (a large folio mapped by PTEs: the core splits only PMD
- * mappings) UNSUPPORTED, a page found nowhere is faulted in first and
- * then BUSY (the next attempt moves it) or UNSUPPORTED if that failed.
+ * mappings) UNSUPPORTED, a page found nowhere on the way to a device is
+ * faulted in first and then BUSY (the next attempt moves it) or
+ * UNSUPPORTED if that failed.
  */
 static void svm_classify(struct svm_mig *m, unsigned long start,
 			 unsigned long end, u8 *res)
@@ -889,7 +890,12 @@ static void svm_classify(struct svm_mig *m, unsigned long start,
 		return;
 
 	ret = svm_snap(m->shim, m->mni, start, end, m->snap);
-	for (i = 0; !ret && i < n; i++) {
+	/*
+	 * Only a move to a device faults pages in; home, a page found
+	 * nowhere is not on a device of ours (a swapped-out page stays in
+	 * swap).
+	 */
+	for (i = 0; !ret && m->sdev && i < n; i++) {
 		if (res[i] == R_UNKNOWN &&
 		    svm_page_location(m->shim, m->snap[i], &page) ==
 		    SVMSHIM_LOC_NONE) {
