@@ -464,6 +464,7 @@ static void svm_page_free(struct page *page)
 	struct mm_struct *mm = NULL;
 	bool last = false;
 
+	ClearPageDirty(page);	/* set when filled for a writer */
 	spin_lock(&sdev->lock);
 	m->owner = NULL;
 	if (m->state == SVM_DPAGE_USED || m->state == SVM_DPAGE_EVICTING) {
