@@ -78,9 +78,13 @@ static inline void svmshim_vm_flags_set(struct vm_area_struct *vma,
  * TLB shootdown after the view's PTEs were cleared from an invalidation
  * callback. The core's zap helpers cannot be used there: they start an
  * mmu_notifier invalidation of their own, nested in the one being served
- * (lockdep reports that), and flush_tlb_mm_range() is not exported. A full
- * flush on every CPU (__flush_tlb_all() is exported) is coarse but correct
- * whatever the CPU has cached for this mm under any PCID.
+ * (lockdep reports that), and flush_tlb_mm_range() is not exported. What
+ * the core's batched unmap does (arch_tlbbatch_add_pending()) is done here
+ * by hand, for the one mm: its TLB generation moves on, so a CPU that
+ * switches back to it later flushes the stale ASID (x86 keeps per-ASID
+ * generations and drops a CPU from mm_cpumask() when it switches away),
+ * and the CPUs that have it loaded now, lazily or not, flush at once. No
+ * other CPU is disturbed (nohz_full ones included).
  */
 #ifdef CONFIG_X86
 #include <asm/tlbflush.h>
@@ -91,9 +95,15 @@ static inline void svmshim_flush_cpu(void *unused)
 	__flush_tlb_all();
 }
 
-static inline void svmshim_flush_user_tlb(void)
+static inline void svmshim_flush_mm_tlb(struct mm_struct *mm)
 {
-	on_each_cpu(svmshim_flush_cpu, NULL, 1);
+	/*
+	 * inc_mm_tlb_gen(), which modules do not see: the generation moves
+	 * on, a full barrier that orders our PTE writes before the read of
+	 * mm_cpumask (switch_mm() sets the bit, then reads the generation).
+	 */
+	atomic64_inc_return(&mm->context.tlb_gen);
+	on_each_cpu_mask(mm_cpumask(mm), svmshim_flush_cpu, NULL, true);
 }
 #else
 #error "svmshim: the device view's TLB shootdown is written for x86 only"

@@ -44,6 +44,7 @@ enum {
 	R_OTHERDEV,		/* on another of our devices: go via host */
 	R_UNKNOWN,		/* dropped by migrate_vma_setup(): classify */
 	R_SKIP,			/* not tried in this pass (final already) */
+	R_ABSENT,		/* dropped, and not mapped: fault it in */
 };
 
 #define SVM_EVICT_ROUNDS	3
@@ -203,42 +204,69 @@ static void svm_unreserve(struct svm_device *sdev, struct page **pages,
 	spin_unlock(&sdev->lock);
 }
 
-static int svm_cmp_ulong(const void *a, const void *b)
-{
-	unsigned long x = *(const unsigned long *)a;
-	unsigned long y = *(const unsigned long *)b;
+/* A device page chosen for eviction, and where it should be found. */
+struct svm_victim {
+	struct mm_struct *mm;		/* mmgrab()ed for the eviction */
+	unsigned long addr;
+	unsigned long pfn;
+};
 
-	return x < y ? -1 : x > y;
+static int svm_cmp_victim(const void *a, const void *b)
+{
+	const struct svm_victim *x = a, *y = b;
+
+	if (x->mm != y->mm)
+		return (unsigned long)x->mm < (unsigned long)y->mm ? -1 : 1;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
 /*
- * Migrate the device pages [pfn, pfn + npages) back to system memory. The
- * host pages are allocated before migrate_device_range() locks anything.
- * Returns the number of pages that moved.
+ * Move the victims @v[0, n) (consecutive addresses inside @vma, its
+ * mmap_lock held) back to host pages, with migrate_vma like any other
+ * move: the held mmap_lock keeps @vma, and with it the anon_vma of every
+ * page it maps, alive until the migration entries are gone again.
+ * (migrate_device_range() would take the pages by pfn with no such
+ * guarantee: when the owner unmaps or exits meanwhile, the anon_vma is
+ * freed under remove_migration_ptes().) A page is moved only if it is
+ * still the victim's: whatever else the range holds now stays. Host
+ * pages are allocated before anything is locked. Returns the pages moved.
  */
-static unsigned long svm_evict_run(unsigned long pfn, unsigned long npages)
+static unsigned long svm_evict_range(struct svm_device *sdev,
+				     struct vm_area_struct *vma,
+				     const struct svm_victim *v,
+				     unsigned long n)
 {
-	unsigned long *src, *dst, i, k = 0, done = 0;
+	unsigned long *src, *dst, i, k = 0, npool, done = 0;
 	struct page **pool;
+	struct migrate_vma args = {
+		.vma = vma,
+		.start = v[0].addr,
+		.end = v[0].addr + (n << PAGE_SHIFT),
+		.pgmap_owner = sdev->shim,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+	};
 
-	src = kvcalloc(npages, sizeof(*src), GFP_KERNEL);
-	dst = kvcalloc(npages, sizeof(*dst), GFP_KERNEL);
-	pool = kvcalloc(npages, sizeof(*pool), GFP_KERNEL);
+	src = kvcalloc(n, sizeof(*src), GFP_KERNEL);
+	dst = kvcalloc(n, sizeof(*dst), GFP_KERNEL);
+	pool = kvcalloc(n, sizeof(*pool), GFP_KERNEL);
 	if (!src || !dst || !pool)
 		goto out;
 	/* Evict only what we have room for, on the device's node. */
-	npages = alloc_pages_bulk_array_node(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN,
-					     svm_page_chunk(pfn_to_page(pfn))->sdev->nid,
-					     npages, pool);
-	if (!npages)
+	npool = alloc_pages_bulk_array_node(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN,
+					    sdev->nid, n, pool);
+	if (!npool)
 		goto out;
 
-	migrate_device_range(src, pfn, npages);
-	for (i = 0; i < npages; i++) {
+	args.src = src;
+	args.dst = dst;
+	if (migrate_vma_setup(&args))
+		goto out;
+	for (i = 0; i < n && k < npool; i++) {
 		struct page *spage = migrate_pfn_to_page(src[i]);
 		struct page *hpage = pool[k];
 
-		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE))
+		if (!spage || !(src[i] & MIGRATE_PFN_MIGRATE) ||
+		    page_to_pfn(spage) != v[i].pfn)
 			continue;
 		if (!trylock_page(hpage))
 			continue;	/* cannot happen: a fresh page */
@@ -246,15 +274,15 @@ static unsigned long svm_evict_run(unsigned long pfn, unsigned long npages)
 		copy_highpage(hpage, svm_page_backing(spage));
 		dst[i] = migrate_pfn(page_to_pfn(hpage));
 	}
-	migrate_device_pages(src, dst, npages);
-	for (i = 0; i < npages; i++)
+	migrate_vma_pages(&args);
+	for (i = 0; i < n; i++)
 		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
 			done++;
-	migrate_device_finalize(src, dst, npages);
+	migrate_vma_finalize(&args);
 
 out:
 	if (pool) {
-		for (i = 0; i < npages; i++)
+		for (i = 0; i < n; i++)
 			if (pool[i])
 				__free_page(pool[i]);
 	}
@@ -265,39 +293,39 @@ out:
 }
 
 /*
- * Evict the device pages in @pfns (state EVICTING, taken off the LRU by the
- * caller). Pages that did not move go back to the LRU tail; pages freed
- * meanwhile (EVICTED) only become free again here, after the last
- * migrate_device_range() on their pfn, so a concurrent reservation can never
- * hand out a page an evictor may still lock.
+ * The victims @v[0, n) of one mm: take it (if it still has users; an
+ * exiting process frees its pages itself) and its mmap_lock for read
+ * (only a trylock unless @may_block: a caller may hold another mmap_lock,
+ * even this one), then evict runs of consecutive addresses inside one
+ * VMA each. Returns the pages moved.
  */
-static unsigned long svm_evict_pfns(struct svm_device *sdev,
-				    unsigned long *pfns, unsigned long n)
+static unsigned long svm_evict_mm(struct svm_device *sdev,
+				  const struct svm_victim *v, unsigned long n,
+				  bool may_block)
 {
+	struct mm_struct *mm = v[0].mm;
 	unsigned long i, run, done = 0;
-	struct svm_dpage *m;
 
-	sort(pfns, n, sizeof(*pfns), svm_cmp_ulong, NULL);
+	if (!mmget_not_zero(mm))
+		return 0;
+	if (may_block ? mmap_read_lock_killable(mm) : !mmap_read_trylock(mm)) {
+		mmput_async(mm);
+		return 0;
+	}
 	for (i = 0; i < n; i += run) {
-		for (run = 1; i + run < n && run < SVMSHIM_MAX_BATCH &&
-		     pfns[i + run] == pfns[i] + run; run++)
-			;
-		done += svm_evict_run(pfns[i], run);
-	}
+		struct vm_area_struct *vma = vma_lookup(mm, v[i].addr);
 
-	spin_lock(&sdev->lock);
-	for (i = 0; i < n; i++) {
-		m = svm_page_meta(pfn_to_page(pfns[i]));
-		if (m->state == SVM_DPAGE_EVICTING) {
-			m->state = SVM_DPAGE_USED;
-			list_add_tail(&m->link, &sdev->lru);
-		} else if (m->state == SVM_DPAGE_EVICTED) {
-			m->state = SVM_DPAGE_FREE;
-			list_add(&m->link, &sdev->free);
-			sdev->nr_free++;
-		}
+		for (run = 1; i + run < n && run < SVMSHIM_MAX_BATCH &&
+		     v[i + run].addr == v[i].addr + (run << PAGE_SHIFT) &&
+		     (!vma || v[i + run].addr < vma->vm_end); run++)
+			;
+		/* Gone, or not where it was (the heap moved): it stays. */
+		if (!vma || !vma_is_anonymous(vma))
+			continue;
+		done += svm_evict_range(sdev, vma, v + i, run);
 	}
-	spin_unlock(&sdev->lock);
+	mmap_read_unlock(mm);
+	mmput_async(mm);
 	return done;
 }
 
@@ -306,19 +334,24 @@ static unsigned long svm_evict_pfns(struct svm_device *sdev,
  * LRU of @sdev, skipping pages placed by MIGRATE call @protect_gen, if
  * @owner is set pages of other files, and if @spare_pref pages whose file
  * names @sdev as their preferred location (evicted last: by a call
- * without it). Never called with page locks held.
+ * without it). Never called with page locks held; @may_block when no
+ * mmap_lock is held either. Pages that did not move go back to the LRU
+ * tail; pages freed meanwhile (EVICTED) only become free again here, so a
+ * concurrent reservation never hands out a page being evicted.
  */
 static unsigned long svm_evict(struct svm_device *sdev, unsigned long want,
 			       u64 protect_gen, struct svm_file *owner,
-			       bool spare_pref)
+			       bool spare_pref, bool may_block)
 {
 	struct svm_dpage *m, *tmp;
-	unsigned long *pfns, n = 0, done;
+	struct svm_victim *v;
+	unsigned long i, g, n = 0, done = 0;
 
 	if (!want)
 		return 0;
-	pfns = kvmalloc_array(want, sizeof(*pfns), GFP_KERNEL);
-	if (!pfns)
+	want = min_t(unsigned long, want, SVMSHIM_MAX_BATCH);
+	v = kvmalloc_array(want, sizeof(*v), GFP_KERNEL);
+	if (!v)
 		return 0;
 	spin_lock(&sdev->lock);
 	list_for_each_entry_safe(m, tmp, &sdev->lru, link) {
@@ -333,11 +366,37 @@ static unsigned long svm_evict(struct svm_device *sdev, unsigned long want,
 			continue;
 		list_del_init(&m->link);
 		m->state = SVM_DPAGE_EVICTING;
-		pfns[n++] = page_to_pfn(m->page);
+		mmgrab(m->mm);
+		v[n].mm = m->mm;
+		v[n].addr = m->addr;
+		v[n].pfn = page_to_pfn(m->page);
+		n++;
 	}
 	spin_unlock(&sdev->lock);
-	done = n ? svm_evict_pfns(sdev, pfns, n) : 0;
-	kvfree(pfns);
+
+	sort(v, n, sizeof(*v), svm_cmp_victim, NULL);
+	for (i = 0; i < n; i = g) {
+		for (g = i + 1; g < n && v[g].mm == v[i].mm; g++)
+			;
+		done += svm_evict_mm(sdev, v + i, g - i, may_block);
+	}
+
+	spin_lock(&sdev->lock);
+	for (i = 0; i < n; i++) {
+		m = svm_page_meta(pfn_to_page(v[i].pfn));
+		if (m->state == SVM_DPAGE_EVICTING) {
+			m->state = SVM_DPAGE_USED;
+			list_add_tail(&m->link, &sdev->lru);
+		} else if (m->state == SVM_DPAGE_EVICTED) {
+			m->state = SVM_DPAGE_FREE;
+			list_add(&m->link, &sdev->free);
+			sdev->nr_free++;
+		}
+	}
+	spin_unlock(&sdev->lock);
+	for (i = 0; i < n; i++)
+		mmdrop(v[i].mm);
+	kvfree(v);
 	return done;
 }
 
@@ -367,7 +426,7 @@ static unsigned long svm_reserve(struct svm_device *sdev, struct page **pages,
 		/* Only the last round takes pages that prefer this device. */
 		bool spare = round < SVM_EVICT_ROUNDS - 1;
 		unsigned long done = svm_evict(sdev, want - got, gen, NULL,
-					       spare);
+					       spare, false);
 
 		*evicted += done;
 		got += svm_take_free(sdev, pages + got, want - got);
@@ -379,28 +438,56 @@ static unsigned long svm_reserve(struct svm_device *sdev, struct page **pages,
 	return got;
 }
 
+/*
+ * A page in use holds the module (and its mm): rmmod cannot get stuck in
+ * memunmap_pages() waiting for pages that processes still map; it is
+ * refused while any page is in use, and every page is free when the
+ * module's exit runs. (The reference is dropped after the page's last
+ * use here; the core drops its pgmap reference, which memunmap_pages()
+ * waits for, only after this returns.)
+ */
+static void svm_page_used(struct svm_device *sdev, struct svm_dpage *m,
+			  struct mm_struct *mm)
+{
+	lockdep_assert_held(&sdev->lock);
+	if (!sdev->nr_used++)
+		__module_get(THIS_MODULE);
+	m->state = SVM_DPAGE_USED;
+	m->mm = mm;
+	mmgrab(mm);
+}
+
 static void svm_page_free(struct page *page)
 {
 	struct svm_device *sdev = svm_page_chunk(page)->sdev;
 	struct svm_dpage *m = svm_page_meta(page);
+	struct mm_struct *mm = NULL;
+	bool last = false;
 
+	ClearPageDirty(page);	/* set when filled for a writer */
 	spin_lock(&sdev->lock);
 	m->owner = NULL;
+	if (m->state == SVM_DPAGE_USED || m->state == SVM_DPAGE_EVICTING) {
+		mm = m->mm;
+		m->mm = NULL;
+		last = !--sdev->nr_used;
+	}
 	if (m->state == SVM_DPAGE_EVICTING) {
-		/* svm_evict_pfns() frees it once it is done with its pfns. */
-		sdev->nr_used--;
+		/* svm_evict() frees it once it is done with its pfn. */
 		m->state = SVM_DPAGE_EVICTED;
-		spin_unlock(&sdev->lock);
-		return;
+	} else {
+		if (m->state == SVM_DPAGE_USED)
+			list_del(&m->link);
+		m->state = SVM_DPAGE_FREE;
+		list_add(&m->link, &sdev->free);
+		sdev->nr_free++;
 	}
-	if (m->state == SVM_DPAGE_USED) {
-		list_del(&m->link);
-		sdev->nr_used--;
-	}
-	m->state = SVM_DPAGE_FREE;
-	list_add(&m->link, &sdev->free);
-	sdev->nr_free++;
 	spin_unlock(&sdev->lock);
+	/* Not the last reference while the mm maps the page; safe here. */
+	if (mm)
+		mmdrop(mm);
+	if (last)
+		module_put(THIS_MODULE);
 }
 
 /* splitmix64: a cheap, well mixed hash for the injection draws. */
@@ -572,8 +659,8 @@ void svm_device_usage(struct svm_device *sdev, unsigned long *total,
 }
 
 /*
- * Module unload: bring every page still in use back to the host, check that
- * every device page is free, then unmap the chunks.
+ * Module unload: every device page is free by now (a page in use holds the
+ * module, see svm_page_used()); check that, then unmap the chunks.
  */
 void svm_device_fini(struct svm_device *sdev)
 {
@@ -581,15 +668,14 @@ void svm_device_fini(struct svm_device *sdev)
 	struct svm_chunk *c, *tmp;
 	int round;
 
-	for (round = 0; round < 10; round++) {
+	/* Nothing to do unless the rule above broke: then try, bounded. */
+	for (round = 0; round < SVM_EVICT_ROUNDS; round++) {
 		spin_lock(&sdev->lock);
 		used = sdev->nr_used;
 		spin_unlock(&sdev->lock);
 		if (!used)
 			break;
-		evicted += svm_evict(sdev, used, 0, NULL, false);
-		if (round)
-			msleep(20);
+		evicted += svm_evict(sdev, used, 0, NULL, false, true);
 	}
 
 	spin_lock(&sdev->lock);
@@ -611,38 +697,52 @@ void svm_device_fini(struct svm_device *sdev)
 	mutex_unlock(&sdev->chunk_lock);
 }
 
-/* Close: every page this file moved to a device goes back to the host. */
+/* Device pages looked at per hold of svm_device.lock by a whole-device walk. */
+#define SVM_WALK_STEP	1024
+
+/*
+ * Close: every page this file moved to a device goes back to the host, in
+ * batches (each svm_evict() takes at most SVMSHIM_MAX_BATCH pages), bounded
+ * by the device's size plus a few rounds for pages that did not move.
+ */
 void svm_file_evict(struct svm_file *sf)
 {
 	struct svmshim *shim = sf->shim;
-	struct svm_dpage *m;
 	unsigned int d;
-	int round;
 
 	for (d = 0; d < shim->ndevices; d++) {
 		struct svm_device *sdev = &shim->devs[d];
+		unsigned long i, end, round, rounds;
 		struct svm_chunk *c;
-		unsigned long i;
 
-		for (round = 0; round < SVM_EVICT_ROUNDS; round++) {
+		rounds = sdev->max_pages / SVMSHIM_MAX_BATCH + SVM_EVICT_ROUNDS;
+		for (round = 0; round < rounds; round++) {
 			unsigned long used;
 
 			spin_lock(&sdev->lock);
 			used = sdev->nr_used;
 			spin_unlock(&sdev->lock);
-			if (!used || !svm_evict(sdev, used, 0, sf, false))
+			if (!used || !svm_evict(sdev, used, 0, sf, false, true))
 				break;
+			cond_resched();
 		}
-		/* What could not move stays mapped; forget its owner. */
-		spin_lock(&sdev->lock);
+		/*
+		 * What could not move stays mapped (its process frees it);
+		 * forget its owner. A bounded step per hold of the lock.
+		 */
+		mutex_lock(&sdev->chunk_lock);
 		list_for_each_entry(c, &sdev->chunks, node) {
-			for (i = 0; i < c->npages; i++) {
-				m = &c->meta[i];
-				if (m->owner == sf)
-					m->owner = NULL;
+			for (i = 0; i < c->npages; i = end) {
+				end = min(i + SVM_WALK_STEP, c->npages);
+				spin_lock(&sdev->lock);
+				for (; i < end; i++)
+					if (c->meta[i].owner == sf)
+						c->meta[i].owner = NULL;
+				spin_unlock(&sdev->lock);
+				cond_resched();
 			}
 		}
-		spin_unlock(&sdev->lock);
+		mutex_unlock(&sdev->chunk_lock);
 	}
 }
 
@@ -738,13 +838,51 @@ static int svm_snap(struct svmshim *shim, struct mmu_interval_notifier *mni,
 	return ret;
 }
 
-/* Give a class to the pages migrate_vma_setup() dropped (R_UNKNOWN). */
+/*
+ * Snapshot of [start, end) that faults in the pages marked R_ABSENT in
+ * @res: what hmm_range_fault() reports as nothing although
+ * migrate_vma_setup() found something there (a page swapped out, another
+ * driver's device page, a migration entry, a device-exclusive entry).
+ * Our own device pages are reported as they are. mmap_lock held.
+ */
+static int svm_snap_fault(struct svm_mig *m, unsigned long start,
+			  unsigned long end, const u8 *res)
+{
+	unsigned long i, n = (end - start) >> PAGE_SHIFT;
+	struct hmm_range range = {
+		.notifier = m->mni,
+		.start = start,
+		.end = end,
+		.hmm_pfns = m->snap,
+		.pfn_flags_mask = HMM_PFN_REQ_FAULT,
+		.dev_private_owner = m->shim,
+	};
+	int tries, ret = -EBUSY;
+
+	for (tries = 0; tries < SVM_SNAP_TRIES && ret == -EBUSY; tries++) {
+		for (i = 0; i < n; i++)
+			m->snap[i] = res[i] == R_ABSENT ? HMM_PFN_REQ_FAULT : 0;
+		range.notifier_seq = mmu_interval_read_begin(m->mni);
+		ret = hmm_range_fault(&range);
+	}
+	return ret;
+}
+
+/*
+ * Give a class to the pages migrate_vma_setup() dropped (R_UNKNOWN), from
+ * what is there now: a pinned page is PINNED, a page the core cannot move
+ * as it is (a large folio mapped by PTEs: the core splits only PMD
+ * mappings) UNSUPPORTED, a page found nowhere on the way to a device is
+ * faulted in first and then BUSY (the next attempt moves it) or
+ * UNSUPPORTED if that failed.
+ */
 static void svm_classify(struct svm_mig *m, unsigned long start,
 			 unsigned long end, u8 *res)
 {
-	unsigned long i, n = (end - start) >> PAGE_SHIFT;
+	unsigned long i, absent = 0, n = (end - start) >> PAGE_SHIFT;
 	struct page *page;
 	int ret, loc;
+	u8 absent_res = 0;
 
 	for (i = 0; i < n; i++)
 		if (res[i] == R_UNKNOWN)
@@ -753,6 +891,31 @@ static void svm_classify(struct svm_mig *m, unsigned long start,
 		return;
 
 	ret = svm_snap(m->shim, m->mni, start, end, m->snap);
+	/*
+	 * Only a move to a device faults pages in; home, a page found
+	 * nowhere is not on a device of ours (a swapped-out page stays in
+	 * swap).
+	 */
+	for (i = 0; !ret && m->sdev && i < n; i++) {
+		if (res[i] == R_UNKNOWN &&
+		    svm_page_location(m->shim, m->snap[i], &page) ==
+		    SVMSHIM_LOC_NONE) {
+			res[i] = R_ABSENT;
+			absent++;
+		}
+	}
+	if (absent) {
+		ret = svm_snap_fault(m, start, end, res);
+		if (ret) {
+			absent_res = ret == -EBUSY ? SVMSHIM_FAIL_BUSY :
+				     SVMSHIM_FAIL_UNSUPPORTED;
+			ret = svm_snap(m->shim, m->mni, start, end, m->snap);
+		}
+		for (i = 0; i < n; i++)
+			if (res[i] == R_ABSENT)
+				res[i] = absent_res ? absent_res : R_UNKNOWN;
+	}
+
 	for (i = 0; i < n; i++) {
 		if (res[i] != R_UNKNOWN)
 			continue;
@@ -761,23 +924,25 @@ static void svm_classify(struct svm_mig *m, unsigned long start,
 			continue;
 		}
 		loc = svm_page_location(m->shim, m->snap[i], &page);
-		if (m->sdev) {
+		if (loc == SVMSHIM_LOC_OTHER) {
+			res[i] = SVMSHIM_FAIL_UNSUPPORTED;
+		} else if (m->sdev) {
 			if (loc == (int)m->sdev->index)
 				res[i] = R_ALREADY;
 			else if (loc >= 0)
 				res[i] = R_OTHERDEV;
-			else if (loc == SVMSHIM_LOC_OTHER)
-				res[i] = SVMSHIM_FAIL_UNSUPPORTED;
 			else if (loc == SVMSHIM_LOC_HOST &&
 				 svmshim_page_pinned(page))
 				res[i] = SVMSHIM_FAIL_PINNED;
-			else
+			else if (loc == SVMSHIM_LOC_HOST &&
+				 folio_test_large(page_folio(page)) &&
+				 !hmm_pfn_to_map_order(m->snap[i]))
+				res[i] = SVMSHIM_FAIL_UNSUPPORTED;
+			else	/* raced: changed again since */
 				res[i] = SVMSHIM_FAIL_BUSY;
 		} else {
 			if (loc == SVMSHIM_LOC_HOST || loc == SVMSHIM_LOC_NONE)
 				res[i] = R_ALREADY;
-			else if (loc == SVMSHIM_LOC_OTHER)
-				res[i] = SVMSHIM_FAIL_UNSUPPORTED;
 			else
 				res[i] = SVMSHIM_FAIL_BUSY;
 		}
@@ -868,8 +1033,16 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 			clear_highpage(svm_page_backing(dpage));
 		m->dst[i] = migrate_pfn(page_to_pfn(dpage));
 		if ((m->src[i] & MIGRATE_PFN_WRITE) ||
-		    (!spage && (vma->vm_flags & VM_WRITE)))
+		    (!spage && (vma->vm_flags & VM_WRITE))) {
 			m->dst[i] |= MIGRATE_PFN_WRITE;
+			/*
+			 * The device may write it through the view, which
+			 * nothing tracks: dirty from the start, so the page
+			 * that brings the data home is dirty too (a clean
+			 * one, say after MADV_FREE, could be dropped).
+			 */
+			SetPageDirty(dpage);
+		}
 		res[i] = R_MOVED;
 	}
 
@@ -886,12 +1059,11 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 			continue;
 		}
 		dm = svm_page_meta(migrate_pfn_to_page(m->dst[i]));
-		dm->state = SVM_DPAGE_USED;
+		svm_page_used(sdev, dm, vma->vm_mm);
 		dm->owner = m->sf;
 		dm->addr = start + (i << PAGE_SHIFT);
 		dm->gen = m->gen;
 		list_add_tail(&dm->link, &sdev->lru);
-		sdev->nr_used++;
 	}
 	spin_unlock(&sdev->lock);
 
@@ -1060,12 +1232,17 @@ static void svm_batch_dev(struct svm_mig *m, struct vm_area_struct *vma,
 		else
 			drained = true;
 		svm_batch_to_dev(m, vma, start, end, m->res2, m->res);
+		/*
+		 * What this pass found is what is true now (a page BUSY
+		 * before may be PINNED, NO_MEMORY or there already now).
+		 */
 		for (i = 0; i < n; i++) {
-			if (m->res2[i] == R_MOVED)
-				m->res[i] = R_MOVED;
-			else if (m->res[i] == R_OTHERDEV)
-				m->res[i] = m->res2[i] == R_OTHERDEV ?
-					    SVMSHIM_FAIL_BUSY : m->res2[i];
+			if (m->res2[i] == R_SKIP)
+				continue;
+			if (m->res[i] == R_OTHERDEV && m->res2[i] == R_OTHERDEV)
+				m->res[i] = SVMSHIM_FAIL_BUSY;
+			else
+				m->res[i] = m->res2[i];
 		}
 	}
 }
@@ -1081,12 +1258,20 @@ static void svm_batch_host(struct svm_mig *m, struct vm_area_struct *vma,
 		return;
 	svm_batch_to_host(m, vma, start, end, m->res2, NULL, m->res);
 	for (i = 0; i < n; i++)
-		if (m->res2[i] == R_MOVED)
-			m->res[i] = R_MOVED;
+		if (m->res2[i] != R_SKIP)
+			m->res[i] = m->res2[i];
 }
 
-static bool svm_vma_supported(struct vm_area_struct *vma)
+/*
+ * Can pages of @vma move (to a device: @to_dev)? Private anonymous memory
+ * only; and nothing goes to a device that the process cannot read itself
+ * (PROT_NONE, or write-only): the device would reach what the CPU may not.
+ * Pages on a device still come home from such a VMA.
+ */
+static bool svm_vma_supported(struct vm_area_struct *vma, bool to_dev)
 {
+	if (to_dev && !(vma->vm_flags & VM_READ))
+		return false;
 	return vma_is_anonymous(vma) && !is_vm_hugetlb_page(vma) &&
 	       !(vma->vm_flags & VM_SPECIAL) && !vma_is_dax(vma);
 }
@@ -1143,7 +1328,7 @@ static int svm_retry_batch(struct svm_mig *m, struct mm_struct *mm,
 			break;
 		if (nomem && m->sdev && !(m->flags & SVMSHIM_MIGRATE_NO_EVICT))
 			m->args->evicted += svm_evict(m->sdev, nomem, m->gen,
-						      NULL, true);
+						      NULL, true, !locked_vma);
 
 		if (locked_vma) {
 			vma = locked_vma;	/* a device fault: lock held */
@@ -1152,7 +1337,7 @@ static int svm_retry_batch(struct svm_mig *m, struct mm_struct *mm,
 				return -EINTR;
 			vma = vma_lookup(mm, start);
 			if (!vma || vma->vm_end < end ||
-			    !svm_vma_supported(vma)) {
+			    !svm_vma_supported(vma, m->sdev)) {
 				/* The mapping changed: report what we have. */
 				mmap_read_unlock(mm);
 				break;
@@ -1297,7 +1482,7 @@ u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 	u64 t0 = ktime_get_ns();
 	u8 cls = SVMSHIM_FAIL_BUSY;
 
-	if (!svm_vma_supported(vma)) {
+	if (!svm_vma_supported(vma, true)) {
 		svm_event(v->sf, SVMSHIM_EVENT_FAILURE, SVMSHIM_FAIL_UNSUPPORTED,
 			  v->sdev->index, start, n, SVMSHIM_EVENT_BY_FAULT, 0);
 		return SVMSHIM_FAIL_UNSUPPORTED;
@@ -1382,7 +1567,7 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 		}
 		bend = min3(end, vma->vm_end, addr + (m.batch << PAGE_SHIFT));
 		n = (bend - addr) >> PAGE_SHIFT;
-		supported = svm_vma_supported(vma);
+		supported = svm_vma_supported(vma, m.sdev);
 		if (!supported)
 			memset(m.res, m.sdev ? SVMSHIM_FAIL_UNSUPPORTED : R_ALREADY,
 			       n);

@@ -9,6 +9,7 @@
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/spinlock.h>
 #include <linux/hmm.h>
 #include <linux/memremap.h>
@@ -42,7 +43,14 @@ struct svm_dpage {
 	struct list_head link;		/* free list or LRU */
 	struct page *page;		/* the device page */
 	struct svm_file *owner;		/* file that moved it here, or NULL */
-	unsigned long addr;		/* its address in the owner's process */
+	/*
+	 * The process it was moved for (mmgrab()ed while the page is in
+	 * use) and its address there: eviction migrates it from there,
+	 * under that mm's mmap_lock, which keeps the VMA mapping it (and so
+	 * the page's anon_vma) alive while the page is being moved.
+	 */
+	struct mm_struct *mm;
+	unsigned long addr;
 	u64 gen;			/* MIGRATE call that moved it here */
 	u8 state;			/* enum svm_dpage_state */
 };
@@ -106,7 +114,7 @@ struct svm_attr {
 #define SVM_RETRY_PAUSE_MAX_US	10000	/* cap of the doubling pause */
 
 struct svm_attr_node {
-	struct list_head node;		/* svm_file.attrs, sorted, disjoint */
+	struct rb_node rb;		/* svm_file.attrs, by start; disjoint */
 	struct svm_attr a;
 };
 
@@ -151,7 +159,7 @@ struct svm_file {
 	struct list_head pins;
 	struct svm_view *views[SVMSHIM_MAX_DEVICES];
 	spinlock_t attr_lock;		/* attrs, nr_attrs (eviction reads them) */
-	struct list_head attrs;
+	struct rb_root attrs;		/* a lookup is O(log nr_attrs) */
 	unsigned long nr_attrs;
 	struct svm_events events;
 };

@@ -11,15 +11,17 @@
  *
  * Coherence: heap_mni (an mmu_interval_notifier on the mirrored range)
  * clears the view's PTEs for every change of the process's page tables
- * there, before that change happens, and flushes the TLBs. PTEs are only
+ * there, before that change happens, and flushes the TLBs of the CPUs
+ * that may cache the process's translations. PTEs are only
  * installed under view->lock after checking heap_mni's sequence, the
  * usual mirror pattern, so a PTE can never point at a page the process no
  * longer has at that address. The invalidation callback cannot use the
  * core's zap helpers (they would start a nested invalidation); it clears
  * PTEs with apply_to_existing_page_range(), which only walks page tables
- * that exist. view_mni watches the view's own range and marks the view
- * dead before its page tables are freed (munmap, exit), after which the
- * callback no longer walks them.
+ * that exist. view_mni watches the view's own range: it clears the PTEs
+ * itself before any change there (keeping their dirty bits), and marks
+ * the view dead before its page tables may be freed or moved (munmap,
+ * exit, mremap), after which no callback walks them.
  *
  * Lock order: mmap_lock -> (page locks, rmap locks of the invalidator) ->
  * view->lock -> view PTE lock. Nothing under view->lock allocates: the
@@ -127,6 +129,55 @@ static void svm_attr_default(struct svm_attr *a, unsigned long addr)
 	};
 }
 
+/*
+ * The records are disjoint, so ordered by start they are ordered by end
+ * too: the first record that ends after @addr holds @addr or is the next
+ * one. NULL if none; attr_lock held.
+ */
+static struct svm_attr_node *svm_attr_after(struct svm_file *sf,
+					    unsigned long addr)
+{
+	struct rb_node *n = sf->attrs.rb_node;
+	struct svm_attr_node *an, *best = NULL;
+
+	while (n) {
+		an = rb_entry(n, struct svm_attr_node, rb);
+		if (an->a.end > addr) {
+			best = an;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	return best;
+}
+
+/* The record holding @addr, or NULL; attr_lock held. */
+static struct svm_attr_node *svm_attr_find(struct svm_file *sf,
+					   unsigned long addr)
+{
+	struct svm_attr_node *an = svm_attr_after(sf, addr);
+
+	return an && an->a.start <= addr ? an : NULL;
+}
+
+static void svm_attr_insert(struct svm_file *sf, struct svm_attr_node *fresh)
+{
+	struct rb_node **link = &sf->attrs.rb_node, *parent = NULL;
+
+	while (*link) {
+		parent = *link;
+		if (fresh->a.start < rb_entry(parent, struct svm_attr_node,
+					      rb)->a.start)
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&fresh->rb, parent, link);
+	rb_insert_color(&fresh->rb, &sf->attrs);
+	sf->nr_attrs++;
+}
+
 /* The attributes of the page at @addr (a copy). */
 static void svm_attr_get(struct svm_file *sf, unsigned long addr,
 			 struct svm_attr *out)
@@ -135,35 +186,25 @@ static void svm_attr_get(struct svm_file *sf, unsigned long addr,
 
 	svm_attr_default(out, addr);
 	spin_lock(&sf->attr_lock);
-	list_for_each_entry(an, &sf->attrs, node) {
-		if (an->a.start > addr)
-			break;
-		if (addr < an->a.end) {
-			*out = an->a;
-			break;
-		}
-	}
+	an = svm_attr_find(sf, addr);
+	if (an)
+		*out = an->a;
 	spin_unlock(&sf->attr_lock);
 }
 
 /*
  * Does @sf prefer device @dev for the page at @addr? For eviction, under
- * the device's spinlock (attr_lock is a spinlock for this).
+ * the device's spinlock (attr_lock is a spinlock for this); a tree lookup,
+ * so the eviction's walk does not grow with the number of records.
  */
 bool svm_attr_prefers(struct svm_file *sf, unsigned long addr, unsigned int dev)
 {
 	struct svm_attr_node *an;
-	bool ret = false;
+	bool ret;
 
 	spin_lock(&sf->attr_lock);
-	list_for_each_entry(an, &sf->attrs, node) {
-		if (an->a.start > addr)
-			break;
-		if (addr < an->a.end) {
-			ret = an->a.preferred == (s32)dev;
-			break;
-		}
-	}
+	an = svm_attr_find(sf, addr);
+	ret = an && an->a.preferred == (s32)dev;
 	spin_unlock(&sf->attr_lock);
 	return ret;
 }
@@ -171,8 +212,8 @@ bool svm_attr_prefers(struct svm_file *sf, unsigned long addr, unsigned int dev)
 int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
 {
 	unsigned long start = args->start, end = args->start + args->length;
-	struct svm_attr_node *an, *tmp, *fresh, *split;
-	struct list_head *pos;
+	struct svm_attr_node *an, *next, *fresh, *split;
+	struct rb_node *rb;
 
 	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
 	split = kzalloc(sizeof(*split), GFP_KERNEL);
@@ -205,40 +246,36 @@ int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
 		kfree(split);
 		return -ENOSPC;
 	}
-	/* Cut [start, end) out of what is there, then insert in order. */
-	pos = &sf->attrs;
-	list_for_each_entry_safe(an, tmp, &sf->attrs, node) {
-		if (an->a.end <= start) {
-			pos = &an->node;
-			continue;
-		}
-		if (an->a.start >= end)
-			break;
+	/*
+	 * Cut [start, end) out of what is there (shortening a record keeps
+	 * the order: they are disjoint), then insert. O(log n) plus the
+	 * records that go.
+	 */
+	for (an = svm_attr_after(sf, start); an && an->a.start < end;
+	     an = next) {
+		rb = rb_next(&an->rb);
+		next = rb ? rb_entry(rb, struct svm_attr_node, rb) : NULL;
 		if (an->a.start < start && an->a.end > end) {
 			/* Covers both sides: keep a head and a tail. */
 			split->a = an->a;
 			split->a.start = end;
-			list_add(&split->node, &an->node);
-			sf->nr_attrs++;
-			split = NULL;
 			an->a.end = start;
-			pos = &an->node;
+			svm_attr_insert(sf, split);
+			split = NULL;
 			break;
 		}
 		if (an->a.start < start) {
 			an->a.end = start;
-			pos = &an->node;
 		} else if (an->a.end > end) {
 			an->a.start = end;
 			break;
 		} else {
-			list_del(&an->node);
+			rb_erase(&an->rb, &sf->attrs);
 			sf->nr_attrs--;
 			kfree(an);
 		}
 	}
-	list_add(&fresh->node, pos);
-	sf->nr_attrs++;
+	svm_attr_insert(sf, fresh);
 	spin_unlock(&sf->attr_lock);
 	kfree(split);
 	svm_views_zap(sf, start, end);
@@ -252,11 +289,34 @@ struct svm_zap {
 	bool cleared;
 };
 
+/*
+ * A view PTE that the device wrote through was dirty: the page it maps is
+ * dirty. Host pages served in place (anonymous or file pages) get the
+ * mark the core's unmap would give them (a clean swap-cache or MADV_FREE
+ * page is otherwise dropped with the device's writes). The page is still
+ * mapped in the heap here (a view PTE never outlives the heap's), so it
+ * and its mapping are alive. Our own backing pages need nothing: a device
+ * page that may be written is marked dirty when it is filled.
+ */
+static void svm_zap_dirty(pte_t old)
+{
+	struct folio *folio;
+
+	if (!pte_dirty(old) || !pfn_valid(pte_pfn(old)))
+		return;
+	folio = page_folio(pfn_to_page(pte_pfn(old)));
+	if (folio_test_anon(folio) || folio->mapping)
+		folio_mark_dirty(folio);
+}
+
 static int svm_zap_pte(pte_t *pte, unsigned long addr, void *data)
 {
 	struct svm_zap *z = data;
+	pte_t old = ptep_get_and_clear(z->mm, addr, pte);
 
-	ptep_get_and_clear(z->mm, addr, pte);
+	if (pte_none(old))
+		return 0;
+	svm_zap_dirty(old);
 	z->cleared = true;
 	return 0;
 }
@@ -278,7 +338,7 @@ static void svm_view_zap(struct svm_view *v, unsigned long start,
 	apply_to_existing_page_range(v->mm, v->vstart + (start - v->heap_start),
 				     end - start, svm_zap_pte, &z);
 	if (z.cleared)
-		svmshim_flush_user_tlb();
+		svmshim_flush_mm_tlb(v->mm);
 	if (start <= v->lo && end >= v->hi) {
 		v->lo = ULONG_MAX;
 		v->hi = 0;
@@ -314,20 +374,34 @@ static const struct mmu_interval_notifier_ops svm_heap_ops = {
 	.invalidate = svm_heap_invalidate,
 };
 
+/*
+ * The view's own range changes (munmap, exit, mremap, mprotect,
+ * MADV_DONTNEED of the view...). Its PTEs are cleared here, by us, before
+ * the core touches them: the core would drop their dirty bits (they are
+ * special PTEs), and a move would carry them to where no invalidation
+ * looks. When the page tables themselves may go (UNMAP: munmap, or the
+ * page table move of mremap; RELEASE: exit) the view is dead from now on:
+ * nothing walks its page tables any more. A refused mremap brings the
+ * page tables back, empty; svm_view_close() of the copy revives the view.
+ */
 static bool svm_vrange_invalidate(struct mmu_interval_notifier *mni,
 				  const struct mmu_notifier_range *range,
 				  unsigned long cur_seq)
 {
 	struct svm_view *v = container_of(mni, struct svm_view, view_mni);
+	unsigned long start = max(range->start, v->vstart);
+	unsigned long end = min(range->end,
+				v->vstart + (v->heap_end - v->heap_start));
 
-	/* Only the view's page tables going away matters here. */
-	if (range->event != MMU_NOTIFY_UNMAP &&
-	    range->event != MMU_NOTIFY_RELEASE)
-		return true;
 	if (!svm_view_lock(v, range))
 		return false;
 	mmu_interval_set_seq(mni, cur_seq);
-	v->dead = true;
+	if (!v->dead && start < end)
+		svm_view_zap(v, v->heap_start + (start - v->vstart),
+			     v->heap_start + (end - v->vstart));
+	if (range->event == MMU_NOTIFY_UNMAP ||
+	    range->event == MMU_NOTIFY_RELEASE)
+		v->dead = true;
 	mutex_unlock(&v->lock);
 	return true;
 }
@@ -535,7 +609,9 @@ static vm_fault_t svm_view_resolve(struct vm_fault *vmf, bool write)
 	struct svm_attr a;
 	int ret;
 
-	if (READ_ONCE(v->dead))
+	/* Only the view's own VMA in its own process reaches the heap. */
+	if (READ_ONCE(v->dead) || vma->vm_mm != v->mm ||
+	    vma->vm_start != v->vstart)
 		return VM_FAULT_SIGBUS;
 	hvma = vma_lookup(vma->vm_mm, haddr);
 	if (!hvma || hvma->vm_ops == &svm_view_vm_ops)
@@ -613,6 +689,8 @@ static vm_fault_t svm_view_mkwrite(struct vm_fault *vmf)
 	unsigned long vaddr = vmf->address & PAGE_MASK;
 	unsigned long haddr = v->heap_start + (vaddr - vmf->vma->vm_start);
 
+	if (vmf->vma->vm_mm != v->mm || vmf->vma->vm_start != v->vstart)
+		return VM_FAULT_SIGBUS;
 	mutex_lock(&v->lock);
 	if (!v->dead)
 		svm_view_zap(v, haddr, haddr + PAGE_SIZE);
@@ -625,6 +703,11 @@ static int svm_view_may_split(struct vm_area_struct *vma, unsigned long addr)
 	return -EINVAL;		/* a view is mapped and unmapped whole */
 }
 
+/*
+ * A view does not move: its notifiers watch fixed ranges. By the time this
+ * is asked the page tables have moved already; the refusal moves them back
+ * and unmaps the copy (see svm_view_close()).
+ */
 static int svm_view_mremap(struct vm_area_struct *vma)
 {
 	return -EINVAL;
@@ -647,7 +730,9 @@ static void svm_view_release(struct kref *ref)
 
 /*
  * mremap copies the VMA before it asks svm_view_mremap(), and unmaps the
- * copy when that refuses: each VMA holds a reference.
+ * copy when that refuses: each VMA holds a reference. (fork() never
+ * copies a view: VM_DONTCOPY, which VM_IO keeps MADV_DOFORK from
+ * clearing.)
  */
 static void svm_view_open(struct vm_area_struct *vma)
 {
@@ -660,6 +745,16 @@ static void svm_view_close(struct vm_area_struct *vma)
 {
 	struct svm_view *v = vma->vm_private_data;
 
+	/*
+	 * The copy of a refused mremap goes (mmap_lock held for write, the
+	 * page tables moved back to the view's VMA, empty since the move
+	 * began): the view lives on where it was.
+	 */
+	if (vma->vm_start != v->vstart && vma->vm_mm == v->mm) {
+		mutex_lock(&v->lock);
+		v->dead = false;
+		mutex_unlock(&v->lock);
+	}
 	kref_put(&v->ref, svm_view_release);
 }
 
@@ -728,8 +823,13 @@ int svmshim_mmap(struct file *filp, struct vm_area_struct *vma)
 	if (ret)
 		goto out_heap;
 
-	svmshim_vm_flags_set(vma, VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND |
-			     VM_DONTDUMP);
+	/*
+	 * VM_IO: madvise(MADV_DOFORK) cannot take VM_DONTCOPY away, so no
+	 * child ever gets a copy of the view's PTEs (which no invalidation
+	 * of the child's would clear).
+	 */
+	svmshim_vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTCOPY |
+			     VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &svm_view_vm_ops;
 	vma->vm_private_data = v;
 	return 0;
@@ -750,7 +850,7 @@ out_free:
 
 int svm_file_view_init(struct svm_file *sf)
 {
-	INIT_LIST_HEAD(&sf->attrs);
+	sf->attrs = RB_ROOT;
 	spin_lock_init(&sf->attr_lock);
 	spin_lock_init(&sf->events.lock);
 	sf->events.ev = kvcalloc(SVMSHIM_EVENT_RING, sizeof(*sf->events.ev),
@@ -765,9 +865,8 @@ void svm_file_view_fini(struct svm_file *sf)
 {
 	struct svm_attr_node *an, *tmp;
 
-	list_for_each_entry_safe(an, tmp, &sf->attrs, node) {
-		list_del(&an->node);
+	rbtree_postorder_for_each_entry_safe(an, tmp, &sf->attrs, rb)
 		kfree(an);
-	}
+	sf->attrs = RB_ROOT;
 	kvfree(sf->events.ev);
 }

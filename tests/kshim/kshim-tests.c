@@ -5,6 +5,8 @@
  *   kshim-tests            run every test
  *   kshim-tests NAME...    run the named tests
  *   kshim-tests -l         list the tests
+ *   kshim-tests --hold F   leave device pages behind a closed file, say so
+ *                          on fifo F, wait to be killed (tests/vm/init.sh)
  *
  * Each test runs in its own child process (a crash is a FAIL, not a lost
  * run) and prints one line: "PASS: name", "FAIL: name: why" or
@@ -579,7 +581,10 @@ struct race_arg {
 	size_t len;
 	int dev;
 	unsigned long busy, moved, bad_calls;
+	char first_bad[240];		/* what the first bad call returned */
 };
+
+static const char *counts(const struct drm_svmshim_migrate *m);
 
 static void *race_thread(void *arg)
 {
@@ -591,14 +596,17 @@ static void *race_thread(void *arg)
 		int dest = (round & 1) ? SVMSHIM_LOC_HOST : a->dev;
 
 		if (kshim_migrate(fd, a->p, a->len, dest, 0, NULL, &m)) {
-			a->bad_calls++;
+			if (!a->bad_calls++)
+				snprintf(a->first_bad, sizeof(a->first_bad),
+					 "round %d: %s", round, strerror(errno));
 			continue;
 		}
 		a->busy += m.failed[SVMSHIM_FAIL_BUSY];
 		a->moved += m.moved;
 		if (m.moved + m.already + m.failed[SVMSHIM_FAIL_BUSY] !=
-		    a->len / KPAGE)
-			a->bad_calls++;
+		    a->len / KPAGE && !a->bad_calls++)
+			snprintf(a->first_bad, sizeof(a->first_bad),
+				 "round %d: %s", round, counts(&m));
 	}
 	return NULL;
 }
@@ -618,8 +626,8 @@ static int t_threads(void)
 	pthread_create(&tb, NULL, race_thread, &b);
 	pthread_join(ta, NULL);
 	pthread_join(tb, NULL);
-	CHECK(!a.bad_calls && !b.bad_calls, "bad calls %lu %lu", a.bad_calls,
-	      b.bad_calls);
+	CHECK(!a.bad_calls && !b.bad_calls, "bad calls %lu %lu (%.100s%.100s)",
+	      a.bad_calls, b.bad_calls, a.first_bad, b.first_bad);
 	bad = check(p, len, 0x1234);
 	CHECK(bad < 0, "data corrupted at word %ld", bad);
 	printf("INFO: threads: moved %lu+%lu pages, busy %lu+%lu pages\n",
@@ -2355,6 +2363,513 @@ static int t_inject_cpu_count(void)
 	return 0;
 }
 
+/* ---- issue 19: the view cannot outlive or escape its memory ---------- */
+
+/* Reads one byte; 1 if that raised SIGBUS (or SIGSEGV), 0 if it read. */
+static int read_faults(const char *p)
+{
+	struct sigaction sa, old_bus, old_segv;
+	volatile int got = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigaction(SIGBUS, &sa, &old_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	if (sigsetjmp(bus_jmp, 1) == 0)
+		(void)*(volatile const char *)p;
+	else
+		got = 1;
+	sigaction(SIGBUS, &old_bus, NULL);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	return got;
+}
+
+/*
+ * A refused mremap of a view (pages on the device, or host pages served in
+ * place): the view stays coherent with its heap, and once the heap is
+ * unmapped every view page faults instead of reading what was there.
+ */
+static int view_mremap_case(int in_place, int fixed)
+{
+	size_t len = 256 * 1024, i;
+	char *heap = map_anon(len), *v, *r, *other;
+	long bad;
+
+	CHECK(heap, "mmap");
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	if (in_place)
+		CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_NONE, 1, 0) == 0,
+		      "attr");
+	vfill(v, len, 0xb1);
+	r = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(r != MAP_FAILED, "mmap");
+	if (fixed)
+		CHECK(mremap(v, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, r) ==
+		      MAP_FAILED, "mremap of a view worked");
+	else
+		CHECK(mremap(v, len, 2 * len, MREMAP_MAYMOVE) == MAP_FAILED &&
+		      mremap(v, len, len / 2, 0) == MAP_FAILED,
+		      "resizing mremap of a view worked");
+	munmap(r, len);
+	/* Still the view of the heap, both ways. */
+	bad = vcheck(v, len, 0xb1);
+	CHECK(bad < 0, "view lost the device's writes at word %ld", bad);
+	vfill(heap, len, 0xb2);
+	bad = vcheck(v, len, 0xb2);
+	CHECK(bad < 0, "view missed the host's writes at word %ld", bad);
+	vfill(v, len, 0xb3);
+	bad = vcheck(heap, len, 0xb3);
+	CHECK(bad < 0, "host missed the device's writes at word %ld", bad);
+
+	CHECK(munmap(heap, len) == 0, "munmap heap");
+	/* Nothing readable where the heap was, new memory elsewhere. */
+	CHECK(mmap(heap, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		   MAP_FIXED, -1, 0) == heap, "placeholder");
+	other = map_anon(len);	/* likely gets the freed pages */
+	CHECK(other, "mmap");
+	vfill(other, len, 0xb4);
+	for (i = 0; i < len; i += 16 * KPAGE)
+		CHECK(read_faults(v + i),
+		      "view page %zu readable after its heap was unmapped",
+		      i / KPAGE);
+	bad = vcheck(other, len, 0xb4);
+	CHECK(bad < 0, "new memory changed at word %ld", bad);
+	munmap(other, len);
+	munmap(heap, len);
+	CHECK(munmap(v, len) == 0, "munmap view");
+	return 0;
+}
+
+static int t_view_mremap(void)
+{
+	int in_place, fixed, ret;
+
+	for (in_place = 0; in_place < 2; in_place++)
+		for (fixed = 0; fixed < 2; fixed++) {
+			ret = view_mremap_case(in_place, fixed);
+			if (ret) {
+				size_t l = strlen(why);
+
+				snprintf(why + l, sizeof(why) - l,
+					 " (%s, %s mremap)",
+					 in_place ? "in place" : "on device",
+					 fixed ? "fixed" : "resizing");
+				return ret;
+			}
+		}
+	return 0;
+}
+
+/*
+ * MADV_DOFORK on a view is refused (VM_IO), and fork() still gives the
+ * child no view: it would hold PTEs of the parent's pages that no
+ * invalidation clears.
+ */
+static int t_view_dofork(void)
+{
+	size_t len = 256 * 1024;
+	char *heap = map_anon(len), *v;
+	int status, ret;
+	pid_t pid;
+
+	CHECK(heap, "mmap");
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	CHECK(kshim_attr(fd, heap, len / 2, 0, SVMSHIM_LOC_NONE, 1, 0) == 0, "attr");
+	vfill(v, len, 0xc1);	/* half in place, half on the device */
+	ret = madvise(v, len, MADV_DOFORK);
+	CHECK(ret == -1 && errno == EINVAL, "MADV_DOFORK on a view: %d (%s)",
+	      ret, ret ? strerror(errno) : "accepted");
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0)
+		_exit(mprotect(v, KPAGE, PROT_READ) == 0 ? 10 : 0);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	      WEXITSTATUS(status) == 0, "the child inherited the view (0x%x)",
+	      status);
+	CHECK(vcheck(heap, len, 0xc1) < 0, "heap lost the device's writes");
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/*
+ * Eviction for room races with the owners of the evicted pages going
+ * away: munmap, exit, close of their file, fork and exit of both. The
+ * evictor must never reach an owner's freed memory (issue 19: a general
+ * protection fault in remove_migration_ptes() under svm_evict(), the
+ * anon_vma of a page freed while the page was being evicted).
+ */
+#define ERACE_SECS	8.0
+#define ERACE_KIDS	4
+
+static void erace_child(int how, size_t len)
+{
+	int cfd = how & 1 ? kshim_open() : fd;
+	char *h = map_anon(len);
+	double t0;
+	pid_t pid;
+
+	if (cfd < 0 || !h)
+		_exit(9);
+	fill(h, len, how);
+	if (kshim_migrate(cfd, h, len, 0, 0, NULL, NULL))
+		_exit(10);
+	/* Go away at some point while the parent evicts (0-40 ms). */
+	t0 = now_sec() + (how * 7919 % 41) / 1000.0;
+	while (now_sec() < t0)
+		;
+	switch (how % 4) {
+	case 0:
+		munmap(h, len);
+		break;
+	case 1:
+		close(cfd);	/* close evicts what the file moved */
+		break;
+	case 2:
+		pid = fork();	/* the device pages are shared now */
+		if (pid == 0)
+			_exit(check(h, len, how) < 0 ? 0 : 11);
+		if (pid < 0 || waitpid(pid, &how, 0) != pid || how)
+			_exit(12);
+		break;
+	default:
+		break;		/* exit with everything in place */
+	}
+	_exit(0);
+}
+
+static int t_evict_race(void)
+{
+	struct drm_svmshim_get_info info;
+	struct drm_svmshim_migrate m;
+	size_t cap, plen, clen;
+	double t0 = now_sec();
+	int k, status, rounds = 0, how = 0;
+	pid_t kids[ERACE_KIDS];
+	char *p;
+	long bad;
+
+	CHECK(kshim_info(fd, 0, &info) == 0, "info");
+	cap = info.memory_bytes;
+	if (cap > 128 * MiB)
+		SKIPF("device memory %zu MiB: load with vram_mb<=128", cap / MiB);
+	plen = cap * 3 / 4;
+	clen = cap / 8;
+	p = map_anon(plen);
+	CHECK(p, "mmap");
+	fill(p, plen, 0x5e);
+	while (now_sec() - t0 < ERACE_SECS) {
+		for (k = 0; k < ERACE_KIDS; k++) {
+			kids[k] = fork();
+			CHECK(kids[k] >= 0, "fork");
+			if (kids[k] == 0)
+				erace_child(how + k, clen);
+		}
+		how += ERACE_KIDS;
+		/* Room for ours: the children's pages go, as they go away. */
+		CHECK(kshim_migrate(fd, p, plen, 0, 0, NULL, &m) == 0,
+		      "migrate to device: %s", strerror(errno));
+		CHECK(kshim_migrate(fd, p, plen, SVMSHIM_LOC_HOST, 0, NULL,
+				    &m) == 0, "migrate home");
+		for (k = 0; k < ERACE_KIDS; k++) {
+			CHECK(waitpid(kids[k], &status, 0) == kids[k],
+			      "waitpid");
+			CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			      "child %d failed (0x%x)", k, status);
+		}
+		rounds++;
+	}
+	bad = check(p, plen, 0x5e);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	munmap(p, plen);
+	CHECK(dev_free(0) == cap, "device 0: %llu of %zu bytes free after %d rounds",
+	      (unsigned long long)dev_free(0), cap, rounds);
+	return 0;
+}
+
+/*
+ * Device writes dirty the pages they reach (issue 19 item 4): a page
+ * given up with MADV_FREE and then written by the device, in place or
+ * while on the device, must keep the device's data when reclaim comes
+ * (MADV_PAGEOUT drops clean lazily-freed pages).
+ */
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+static int t_view_dirty(void)
+{
+	size_t len = 256 * 1024, half = len / 2;
+	char *ctl = map_anon(len), *heap = map_anon(len), *v;
+	size_t i, lost[2] = { 0, 0 };
+	cpu_set_t one;
+	long bad;
+
+	/* One CPU: the per-CPU LRU batches MADV_PAGEOUT drains are its own. */
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	CHECK(sched_setaffinity(0, sizeof(one), &one) == 0, "sched_setaffinity");
+	CHECK(ctl && heap, "mmap");
+	/* Control: a clean lazily-freed page is dropped by MADV_PAGEOUT. */
+	vfill(ctl, len, 0xd0);
+	CHECK(madvise(ctl, len, MADV_FREE) == 0, "MADV_FREE");
+	if (madvise(ctl, len, MADV_PAGEOUT))
+		SKIPF("MADV_PAGEOUT: %s", strerror(errno));
+	for (bad = 0; bad < (long)(len / 8); bad++)
+		if (((volatile uint64_t *)ctl)[bad])
+			SKIPF("MADV_PAGEOUT kept clean MADV_FREE pages here");
+
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	/* First half served in place, second half moves to the device. */
+	CHECK(kshim_attr(fd, heap, half, 0, SVMSHIM_LOC_NONE, 1, 0) == 0, "attr");
+	vfill(heap, len, 0xd1);
+	CHECK(madvise(heap, len, MADV_FREE) == 0, "MADV_FREE");
+	vfill(v, len, 0xd2);	/* the device writes it all */
+	CHECK(count_at(heap + half, half, 0) == (long)(half / KPAGE),
+	      "second half not on device 0");
+	CHECK(kshim_migrate(fd, heap + half, half, SVMSHIM_LOC_HOST, 0, NULL,
+			    NULL) == 0, "migrate home");
+	CHECK(madvise(heap, len, MADV_PAGEOUT) == 0, "MADV_PAGEOUT");
+	for (i = 0; i < len / 8; i++)
+		lost[i * 8 >= half] += ((volatile uint64_t *)heap)[i] != (i ^ 0xd2);
+	CHECK(!lost[0] && !lost[1], "reclaim dropped the device's writes: %zu "
+	      "words served in place, %zu words moved home", lost[0], lost[1]);
+	munmap(v, len);
+
+	/* The view's own PTEs going (munmap of the view) keep them too. */
+	vfill(heap, len, 0xd3);
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view again");
+	CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_NONE, 1, 0) == 0, "attr");
+	CHECK(madvise(heap, len, MADV_FREE) == 0, "MADV_FREE");
+	vfill(v, len, 0xd4);
+	CHECK(munmap(v, len) == 0, "munmap view");
+	CHECK(madvise(heap, len, MADV_PAGEOUT) == 0, "MADV_PAGEOUT");
+	bad = vcheck(heap, len, 0xd4);
+	CHECK(bad < 0, "reclaim dropped the device's writes after the view's "
+	      "munmap at word %ld", bad);
+	munmap(heap, len);
+	munmap(ctl, len);
+	return 0;
+}
+
+/*
+ * PROT_NONE memory does not go to a device (test_hmm refuses it too):
+ * the device would read what the process cannot. It is UNSUPPORTED, the
+ * device's access faults, and pages already on a device still come home.
+ */
+static int t_prot_none(void)
+{
+	size_t len = 1 * MiB, n = len / KPAGE, half = len / 2, i;
+	char *p = map_anon(len), *v;
+	struct drm_svmshim_migrate m;
+	uint8_t res[256];
+	long bad;
+
+	CHECK(p, "mmap");
+	fill(p, len, 0x9e);
+	CHECK(mprotect(p + half, half, PROT_NONE) == 0, "mprotect");
+	CHECK(kshim_migrate(fd, p, len, 0, 0, res, &m) == 0, "migrate: %s",
+	      strerror(errno));
+	CHECK(m.moved == n / 2 && m.failed[SVMSHIM_FAIL_UNSUPPORTED] == n / 2,
+	      "PROT_NONE half: %s", counts(&m));
+	for (i = n / 2; i < n; i++)
+		CHECK(res[i] == SVMSHIM_FAIL_UNSUPPORTED, "res[%zu] = %u", i, res[i]);
+	v = kshim_view(fd, 0, p, len);
+	CHECK(v, "view");
+	CHECK(read_faults(v + half), "the device read PROT_NONE memory");
+	CHECK(!read_faults(v), "the device cannot read readable memory");
+	munmap(v, len);
+	/* On the device, then PROT_NONE: it still comes home. */
+	CHECK(mprotect(p, half, PROT_NONE) == 0, "mprotect");
+	CHECK(kshim_migrate(fd, p, len, SVMSHIM_LOC_HOST, 0, NULL, &m) == 0 &&
+	      m.moved == n / 2, "home from PROT_NONE: %s", counts(&m));
+	CHECK(mprotect(p, len, PROT_READ | PROT_WRITE) == 0, "mprotect");
+	bad = check(p, len, 0x9e);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	munmap(p, len);
+	return 0;
+}
+
+/*
+ * A THP mapped by PTEs (here after an mprotect of one of its pages): the
+ * core splits only PMD mappings, so these pages cannot move as they are.
+ * They are UNSUPPORTED (served in place), not BUSY for ever.
+ */
+static int t_thp_pte(void)
+{
+	size_t huge = 2 * MiB, n = huge / KPAGE;
+	char *raw = map_anon(2 * huge), *p;
+	struct drm_svmshim_migrate m;
+	long bad, thp0, thp1;
+
+	CHECK(raw, "mmap");
+	p = (char *)(((uintptr_t)raw + huge - 1) & ~(huge - 1));
+	if (madvise(p, huge, MADV_HUGEPAGE))
+		SKIPF("MADV_HUGEPAGE: %s", strerror(errno));
+	thp0 = anon_huge_kb();
+	fill(p, huge, 0x7e);
+	thp1 = anon_huge_kb();
+	if (thp0 < 0 || thp1 - thp0 < 2048)
+		SKIPF("no THP formed (AnonHugePages %ld -> %ld kB)", thp0, thp1);
+	CHECK(mprotect(p + KPAGE, KPAGE, PROT_READ) == 0, "mprotect");
+	CHECK(kshim_migrate(fd, p, huge, 0, SVMSHIM_MIGRATE_DRAIN_LRU, NULL,
+			    &m) == 0, "migrate: %s", strerror(errno));
+	CHECK(m.failed[SVMSHIM_FAIL_BUSY] == 0 &&
+	      m.moved + m.failed[SVMSHIM_FAIL_UNSUPPORTED] == n,
+	      "PTE-mapped THP: %s", counts(&m));
+	printf("INFO: thp_pte: %llu moved, %llu unsupported\n",
+	       (unsigned long long)m.moved,
+	       (unsigned long long)m.failed[SVMSHIM_FAIL_UNSUPPORTED]);
+	bad = check(p, huge, 0x7e);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	munmap(raw, 2 * huge);
+	return 0;
+}
+
+/*
+ * The pass after the LRU drain says what is true then: pages BUSY in the
+ * first pass (injected) that find the device full in the second are
+ * NO_MEMORY, not BUSY.
+ */
+static int t_drain_reclassify(void)
+{
+	struct drm_svmshim_get_info info;
+	struct drm_svmshim_migrate m;
+	size_t cap, alen, len = 64 * KPAGE, n = len / KPAGE, room = 16;
+	char *a, *p;
+	uint8_t res[64];
+	int ret;
+
+	CHECK(kshim_info(fd, 1, &info) == 0, "info");
+	cap = info.memory_bytes;
+	if (cap > 128 * MiB)
+		SKIPF("device memory %zu MiB: load with vram_mb<=128", cap / MiB);
+	CHECK(info.free_bytes == cap, "device 1 not empty");
+	alen = cap - room * KPAGE;
+	a = map_anon(alen);
+	p = map_anon(len);
+	CHECK(a && p, "mmap");
+	fill(a, alen, 0xa7);
+	fill(p, len, 0xa8);
+	CHECK(kshim_migrate(fd, a, alen, 1, 0, NULL, &m) == 0 &&
+	      m.moved == alen / KPAGE, "fill device 1: %s", counts(&m));
+	CHECK(kshim_inject(SVMSHIM_FAIL_BUSY, 100, 3, n, KSHIM_INJECT_TO_DEVICE) == 0,
+	      "set inject_*");
+	ret = kshim_migrate(fd, p, len, 1, SVMSHIM_MIGRATE_DRAIN_LRU |
+			    SVMSHIM_MIGRATE_NO_EVICT, res, &m);
+	inject_off();
+	CHECK(ret == 0 && m.moved == room &&
+	      m.failed[SVMSHIM_FAIL_NO_MEMORY] == n - room &&
+	      m.failed[SVMSHIM_FAIL_BUSY] == 0, "ret %d: %s", ret, counts(&m));
+	CHECK(counts_exact(&m, res, n), "result array does not match");
+	CHECK(check(p, len, 0xa8) < 0 && check(a, alen, 0xa7) < 0,
+	      "data corrupted");
+	munmap(a, alen);
+	munmap(p, len);
+	return 0;
+}
+
+/*
+ * Eviction with the most attribute records a file may have (issue 19
+ * item 6): the eviction looks up every LRU page's record under the
+ * device's spinlock; with a list of 65535 records behind them that was a
+ * soft lockup on demand. Records below the heap, the heap's own record
+ * last, all its pages preferring the device (so the first eviction rounds
+ * look at every one of them).
+ */
+static int t_attr_many(void)
+{
+	struct drm_svmshim_get_info info;
+	struct drm_svmshim_migrate m;
+	size_t cap, alen, blen, i, nrec = 65534;
+	char *a, *b;
+	double t0, ta, tb;
+	int ret;
+
+	CHECK(kshim_info(fd, 0, &info) == 0, "info");
+	cap = info.memory_bytes;
+	if (cap > 128 * MiB)
+		SKIPF("device memory %zu MiB: load with vram_mb<=128", cap / MiB);
+	alen = cap / 2;
+	blen = cap * 3 / 4;
+	a = map_anon(alen);
+	b = map_anon(blen);
+	CHECK(a && b, "mmap");
+	CHECK((uintptr_t)a > (nrec + 16) * 2 * KPAGE, "heap too low");
+	/* Highest first: cheap to insert whatever the structure. */
+	for (i = nrec; i-- > 0;) {
+		ret = kshim_attr(fd, (void *)(uintptr_t)((16 + 2 * i) * KPAGE),
+				 KPAGE, 0, SVMSHIM_LOC_HOST, 0, 0);
+		CHECK(ret == 0, "record %zu: %d", i, ret);
+	}
+	CHECK(kshim_attr(fd, a, alen, 0, 0, 0, 0) == 0, "a's record");
+	CHECK(kshim_attr(fd, b, KPAGE, 0, 0, 0, 0) == -ENOSPC,
+	      "more records than the limit");
+	fill(a, alen, 0xe1);
+	fill(b, blen, 0xe2);
+	t0 = now_sec();
+	CHECK(kshim_migrate(fd, a, alen, 0, 0, NULL, &m) == 0 &&
+	      m.moved == alen / KPAGE, "a: %s", counts(&m));
+	ta = now_sec() - t0;
+	t0 = now_sec();
+	CHECK(kshim_migrate(fd, b, blen, 0, 0, NULL, &m) == 0 &&
+	      m.moved == blen / KPAGE && m.evicted > 0, "b: %s", counts(&m));
+	tb = now_sec() - t0;
+	printf("INFO: attr_many: a %.2f s; b, %llu pages evicted past %zu records: %.2f s\n",
+	       ta, (unsigned long long)m.evicted, nrec + 1, tb);
+	/*
+	 * b moves 1.5 times as much as a and evicts; the lookups must not
+	 * make it dozens of times slower (it was 35 times in the VM).
+	 */
+	CHECK(tb < 6 * ta + 0.5, "eviction past the records took %.2f s, "
+	      "moving a %.2f s", tb, ta);
+	CHECK(check(a, alen, 0xe1) < 0 && check(b, blen, 0xe2) < 0,
+	      "data corrupted");
+	munmap(a, alen);
+	munmap(b, blen);
+	return 0;
+}
+
+/*
+ * kshim-tests --hold FIFO: leave device pages behind a closed file (the
+ * heap moved after its pages went to the device, so the close cannot find
+ * them at their address), write "held" to FIFO and wait to be killed.
+ * tests/vm/init.sh checks that rmmod is refused meanwhile (not stuck in
+ * memunmap_pages()) and works once this process is gone.
+ */
+static int hold_pages(const char *fifo)
+{
+	size_t len = 4 * MiB;
+	char *heap = map_anon(len), *to = map_anon(len), *moved = MAP_FAILED;
+	struct drm_svmshim_get_info info;
+	struct drm_svmshim_migrate m;
+	const char *say = "fail\n";
+	int f;
+
+	/* Whatever happens, the reader of @fifo gets one word. */
+	if (heap && to && !kshim_migrate(fd, heap, len, 0, 0, NULL, &m) &&
+	    m.moved == len / KPAGE)
+		moved = mremap(heap, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	close(fd);
+	if (moved != MAP_FAILED) {
+		/* Still there? (A file of ours would hold the module: closed.) */
+		fd = kshim_open();
+		say = fd >= 0 && kshim_info(fd, 0, &info) == 0 &&
+		      info.free_bytes < info.memory_bytes ? "held\n" : "none\n";
+		close(fd);
+	}
+	f = open(fifo, O_WRONLY | O_CLOEXEC);
+	if (f < 0 || write(f, say, 5) != 5)
+		return 1;
+	close(f);
+	for (;;)
+		pause();
+}
+
 static const struct test tests[] = {
 	{ "info", t_info },
 	{ "badargs", t_badargs },
@@ -2406,6 +2921,14 @@ static const struct test tests[] = {
 	{ "view_evict_pref", t_view_evict_pref },
 	{ "inject_backoff", t_inject_backoff },
 	{ "inject_cpu_count", t_inject_cpu_count },
+	{ "view_mremap", t_view_mremap },
+	{ "view_dofork", t_view_dofork },
+	{ "evict_race", t_evict_race },
+	{ "view_dirty", t_view_dirty },
+	{ "prot_none", t_prot_none },
+	{ "thp_pte", t_thp_pte },
+	{ "drain_reclassify", t_drain_reclassify },
+	{ "attr_many", t_attr_many },
 };
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
@@ -2480,6 +3003,8 @@ int main(int argc, char **argv)
 		printf("FAIL: open: no svmshim render node\n");
 		return 1;
 	}
+	if (argc == 3 && !strcmp(argv[1], "--hold"))
+		return hold_pages(argv[2]);
 	for (t = 0; t < NTESTS; t++) {
 		int selected = argc == 1;
 

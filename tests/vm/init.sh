@@ -30,6 +30,24 @@ insmod /lib/svmshim.ko vram_mb=64
 echo "SVMVM: insmod rc=$?"
 /bin/kshim-tests @TESTS@
 echo "SVMVM: kshim-tests rc=$?"
+# A process that still maps device pages behind a closed file: rmmod is
+# refused at once (it must not wait in memunmap_pages() for ever), and
+# unloads once that process is gone.
+mkfifo /tmp/hold
+/bin/kshim-tests --hold /tmp/hold &
+hold=$!
+read held </tmp/hold
+case $held in
+held)	if rmmod svmshim 2>/dev/null; then
+		echo "FAIL: rmmod_busy: unloaded while a process maps device pages"
+	else
+		echo "PASS: rmmod_busy"
+	fi ;;
+none)	echo "SKIP: rmmod_busy: the close took every page home" ;;
+*)	echo "FAIL: rmmod_busy: could not leave pages on the device" ;;
+esac
+kill $hold
+wait $hold
 rmmod svmshim
 echo "SVMVM: rmmod rc=$?"
 echo "SVMVM: kshim-tests end at $(up) s"
