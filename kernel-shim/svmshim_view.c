@@ -85,7 +85,7 @@ int svm_events_read(struct svm_file *sf, struct drm_svmshim_events *a)
 	if (!a->capacity || !a->events)
 		return -EINVAL;
 	n = min_t(u32, a->capacity, SVMSHIM_EVENT_RING);
-	buf = kvmalloc_array(n, sizeof(*buf), GFP_KERNEL);
+	buf = kvmalloc_array(n, sizeof(*buf), GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 
@@ -174,8 +174,8 @@ int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
 	struct svm_attr_node *an, *tmp, *fresh, *split;
 	struct list_head *pos;
 
-	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
-	split = kzalloc(sizeof(*split), GFP_KERNEL);
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+	split = kzalloc(sizeof(*split), GFP_KERNEL_ACCOUNT);
 	if (!fresh || !split) {
 		kfree(fresh);
 		kfree(split);
@@ -695,7 +695,7 @@ int svmshim_mmap(struct file *filp, struct vm_area_struct *vma)
 	if (start < vma->vm_end && vma->vm_start < start + len)
 		return -EINVAL;
 
-	v = kzalloc(sizeof(*v), GFP_KERNEL);
+	v = kzalloc(sizeof(*v), GFP_KERNEL_ACCOUNT);
 	if (!v)
 		return -ENOMEM;
 	v->sf = sf;
@@ -754,7 +754,7 @@ int svm_file_view_init(struct svm_file *sf)
 	spin_lock_init(&sf->attr_lock);
 	spin_lock_init(&sf->events.lock);
 	sf->events.ev = kvcalloc(SVMSHIM_EVENT_RING, sizeof(*sf->events.ev),
-				 GFP_KERNEL);
+				 GFP_KERNEL_ACCOUNT);
 	if (!sf->events.ev)
 		return -ENOMEM;
 	return 0;
