@@ -275,7 +275,8 @@ static void svm_pin_release(struct svm_pin *pin)
  */
 static int svm_pin_reserve(struct svm_file *sf, unsigned long npages)
 {
-	unsigned long max = READ_ONCE(pin_max_mb) << (20 - PAGE_SHIFT);
+	unsigned long max = min_t(unsigned long, READ_ONCE(pin_max_mb),
+				  ULONG_MAX >> 20) << (20 - PAGE_SHIFT);
 	int ret = 0;
 
 	mutex_lock(&sf->lock);
@@ -391,6 +392,7 @@ static int svmshim_ioctl_unpin(struct drm_device *drm, void *data,
 	list_for_each_entry_safe(pin, tmp, &gone, node) {
 		a->pages += pin->npages;
 		svm_pin_release(pin);
+		cond_resched();
 	}
 	return a->pages ? 0 : -ENOENT;
 }
@@ -466,6 +468,7 @@ static void svmshim_postclose(struct drm_device *drm, struct drm_file *file)
 	list_for_each_entry_safe(pin, tmp, &sf->pins, node) {
 		list_del(&pin->node);
 		svm_pin_release(pin);
+		cond_resched();
 	}
 	svm_file_evict(sf);
 	svm_file_view_fini(sf);
