@@ -60,19 +60,19 @@ enum op {
 	OP_INFO, OP_MIGRATE, OP_SNAPSHOT, OP_PIN, OP_UNPIN, OP_ATTR, OP_EVENTS,
 	OP_BADIOCTL, OP_MMAP_NODE, OP_VIEW, OP_TOUCH, OP_MADVISE, OP_MPROTECT,
 	OP_MREMAP, OP_REMAP, OP_FORK, OP_CLOSE, OP_DOFORK, OP_VIEWMREMAP,
-	OP_WRONLYVIEW, OP_COUNT
+	OP_WRONLYVIEW, OP_INJECT, OP_COUNT
 };
 
 static const char *const op_names[OP_COUNT] = {
 	"info", "migrate", "snapshot", "pin", "unpin", "attr", "events",
 	"badioctl", "mmapnode", "view", "touch", "madvise", "mprotect",
 	"mremap", "remap", "fork", "close", "dofork", "viewmremap",
-	"wronlyview",
+	"wronlyview", "inject",
 };
 
 /* Relative weights. */
 static const unsigned int op_weight[OP_COUNT] = {
-	2, 12, 6, 4, 4, 5, 3, 2, 3, 6, 10, 5, 3, 3, 3, 2, 2, 1, 1, 1,
+	2, 12, 6, 4, 4, 5, 3, 2, 3, 6, 10, 5, 3, 3, 3, 2, 2, 1, 1, 1, 1,
 };
 
 /*
@@ -575,21 +575,37 @@ static int do_snapshot(uint64_t *r)
 
 static int do_pin(uint64_t *r, bool unpin)
 {
+	/* the last pins made: UNPIN mostly picks one (or a range around it) */
+	static __thread uint64_t last[8][2];
 	struct drm_svmshim_pin a;
 	uint64_t start, len;
+	int ret;
 
 	memset(&a, 0, sizeof(a));
 	pick_range(r, &start, &len);
-	note(start, len);
 	/* pins stay small: they hold memory until UNPIN or close */
 	if (!unpin && len > 64 * KPAGE && chance(r, 90))
 		len = 64 * KPAGE;
+	if (unpin && chance(r, 70)) {
+		uint64_t *l = last[below(r, 8)];
+
+		start = l[0] - (chance(r, 30) ? KPAGE * below(r, 4) : 0);
+		len = l[1] + (l[0] - start) + (chance(r, 30) ? KPAGE * below(r, 4) : 0);
+	}
+	note(start, len);
 	a.start = start;
 	a.length = len;
 	a.flags = (uint32_t)pick_pad(r);
 	a.pad = (uint32_t)pick_pad(r);
 	a.reserved[below(r, 2)] = pick_pad(r);
-	return shim_ioctl(unpin ? DRM_IOCTL_SVMSHIM_UNPIN : DRM_IOCTL_SVMSHIM_PIN, &a);
+	ret = shim_ioctl(unpin ? DRM_IOCTL_SVMSHIM_UNPIN : DRM_IOCTL_SVMSHIM_PIN, &a);
+	if (!unpin && !ret) {
+		uint64_t *l = last[below(r, 8)];
+
+		l[0] = start;
+		l[1] = len;
+	}
+	return ret;
 }
 
 static int do_attr(uint64_t *r)
@@ -924,6 +940,40 @@ static int do_viewmremap(uint64_t *r)
 	return ret;
 }
 
+/*
+ * Root only: the shim's fault injection, at random (at most 30% of moves,
+ * any class, any direction; never CPU faults, which need inject_count).
+ * main() turns it off at the end.
+ */
+static int set_param(const char *name, unsigned long long v)
+{
+	char path[128], buf[32];
+	int f, len, ret;
+
+	snprintf(path, sizeof(path), "/sys/module/svmshim/parameters/%s", name);
+	f = open(path, O_WRONLY | O_CLOEXEC);
+	if (f < 0)
+		return -errno;
+	len = snprintf(buf, sizeof(buf), "%llu\n", v);
+	ret = write(f, buf, len) == len ? 0 : -errno;
+	close(f);
+	return ret;
+}
+
+static int do_inject(uint64_t *r)
+{
+	if (geteuid() != 0)
+		return -EPERM;
+	if (chance(r, 40))
+		return set_param("inject_class", 0);
+	set_param("inject_class", 0);
+	set_param("inject_count", 0);
+	set_param("inject_seed", rnd(r));
+	set_param("inject_percent", below(r, 31));
+	set_param("inject_direction", below(r, 3));
+	return set_param("inject_class", 1 + below(r, SVMSHIM_FAIL_COUNT - 1));
+}
+
 static int run_op(enum op o, uint64_t *r)
 {
 	switch (o) {
@@ -947,6 +997,7 @@ static int run_op(enum op o, uint64_t *r)
 	case OP_DOFORK: return do_dofork(r);
 	case OP_VIEWMREMAP: return do_viewmremap(r);
 	case OP_WRONLYVIEW: return do_mmap_node(r);	/* write-only ones allowed */
+	case OP_INJECT: return do_inject(r);
 	default: return 0;
 	}
 }
@@ -1402,6 +1453,8 @@ int main(int argc, char **argv)
 		}
 	}
 	close(atomic_load(&shim_fd));
+	if (!unpriv && op_on[OP_INJECT])
+		set_param("inject_class", 0);
 	if (failed) {
 		printf("FUZZ FAIL: seed %llu\n", (unsigned long long)seed);
 		return 1;
