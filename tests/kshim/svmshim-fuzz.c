@@ -1292,11 +1292,14 @@ static void dump_stacks(pid_t pid, unsigned int p)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/stack", pid, t);
 		f = open(path, O_RDONLY);
-		if (f < 0)
-			continue;
-		n = read(f, buf, sizeof(buf) - 1);
-		close(f);
-		buf[n > 0 ? n : 0] = 0;
+		if (f >= 0) {
+			n = read(f, buf, sizeof(buf) - 1);
+			close(f);
+			buf[n > 0 ? n : 0] = 0;
+		} else {	/* root only */
+			snprintf(buf, sizeof(buf), "(kernel stack not readable: %s)\n",
+				 strerror(errno));
+		}
 		printf("FUZZ: hung task %d/%d:\n%s", pid, t, buf);
 		dump_board(pid, p, t);
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, t);
