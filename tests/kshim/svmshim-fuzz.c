@@ -866,6 +866,17 @@ static int do_fork(uint64_t *r)
 		fork_child = true;
 		if (me)
 			atomic_store(&me->tid, gettid());
+		/*
+		 * Half the children move pages with a file of their own, which
+		 * their exit closes after their mm is gone (pages COW-shared
+		 * with the parent stay mapped there).
+		 */
+		if (chance(&cr, 50)) {
+			int nf = open(node_path, O_RDWR | O_CLOEXEC);
+
+			if (nf >= 0)
+				atomic_store(&shim_fd, nf);
+		}
 		for (int i = 0; i < 8; i++) {
 			if (chance(&cr, 50))
 				do_migrate(&cr);
