@@ -117,8 +117,10 @@ static int svm_chunk_add(struct svm_device *sdev)
 	if (!c->backing || !c->meta)
 		goto fail;
 	for (i = 0; i < npages; i++) {
-		c->backing[i] = alloc_pages_node(sdev->nid,
-						 GFP_HIGHUSER | __GFP_NOWARN, 0);
+		/* Never the OOM killer for emulated VRAM: fail the chunk. */
+		c->backing[i] = alloc_pages_node(sdev->nid, GFP_HIGHUSER |
+						 __GFP_NORETRY | __GFP_NOWARN,
+						 0);
 		if (!c->backing[i])
 			goto fail;
 	}
@@ -1317,10 +1319,17 @@ static int svm_retry_batch(struct svm_mig *m, struct mm_struct *mm,
 			break;
 
 		left_us = min_t(s64, left_us, min(pause_us, m->pause_max_us));
-		if (left_us > 0)
-			usleep_range(left_us, left_us + left_us / 8 + 1);
-		else
+		if (left_us > 0) {
+			/* Killable: a fatal signal ends the pause at once. */
+			ktime_t pause = ns_to_ktime(left_us * NSEC_PER_USEC);
+
+			set_current_state(TASK_KILLABLE);
+			schedule_hrtimeout_range(&pause,
+						 (left_us / 8 + 1) * NSEC_PER_USEC,
+						 HRTIMER_MODE_REL);
+		} else {
 			cond_resched();
+		}
 		if (fatal_signal_pending(current))
 			return -EINTR;
 		pause_us = min_t(u64, (u64)pause_us * 2, m->pause_max_us);
@@ -1630,6 +1639,10 @@ int svm_snapshot(struct svm_file *sf, struct drm_svmshim_snapshot *a)
 		struct page *page;
 
 		n = (bend - addr) >> PAGE_SHIFT;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		if (mmap_read_lock_killable(mm)) {
 			ret = -EINTR;
 			break;

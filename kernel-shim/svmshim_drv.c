@@ -7,11 +7,16 @@
  * private memory on a NUMA node. User space finds the node by the DRM
  * driver name "svmshim" and talks the uAPI of include/uapi/svmshim.h.
  */
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/mm.h>
 #include <linux/nodemask.h>
 #include <linux/platform_device.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
@@ -22,7 +27,7 @@
 
 #include "svmshim_priv.h"
 
-#define SVMSHIM_MAX_PIN_PAGES	(SZ_4G >> PAGE_SHIFT)
+#define SVMSHIM_MAX_PIN_PAGES	(SVMSHIM_MAX_PIN_BYTES >> PAGE_SHIFT)
 
 static unsigned int devices = 2;
 module_param(devices, uint, 0444);
@@ -38,6 +43,11 @@ static int svm_numa_node[SVMSHIM_MAX_DEVICES] = {
 static int numa_node_count;
 module_param_array_named(numa_node, svm_numa_node, int, &numa_node_count, 0444);
 MODULE_PARM_DESC(numa_node, "NUMA node of each device (default: online nodes round robin)");
+
+/* The most one open file may pin (all its PINs together), in MiB. */
+static unsigned long pin_max_mb = 16384;
+module_param(pin_max_mb, ulong, 0644);
+MODULE_PARM_DESC(pin_max_mb, "most memory the pins of one open file may hold, in MiB (default 16384)");
 
 unsigned int svmshim_batch_pages = 512;
 module_param_named(batch_pages, svmshim_batch_pages, uint, 0644);
@@ -179,6 +189,9 @@ static int svmshim_ioctl_migrate(struct drm_device *drm, void *data,
 	if (!svm_backoff_ok(a->flags & SVMSHIM_MIGRATE_BACKOFF, a->backoff_us,
 			    a->backoff_max_us))
 		return -EINVAL;
+	if (a->retry_rounds > SVMSHIM_MAX_RETRY_ROUNDS ||
+	    a->retry_budget_us > SVMSHIM_MAX_RETRY_BUDGET_US)
+		return -EINVAL;
 	if (!svm_range_ok(a->start, a->length))
 		return -EINVAL;
 	if (a->dest != SVMSHIM_LOC_HOST &&
@@ -208,11 +221,82 @@ static int svmshim_ioctl_snapshot(struct drm_device *drm, void *data,
 	return svm_snapshot(file->driver_priv, a);
 }
 
+/*
+ * Pins are charged the way io_uring charges its registered buffers: to the
+ * caller's user (user_struct.locked_vm, shared with io_uring, AF_XDP and
+ * others) against its RLIMIT_MEMLOCK, unless it has CAP_IPC_LOCK, and to
+ * its mm's pinned_vm (VmPin) in any case. The pin keeps what it charged
+ * (the user and the mm, by reference), so that whoever drops it (UNPIN,
+ * or the last close of the file in another process or after the pinner
+ * exited) gives back exactly that. The charge is taken before the pages
+ * are pinned and given back after they are unpinned.
+ */
+static int svm_pin_charge(struct svm_pin *pin, unsigned long npages)
+{
+	if (!capable(CAP_IPC_LOCK)) {
+		struct user_struct *user = current_user();
+		unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+		long cur = atomic_long_read(&user->locked_vm);
+
+		do {
+			if (cur + npages > limit)
+				return -ENOMEM;
+		} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur,
+						  cur + npages));
+		pin->user = get_uid(user);
+	}
+	mmgrab(current->mm);
+	pin->mm = current->mm;
+	atomic64_add(npages, &pin->mm->pinned_vm);
+	pin->charged = npages;
+	return 0;
+}
+
 static void svm_pin_release(struct svm_pin *pin)
 {
-	unpin_user_pages(pin->pages, pin->npages);
+	if (pin->npages)
+		unpin_user_pages(pin->pages, pin->npages);
+	if (pin->mm) {
+		atomic64_sub(pin->charged, &pin->mm->pinned_vm);
+		mmdrop(pin->mm);
+	}
+	if (pin->user) {
+		atomic_long_sub(pin->charged, &pin->user->locked_vm);
+		free_uid(pin->user);
+	}
 	kvfree(pin->pages);
 	kfree(pin);
+}
+
+/*
+ * The file's share: at most pin_max_mb MiB and SVMSHIM_MAX_PINS pins,
+ * reserved under sf->lock before pinning (so concurrent PINs cannot
+ * overshoot) and given back by svm_pin_unreserve().
+ */
+static int svm_pin_reserve(struct svm_file *sf, unsigned long npages)
+{
+	unsigned long max = min_t(unsigned long, READ_ONCE(pin_max_mb),
+				  ULONG_MAX >> 20) << (20 - PAGE_SHIFT);
+	int ret = 0;
+
+	mutex_lock(&sf->lock);
+	if (sf->nr_pins >= SVMSHIM_MAX_PINS || sf->pinned_pages > max ||
+	    npages > max - sf->pinned_pages) {
+		ret = -ENOSPC;
+	} else {
+		sf->nr_pins++;
+		sf->pinned_pages += npages;
+	}
+	mutex_unlock(&sf->lock);
+	return ret;
+}
+
+static void svm_pin_unreserve(struct svm_file *sf, unsigned long npages)
+{
+	mutex_lock(&sf->lock);
+	sf->nr_pins--;
+	sf->pinned_pages -= npages;
+	mutex_unlock(&sf->lock);
 }
 
 static int svmshim_ioctl_pin(struct drm_device *drm, void *data,
@@ -231,15 +315,23 @@ static int svmshim_ioctl_pin(struct drm_device *drm, void *data,
 	npages = a->length >> PAGE_SHIFT;
 	if (npages > SVMSHIM_MAX_PIN_PAGES)
 		return -EINVAL;
+	if (!current->mm)
+		return -EINVAL;
 
-	pin = kzalloc(sizeof(*pin), GFP_KERNEL);
+	ret = svm_pin_reserve(sf, npages);
+	if (ret)
+		return ret;
+	ret = -ENOMEM;
+	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
 	if (!pin)
-		return -ENOMEM;
-	pin->pages = kvmalloc_array(npages, sizeof(*pin->pages), GFP_KERNEL);
-	if (!pin->pages) {
-		kfree(pin);
-		return -ENOMEM;
-	}
+		goto out_unreserve;
+	pin->pages = kvmalloc_array(npages, sizeof(*pin->pages),
+				    GFP_KERNEL_ACCOUNT);
+	if (!pin->pages)
+		goto out_free;
+	ret = svm_pin_charge(pin, npages);
+	if (ret)
+		goto out_free;
 	/* Each round pins at least one page or stops: bounded. */
 	while (done < npages) {
 		ret = pin_user_pages_fast(a->start + (done << PAGE_SHIFT),
@@ -248,8 +340,8 @@ static int svmshim_ioctl_pin(struct drm_device *drm, void *data,
 					  pin->pages + done);
 		if (ret <= 0) {
 			pin->npages = done;
-			svm_pin_release(pin);
-			return ret ? ret : -EFAULT;
+			ret = ret ? ret : -EFAULT;
+			goto out_free;
 		}
 		done += ret;
 	}
@@ -261,8 +353,15 @@ static int svmshim_ioctl_pin(struct drm_device *drm, void *data,
 	mutex_unlock(&sf->lock);
 	a->pages = npages;
 	return 0;
+
+out_free:
+	svm_pin_release(pin);
+out_unreserve:
+	svm_pin_unreserve(sf, npages);
+	return ret;
 }
 
+/* Only the calling process's own pins (see the uAPI header). */
 static int svmshim_ioctl_unpin(struct drm_device *drm, void *data,
 			       struct drm_file *file)
 {
@@ -281,14 +380,19 @@ static int svmshim_ioctl_unpin(struct drm_device *drm, void *data,
 	list_for_each_entry_safe(pin, tmp, &sf->pins, node) {
 		u64 pend = pin->start + ((u64)pin->npages << PAGE_SHIFT);
 
-		if (pin->start >= a->start && pend <= a->start + a->length)
+		if (pin->mm == current->mm && pin->start >= a->start &&
+		    pend <= a->start + a->length) {
 			list_move(&pin->node, &gone);
+			sf->nr_pins--;
+			sf->pinned_pages -= pin->npages;
+		}
 	}
 	mutex_unlock(&sf->lock);
 
 	list_for_each_entry_safe(pin, tmp, &gone, node) {
 		a->pages += pin->npages;
 		svm_pin_release(pin);
+		cond_resched();
 	}
 	return a->pages ? 0 : -ENOENT;
 }
@@ -304,6 +408,9 @@ static int svmshim_ioctl_set_attr(struct drm_device *drm, void *data,
 		return -EINVAL;
 	if (!svm_backoff_ok(a->flags & SVMSHIM_ATTR_FAULT_BACKOFF,
 			    a->fault_backoff_us, a->fault_backoff_max_us))
+		return -EINVAL;
+	if (a->fault_retry_rounds > SVMSHIM_MAX_RETRY_ROUNDS ||
+	    a->fault_budget_us > SVMSHIM_MAX_FAULT_BUDGET_US)
 		return -EINVAL;
 	if (!svm_range_ok(a->start, a->length))
 		return -EINVAL;
@@ -325,6 +432,8 @@ static int svmshim_ioctl_events(struct drm_device *drm, void *data,
 
 	if (memchr_inv(a->reserved, 0, sizeof(a->reserved)))
 		return -EINVAL;
+	if (!a->capacity || a->capacity > SVMSHIM_EVENT_RING || !a->events)
+		return -EINVAL;
 	a->count = 0;
 	a->dropped = 0;
 	return svm_events_read(file->driver_priv, a);
@@ -335,7 +444,7 @@ static int svmshim_open(struct drm_device *drm, struct drm_file *file)
 	struct svm_file *sf;
 	int ret;
 
-	sf = kzalloc(sizeof(*sf), GFP_KERNEL);
+	sf = kzalloc(sizeof(*sf), GFP_KERNEL_ACCOUNT);
 	if (!sf)
 		return -ENOMEM;
 	sf->shim = to_svmshim(drm);
@@ -359,6 +468,7 @@ static void svmshim_postclose(struct drm_device *drm, struct drm_file *file)
 	list_for_each_entry_safe(pin, tmp, &sf->pins, node) {
 		list_del(&pin->node);
 		svm_pin_release(pin);
+		cond_resched();
 	}
 	svm_file_evict(sf);
 	svm_file_view_fini(sf);

@@ -92,8 +92,11 @@ struct svmshim {
 struct svm_pin {
 	struct list_head node;
 	unsigned long start;
-	unsigned long npages;
+	unsigned long npages;		/* pinned */
 	struct page **pages;
+	unsigned long charged;		/* pages charged to @mm and @user */
+	struct mm_struct *mm;		/* pinner's (mmgrab), pinned_vm */
+	struct user_struct *user;	/* locked_vm; NULL: CAP_IPC_LOCK */
 };
 
 /* Device fault attributes of a range (SET_ATTR); one per svm_file.attrs. */
@@ -155,8 +158,10 @@ struct svm_view {
 
 struct svm_file {
 	struct svmshim *shim;
-	struct mutex lock;		/* pins, views[] */
+	struct mutex lock;		/* pins, nr_pins, pinned_pages, views[] */
 	struct list_head pins;
+	unsigned long nr_pins;		/* pins held or being made */
+	unsigned long pinned_pages;	/* their pages */
 	struct svm_view *views[SVMSHIM_MAX_DEVICES];
 	spinlock_t attr_lock;		/* attrs, nr_attrs (eviction reads them) */
 	struct rb_root attrs;		/* a lookup is O(log nr_attrs) */

@@ -87,7 +87,7 @@ int svm_events_read(struct svm_file *sf, struct drm_svmshim_events *a)
 	if (!a->capacity || !a->events)
 		return -EINVAL;
 	n = min_t(u32, a->capacity, SVMSHIM_EVENT_RING);
-	buf = kvmalloc_array(n, sizeof(*buf), GFP_KERNEL);
+	buf = kvmalloc_array(n, sizeof(*buf), GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 
@@ -215,8 +215,8 @@ int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
 	struct svm_attr_node *an, *next, *fresh, *split;
 	struct rb_node *rb;
 
-	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL);
-	split = kzalloc(sizeof(*split), GFP_KERNEL);
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+	split = kzalloc(sizeof(*split), GFP_KERNEL_ACCOUNT);
 	if (!fresh || !split) {
 		kfree(fresh);
 		kfree(split);
@@ -613,6 +613,9 @@ static vm_fault_t svm_view_resolve(struct vm_fault *vmf, bool write)
 	if (READ_ONCE(v->dead) || vma->vm_mm != v->mm ||
 	    vma->vm_start != v->vstart)
 		return VM_FAULT_SIGBUS;
+	/* mprotect()ed to write-only: no PTE could serve it, end it. */
+	if (!(vma->vm_flags & VM_READ))
+		return VM_FAULT_SIGBUS;
 	hvma = vma_lookup(vma->vm_mm, haddr);
 	if (!hvma || hvma->vm_ops == &svm_view_vm_ops)
 		return VM_FAULT_SIGBUS;	/* nothing there, or a view of a view */
@@ -782,7 +785,11 @@ int svmshim_mmap(struct file *filp, struct vm_area_struct *vma)
 	if (!dev || dev > shim->ndevices)
 		return -EINVAL;
 	dev--;
-	if (!(vma->vm_flags & VM_SHARED))
+	/*
+	 * A view is the device's read/write window on the heap: one that
+	 * cannot read (x86 has no write-only PTE) could never be served.
+	 */
+	if (!(vma->vm_flags & VM_SHARED) || !(vma->vm_flags & VM_READ))
 		return -EINVAL;
 	if (start + len < start || start + len > TASK_SIZE)
 		return -EINVAL;
@@ -790,7 +797,7 @@ int svmshim_mmap(struct file *filp, struct vm_area_struct *vma)
 	if (start < vma->vm_end && vma->vm_start < start + len)
 		return -EINVAL;
 
-	v = kzalloc(sizeof(*v), GFP_KERNEL);
+	v = kzalloc(sizeof(*v), GFP_KERNEL_ACCOUNT);
 	if (!v)
 		return -ENOMEM;
 	v->sf = sf;
@@ -854,7 +861,7 @@ int svm_file_view_init(struct svm_file *sf)
 	spin_lock_init(&sf->attr_lock);
 	spin_lock_init(&sf->events.lock);
 	sf->events.ev = kvcalloc(SVMSHIM_EVENT_RING, sizeof(*sf->events.ev),
-				 GFP_KERNEL);
+				 GFP_KERNEL_ACCOUNT);
 	if (!sf->events.ev)
 		return -ENOMEM;
 	return 0;

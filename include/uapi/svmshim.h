@@ -91,8 +91,26 @@ struct drm_svmshim_get_info {
 					 SVMSHIM_MIGRATE_RETRY | \
 					 SVMSHIM_MIGRATE_BACKOFF)
 
-/* Longest pause a caller may ask for (BACKOFF, ATTR_FAULT_BACKOFF). */
+/*
+ * Bounds of every time and count a caller chooses (values above them are
+ * rejected with -EINVAL; version 3 shims before these bounds accepted more,
+ * with the same meaning, so the version did not change):
+ *  - longest pause a caller may ask for (BACKOFF, ATTR_FAULT_BACKOFF);
+ *  - retry rounds per batch (MIGRATE @retry_rounds, SET_ATTR
+ *    @fault_retry_rounds);
+ *  - MIGRATE's retry budget (its pauses hold no lock; a fatal signal ends
+ *    the call);
+ *  - a device fault's retry budget (SET_ATTR @fault_budget_us): the fault
+ *    holds the process's mmap_lock for read while it retries, so this is
+ *    kept short; a fatal signal ends its pauses;
+ *  - bytes one PIN may pin (the file's total is bounded too, and every pin
+ *    is charged to RLIMIT_MEMLOCK: see PIN).
+ */
 #define SVMSHIM_MAX_BACKOFF_US		1000000
+#define SVMSHIM_MAX_RETRY_ROUNDS	100
+#define SVMSHIM_MAX_RETRY_BUDGET_US	10000000
+#define SVMSHIM_MAX_FAULT_BUDGET_US	100000
+#define SVMSHIM_MAX_PIN_BYTES		(1ull << 30)
 
 /*
  * MIGRATE: move [start, start + length) to @dest (device index or
@@ -130,8 +148,10 @@ struct drm_svmshim_migrate {
 	__u64 already;
 	__u64 failed[SVMSHIM_FAIL_COUNT]; /* out: per class; [0] always 0 */
 	__u64 evicted;		/* out: pages evicted from @dest to make room */
-	__u32 retry_rounds;	/* in: RETRY: max retry rounds per batch */
-	__u32 retry_budget_us;	/* in: RETRY: time budget of all retries */
+	/* in: RETRY: max retry rounds per batch, <= SVMSHIM_MAX_RETRY_ROUNDS */
+	__u32 retry_rounds;
+	/* in: RETRY: time budget of all retries, <= SVMSHIM_MAX_RETRY_BUDGET_US */
+	__u32 retry_budget_us;
 	__u32 retries;		/* out: RETRY: page attempts in retry rounds */
 	__u32 pad;		/* in: 0; out: 0 */
 	__u32 backoff_us;	/* in: BACKOFF: pause before the first round */
@@ -140,7 +160,22 @@ struct drm_svmshim_migrate {
 	__u32 pad2;		/* in: 0; out: 0 */
 };
 
-/* PIN / UNPIN: a real long-term pin (FOLL_LONGTERM) of a user range. */
+/*
+ * PIN / UNPIN: a real long-term pin (FOLL_LONGTERM) of a user range.
+ * PIN pins at most SVMSHIM_MAX_PIN_BYTES per call (-EINVAL above). The
+ * pages are charged like io_uring's and RDMA's pins: to the caller's
+ * user against RLIMIT_MEMLOCK (-ENOMEM when it would go over; callers
+ * with CAP_IPC_LOCK are exempt) and to the process's pinned memory
+ * (VmPin in /proc/PID/status). One open file holds at most the pin_max_mb
+ * module parameter's MiB and SVMSHIM_MAX_PINS pins (-ENOSPC). A pin
+ * belongs to the process that made it: UNPIN releases the calling
+ * process's pins that lie wholly inside the range (-ENOENT: none); the
+ * rest, and pins of a process that has exited, are released (and
+ * uncharged) when the file is closed for the last time, wherever its
+ * descriptors went (fork, SCM_RIGHTS).
+ */
+#define SVMSHIM_MAX_PINS		65536
+
 struct drm_svmshim_pin {
 	__u64 start;		/* in: page aligned */
 	__u64 length;		/* in: multiple of the page size, > 0 */
@@ -222,8 +257,10 @@ struct drm_svmshim_attr {
 	/* in: bytes moved per device fault: 0 (one page) or a power of two
 	 * from the page size to SVMSHIM_MAX_GRANULARITY */
 	__u32 granularity;
-	__u32 fault_retry_rounds; /* in: like MIGRATE's retry_rounds */
-	__u32 fault_budget_us;	/* in: like MIGRATE's retry_budget_us */
+	/* in: like MIGRATE's retry_rounds (<= SVMSHIM_MAX_RETRY_ROUNDS) */
+	__u32 fault_retry_rounds;
+	/* in: like MIGRATE's retry_budget_us, <= SVMSHIM_MAX_FAULT_BUDGET_US */
+	__u32 fault_budget_us;
 	__u32 fault_backoff_us;	/* in: FAULT_BACKOFF: first pause */
 	__u32 fault_backoff_max_us; /* in: FAULT_BACKOFF: longest pause */
 	__u64 reserved;		/* in: 0 */
@@ -233,7 +270,7 @@ struct drm_svmshim_attr {
  * EVENTS: what the shim did for this file. Each open file has a ring of
  * SVMSHIM_EVENT_RING events; when it is full, new events are counted in
  * @dropped and lost. EVENTS copies out (and removes) the oldest events, at
- * most @capacity.
+ * most @capacity (1..SVMSHIM_EVENT_RING, else -EINVAL).
  */
 #define SVMSHIM_EVENT_RING		4096
 
@@ -277,7 +314,7 @@ struct drm_svmshim_event {
 
 struct drm_svmshim_events {
 	__u64 events;		/* in: user pointer to event[capacity] */
-	__u32 capacity;		/* in: > 0 */
+	__u32 capacity;		/* in: 1..SVMSHIM_EVENT_RING */
 	__u32 count;		/* out: events copied */
 	__u64 dropped;		/* out: events lost since the last call */
 	__u64 reserved[2];	/* in: 0; out: 0 */

@@ -32,6 +32,13 @@ grep -q '^FAIL: ' "$log" && bad "kshim test failures"
 grep -q '^SVMVM: kshim-tests rc=0$' "$log" || bad "kshim-tests exit status not 0"
 grep -q '^SVMVM: insmod rc=0$' "$log" || bad "insmod svmshim failed"
 
+# 2a. the uAPI fuzzer: both runs (root, unprivileged) passed.
+if grep -q '^SVMVM: fuzz begin' "$log"; then
+	grep -E '^FUZZ' "$log" | sed 's/^/  /'
+	grep -q '^SVMVM: fuzz rc=0$' "$log" || bad "the uAPI fuzzer failed (replay with its seed: SVMRT_VM_FUZZ_SEED)"
+	[ "$(grep -c '^FUZZ PASS$' "$log")" -ge 2 ] || bad "the uAPI fuzzer did not pass twice (root, unprivileged)"
+fi
+
 # 2b. the runtime's tests on the kshim backend.
 if grep -q '^SVMVM: runtime-tests begin' "$log"; then
 	grep -E '^RT (PASS|FAIL|SKIP): ' "$log" | sed 's/^/  /'

@@ -10,6 +10,7 @@
 # qemu-system-x86_64 -accel tcg -smp 2 with 2 NUMA nodes of 1 GiB, run
 #   1. hmm-tests against test_hmm.ko (baseline: printed, never fatal),
 #   2. kshim-tests against svmshim.ko, then rmmod (every page must return),
+#   2b. the uAPI fuzzer (svmshim-fuzz) as root, then unprivileged, then rmmod,
 #   3. the runtime's own tests (CTest labels unit, user, retry, topo, soak, the
 #      samples) on the kshim backend against svmshim.ko, then rmmod,
 #   4. the MIGRATE benchmark (tests/perf/kshim), then rmmod again,
@@ -40,6 +41,10 @@
 #                     userfaultfd (6.1 has no UFFDIO_MOVE: the copy path).
 #                     Default 1 on 6.1, 0 on 6.12 (the host runs that path)
 #   SVMRT_VM_BENCH_ARGS  extra arguments for kshim-bench
+#   SVMRT_VM_FUZZ     seconds of the uAPI fuzzer (tests/kshim/svmshim-fuzz.c,
+#                     half as root, half unprivileged; default 50, 0: skip)
+#   SVMRT_VM_FUZZ_SEED  its seed (default: new each run; printed to replay)
+#   SVMRT_VM_FUZZ_ARGS  extra arguments (e.g. "-x inject -j 4")
 #   SVMRT_VM_SHELL    1: interactive shell in the VM instead of the run
 #   SVMRT_VM_QEMU     qemu binary (default qemu-system-x86_64)
 set -euo pipefail
@@ -106,6 +111,8 @@ hdrs="-I$top/include/uapi -I/usr/include/libdrm"
 cflags="-static -O2 -Wall -Wextra -Werror"
 gcc $cflags $hdrs "$top/tests/kshim/kshim-tests.c" -o "$work/root/kshim-tests" \
 	-luring -lpthread || die "kshim-tests build failed"
+gcc $cflags $hdrs "$top/tests/kshim/svmshim-fuzz.c" -o "$work/root/svmshim-fuzz" \
+	-lpthread || die "svmshim-fuzz build failed"
 if [ -f "$top/tests/perf/kshim/kshim-bench.c" ]; then
 	gcc $cflags $hdrs -I"$top/tests/kshim" -I"$kdir" \
 		"$top/tests/perf/kshim/kshim-bench.c" -o "$work/root/kshim-bench" \
@@ -276,7 +283,7 @@ tests=${SVMRT_VM_TESTS:-$(grep -v '^#' "$here/kshim-tests.list" | xargs)}
 root=$work/root
 mkdir -p "$root/bin" "$root/lib" "$root/proc" "$root/sys" "$root/dev" "$root/tmp"
 cp "$bb" "$root/bin/busybox"
-mv "$root/kshim-tests" "$root/hmm-tests" "$root/bin/"
+mv "$root/kshim-tests" "$root/hmm-tests" "$root/svmshim-fuzz" "$root/bin/"
 [ -f "$root/kshim-bench" ] && mv "$root/kshim-bench" "$root/bin/"
 cp "$work/shim/kernel-shim/svmshim.ko" "$kdir/lib/test_hmm.ko" "$root/lib/"
 sed -e "s|@TESTS@|$tests|" -e "s|@HMM@|${SVMRT_VM_HMM:-1}|" \
@@ -284,6 +291,9 @@ sed -e "s|@TESTS@|$tests|" -e "s|@HMM@|${SVMRT_VM_HMM:-1}|" \
 	-e "s|@BENCH_ARGS@|${SVMRT_VM_BENCH_ARGS:-}|" \
 	-e "s|@SHELL@|${SVMRT_VM_SHELL:-0}|" \
 	-e "s|@RUNTIME@|$rt_stage|" \
+	-e "s|@FUZZ@|${SVMRT_VM_FUZZ:-50}|" \
+	-e "s|@FUZZ_SEED@|${SVMRT_VM_FUZZ_SEED:-}|" \
+	-e "s|@FUZZ_ARGS@|${SVMRT_VM_FUZZ_ARGS:-}|" \
 	"$here/init.sh" >"$root/init"
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet) >"$work/initramfs.cpio"

@@ -252,14 +252,23 @@ static int32_t shim_loc(int pref)
 	return pref == SVM_HOST ? SVMSHIM_LOC_HOST : pref;
 }
 
-/* The fault retry the driver uses: the policy's, if it retries at all. */
-static void fault_retry(const struct svm__rt *rt, uint32_t *rounds, uint32_t *budget_us)
+/*
+ * The retry the driver runs: the policy's, if it retries at all, within
+ * the shim's bounds (SVMSHIM_MAX_RETRY_ROUNDS, and @max_budget_us: the
+ * MIGRATE or the device fault bound of the uAPI).
+ */
+static void fault_retry(const struct svm__rt *rt, uint32_t max_budget_us, uint32_t *rounds,
+			uint32_t *budget_us)
 {
 	bool retry = svm__retry_class(rt, SVM_FAILURE_BUSY) ||
 		     svm__retry_class(rt, SVM_FAILURE_NO_MEMORY);
 
 	*rounds = retry ? (uint32_t)rt->cfg.retry_rounds : 0;
+	if (*rounds > SVMSHIM_MAX_RETRY_ROUNDS)
+		*rounds = SVMSHIM_MAX_RETRY_ROUNDS;
 	*budget_us = retry && *rounds ? (uint32_t)rt->cfg.retry_budget_us : 0;
+	if (*budget_us > max_budget_us)
+		*budget_us = max_budget_us;
 	if (!*budget_us)
 		*rounds = 0;
 }
@@ -314,7 +323,7 @@ static int set_attr(const struct svm__rt *rt, uintptr_t start, size_t len, int p
 	a.preferred = shim_loc(pref);
 	a.accessed_by = accessed_by;
 	a.granularity = (uint32_t)rt->cfg.granularity;
-	fault_retry(rt, &a.fault_retry_rounds, &a.fault_budget_us);
+	fault_retry(rt, SVMSHIM_MAX_FAULT_BUDGET_US, &a.fault_retry_rounds, &a.fault_budget_us);
 	if (retry_pauses(rt, &a.fault_backoff_us, &a.fault_backoff_max_us))
 		a.flags |= SVMSHIM_ATTR_FAULT_BACKOFF;
 	err = shim_ioctl(DRM_IOCTL_SVMSHIM_SET_ATTR, &a);
@@ -415,7 +424,7 @@ static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size
 	m.length = n * SVM__PAGE_SIZE;
 	m.results = (uintptr_t)K.results;
 	m.dest = dst;
-	fault_retry(rt, &m.retry_rounds, &m.retry_budget_us);
+	fault_retry(rt, SVMSHIM_MAX_RETRY_BUDGET_US, &m.retry_rounds, &m.retry_budget_us);
 	/* the budget is the whole call's: a later chunk gets what is left */
 	if (m.retry_budget_us)
 		m.retry_budget_us = budget_ns > *retry_ns ? (uint32_t)((budget_ns - *retry_ns) / 1000)
@@ -663,11 +672,34 @@ static void kshim_sync(struct svm__rt *rt, bool resident)
 
 /* ---- pins ------------------------------------------------------------------ */
 
+/*
+ * One extent: a PIN takes at most SVMSHIM_MAX_PIN_BYTES, so a longer extent
+ * is several kernel pins (all undone if one fails); one UNPIN releases every
+ * kernel pin inside the extent.
+ */
 static int pin_ioctl(uintptr_t start, size_t n, bool unpin)
 {
+	const size_t most = SVMSHIM_MAX_PIN_BYTES / SVM__PAGE_SIZE;
 	struct drm_svmshim_pin a = { .start = start, .length = n * SVM__PAGE_SIZE };
+	size_t done = 0;
+	int err = 0;
 
-	return shim_ioctl(unpin ? DRM_IOCTL_SVMSHIM_UNPIN : DRM_IOCTL_SVMSHIM_PIN, &a);
+	if (unpin)
+		return shim_ioctl(DRM_IOCTL_SVMSHIM_UNPIN, &a);
+	while (!err && done < n) {
+		size_t k = n - done < most ? n - done : most;
+
+		a = (struct drm_svmshim_pin){ .start = start + done * SVM__PAGE_SIZE,
+					      .length = k * SVM__PAGE_SIZE };
+		err = shim_ioctl(DRM_IOCTL_SVMSHIM_PIN, &a);
+		if (!err)
+			done += k;
+	}
+	if (err && done) {
+		a = (struct drm_svmshim_pin){ .start = start, .length = done * SVM__PAGE_SIZE };
+		shim_ioctl(DRM_IOCTL_SVMSHIM_UNPIN, &a);
+	}
+	return err;
 }
 
 static bool add_extent(uintptr_t start, size_t n)
@@ -989,7 +1021,7 @@ static bool heap_attrs(struct svm__rt *rt)
 	a.length = K.size;
 	a.preferred = SVMSHIM_LOC_NONE;
 	a.granularity = (uint32_t)rt->cfg.granularity;
-	fault_retry(rt, &a.fault_retry_rounds, &a.fault_budget_us);
+	fault_retry(rt, SVMSHIM_MAX_FAULT_BUDGET_US, &a.fault_retry_rounds, &a.fault_budget_us);
 	err = shim_ioctl(DRM_IOCTL_SVMSHIM_SET_ATTR, &a);
 	if (err)
 		svm__log(K.version >= 2 ? SVM__LOG_ERROR : SVM__LOG_WARN,
