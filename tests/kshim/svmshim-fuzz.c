@@ -41,6 +41,7 @@
 #include <sys/wait.h>
 
 #include "kshim_util.h"
+#include "shim_params.h"
 
 #define MiB (1024UL * 1024UL)
 
@@ -947,33 +948,18 @@ static int do_viewmremap(uint64_t *r)
  * any class, any direction; never CPU faults, which need inject_count).
  * main() turns it off at the end.
  */
-static int set_param(const char *name, unsigned long long v)
-{
-	char path[128], buf[32];
-	int f, len, ret;
-
-	snprintf(path, sizeof(path), "/sys/module/svmshim/parameters/%s", name);
-	f = open(path, O_WRONLY | O_CLOEXEC);
-	if (f < 0)
-		return -errno;
-	len = snprintf(buf, sizeof(buf), "%llu\n", v);
-	ret = write(f, buf, len) == len ? 0 : -errno;
-	close(f);
-	return ret;
-}
-
 static int do_inject(uint64_t *r)
 {
 	if (geteuid() != 0)
 		return -EPERM;
 	if (chance(r, 40))
-		return set_param("inject_class", 0);
-	set_param("inject_class", 0);
-	set_param("inject_count", 0);
-	set_param("inject_seed", rnd(r));
-	set_param("inject_percent", below(r, 31));
-	set_param("inject_direction", below(r, 3));
-	return set_param("inject_class", 1 + below(r, SVMSHIM_FAIL_COUNT - 1));
+		return kshim_param_set("inject_class", 0);
+	kshim_param_set("inject_class", 0);
+	kshim_param_set("inject_count", 0);
+	kshim_param_set("inject_seed", rnd(r));
+	kshim_param_set("inject_percent", below(r, 31));
+	kshim_param_set("inject_direction", below(r, 3));
+	return kshim_param_set("inject_class", 1 + below(r, SVMSHIM_FAIL_COUNT - 1));
 }
 
 static int run_op(enum op o, uint64_t *r)
@@ -1457,7 +1443,7 @@ int main(int argc, char **argv)
 	}
 	close(atomic_load(&shim_fd));
 	if (!unpriv && op_on[OP_INJECT])
-		set_param("inject_class", 0);
+		kshim_param_set("inject_class", 0);
 	if (failed) {
 		printf("FUZZ FAIL: seed %llu\n", (unsigned long long)seed);
 		return 1;
