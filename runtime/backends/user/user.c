@@ -95,7 +95,7 @@ static svm_failure_t classify_errno(int err, const char *what, uintptr_t addr)
 	}
 }
 
-static int uffd_wp_mode(uintptr_t addr, size_t len, uint64_t mode)
+static int uffd_wp_once(uintptr_t addr, size_t len, uint64_t mode)
 {
 	struct uffdio_writeprotect wp = {
 		.range = { .start = addr, .len = len },
@@ -109,6 +109,29 @@ static int uffd_wp_mode(uintptr_t addr, size_t len, uint64_t mode)
 			break;
 	}
 	return -errno;
+}
+
+/*
+ * On older kernels (6.1 among them) UFFDIO_WRITEPROTECT wants its range
+ * inside one VMA, and answers ENOENT for a run across a cut between two
+ * VMAs that could not merge again (see vma_cut below; 6.12 walks the VMAs
+ * itself).
+ * Then the run is protected one page at a time: a page is always inside
+ * one VMA. Without this, every move of such a block on the copy path
+ * failed as BUSY on those kernels (user.vma_split in the 6.1 VM).
+ */
+static int uffd_wp_mode(uintptr_t addr, size_t len, uint64_t mode)
+{
+	int ret = uffd_wp_once(addr, len, mode);
+
+	if (ret != -ENOENT || len <= SVM__PAGE_SIZE)
+		return ret;
+	for (size_t off = 0; off < len; off += SVM__PAGE_SIZE) {
+		ret = uffd_wp_once(addr + off, SVM__PAGE_SIZE, mode);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 static int uffd_wp(uintptr_t addr, size_t len, bool protect)
