@@ -608,6 +608,26 @@ svm_result_t svm_pin(const void *ptr, size_t bytes)
 			goto out;
 	/* a pinned page lives on the host; bring it there first */
 	res = svm__rt.be->move ? svm__migrate(&svm__rt, r, first, n, SVM_HOST, 0, NULL) : SVM_OK;
+	if (res != SVM_ERROR_INVALID_ARGUMENT && svm__rt.be->move) {
+		/*
+		 * The retry pauses let the lock go: the range may be freed, its
+		 * pages sent away again or pinned to the limit meanwhile. Check
+		 * again, and bring back in one pass, under the lock from here
+		 * to the pin, what left.
+		 */
+		r = check_span(ptr, bytes, &first, &n);
+		if (!r) {
+			res = SVM_ERROR_INVALID_ARGUMENT;
+			goto out;
+		}
+		for (size_t i = first; i < first + n; i++)
+			if (r->pages[i].pins == UINT16_MAX)
+				goto out_inval;
+		if (res == SVM_OK)
+			res = svm__migrate(&svm__rt, r, first, n, SVM_HOST, SVM__MIG_NOWAIT, NULL);
+	}
+	if (res == SVM_ERROR_INVALID_ARGUMENT)
+		goto out;
 	if (res != SVM_OK) {
 		svm__err("svm_pin: some pages could not come home; nothing pinned");
 		res = SVM_ERROR_BACKEND;
@@ -623,6 +643,9 @@ svm_result_t svm_pin(const void *ptr, size_t bytes)
 out:
 	leave();
 	return res;
+out_inval:
+	res = SVM_ERROR_INVALID_ARGUMENT;
+	goto out;
 }
 
 svm_result_t svm_unpin(const void *ptr, size_t bytes)
