@@ -674,7 +674,11 @@ svm_result_t svm_unpin(const void *ptr, size_t bytes)
 	}
 	for (size_t i = first; i < first + n; i++)
 		r->pages[i].pins--;
+	size_t marked = r->pinned_seen;
+
 	svm__pinned_clear(r, first, n);
+	if (r->pinned_seen != marked)
+		r->pinned_said = false; /* pins found there later are news again */
 	res = SVM_OK;
 out:
 	leave();

@@ -60,6 +60,7 @@ struct svm__range {
 	size_t bytes;  /* as asked for */
 	size_t npages; /* rounded up */
 	size_t pinned_seen; /* pages with pinned_seen set */
+	bool pinned_said;   /* the log said it has pinned pages (once per range) */
 	/*
 	 * Unique over the process's life (never reused, not even by a later
 	 * svm_init): code that let go of rt->lock finds its range again by

@@ -197,13 +197,26 @@ static void clear_pinned(struct svm__range *r, struct svm__page *p)
 	r->pinned_seen--;
 }
 
-void svm__pinned_report(const struct svm__range *r, size_t pinned_before, int dst)
+/*
+ * The log says it once per range (issue 15: a buffer that io_uring
+ * registers again and again made thousands of lines): again only after an
+ * svm_unpin of the range (pinned_said cleared there), since that is the
+ * program saying its pins ended. Pins others take and drop (an io_uring
+ * registration, RDMA) cannot be seen ending; later finds are debug lines.
+ * The trace keeps one instant per find (it is data, not a warning).
+ */
+void svm__pinned_report(struct svm__range *r, size_t pinned_before, int dst)
 {
 	if (pinned_before || !r->pinned_seen)
 		return;
-	svm__warn("range %#lx (%zu KiB): %zu pages are pinned; they stay on the host "
-		  "and devices reach them in place until unpinned",
-		  (unsigned long)r->start, r->npages * 4, r->pinned_seen);
+	if (!r->pinned_said)
+		svm__warn("range %#lx (%zu KiB): %zu pages are pinned; they stay on the host "
+			  "and devices reach them in place until unpinned (said once per range)",
+			  (unsigned long)r->start, r->npages * 4, r->pinned_seen);
+	else
+		svm__dbg("range %#lx: %zu pages are pinned again", (unsigned long)r->start,
+			 r->pinned_seen);
+	r->pinned_said = true;
 	svm__trace((struct svm__event){ .type = SVM__EV_PINNED, .ts_ns = svm__now_ns(),
 					.addr = r->start, .pages = r->pinned_seen, .src = -2,
 					.dst = (int8_t)dst, .cls = SVM_FAILURE_PINNED });

@@ -38,8 +38,11 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 bool svm__pinned_mark(struct svm__range *r, struct svm__page *p);
 /* Forgets that pages were found pinned (svm_unpin, or a page moved). */
 void svm__pinned_clear(struct svm__range *r, size_t first, size_t n);
-/* A range with no pinned page before a migration has some now: say it once. */
-void svm__pinned_report(const struct svm__range *r, size_t pinned_before, int dst);
+/*
+ * A range with no pinned page before a migration has some now: a trace
+ * instant, and a log line once per range (again after svm_unpin).
+ */
+void svm__pinned_report(struct svm__range *r, size_t pinned_before, int dst);
 
 /* Drops read duplicates and in-place working copies of [first, first+n). */
 void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n);
