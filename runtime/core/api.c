@@ -292,6 +292,42 @@ static void leave(void)
  * lock either.
  */
 
+/*
+ * May a call write len bytes at out? NULL no. Memory that is not svmrt's
+ * is the caller's business (as with memcpy). But a place in the SVM heap
+ * must lie within one live allocation: freed SVM memory is PROT_NONE (the
+ * store would crash), and past an allocation's end lies another one or
+ * nothing. A device's view of the heap is the device's, never the host's
+ * to write. Caller holds rt->lock. (Checked once; an allocation freed by
+ * another thread while the call stores into it is a race of the program.)
+ */
+static bool out_ok(const void *out, size_t len)
+{
+	uintptr_t a = (uintptr_t)out, heap = svm__rt.heap;
+	size_t size = svm__rt.heap_size;
+	struct svm__range *r;
+
+	if (!out || len > UINTPTR_MAX - a)
+		return false;
+	for (int d = 0; d < svm__rt.ndev; d++) {
+		uintptr_t v = svm__rt.dev[d].view;
+
+		if (v && a < v + size && a + len > v)
+			return false;
+	}
+	r = svm__range_find(&svm__rt, a);
+	if (r) /* the whole output inside its pages (a ze range has no heap) */
+		return len <= r->npages * SVM__PAGE_SIZE - (a - r->start);
+	if (size && a < heap + size && a + len > heap)
+		return false; /* a heap gap: freed, or never allocated */
+	/* before a range that the output runs into */
+	r = len ? svm__range_find(&svm__rt, a + len - 1) : NULL;
+	return r == NULL;
+}
+
+/* Stores a result computed under the lock, unlocked; any alignment. */
+#define STORE_OUT(dst, src) memcpy((dst), &(src), sizeof(src))
+
 /* ---- devices ------------------------------------------------------- */
 
 int svm_device_count(void)
@@ -312,7 +348,7 @@ svm_result_t svm_device_props(int device, svm_device_props_t *props)
 
 	if (res != SVM_OK)
 		return res;
-	if (!props || device < 0 || device >= svm__rt.ndev) {
+	if (device < 0 || device >= svm__rt.ndev || !out_ok(props, sizeof(*props))) {
 		res = SVM_ERROR_INVALID_ARGUMENT;
 	} else {
 		memset(&out, 0, sizeof(out));
@@ -322,7 +358,7 @@ svm_result_t svm_device_props(int device, svm_device_props_t *props)
 	}
 	leave();
 	if (res == SVM_OK) /* outputs are stored unlocked: see "Outputs" above */
-		*props = out;
+		STORE_OUT(props, out);
 	return res;
 }
 
@@ -372,6 +408,10 @@ svm_result_t svm_alloc(void **ptr, size_t bytes)
 	res = enter();
 	if (res != SVM_OK)
 		return res;
+	if (!out_ok(ptr, sizeof(*ptr))) {
+		leave();
+		return SVM_ERROR_INVALID_ARGUMENT;
+	}
 	r = alloc_range(bytes, &res);
 	if (r) {
 		addr = (void *)r->start;
@@ -382,7 +422,7 @@ svm_result_t svm_alloc(void **ptr, size_t bytes)
 	if (res == SVM_ERROR_OUT_OF_MEMORY)
 		svm__info("svm_alloc(%zu): the SVM heap has no room (SVM_HEAP_SIZE)", bytes);
 	if (r) /* unlocked: *ptr may be SVM memory on a device (a list's node->next) */
-		*ptr = addr;
+		STORE_OUT(ptr, addr);
 	return res;
 }
 
@@ -450,7 +490,7 @@ svm_result_t svm_prefetch(const void *ptr, size_t bytes, int location,
 	if (res != SVM_OK)
 		return res;
 	r = check_span(ptr, bytes, &first, &n);
-	if (!r || !valid_location(location)) {
+	if (!r || !valid_location(location) || (report && !out_ok(report, sizeof(*report)))) {
 		leave();
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
@@ -469,7 +509,7 @@ svm_result_t svm_prefetch(const void *ptr, size_t bytes, int location,
 					.pages = n, .src = -2, .dst = (int8_t)location });
 	leave();
 	if (report) /* unlocked: it may lie in the very pages just moved */
-		*report = rep;
+		STORE_OUT(report, rep);
 	return res;
 }
 
@@ -559,7 +599,7 @@ svm_result_t svm_query(const void *ptr, size_t bytes, svm_page_info_t *pages, si
 	if (res != SVM_OK)
 		return res;
 	r = check_span(ptr, bytes, &first, &n);
-	if (!r || !pages || count < n) {
+	if (!r || count < n || !out_ok(pages, n * sizeof(*pages))) {
 		leave();
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
@@ -757,7 +797,7 @@ svm_result_t svm_stats(svm_stats_t *stats)
 
 	if (res != SVM_OK)
 		return res;
-	if (!stats) {
+	if (!out_ok(stats, sizeof(*stats))) {
 		leave();
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
@@ -769,7 +809,7 @@ svm_result_t svm_stats(svm_stats_t *stats)
 		resident += svm__rt.dev[d].resident;
 	fill_resident(&out, resident);
 	leave();
-	*stats = out;
+	STORE_OUT(stats, out);
 	return SVM_OK;
 }
 
@@ -780,7 +820,7 @@ svm_result_t svm_device_stats(int device, svm_stats_t *stats)
 
 	if (res != SVM_OK)
 		return res;
-	if (!stats || device < 0 || device >= svm__rt.ndev) {
+	if (device < 0 || device >= svm__rt.ndev || !out_ok(stats, sizeof(*stats))) {
 		leave();
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
@@ -789,6 +829,6 @@ svm_result_t svm_device_stats(int device, svm_stats_t *stats)
 	out = svm__rt.dev[device].stats;
 	fill_resident(&out, svm__rt.dev[device].resident);
 	leave();
-	*stats = out;
+	STORE_OUT(stats, out);
 	return SVM_OK;
 }
