@@ -507,6 +507,10 @@ svm_result_t svm_prefetch(const void *ptr, size_t bytes, int location,
 	svm__trace((struct svm__event){ .type = SVM__EV_PREFETCH, .ts_ns = t0,
 					.dur_ns = svm__now_ns() - t0, .addr = (uintptr_t)ptr,
 					.pages = n, .src = -2, .dst = (int8_t)location });
+	if (!atomic_load(&live)) { /* a last svm_finalize ran during a retry pause */
+		leave();
+		return SVM_ERROR_NOT_INITIALIZED;
+	}
 	leave();
 	if (report) /* unlocked: it may lie in the very pages just moved */
 		STORE_OUT(report, rep);
