@@ -17,6 +17,8 @@
  *              pauses (injected BUSY, long pauses), svm_stats and a CPU fault
  *              from another thread complete at once: the pauses do not hold
  *              the runtime lock (issue 15)
+ *   moved      pages a prefetch home still has to move are moved to another
+ *              device during its pause: it goes on from where they are now
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -533,11 +535,57 @@ static void case_unlocked(void)
 	CHECK_OK(svm_free(fresh));
 }
 
+static void *prefetch_home_thread(void *arg)
+{
+	struct waiter *w = arg;
+	uint64_t t0 = svmt_now_ns();
+
+	w->res = svm_prefetch(w->a, w->bytes, SVM_HOST, &w->rep);
+	w->took_ns = svmt_now_ns() - t0;
+	w->done = 1;
+	return NULL;
+}
+
+static void case_moved(void)
+{
+	size_t pages = 64, bytes = pages * page, half = bytes / 2;
+	struct waiter w = { .bytes = bytes };
+	svm_migrate_report_t rep;
+	uint64_t t0, dt;
+	pthread_t t;
+
+	if (kshim)
+		svmt_skip("kshim takes its retry pauses in the kernel during one ioctl");
+	if (svm_device_count() < 2)
+		svmt_skip("needs two devices (SVM_USER_DEVICES=2)");
+	w.a = svmt_alloc(bytes);
+	fill(w.a, bytes / 8, 10);
+	CHECK_OK(svm_prefetch(w.a, bytes, 0, NULL)); /* only moves home fail */
+	CHECK(pthread_create(&t, NULL, prefetch_home_thread, &w) == 0);
+	wait_in_pause(&w, 0, "the prefetch home");
+	/* meanwhile the first half goes to device 1 (device to device: not injected) */
+	t0 = svmt_now_ns();
+	CHECK_OK(svm_prefetch(w.a, half, 1, &rep));
+	dt = svmt_now_ns() - t0;
+	CHECK_EQ(rep.moved, pages / 2);
+	CHECK_MSG(!w.done, "the prefetch home ended before the move (budget too short?)");
+	pthread_join(t, NULL);
+	/* it went on with the pages where they were: all BUSY on the way home */
+	CHECK_RES(w.res, SVM_PARTIAL);
+	check_report(&w.rep, pages);
+	CHECK_EQ(w.rep.failed_by[SVM_FAILURE_BUSY], pages);
+	CHECK_EQ(svmt_count_at(w.a, half, 1), pages / 2);
+	CHECK_EQ(svmt_count_at((char *)w.a + half, half, 0), pages / 2);
+	snprintf(summary, sizeof(summary), "half the pages moved to device 1 in %.2f ms during "
+		 "the pause; the prefetch home went on from there", dt / 1e6);
+	CHECK_OK(svm_free(w.a));
+}
+
 int main(int argc, char **argv)
 {
 	page = svmt_page_size();
 	if (argc != 2)
-		FAIL("usage: %s class|budget|cpufault|fork|zero|unlocked", argv[0]);
+		FAIL("usage: %s class|budget|cpufault|fork|zero|unlocked|moved", argv[0]);
 	svmt_init();
 	/* before the first move: svm_init moves nothing */
 	kshim = !strcmp(svmt_backend(), "kshim");
@@ -555,6 +603,8 @@ int main(int argc, char **argv)
 		case_zero();
 	else if (!strcmp(argv[1], "unlocked"))
 		case_unlocked();
+	else if (!strcmp(argv[1], "moved"))
+		case_moved();
 	else
 		FAIL("unknown case %s", argv[1]);
 	CHECK_OK(svm_finalize());
