@@ -292,6 +292,42 @@ static void leave(void)
  * lock either.
  */
 
+/*
+ * May a call write len bytes at out? NULL no. Memory that is not svmrt's
+ * is the caller's business (as with memcpy). But a place in the SVM heap
+ * must lie within one live allocation: freed SVM memory is PROT_NONE (the
+ * store would crash), and past an allocation's end lies another one or
+ * nothing. A device's view of the heap is the device's, never the host's
+ * to write. Caller holds rt->lock. (Checked once; an allocation freed by
+ * another thread while the call stores into it is a race of the program.)
+ */
+static bool out_ok(const void *out, size_t len)
+{
+	uintptr_t a = (uintptr_t)out, heap = svm__rt.heap;
+	size_t size = svm__rt.heap_size;
+	struct svm__range *r;
+
+	if (!out || len > UINTPTR_MAX - a)
+		return false;
+	for (int d = 0; d < svm__rt.ndev; d++) {
+		uintptr_t v = svm__rt.dev[d].view;
+
+		if (v && a < v + size && a + len > v)
+			return false;
+	}
+	r = svm__range_find(&svm__rt, a);
+	if (r) /* the whole output inside its pages (a ze range has no heap) */
+		return len <= r->npages * SVM__PAGE_SIZE - (a - r->start);
+	if (size && a < heap + size && a + len > heap)
+		return false; /* a heap gap: freed, or never allocated */
+	/* before a range that the output runs into */
+	r = len ? svm__range_find(&svm__rt, a + len - 1) : NULL;
+	return r == NULL;
+}
+
+/* Stores a result computed under the lock, unlocked; any alignment. */
+#define STORE_OUT(dst, src) memcpy((dst), &(src), sizeof(src))
+
 /* ---- devices ------------------------------------------------------- */
 
 int svm_device_count(void)
@@ -312,7 +348,7 @@ svm_result_t svm_device_props(int device, svm_device_props_t *props)
 
 	if (res != SVM_OK)
 		return res;
-	if (!props || device < 0 || device >= svm__rt.ndev) {
+	if (device < 0 || device >= svm__rt.ndev || !out_ok(props, sizeof(*props))) {
 		res = SVM_ERROR_INVALID_ARGUMENT;
 	} else {
 		memset(&out, 0, sizeof(out));
@@ -322,7 +358,7 @@ svm_result_t svm_device_props(int device, svm_device_props_t *props)
 	}
 	leave();
 	if (res == SVM_OK) /* outputs are stored unlocked: see "Outputs" above */
-		*props = out;
+		STORE_OUT(props, out);
 	return res;
 }
 
@@ -372,6 +408,10 @@ svm_result_t svm_alloc(void **ptr, size_t bytes)
 	res = enter();
 	if (res != SVM_OK)
 		return res;
+	if (!out_ok(ptr, sizeof(*ptr))) {
+		leave();
+		return SVM_ERROR_INVALID_ARGUMENT;
+	}
 	r = alloc_range(bytes, &res);
 	if (r) {
 		addr = (void *)r->start;
@@ -382,7 +422,7 @@ svm_result_t svm_alloc(void **ptr, size_t bytes)
 	if (res == SVM_ERROR_OUT_OF_MEMORY)
 		svm__info("svm_alloc(%zu): the SVM heap has no room (SVM_HEAP_SIZE)", bytes);
 	if (r) /* unlocked: *ptr may be SVM memory on a device (a list's node->next) */
-		*ptr = addr;
+		STORE_OUT(ptr, addr);
 	return res;
 }
 
@@ -450,7 +490,7 @@ svm_result_t svm_prefetch(const void *ptr, size_t bytes, int location,
 	if (res != SVM_OK)
 		return res;
 	r = check_span(ptr, bytes, &first, &n);
-	if (!r || !valid_location(location)) {
+	if (!r || !valid_location(location) || (report && !out_ok(report, sizeof(*report)))) {
 		leave();
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
@@ -467,9 +507,13 @@ svm_result_t svm_prefetch(const void *ptr, size_t bytes, int location,
 	svm__trace((struct svm__event){ .type = SVM__EV_PREFETCH, .ts_ns = t0,
 					.dur_ns = svm__now_ns() - t0, .addr = (uintptr_t)ptr,
 					.pages = n, .src = -2, .dst = (int8_t)location });
+	if (!atomic_load(&live)) { /* a last svm_finalize ran during a retry pause */
+		leave();
+		return SVM_ERROR_NOT_INITIALIZED;
+	}
 	leave();
 	if (report) /* unlocked: it may lie in the very pages just moved */
-		*report = rep;
+		STORE_OUT(report, rep);
 	return res;
 }
 
@@ -559,7 +603,7 @@ svm_result_t svm_query(const void *ptr, size_t bytes, svm_page_info_t *pages, si
 	if (res != SVM_OK)
 		return res;
 	r = check_span(ptr, bytes, &first, &n);
-	if (!r || !pages || count < n) {
+	if (!r || count < n || !out_ok(pages, n * sizeof(*pages))) {
 		leave();
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
@@ -608,6 +652,26 @@ svm_result_t svm_pin(const void *ptr, size_t bytes)
 			goto out;
 	/* a pinned page lives on the host; bring it there first */
 	res = svm__rt.be->move ? svm__migrate(&svm__rt, r, first, n, SVM_HOST, 0, NULL) : SVM_OK;
+	if (res != SVM_ERROR_INVALID_ARGUMENT && svm__rt.be->move) {
+		/*
+		 * The retry pauses let the lock go: the range may be freed, its
+		 * pages sent away again or pinned to the limit meanwhile. Check
+		 * again, and bring back in one pass, under the lock from here
+		 * to the pin, what left.
+		 */
+		r = check_span(ptr, bytes, &first, &n);
+		if (!r) {
+			res = SVM_ERROR_INVALID_ARGUMENT;
+			goto out;
+		}
+		for (size_t i = first; i < first + n; i++)
+			if (r->pages[i].pins == UINT16_MAX)
+				goto out_inval;
+		if (res == SVM_OK)
+			res = svm__migrate(&svm__rt, r, first, n, SVM_HOST, SVM__MIG_NOWAIT, NULL);
+	}
+	if (res == SVM_ERROR_INVALID_ARGUMENT)
+		goto out;
 	if (res != SVM_OK) {
 		svm__err("svm_pin: some pages could not come home; nothing pinned");
 		res = SVM_ERROR_BACKEND;
@@ -623,6 +687,9 @@ svm_result_t svm_pin(const void *ptr, size_t bytes)
 out:
 	leave();
 	return res;
+out_inval:
+	res = SVM_ERROR_INVALID_ARGUMENT;
+	goto out;
 }
 
 svm_result_t svm_unpin(const void *ptr, size_t bytes)
@@ -651,7 +718,11 @@ svm_result_t svm_unpin(const void *ptr, size_t bytes)
 	}
 	for (size_t i = first; i < first + n; i++)
 		r->pages[i].pins--;
+	size_t marked = r->pinned_seen;
+
 	svm__pinned_clear(r, first, n);
+	if (r->pinned_seen != marked)
+		r->pinned_said = false; /* pins found there later are news again */
 	res = SVM_OK;
 out:
 	leave();
@@ -730,7 +801,7 @@ svm_result_t svm_stats(svm_stats_t *stats)
 
 	if (res != SVM_OK)
 		return res;
-	if (!stats) {
+	if (!out_ok(stats, sizeof(*stats))) {
 		leave();
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
@@ -742,7 +813,7 @@ svm_result_t svm_stats(svm_stats_t *stats)
 		resident += svm__rt.dev[d].resident;
 	fill_resident(&out, resident);
 	leave();
-	*stats = out;
+	STORE_OUT(stats, out);
 	return SVM_OK;
 }
 
@@ -753,7 +824,7 @@ svm_result_t svm_device_stats(int device, svm_stats_t *stats)
 
 	if (res != SVM_OK)
 		return res;
-	if (!stats || device < 0 || device >= svm__rt.ndev) {
+	if (device < 0 || device >= svm__rt.ndev || !out_ok(stats, sizeof(*stats))) {
 		leave();
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
@@ -762,6 +833,6 @@ svm_result_t svm_device_stats(int device, svm_stats_t *stats)
 	out = svm__rt.dev[device].stats;
 	fill_resident(&out, svm__rt.dev[device].resident);
 	leave();
-	*stats = out;
+	STORE_OUT(stats, out);
 	return SVM_OK;
 }

@@ -88,6 +88,13 @@ static size_t range_upper(const struct svm__rt *rt, uintptr_t addr)
 	return lo;
 }
 
+struct svm__range *svm__range_again(struct svm__rt *rt, uintptr_t start, uint64_t id)
+{
+	struct svm__range *r = svm__range_find(rt, start);
+
+	return r && r->start == start && r->id == id ? r : NULL;
+}
+
 struct svm__range *svm__range_find(struct svm__rt *rt, uintptr_t addr)
 {
 	size_t i = range_upper(rt, addr);
@@ -183,6 +190,9 @@ static struct svm__range *range_new(struct svm__rt *rt, uintptr_t start, size_t 
 		free(r);
 		return NULL;
 	}
+	static uint64_t next_id; /* rt->lock is held */
+
+	r->id = ++next_id;
 	r->start = start;
 	r->bytes = bytes;
 	r->npages = npages;

@@ -60,6 +60,14 @@ struct svm__range {
 	size_t bytes;  /* as asked for */
 	size_t npages; /* rounded up */
 	size_t pinned_seen; /* pages with pinned_seen set */
+	bool pinned_said;   /* the log said it has pinned pages (once per range) */
+	/*
+	 * Unique over the process's life (never reused, not even by a later
+	 * svm_init): code that let go of rt->lock finds its range again by
+	 * start and id, so a range freed meanwhile (and maybe another one
+	 * allocated at the same place) is told apart.
+	 */
+	uint64_t id;
 	uint64_t migrations; /* page moves, for the profile's top ranges */
 	void *callsite;      /* svm_alloc's caller (SVM_PROFILE_CALLSITES) */
 	struct svm__page *pages;
@@ -124,6 +132,8 @@ struct svm__range *svm__range_alloc(struct svm__rt *rt, size_t bytes);
 struct svm__range *svm__range_insert(struct svm__rt *rt, uintptr_t start, size_t bytes);
 void svm__range_release(struct svm__rt *rt, struct svm__range *r);
 struct svm__range *svm__range_find(struct svm__rt *rt, uintptr_t addr);
+/* The range found before rt->lock was let go, if it is still live; else NULL. */
+struct svm__range *svm__range_again(struct svm__rt *rt, uintptr_t start, uint64_t id);
 static inline uintptr_t svm__page_addr(const struct svm__page *p)
 {
 	return p->range->start + (uintptr_t)(p - p->range->pages) * SVM__PAGE_SIZE;

@@ -102,26 +102,36 @@ int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen)
 	return SVM__FAULT_NONE;
 }
 
-/* Device dev reaches the page where it is. The page must end on the host. */
-static void serve_in_place(struct svm__rt *rt, int dev, struct loc_page *lp)
+/*
+ * Device dev reaches the page where it is. The page must end on the host.
+ * False if the range was freed meanwhile (lp must not be used then).
+ */
+static bool serve_in_place(struct svm__rt *rt, int dev, struct loc_page *lp)
 {
 	struct svm__page *p = lp->p;
 
 	if (p->remote & (1u << dev))
-		return;
+		return true;
 	/* one working copy at a time: an earlier device's copy comes home first */
 	svm__make_exclusive(rt, lp->r, lp->idx, 1);
 	if (p->loc != SVM_HOST) {
-		svm__migrate(rt, lp->r, lp->idx, 1, SVM_HOST, SVM__MIG_POPULATE, NULL);
+		/* its pauses let the lock go: the range may be gone after */
+		if (svm__migrate(rt, lp->r, lp->idx, 1, SVM_HOST, SVM__MIG_POPULATE, NULL) ==
+		    SVM_ERROR_INVALID_ARGUMENT)
+			return false;
 		if (p->loc != SVM_HOST)
-			return; /* the device's access faults again and retries */
+			return true; /* the device's access faults again and retries */
+		svm__make_exclusive(rt, lp->r, lp->idx, 1); /* copies made meanwhile */
+		if (p->remote & (1u << dev))
+			return true;
 	}
 	if (rt->be->remote_map(rt, lp->r->start + lp->idx * SVM__PAGE_SIZE, 1, dev) != SVM_OK)
-		return;
+		return true;
 	p->remote |= 1u << dev;
 	rt->dev[dev].remote_pages++;
 	svm__page_changed(rt, p);
 	SVM__STAT(rt, dev, remote_accesses, 1);
+	return true;
 }
 
 /* Does advice or a pin keep this page home while device dev reaches it? */
@@ -174,8 +184,10 @@ static void duplicate(struct svm__rt *rt, int dev, struct loc_page *lp)
 	struct svm__page *p = lp->p;
 
 	if (p->loc == SVM__LOC_NONE) {
-		svm__migrate(rt, lp->r, lp->idx, 1, SVM_HOST, SVM__MIG_POPULATE, NULL);
-		if (p->loc != SVM_HOST)
+		/* a zero fill is not retried, but the range may be gone after any call */
+		if (svm__migrate(rt, lp->r, lp->idx, 1, SVM_HOST, SVM__MIG_POPULATE, NULL) ==
+			    SVM_ERROR_INVALID_ARGUMENT ||
+		    p->loc != SVM_HOST)
 			return;
 	}
 	svm__make_exclusive(rt, lp->r, lp->idx, 1);
@@ -201,14 +213,16 @@ int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, u
 	SVM__STAT(rt, dev, device_faults, 1);
 
 	if (in_place_for(p, dev)) {
-		serve_in_place(rt, dev, &lp);
-		serve_block_in_place(rt, dev, &lp);
+		if (serve_in_place(rt, dev, &lp))
+			serve_block_in_place(rt, dev, &lp);
 	} else if (p->read_mostly && !write) {
 		duplicate(rt, dev, &lp);
 	} else {
 		block_of(rt, &lp, &first, &n);
-		svm__migrate(rt, lp.r, first, n, dev, SVM__MIG_POPULATE | SVM__MIG_FAULT, NULL);
-		if (p->loc != dev)
+		if (svm__migrate(rt, lp.r, first, n, dev, SVM__MIG_POPULATE | SVM__MIG_FAULT,
+				 NULL) == SVM_ERROR_INVALID_ARGUMENT)
+			return dev; /* freed during a retry pause: the access faults again */
+		if (p->loc != dev && !(p->copies & svm__loc_bit(dev)) && !(p->remote & (1u << dev)))
 			serve_in_place(rt, dev, &lp); /* could not move: work on it in place */
 	}
 	return dev;

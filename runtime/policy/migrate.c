@@ -197,13 +197,26 @@ static void clear_pinned(struct svm__range *r, struct svm__page *p)
 	r->pinned_seen--;
 }
 
-void svm__pinned_report(const struct svm__range *r, size_t pinned_before, int dst)
+/*
+ * The log says it once per range (issue 15: a buffer that io_uring
+ * registers again and again made thousands of lines): again only after an
+ * svm_unpin of the range (pinned_said cleared there), since that is the
+ * program saying its pins ended. Pins others take and drop (an io_uring
+ * registration, RDMA) cannot be seen ending; later finds are debug lines.
+ * The trace keeps one instant per find (it is data, not a warning).
+ */
+void svm__pinned_report(struct svm__range *r, size_t pinned_before, int dst)
 {
 	if (pinned_before || !r->pinned_seen)
 		return;
-	svm__warn("range %#lx (%zu KiB): %zu pages are pinned; they stay on the host "
-		  "and devices reach them in place until unpinned",
-		  (unsigned long)r->start, r->npages * 4, r->pinned_seen);
+	if (!r->pinned_said)
+		svm__warn("range %#lx (%zu KiB): %zu pages are pinned; they stay on the host "
+			  "and devices reach them in place until unpinned (said once per range)",
+			  (unsigned long)r->start, r->npages * 4, r->pinned_seen);
+	else
+		svm__dbg("range %#lx: %zu pages are pinned again", (unsigned long)r->start,
+			 r->pinned_seen);
+	r->pinned_said = true;
 	svm__trace((struct svm__event){ .type = SVM__EV_PINNED, .ts_ns = svm__now_ns(),
 					.addr = r->start, .pages = r->pinned_seen, .src = -2,
 					.dst = (int8_t)dst, .cls = SVM_FAILURE_PINNED });
@@ -223,6 +236,98 @@ static void give_up(struct svm__page *p, svm_failure_t f, svm_migrate_report_t *
 	rep->failed_by[f]++;
 }
 
+/* Is p where a migration to dst wants it (nothing to move)? */
+static bool already_there(const struct svm__page *p, int dst, unsigned flags)
+{
+	return p->loc == dst ||
+	       (dst == SVM_HOST && p->loc == SVM__LOC_NONE && !(flags & SVM__MIG_POPULATE));
+}
+
+/*
+ * The pause between two retry rounds, taken without rt->lock: while it
+ * lasts, every CPU fault, device fault and other call goes on (before,
+ * they all waited behind it). What the pause may find changed, and how:
+ * - the range may be freed (and another allocated at its place): it is
+ *   looked up again by start and id; false then, and r must not be used;
+ * - another migration may have used the pages' busy marks: they are put
+ *   aside in mark[] before the lock goes and put back after (only the
+ *   holder of rt->lock has marks on pages);
+ * - the pages may have moved, been pinned, duplicated or mapped in place:
+ *   the caller classifies its pages again (resume()).
+ * With SVM__MIG_LOCKED, or without memory for mark[], the pause is taken
+ * with the lock held, as before.
+ */
+static bool pause_round(struct svm__rt *rt, struct svm__range **rp, size_t first, size_t n,
+			unsigned flags, uint64_t pause_ns, uint8_t **mark)
+{
+	struct svm__range *r = *rp;
+	uintptr_t start = r->start;
+	uint64_t id = r->id;
+
+	if (!pause_ns)
+		return true;
+	if (!(flags & SVM__MIG_LOCKED) && !*mark)
+		*mark = malloc(n);
+	if ((flags & SVM__MIG_LOCKED) || !*mark) {
+		svm__retry_pause(pause_ns);
+		return true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		(*mark)[i] = r->pages[first + i].busy;
+		r->pages[first + i].busy = 0;
+	}
+	pthread_mutex_unlock(&rt->lock);
+	svm__retry_pause(pause_ns);
+	pthread_mutex_lock(&rt->lock);
+	r = svm__range_again(rt, start, id);
+	*rp = r;
+	if (!r)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		r->pages[first + i].busy = (*mark)[i];
+	return true;
+}
+
+/*
+ * After a pause without the lock: the pages still to move (busy 1) are
+ * classified again as at the start of the migration; a page that arrived
+ * earlier (busy 2) and has left again is no longer this request's to keep.
+ * Read copies or in-place copies made meanwhile end. Returns how many of
+ * the pages still to move are settled now (there already, to stay in
+ * place, or pinned by svm_pin).
+ */
+static size_t resume(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n, int dst,
+		     unsigned flags, svm_migrate_report_t *rep)
+{
+	size_t settled = 0;
+
+	for (size_t i = first; i < first + n; i++) {
+		struct svm__page *p = &r->pages[i];
+
+		if (p->busy == 2 && p->loc != dst)
+			p->busy = 0;
+		if (p->busy != 1)
+			continue;
+		if (already_there(p, dst, flags)) {
+			rep->already++;
+			if (dst >= 0)
+				svm__lru_touch(rt, dst, p);
+			p->busy = 2;
+			settled++;
+		} else if ((flags & SVM__MIG_FAULT) && stays_in_place(p, dst)) {
+			rep->already++;
+			p->busy = 0;
+			settled++;
+		} else if (p->pins && dst >= 0) {
+			give_up(p, SVM_FAILURE_PINNED, rep);
+			settled++;
+		} else {
+			svm__make_exclusive(rt, r, i, 1);
+		}
+	}
+	return settled;
+}
+
 svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
 			  int dst, unsigned flags, svm_migrate_report_t *rep)
 {
@@ -231,6 +336,7 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 	svm_failure_t out[256];
 	struct svm__retry st;
 	uint64_t t0 = svm__now_ns();
+	uint8_t *mark = NULL; /* busy marks put aside while a pause lets the lock go */
 
 	if (!rep)
 		rep = &local;
@@ -240,9 +346,7 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 	/* classify: busy = 1 marks the pages this call will try to move */
 	for (size_t i = first; i < end; i++) {
 		struct svm__page *p = &r->pages[i];
-		bool there = p->loc == dst ||
-			     (dst == SVM_HOST && p->loc == SVM__LOC_NONE &&
-			      !(flags & SVM__MIG_POPULATE));
+		bool there = already_there(p, dst, flags);
 
 		p->busy = 0;
 		if (there) {
@@ -325,7 +429,9 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 		}
 		if (!again)
 			break;
-		if ((flags & SVM__MIG_NOWAIT) || !svm__retry_next_round(rt, &st)) {
+		uint64_t pause_ns;
+
+		if ((flags & SVM__MIG_NOWAIT) || !svm__retry_next_round(rt, &st, &pause_ns)) {
 			/* rounds or time spent: what is left failed with its last class */
 			for (size_t i = first; i < end; i++)
 				if (r->pages[i].busy == 1)
@@ -339,9 +445,30 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 						.addr = page_addr(r, first), .pages = again,
 						.src = -2, .dst = (int8_t)dst,
 						.retries = (uint16_t)rep->retries });
+		size_t resident = dst >= 0 ? rt->dev[dst].resident : 0;
+
+		if (!pause_round(rt, &r, first, n, flags, pause_ns, &mark)) {
+			/* freed meanwhile: nothing is left to move, or to report on */
+			free(mark);
+			rep->failed = 0;
+			for (int f = 1; f < SVM_FAILURE_COUNT; f++)
+				rep->failed += rep->failed_by[f];
+			return SVM_ERROR_INVALID_ARGUMENT;
+		}
+		if (mark) { /* the lock was let go: look again */
+			todo -= resume(rt, r, first, n, dst, flags, rep);
+			if (dst >= 0 && rt->dev[dst].resident != resident) {
+				struct svm__devstate *d = &rt->dev[dst];
+
+				room = d->capacity > d->resident ? d->capacity - d->resident : 0;
+				if (todo > room)
+					room += evict(rt, dst, todo - room);
+			}
+		}
 		if (nomem && dst >= 0) /* NO_MEMORY: make room, then try again */
 			room += evict(rt, dst, nomem);
 	}
+	free(mark);
 
 	for (size_t i = first; i < end; i++)
 		r->pages[i].busy = 0;
@@ -402,8 +529,12 @@ void svm__evacuate_all(struct svm__rt *rt)
 		struct svm__range *r = rt->ranges[k];
 		svm_migrate_report_t rep;
 
-		/* a CPU fault would retry forever; here we only get one go */
-		if (svm__migrate(rt, r, 0, r->npages, SVM_HOST, 0, &rep) != SVM_OK)
+		/*
+		 * A CPU fault would retry forever; here we only get one go.
+		 * The pauses keep the lock: this walks rt->ranges, and the
+		 * fork holds everything else stopped anyway.
+		 */
+		if (svm__migrate(rt, r, 0, r->npages, SVM_HOST, SVM__MIG_LOCKED, &rep) != SVM_OK)
 			svm__err("fork: %zu pages of range %#lx could not come home; the child "
 				 "will read zeros there", rep.failed, (unsigned long)r->start);
 	}

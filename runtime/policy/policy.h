@@ -4,7 +4,8 @@
  * here and execute what comes back through their ops table; the API layer
  * calls the migration engine for prefetch, pin and fork.
  *
- * All functions are called with svm__rt.lock held.
+ * All functions are called with svm__rt.lock held; svm__migrate (and so
+ * the fault entry points) may let go of it during a retry pause.
  */
 #ifndef SVM_POLICY_H
 #define SVM_POLICY_H
@@ -15,6 +16,7 @@
 #define SVM__MIG_POPULATE 0x1 /* never-touched pages are filled at dst too */
 #define SVM__MIG_FAULT 0x2    /* skip pages whose advice keeps them in place */
 #define SVM__MIG_NOWAIT 0x4   /* one pass, no retry rounds: never sleeps */
+#define SVM__MIG_LOCKED 0x8   /* pauses keep rt->lock (fork's evacuation) */
 
 /*
  * Moves pages [first, first + n) of r to dst, evicting least recently used
@@ -22,6 +24,12 @@
  * does not get there is counted in rep by class and keeps the class in
  * last_failure. BUSY pages are retried, bounded by cfg.retry_rounds.
  * Returns SVM_OK or SVM_PARTIAL.
+ *
+ * The pauses between retry rounds let go of rt->lock (unless
+ * SVM__MIG_LOCKED): the caller must expect anything to have changed when
+ * it returns. If r was freed meanwhile it returns SVM_ERROR_INVALID_ARGUMENT
+ * and r (and its pages) must not be touched again; rep then holds what was
+ * done before.
  */
 svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
 			  int dst, unsigned flags, svm_migrate_report_t *rep);
@@ -30,8 +38,11 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 bool svm__pinned_mark(struct svm__range *r, struct svm__page *p);
 /* Forgets that pages were found pinned (svm_unpin, or a page moved). */
 void svm__pinned_clear(struct svm__range *r, size_t first, size_t n);
-/* A range with no pinned page before a migration has some now: say it once. */
-void svm__pinned_report(const struct svm__range *r, size_t pinned_before, int dst);
+/*
+ * A range with no pinned page before a migration has some now: a trace
+ * instant, and a log line once per range (again after svm_unpin).
+ */
+void svm__pinned_report(struct svm__range *r, size_t pinned_before, int dst);
 
 /* Drops read duplicates and in-place working copies of [first, first+n). */
 void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n);

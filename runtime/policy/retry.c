@@ -6,7 +6,10 @@
  * PINNED       never                     served in place
  * UNSUPPORTED  never                     served in place
  * Every loop is bounded by SVM_RETRY_ROUNDS and SVM_RETRY_BUDGET_US.
+ * The pause itself is the caller's (svm__retry_pause), taken without
+ * svm__rt.lock (runtime/policy/migrate.c).
  */
+#include <errno.h>
 #include <time.h>
 
 #include "retry.h"
@@ -23,28 +26,32 @@ bool svm__retry_class(const struct svm__rt *rt, svm_failure_t f)
 	return f != SVM_FAILURE_NONE && (rt->cfg.retry_classes & (1u << f));
 }
 
-bool svm__retry_next_round(struct svm__rt *rt, struct svm__retry *st)
+bool svm__retry_next_round(struct svm__rt *rt, struct svm__retry *st, uint64_t *pause_ns)
 {
-	uint64_t now = svm__now_ns(), pause_ns;
+	uint64_t now = svm__now_ns(), pause;
 	int shift = st->round < 20 ? st->round : 20;
 
+	*pause_ns = 0;
 	if (!st->deadline_ns)
 		st->deadline_ns = now + (uint64_t)rt->cfg.retry_budget_us * 1000;
 	if (st->round >= rt->cfg.retry_rounds || now >= st->deadline_ns)
 		return false;
-	pause_ns = ((uint64_t)rt->cfg.retry_backoff_us << shift) * 1000;
-	if (pause_ns > (uint64_t)rt->cfg.retry_backoff_max_us * 1000)
-		pause_ns = (uint64_t)rt->cfg.retry_backoff_max_us * 1000;
-	if (pause_ns > st->deadline_ns - now)
-		pause_ns = st->deadline_ns - now;
+	pause = ((uint64_t)rt->cfg.retry_backoff_us << shift) * 1000;
+	if (pause > (uint64_t)rt->cfg.retry_backoff_max_us * 1000)
+		pause = (uint64_t)rt->cfg.retry_backoff_max_us * 1000;
+	if (pause > st->deadline_ns - now)
+		pause = st->deadline_ns - now;
 	if (rt->cfg.retry_drain && rt->be->drain)
 		rt->be->drain(rt);
-	if (pause_ns) {
-		struct timespec ts = { (time_t)(pause_ns / 1000000000ull),
-				       (long)(pause_ns % 1000000000ull) };
-
-		nanosleep(&ts, NULL);
-	}
+	*pause_ns = pause;
 	st->round++;
 	return true;
+}
+
+void svm__retry_pause(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+
+	while (ns && nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }

@@ -15,6 +15,13 @@
  *            another prefetches that memory back and forth: every read's
  *            bytes arrive (needs a file system with O_DIRECT)
  *   unpin    svm_pin keeps pages home, svm_unpin lets them move again
+ *   logonce  a range found pinned over and over (an io_uring buffer
+ *            registered and unregistered 20 times) is said once in the log;
+ *            again after svm_unpin of the range; another range has its own
+ *   stale    no pinned mark outlives its pin: after svm_pin/svm_unpin (with
+ *            device kernels in place between), and after an io_uring buffer
+ *            is unregistered, a prefetch to device 0 moves every page, none
+ *            reported PINNED, and svm_query says no failure
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -340,12 +347,178 @@ static void case_unpin(void)
 		 pages);
 }
 
+/* All pages of [buf, +pages) where `loc` says, with no failure recorded. */
+static void check_moved_clean(const uint64_t *buf, size_t pages, int loc, const char *when)
+{
+	for (size_t i = 0; i < pages; i++) {
+		svm_page_info_t info = svmt_page((const char *)buf + i * pg);
+
+		CHECK_MSG(info.location == loc && info.last_failure == SVM_FAILURE_NONE,
+			  "%s: page %zu at %d with last failure %s", when, i, info.location,
+			  svm_failure_string(info.last_failure));
+	}
+}
+
+/* A prefetch to device 0 of pages nobody pins any more: all move. */
+static void prefetch_unpinned(uint64_t *buf, size_t len, const char *when)
+{
+	svm_migrate_report_t rep;
+	svm_result_t r = svm_prefetch(buf, len, 0, &rep);
+
+	CHECK_MSG(r == SVM_OK && rep.failed == 0, "%s: prefetch to device 0 returned %s, %zu "
+		  "failed (%zu pinned, %zu busy)", when, svm_result_string(r), rep.failed,
+		  rep.failed_by[SVM_FAILURE_PINNED], rep.failed_by[SVM_FAILURE_BUSY]);
+	CHECK_EQ(rep.moved + rep.already, len / pg);
+	check_moved_clean(buf, len / pg, 0, when);
+}
+
+static void case_stale(void)
+{
+	size_t pages = 32, len = pages * pg, words = len / 8;
+	uint64_t *buf = svmt_alloc(len), *want = malloc(len);
+	svm_migrate_report_t rep;
+	unsigned rounds = 0, uring_rounds = 0;
+
+	CHECK(want != NULL);
+	for (size_t i = 0; i < words; i++)
+		buf[i] = want[i] = svmt_pattern(21, i);
+	for (int k = 0; k < 12; k++, rounds++) {
+		/* pinned: device kernels work on it in place, a prefetch leaves it */
+		CHECK_OK(svm_pin(buf, len));
+		if (k & 1) {
+			CHECK_OK(svm_launch(0, words, add_words, buf));
+			for (size_t i = 0; i < words; i++)
+				want[i] += i + 1;
+		}
+		if (k % 3 == 0) {
+			CHECK_RES(svm_prefetch(buf, len, 0, &rep), SVM_PARTIAL);
+			CHECK_EQ(rep.failed_by[SVM_FAILURE_PINNED], pages);
+		}
+		CHECK_OK(svm_unpin(buf, len));
+		prefetch_unpinned(buf, len, "after svm_pin/svm_unpin");
+		CHECK_OK(svm_prefetch(buf, len, SVM_HOST, NULL));
+		CHECK_EQ(count_bad(buf, want, words), 0);
+	}
+#ifdef SVMT_HAVE_URING
+	struct io_uring ring;
+	struct iovec iov = { buf, len };
+
+	if (io_uring_queue_init(4, &ring, 0) == 0) {
+		for (int k = 0; k < 6; k++) {
+			if (io_uring_register_buffers(&ring, &iov, 1) < 0)
+				break;
+			CHECK_RES(svm_prefetch(buf, len, 0, &rep), SVM_PARTIAL);
+			CHECK_EQ(rep.failed_by[SVM_FAILURE_PINNED], pages);
+			if (k & 1) { /* devices reach the pinned pages in place */
+				CHECK_OK(svm_launch(0, words, add_words, buf));
+				for (size_t i = 0; i < words; i++)
+					want[i] += i + 1;
+			}
+			CHECK_EQ(io_uring_unregister_buffers(&ring), 0);
+			prefetch_unpinned(buf, len, "after io_uring_unregister_buffers");
+			CHECK_OK(svm_prefetch(buf, len, SVM_HOST, NULL));
+			CHECK_EQ(count_bad(buf, want, words), 0);
+			uring_rounds++;
+		}
+		io_uring_queue_exit(&ring);
+	}
+#endif
+	CHECK_OK(svm_free(buf));
+	free(want);
+	snprintf(summary, sizeof(summary), "%u pin/unpin rounds and %u io_uring rounds: every "
+		 "page moved once unpinned, none PINNED", rounds, uring_rounds);
+}
+
+#ifdef SVMT_HAVE_URING
+/* Lines of `log` (a file) that contain `what`. */
+static unsigned count_lines(int log, const char *what)
+{
+	char buf[65536];
+	ssize_t got = pread(log, buf, sizeof(buf) - 1, 0);
+	unsigned n = 0;
+
+	CHECK(got >= 0 && got < (ssize_t)sizeof(buf) - 1);
+	buf[got] = 0;
+	for (char *p = buf; (p = strstr(p, what)); p++)
+		n++;
+	return n;
+}
+
+/* Registers [buf, +len) with io_uring, prefetches it (PINNED), unregisters. */
+static void pinned_round(struct io_uring *ring, uint64_t *buf, size_t len)
+{
+	struct iovec iov = { buf, len };
+	svm_migrate_report_t rep;
+	int r = io_uring_register_buffers(ring, &iov, 1);
+
+	if (r < 0)
+		svmt_skip("cannot register an io_uring buffer: %s (RLIMIT_MEMLOCK?)", strerror(-r));
+	CHECK_RES(svm_prefetch(buf, len, 0, &rep), SVM_PARTIAL);
+	CHECK_EQ(rep.failed_by[SVM_FAILURE_PINNED], len / pg);
+	CHECK_EQ(io_uring_unregister_buffers(ring), 0);
+	/* unpinned now: it moves, which clears the runtime's pinned marks */
+	CHECK_OK(svm_prefetch(buf, len, 0, &rep));
+	CHECK_OK(svm_prefetch(buf, len, SVM_HOST, NULL));
+}
+#endif
+
+static void case_logonce(void)
+{
+#ifdef SVMT_HAVE_URING
+	static const char line[] = "are pinned;";
+	size_t len = 16 * pg;
+	uint64_t *a = svmt_alloc(len), *b = svmt_alloc(len);
+	struct io_uring ring;
+	int log = fileno(tmpfile()), saved = dup(2);
+	unsigned after20, after_unpin, other;
+	int r = io_uring_queue_init(4, &ring, 0);
+
+	if (r < 0)
+		svmt_skip("io_uring is not available here: %s", strerror(-r));
+	CHECK(log >= 0 && saved >= 0);
+	memset(a, 1, len);
+	memset(b, 2, len);
+	fflush(stderr);
+	CHECK(dup2(log, 2) == 2); /* the runtime logs to stderr */
+	for (int k = 0; k < 20; k++)
+		pinned_round(&ring, a, len);
+	after20 = count_lines(log, line);
+	/* marked pinned again, then svm_unpin clears the marks: news again after */
+	struct iovec iov = { a, len };
+	svm_migrate_report_t rep;
+
+	CHECK_EQ(io_uring_register_buffers(&ring, &iov, 1), 0);
+	CHECK_RES(svm_prefetch(a, len, 0, &rep), SVM_PARTIAL);
+	CHECK_EQ(io_uring_unregister_buffers(&ring), 0);
+	CHECK_OK(svm_pin(a, len));
+	CHECK_OK(svm_unpin(a, len));
+	pinned_round(&ring, a, len);
+	after_unpin = count_lines(log, line);
+	pinned_round(&ring, b, len);
+	other = count_lines(log, line);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	io_uring_queue_exit(&ring);
+	printf("\"pages are pinned\" lines: %u after 20 rounds, %u after svm_unpin and one more, "
+	       "%u with another range\n", after20, after_unpin, other);
+	CHECK_EQ(after20, 1);
+	CHECK_EQ(after_unpin, 2);
+	CHECK_EQ(other, 3);
+	CHECK_OK(svm_free(a));
+	CHECK_OK(svm_free(b));
+	snprintf(summary, sizeof(summary), "a range pinned 20 times is logged once");
+#else
+	svmt_skip("built without liburing (liburing-dev)");
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	bool moves;
 
 	if (argc != 2)
-		FAIL("usage: %s uring|vmsplice|odirect|unpin", argv[0]);
+		FAIL("usage: %s uring|vmsplice|odirect|unpin|stale|logonce", argv[0]);
 	pg = svmt_page_size();
 	svmt_init();
 	if (strcmp(svmt_backend(), "user"))
@@ -361,6 +534,10 @@ int main(int argc, char **argv)
 		case_odirect(moves);
 	else if (!strcmp(argv[1], "unpin"))
 		case_unpin();
+	else if (!strcmp(argv[1], "stale"))
+		case_stale();
+	else if (!strcmp(argv[1], "logonce"))
+		case_logonce();
 	else
 		FAIL("unknown case %s", argv[1]);
 	CHECK_OK(svm_finalize());

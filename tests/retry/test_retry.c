@@ -13,9 +13,16 @@
  *              device-to-host move fails for a while
  *   fork       fork() while another thread migrates heavily
  *   zero       a device reads a never-written range without looping
+ *   unlocked   while a prefetch, then a device fault, sits in its retry
+ *              pauses (injected BUSY, long pauses), svm_stats and a CPU fault
+ *              from another thread complete at once: the pauses do not hold
+ *              the runtime lock (issue 15)
+ *   moved      pages a prefetch home still has to move are moved to another
+ *              device during its pause: it goes on from where they are now
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <sys/wait.h>
 
@@ -383,11 +390,202 @@ static void case_zero(void)
 	CHECK_OK(svm_free((void *)z.a));
 }
 
+/* ---- unlocked: retry pauses do not hold the runtime lock ---------------- */
+
+struct waiter {
+	uint64_t *a;
+	size_t bytes;
+	svm_result_t res;
+	svm_migrate_report_t rep;
+	uint64_t took_ns;
+	_Atomic int done;
+};
+
+static void *prefetch_thread(void *arg)
+{
+	struct waiter *w = arg;
+	uint64_t t0 = svmt_now_ns();
+
+	w->res = svm_prefetch(w->a, w->bytes, 0, &w->rep);
+	w->took_ns = svmt_now_ns() - t0;
+	w->done = 1;
+	return NULL;
+}
+
+static void touch_first(const svm_kernel_ctx_t *ctx, size_t i, void *arg)
+{
+	uint64_t *a = svm_device_ptr(ctx, arg);
+
+	(void)i;
+	a[0] += 1;
+}
+
+static void *launch_thread(void *arg)
+{
+	struct waiter *w = arg;
+	uint64_t t0 = svmt_now_ns();
+
+	w->res = svm_launch(0, 1, touch_first, w->a);
+	w->took_ns = svmt_now_ns() - t0;
+	w->done = 1;
+	return NULL;
+}
+
+/*
+ * Waits (polling svm_stats, the call under test) until the retry rounds
+ * counted pass `retries`, i.e. the other thread is in its pauses; fails if
+ * that thread ended first: then svm_stats itself waited for all its
+ * rounds, the bug. Returns the slowest svm_stats call seen meanwhile.
+ */
+static uint64_t wait_in_pause(struct waiter *w, uint64_t retries, const char *what)
+{
+	uint64_t slowest = 0;
+
+	for (;;) {
+		uint64_t t0 = svmt_now_ns(), dt;
+		svm_stats_t s = svmt_stats();
+
+		dt = svmt_now_ns() - t0;
+		slowest = dt > slowest ? dt : slowest;
+		CHECK_MSG(!w->done, "svm_stats returned only after %s ended (its %.0f ms of retry "
+			  "pauses held the runtime lock; one svm_stats took %.0f ms)", what,
+			  w->took_ns / 1e6, slowest / 1e6);
+		if (s.retries > retries)
+			return slowest;
+		sched_yield();
+	}
+}
+
+static void case_unlocked(void)
+{
+	long pause_us = atol(getenv("SVM_RETRY_BACKOFF_US"));
+	long budget_us = atol(getenv("SVM_RETRY_BUDGET_US"));
+	size_t bytes = 64 * page;
+	struct waiter w = { .bytes = bytes };
+	uint64_t *fresh = svmt_alloc(bytes), t0, cpu_ns, stats_ns, slowest;
+	svm_stats_t s;
+	pthread_t t;
+
+	if (kshim) /* the shim pauses inside its MIGRATE ioctl, under the runtime lock */
+		svmt_skip("kshim takes its retry pauses in the kernel during one ioctl");
+	CHECK(pause_us >= 100000 && budget_us >= 5 * pause_us);
+	w.a = svmt_alloc(bytes);
+	fill(w.a, bytes / 8, 9);
+
+	/* 1. a prefetch to device 0, every move BUSY: it pauses until its budget is spent */
+	CHECK(pthread_create(&t, NULL, prefetch_thread, &w) == 0);
+	slowest = wait_in_pause(&w, 0, "the prefetch");
+	t0 = svmt_now_ns();
+	fresh[0] = 1; /* a CPU fault (a first touch: zero fill, never injected) */
+	cpu_ns = svmt_now_ns() - t0;
+	t0 = svmt_now_ns();
+	s = svmt_stats();
+	stats_ns = svmt_now_ns() - t0;
+	CHECK_MSG(!w.done, "the prefetch ended before the checks (budget too short?)");
+	printf("prefetch in its pauses: CPU fault %.2f ms, svm_stats %.2f ms (slowest poll "
+	       "%.2f ms), pause %ld ms\n", cpu_ns / 1e6, stats_ns / 1e6, slowest / 1e6,
+	       pause_us / 1000);
+	CHECK_MSG(cpu_ns < (uint64_t)pause_us * 500, "a CPU fault took %.1f ms during a "
+		  "prefetch's retry pause", cpu_ns / 1e6);
+	CHECK_MSG(stats_ns < (uint64_t)pause_us * 500, "svm_stats took %.1f ms during a "
+		  "prefetch's retry pause", stats_ns / 1e6);
+	pthread_join(t, NULL);
+	/* the policy is kept: every page BUSY after rounds bounded by the budget */
+	CHECK_RES(w.res, SVM_PARTIAL);
+	check_report(&w.rep, 64);
+	CHECK_EQ(w.rep.failed_by[SVM_FAILURE_BUSY], 64);
+	CHECK_GE(w.rep.retries, 2);
+	CHECK_GE(w.took_ns / 1000, (uint64_t)budget_us);
+	verify(w.a, bytes / 8, 9, 0);
+	CHECK_EQ(svmt_count_at(w.a, bytes, SVM_HOST), 64);
+
+	/* 2. a device fault in its pauses (the fault-service thread's own wait) */
+	w.done = 0;
+	s = svmt_stats();
+	CHECK(pthread_create(&t, NULL, launch_thread, &w) == 0);
+	slowest = wait_in_pause(&w, s.retries, "the device fault");
+	t0 = svmt_now_ns();
+	s = svmt_stats();
+	stats_ns = svmt_now_ns() - t0;
+	CHECK_MSG(!w.done, "the launch ended before the check (budget too short?)");
+	printf("device fault in its pauses: svm_stats %.2f ms (slowest poll %.2f ms)\n",
+	       stats_ns / 1e6, slowest / 1e6);
+	CHECK_MSG(stats_ns < (uint64_t)pause_us * 500, "svm_stats took %.1f ms during a "
+		  "device fault's retry pause", stats_ns / 1e6);
+	pthread_join(t, NULL);
+	CHECK_OK(w.res);
+	/* could not move: served in place, the write reached the host page */
+	CHECK_EQ(w.a[0], svmt_pattern(9, 0) + 1);
+	snprintf(summary, sizeof(summary), "prefetch %.0f ms and device fault %.0f ms of "
+		 "pauses; calls meanwhile within %.2f ms", (double)budget_us / 1000,
+		 w.took_ns / 1e6, (slowest > stats_ns ? slowest : stats_ns) / 1e6);
+
+	/* 3. the range freed while the prefetch pauses: it finds out, no crash */
+	w.done = 0;
+	s = svmt_stats();
+	CHECK(pthread_create(&t, NULL, prefetch_thread, &w) == 0);
+	wait_in_pause(&w, s.retries, "the prefetch");
+	CHECK_OK(svm_free(w.a));
+	fresh[1] = 2; /* and the heap space is taken again meanwhile */
+	w.a = svmt_alloc(bytes);
+	pthread_join(t, NULL);
+	CHECK_INVAL(w.res);
+	CHECK_EQ(svmt_count_at(w.a, bytes, SVM_HOST), 64);
+	CHECK_OK(svm_free(w.a));
+	CHECK_OK(svm_free(fresh));
+}
+
+static void *prefetch_home_thread(void *arg)
+{
+	struct waiter *w = arg;
+	uint64_t t0 = svmt_now_ns();
+
+	w->res = svm_prefetch(w->a, w->bytes, SVM_HOST, &w->rep);
+	w->took_ns = svmt_now_ns() - t0;
+	w->done = 1;
+	return NULL;
+}
+
+static void case_moved(void)
+{
+	size_t pages = 64, bytes = pages * page, half = bytes / 2;
+	struct waiter w = { .bytes = bytes };
+	svm_migrate_report_t rep;
+	uint64_t t0, dt;
+	pthread_t t;
+
+	if (kshim)
+		svmt_skip("kshim takes its retry pauses in the kernel during one ioctl");
+	if (svm_device_count() < 2)
+		svmt_skip("needs two devices (SVM_USER_DEVICES=2)");
+	w.a = svmt_alloc(bytes);
+	fill(w.a, bytes / 8, 10);
+	CHECK_OK(svm_prefetch(w.a, bytes, 0, NULL)); /* only moves home fail */
+	CHECK(pthread_create(&t, NULL, prefetch_home_thread, &w) == 0);
+	wait_in_pause(&w, 0, "the prefetch home");
+	/* meanwhile the first half goes to device 1 (device to device: not injected) */
+	t0 = svmt_now_ns();
+	CHECK_OK(svm_prefetch(w.a, half, 1, &rep));
+	dt = svmt_now_ns() - t0;
+	CHECK_EQ(rep.moved, pages / 2);
+	CHECK_MSG(!w.done, "the prefetch home ended before the move (budget too short?)");
+	pthread_join(t, NULL);
+	/* it went on with the pages where they were: all BUSY on the way home */
+	CHECK_RES(w.res, SVM_PARTIAL);
+	check_report(&w.rep, pages);
+	CHECK_EQ(w.rep.failed_by[SVM_FAILURE_BUSY], pages);
+	CHECK_EQ(svmt_count_at(w.a, half, 1), pages / 2);
+	CHECK_EQ(svmt_count_at((char *)w.a + half, half, 0), pages / 2);
+	snprintf(summary, sizeof(summary), "half the pages moved to device 1 in %.2f ms during "
+		 "the pause; the prefetch home went on from there", dt / 1e6);
+	CHECK_OK(svm_free(w.a));
+}
+
 int main(int argc, char **argv)
 {
 	page = svmt_page_size();
 	if (argc != 2)
-		FAIL("usage: %s class|budget|cpufault|fork|zero", argv[0]);
+		FAIL("usage: %s class|budget|cpufault|fork|zero|unlocked|moved", argv[0]);
 	svmt_init();
 	/* before the first move: svm_init moves nothing */
 	kshim = !strcmp(svmt_backend(), "kshim");
@@ -403,6 +601,10 @@ int main(int argc, char **argv)
 		case_fork();
 	else if (!strcmp(argv[1], "zero"))
 		case_zero();
+	else if (!strcmp(argv[1], "unlocked"))
+		case_unlocked();
+	else if (!strcmp(argv[1], "moved"))
+		case_moved();
 	else
 		FAIL("unknown case %s", argv[1]);
 	CHECK_OK(svm_finalize());

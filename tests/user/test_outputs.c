@@ -235,6 +235,15 @@ static void outputs_at(struct box *b, enum place pl, uint64_t *data)
 		CHECK_EQ(b->report.failed != 0, r == SVM_PARTIAL);
 		if (r == SVM_PARTIAL)
 			printf(" [own-page prefetch: %zu pinned %zu busy]", b->report.failed_by[SVM_FAILURE_PINNED], b->report.failed_by[SVM_FAILURE_BUSY]);
+		/*
+		 * Not pinned now (the pinned placement, with its svm_unpin,
+		 * came earlier): no stale pinned mark may make it PINNED
+		 * (issue 15; retry.pinned_io.stale checks the same at length).
+		 * Checked on the user backend; on kshim (a real kernel pin) it
+		 * is printed above until a VM run has confirmed it there too.
+		 */
+		if (user_backend)
+			CHECK_EQ(b->report.failed_by[SVM_FAILURE_PINNED], 0);
 		unplace(b, pl);
 	}
 	printf(" ok\n");
