@@ -3,7 +3,7 @@
 #  1. the plain build: unit, user backend, samples, perf smoke and the
 #     kernel shim's VM suite (label kshim; it builds the VM kernels once
 #     and caches them outside the tree),
-#  2. the same tests but the VM suite and perf under ASan (with leak
+#  2. the same tests but the VM suite, perf and the soak under ASan (with leak
 #     checks) and UBSan,
 #  3. the concurrency tests (label tsan) under TSan,
 #  4. the installed package: samples built against it with CMake's
@@ -39,7 +39,7 @@ ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS"
 for san in address undefined; do
 	step "$san sanitizer: unit, user and sample tests"
 	configure_build "$BUILD-$san" -DSVMRT_SANITIZE=$san -DSVMRT_VM_TESTS=OFF
-	ctest --test-dir "$BUILD-$san" --output-on-failure -j"$JOBS" -LE 'perf|kshim'
+	ctest --test-dir "$BUILD-$san" --output-on-failure -j"$JOBS" -LE 'perf|kshim|soak'
 done
 
 step "thread sanitizer: concurrency tests"
