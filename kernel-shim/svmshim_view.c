@@ -619,6 +619,12 @@ static vm_fault_t svm_view_resolve(struct vm_fault *vmf, bool write)
 	hvma = vma_lookup(vma->vm_mm, haddr);
 	if (!hvma || hvma->vm_ops == &svm_view_vm_ops)
 		return VM_FAULT_SIGBUS;	/* nothing there, or a view of a view */
+	/*
+	 * An access the CPU could not make there either (PROT_NONE, a write
+	 * to a read-only mapping) ends here, before anything moves for it.
+	 */
+	if (!(hvma->vm_flags & VM_READ) || (write && !(hvma->vm_flags & VM_WRITE)))
+		return VM_FAULT_SIGBUS;
 
 	/* The granule: aligned, inside the VMA, the view and the attributes. */
 	svm_attr_get(v->sf, haddr, &a);
