@@ -3892,6 +3892,71 @@ static int t_view_double_map(void)
 	return 0;
 }
 
+/*
+ * MIGRATE and SNAPSHOT borrow the heap notifier of a view that covers
+ * their range: views mapped and unmapped by another thread meanwhile (so
+ * that a call may hold a view's last reference, or meet a view being
+ * made) change nothing of what they do.
+ */
+struct vlife {
+	char *p;
+	size_t len;
+	volatile int stop;
+	unsigned long views;
+};
+
+static void *vlife_mapper(void *arg)
+{
+	struct vlife *l = arg;
+
+	while (!l->stop) {
+		char *v = kshim_view(fd, l->views & 1, l->p, l->len);
+
+		if (!v)
+			continue;
+		(void)*(volatile char *)(v + (l->views % 16) * KPAGE);
+		munmap(v, l->len);
+		l->views++;
+	}
+	return NULL;
+}
+
+static int t_view_borrow(void)
+{
+	size_t len = 64 * KPAGE, n = len / KPAGE;
+	struct vlife l = { .p = map_anon(len), .len = len };
+	struct drm_svmshim_migrate m;
+	struct drm_svmshim_snapshot s;
+	pthread_t th;
+	int i, ret = 0;
+	long bad;
+
+	CHECK(l.p, "mmap");
+	vfill(l.p, len, 0x61);
+	CHECK(pthread_create(&th, NULL, vlife_mapper, &l) == 0, "pthread_create");
+	for (i = 0; i < 300 && !ret; i++) {
+		int dest = i % 3 == 2 ? SVMSHIM_LOC_HOST : i % 3;
+
+		ret = kshim_migrate(fd, l.p, len, dest, 0, NULL, &m);
+		if (!ret && m.moved + m.already + m.failed[SVMSHIM_FAIL_BUSY] != n)
+			ret = -1000;
+		if (!ret)
+			ret = kshim_snapshot(fd, l.p, len, NULL, &s);
+		if (!ret && s.host + s.device + s.none != n)
+			ret = -1001;
+	}
+	l.stop = 1;
+	pthread_join(th, NULL);
+	CHECK(!ret, "round %d: %d (%s)", i, ret, counts(&m));
+	CHECK(l.views > 0, "no view was mapped");
+	bad = vcheck(l.p, len, 0x61);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	printf("INFO: view_borrow: %d calls, %lu views mapped and unmapped\n",
+	       i, l.views);
+	munmap(l.p, len);
+	return 0;
+}
+
 static const struct test tests[] = {
 	{ "info", t_info },
 	{ "badargs", t_badargs },
@@ -3965,6 +4030,7 @@ static const struct test tests[] = {
 	{ "gup", t_gup },
 	{ "view_teardown", t_view_teardown },
 	{ "view_double_map", t_view_double_map },
+	{ "view_borrow", t_view_borrow },
 };
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
