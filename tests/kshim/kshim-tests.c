@@ -3233,6 +3233,730 @@ static int t_view_write_only(void)
 	return 0;
 }
 
+/* ---- hmm-tests twins (issue 19) ------------------------------------------ */
+
+/* A device write of one byte through @p: 1 if it faulted (SIGBUS/SIGSEGV). */
+static int write_faults(char *p, char val)
+{
+	struct sigaction sa, old_bus, old_segv;
+	volatile int got = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigaction(SIGBUS, &sa, &old_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	if (sigsetjmp(bus_jmp, 1) == 0)
+		*(volatile char *)p = val;
+	else
+		got = 1;
+	sigaction(SIGBUS, &old_bus, NULL);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	return got;
+}
+
+/*
+ * anon_read_prot / anon_write_prot: the device never reads what the CPU
+ * may not read, nor writes what the CPU may not write, also through view
+ * PTEs it had before the mprotect; once allowed again it does.
+ */
+static int t_view_prot(void)
+{
+	size_t len = 64 * KPAGE, i;
+	char *p = map_anon(len), *q, *v, *w;
+	long bad;
+
+	CHECK(p, "mmap");
+	vfill(p, len, 0x71);
+	v = kshim_view(fd, 0, p, len);
+	CHECK(v, "view");
+	bad = vcheck(v, len, 0x71);
+	CHECK(bad < 0, "device read wrong word %ld", bad);
+	/* Mapped in the view (on the device or in place), then PROT_NONE. */
+	CHECK(mprotect(p, len, PROT_NONE) == 0, "mprotect");
+	for (i = 0; i < len; i += KPAGE) {
+		CHECK(read_faults(v + i), "device read PROT_NONE page %zu",
+		      i / KPAGE);
+		CHECK(write_faults(v + i, 0x5a), "device wrote PROT_NONE page %zu",
+		      i / KPAGE);
+	}
+	/* Read-only: the device reads, and never writes. */
+	CHECK(mprotect(p, len, PROT_READ) == 0, "mprotect");
+	bad = vcheck(p, len, 0x71);
+	CHECK(bad < 0, "data changed under PROT_NONE at word %ld", bad);
+	bad = vcheck(v, len, 0x71);
+	CHECK(bad < 0, "device read of read-only memory: word %ld", bad);
+	for (i = 0; i < len; i += KPAGE)
+		CHECK(write_faults(v + i, 0x5a), "device wrote read-only page %zu",
+		      i / KPAGE);
+	bad = vcheck(p, len, 0x71);
+	CHECK(bad < 0, "read-only data changed at word %ld", bad);
+	/* Writable again: the device's writes land. */
+	CHECK(mprotect(p, len, PROT_READ | PROT_WRITE) == 0, "mprotect");
+	vfill(v, len, 0x72);
+	bad = vcheck(p, len, 0x72);
+	CHECK(bad < 0, "device write lost at word %ld", bad);
+	/* The device had written it: read-only again stops its writes. */
+	CHECK(mprotect(p, len, PROT_READ) == 0, "mprotect");
+	CHECK(write_faults(v + 3 * KPAGE, 0x5a), "device wrote through an old PTE");
+	bad = vcheck(v, len, 0x72);
+	CHECK(bad < 0, "device read after mprotect: word %ld", bad);
+	munmap(v, len);
+	munmap(p, len);
+
+	/*
+	 * A device write the CPU could not make either is refused as it is:
+	 * nothing moves for it (the pages stay on the host, untouched).
+	 */
+	p = map_anon(len);
+	CHECK(p, "mmap");
+	vfill(p, len, 0x74);
+	CHECK(mprotect(p, len, PROT_READ) == 0, "mprotect");
+	v = kshim_view(fd, 0, p, len);
+	CHECK(v, "view");
+	for (i = 0; i < len; i += KPAGE)
+		CHECK(write_faults(v + i, 0x5a), "device wrote read-only page %zu",
+		      i / KPAGE);
+	CHECK(count_at(p, len, SVMSHIM_LOC_HOST) == (long)(len / KPAGE),
+	      "refused device writes moved %ld pages",
+	      (long)(len / KPAGE) - count_at(p, len, SVMSHIM_LOC_HOST));
+	bad = vcheck(p, len, 0x74);
+	CHECK(bad < 0, "read-only data changed at word %ld", bad);
+	munmap(v, len);
+	munmap(p, len);
+
+	/* anon_write_prot's zero pages: a read-only mapping never written. */
+	q = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(q != MAP_FAILED, "mmap");
+	w = kshim_view(fd, 1, q, len);
+	CHECK(w, "view");
+	for (i = 0; i < len; i++)
+		CHECK(((volatile char *)w)[i] == 0, "device read %d at %zu",
+		      w[i], i);
+	for (i = 0; i < len; i += KPAGE)
+		CHECK(write_faults(w + i, 0x5a), "device wrote read-only page %zu",
+		      i / KPAGE);
+	for (i = 0; i < len; i++)
+		CHECK(q[i] == 0, "read-only zero page changed at %zu", i);
+	CHECK(mprotect(q, len, PROT_READ | PROT_WRITE) == 0, "mprotect");
+	vfill(w, len, 0x73);
+	bad = vcheck(q, len, 0x73);
+	CHECK(bad < 0, "device write over zero pages lost at word %ld", bad);
+	munmap(w, len);
+	munmap(q, len);
+	return 0;
+}
+
+/*
+ * anon_write_child_shared: shared anonymous memory is served in place, so
+ * a device write made by a child through its own file and view is what
+ * the parent sees, on the CPU and through its view.
+ */
+static int t_view_child_shared(void)
+{
+	size_t len = 256 * KPAGE;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0), *v;
+	int status;
+	pid_t pid;
+	long bad;
+
+	CHECK(p != MAP_FAILED, "mmap");
+	vfill(p, len, 0x81);
+	v = kshim_view(fd, 0, p, len);
+	CHECK(v, "view");
+	bad = vcheck(v, len, 0x81);
+	CHECK(bad < 0, "parent's device read word %ld", bad);
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		int cfd = kshim_open();
+		char *cv;
+
+		if (vcheck(p, len, 0x81) >= 0)
+			_exit(10);
+		if (cfd < 0)
+			_exit(11);
+		cv = kshim_view(cfd, 1, p, len);
+		if (!cv)
+			_exit(12);
+		if (vcheck(cv, len, 0x81) >= 0)
+			_exit(13);
+		vfill(cv, len, 0x82);
+		if (vcheck(p, len, 0x82) >= 0)
+			_exit(14);
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "child failed (status 0x%x)", status);
+	bad = vcheck(p, len, 0x82);
+	CHECK(bad < 0, "parent missed the child's device writes at word %ld", bad);
+	bad = vcheck(v, len, 0x82);
+	CHECK(bad < 0, "parent's view missed them at word %ld", bad);
+	CHECK(count_at(p, len, SVMSHIM_LOC_HOST) == (long)(len / KPAGE),
+	      "shared pages left the host");
+	munmap(v, len);
+	munmap(p, len);
+	return 0;
+}
+
+/*
+ * anon_write_hugetlbfs and compound: hugetlb memory never moves
+ * (UNSUPPORTED), SNAPSHOT sees every page of the huge page on the host, and
+ * the device reads and writes it in place.
+ */
+static int t_hugetlb(void)
+{
+	size_t len = 2 * MiB, n = len / KPAGE, i;
+	struct drm_svmshim_migrate m;
+	uint8_t *res = malloc(n);
+	char *p, *v;
+	long bad;
+	FILE *f;
+
+	CHECK(res, "malloc");
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (p == MAP_FAILED) {
+		f = fopen("/proc/sys/vm/nr_hugepages", "w");
+		if (!f)
+			SKIPF("no hugetlb pages in this kernel (CONFIG_HUGETLBFS off)");
+		fprintf(f, "4\n");
+		fclose(f);
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		if (p == MAP_FAILED)
+			SKIPF("MAP_HUGETLB: %s", strerror(errno));
+	}
+	vfill(p, len, 0x91);
+	CHECK(count_at(p, len, SVMSHIM_LOC_HOST) == (long)n,
+	      "snapshot: not every page of the huge page on the host");
+	CHECK(kshim_migrate(fd, p, len, 0, 0, res, &m) == 0, "migrate");
+	CHECK(m.failed[SVMSHIM_FAIL_UNSUPPORTED] == n, "hugetlb: %s", counts(&m));
+	for (i = 0; i < n; i++)
+		CHECK(res[i] == SVMSHIM_FAIL_UNSUPPORTED, "res[%zu] = %u", i, res[i]);
+	v = kshim_view(fd, 0, p, len);
+	CHECK(v, "view");
+	bad = vcheck(v, len, 0x91);
+	CHECK(bad < 0, "device read of hugetlb memory: word %ld", bad);
+	vfill(v, len, 0x92);
+	bad = vcheck(p, len, 0x92);
+	CHECK(bad < 0, "device write to hugetlb memory lost at word %ld", bad);
+	munmap(v, len);
+	munmap(p, len);
+	free(res);
+	return 0;
+}
+
+/* A file of @len bytes filled with vfill(@seed): memfd or in /tmp. */
+static int make_file(int memfd, size_t len, uint64_t seed)
+{
+	char path[] = "/tmp/kshim-fileXXXXXX";
+	char *buf = malloc(len);
+	int f;
+
+	if (!buf)
+		return -1;
+	if (memfd) {
+		f = memfd_create("kshim-file", 0);
+	} else {
+		f = mkstemp(path);
+		if (f >= 0)
+			unlink(path);
+	}
+	vfill(buf, len, seed);
+	if (f >= 0 && pwrite(f, buf, len, 0) != (ssize_t)len) {
+		close(f);
+		f = -1;
+	}
+	free(buf);
+	return f;
+}
+
+/* -1 if the file holds vfill(@seed), else the first wrong word. */
+static long file_check(int f, size_t len, uint64_t seed)
+{
+	char *buf = malloc(len);
+	long bad = 0;
+
+	if (buf && pread(f, buf, len, 0) == (ssize_t)len)
+		bad = vcheck(buf, len, seed);
+	free(buf);
+	return bad;
+}
+
+/*
+ * file_read / file_write: shared file mappings (tmpfs file, memfd) stay in
+ * the page cache (UNSUPPORTED); the device reads the file's data in place,
+ * its writes reach the file, and after a truncation the view has nothing.
+ */
+static int file_case(int memfd)
+{
+	size_t len = 128 * KPAGE, n = len / KPAGE, i;
+	struct drm_svmshim_migrate m;
+	int f = make_file(memfd, len, 0xa1);
+	char *p, *v;
+	long bad;
+
+	CHECK(f >= 0, "file: %s", strerror(errno));
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+	CHECK(p != MAP_FAILED, "mmap");
+	v = kshim_view(fd, 0, p, len);
+	CHECK(v, "view");
+	bad = vcheck(v, len, 0xa1);
+	CHECK(bad < 0, "device read of the file: word %ld", bad);
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 &&
+	      m.failed[SVMSHIM_FAIL_UNSUPPORTED] == n, "file pages: %s",
+	      counts(&m));
+	vfill(v, len, 0xa2);
+	bad = file_check(f, len, 0xa2);
+	CHECK(bad < 0, "device write missing in the file at word %ld", bad);
+	CHECK(count_at(p, len, SVMSHIM_LOC_HOST) == (long)n, "file pages moved");
+	/* Truncated: the page cache pages go, the view maps none of them. */
+	CHECK(ftruncate(f, 0) == 0, "ftruncate");
+	for (i = 0; i < len; i += 8 * KPAGE)
+		CHECK(read_faults(v + i), "view page %zu readable after truncate",
+		      i / KPAGE);
+	munmap(v, len);
+	munmap(p, len);
+	close(f);
+	return 0;
+}
+
+static int t_file_rw(void)
+{
+	int ret = file_case(0);
+
+	return ret ? ret : file_case(1);
+}
+
+/*
+ * migrate_file_private: a private file mapping is not moved (UNSUPPORTED,
+ * also its copied-on-write pages); the device sees the process's copy,
+ * and its writes reach that copy, never the file.
+ */
+static int t_migrate_file_private(void)
+{
+	size_t len = 128 * KPAGE, half = len / 2, n = len / KPAGE, i;
+	struct drm_svmshim_migrate m;
+	uint8_t *res = malloc(n);
+	int f = make_file(0, len, 0xb1);
+	char *p, *v;
+	long bad;
+
+	CHECK(f >= 0 && res, "file: %s", strerror(errno));
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, f, 0);
+	CHECK(p != MAP_FAILED, "mmap");
+	vfill(p, half, 0xb2);		/* first half: private copies */
+	CHECK(kshim_migrate(fd, p, len, 0, 0, res, &m) == 0, "migrate");
+	CHECK(m.failed[SVMSHIM_FAIL_UNSUPPORTED] == n && m.moved == 0,
+	      "private file mapping: %s", counts(&m));
+	for (i = 0; i < n; i++)
+		CHECK(res[i] == SVMSHIM_FAIL_UNSUPPORTED, "res[%zu] = %u", i, res[i]);
+	CHECK(kshim_migrate(fd, p, len, SVMSHIM_LOC_HOST, 0, NULL, &m) == 0 &&
+	      m.already == n, "to host: %s", counts(&m));
+	v = kshim_view(fd, 1, p, len);
+	CHECK(v, "view");
+	bad = vcheck(v, half, 0xb2);
+	CHECK(bad < 0, "device read of the private copy: word %ld", bad);
+	for (i = half / 8; i < len / 8; i++)
+		CHECK(((volatile uint64_t *)v)[i] == (i ^ 0xb1),
+		      "device read of the file's page: word %zu", i);
+	vfill(v, len, 0xb3);		/* second half: COW by the device */
+	bad = vcheck(p, len, 0xb3);
+	CHECK(bad < 0, "device write lost at word %ld", bad);
+	bad = file_check(f, len, 0xb1);
+	CHECK(bad < 0, "the file changed at word %ld", bad);
+	munmap(v, len);
+	munmap(p, len);
+	close(f);
+	free(res);
+	return 0;
+}
+
+/*
+ * migrate_mixed: one MIGRATE over PROT_NONE, read-only (a zero page and a
+ * written page) and read-write VMAs: each VMA gets its own class in the
+ * same call; a hole in the range is -EFAULT and loses nothing.
+ */
+static int t_migrate_mixed(void)
+{
+	size_t n = 6, len = n * KPAGE, i;
+	struct drm_svmshim_migrate m;
+	uint8_t res[6];
+	char *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	volatile char sink;
+
+	CHECK(p != MAP_FAILED, "mmap");
+	memset(res, 0xee, sizeof(res));
+	CHECK(kshim_migrate(fd, p, len, 1, 0, res, &m) == 0 &&
+	      m.failed[SVMSHIM_FAIL_UNSUPPORTED] == n, "PROT_NONE: %s",
+	      counts(&m));
+	/* 0 PROT_NONE, 1 read-only zero page, 2 read-only data, 3-5 rw. */
+	CHECK(mprotect(p + KPAGE, KPAGE, PROT_READ) == 0, "mprotect");
+	sink = p[KPAGE];
+	(void)sink;
+	CHECK(mprotect(p + 2 * KPAGE, 4 * KPAGE, PROT_READ | PROT_WRITE) == 0,
+	      "mprotect");
+	for (i = 2; i < n; i++)
+		memset(p + i * KPAGE, (int)(0x10 + i), KPAGE);
+	CHECK(mprotect(p + 2 * KPAGE, KPAGE, PROT_READ) == 0, "mprotect");
+	CHECK(kshim_migrate(fd, p, len, 1, 0, res, &m) == 0, "mixed: %s",
+	      strerror(errno));
+	CHECK(m.moved == n - 1 && m.failed[SVMSHIM_FAIL_UNSUPPORTED] == 1,
+	      "mixed: %s", counts(&m));
+	CHECK(res[0] == SVMSHIM_FAIL_UNSUPPORTED, "res[0] = %u", res[0]);
+	for (i = 1; i < n; i++)
+		CHECK(res[i] == SVMSHIM_FAIL_NONE, "res[%zu] = %u", i, res[i]);
+	/* Another device, the last page only; then all home. */
+	CHECK(kshim_migrate(fd, p + 5 * KPAGE, KPAGE, 0, 0, NULL, &m) == 0 &&
+	      m.moved == 1, "dev 1 to dev 0: %s", counts(&m));
+	CHECK(kshim_migrate(fd, p, len, SVMSHIM_LOC_HOST, 0, res, &m) == 0 &&
+	      m.moved == n - 1 && m.already == 1, "home: %s", counts(&m));
+	CHECK(p[KPAGE] == 0 && p[KPAGE + 100] == 0, "zero page not zero");
+	for (i = 2; i < n; i++)
+		CHECK(p[i * KPAGE] == (char)(0x10 + i) &&
+		      p[i * KPAGE + KPAGE - 1] == (char)(0x10 + i),
+		      "page %zu lost its data", i);
+	/* A hole after the PROT_NONE page: -EFAULT, nothing lost. */
+	CHECK(munmap(p + KPAGE, KPAGE) == 0, "munmap");
+	CHECK(kshim_migrate(fd, p, len, 0, 0, res, &m) == -EFAULT,
+	      "range with a hole not -EFAULT");
+	CHECK(kshim_migrate(fd, p + 2 * KPAGE, 4 * KPAGE, 0, 0, NULL, &m) == 0 &&
+	      m.moved + m.already == 4, "after the hole: %s", counts(&m));
+	for (i = 2; i < n; i++)
+		CHECK(p[i * KPAGE] == (char)(0x10 + i), "page %zu lost its data", i);
+	munmap(p, len);
+	return 0;
+}
+
+/*
+ * mixedmap: the shim's own mapping (a view, VM_PFNMAP | VM_IO) is no
+ * memory to move, pin or snapshot into device memory: SNAPSHOT finds
+ * nothing there, MIGRATE says UNSUPPORTED, PIN fails, and a view of a view
+ * faults.
+ */
+static int t_view_mixedmap(void)
+{
+	size_t len = 64 * KPAGE, n = len / KPAGE;
+	char *p = map_anon(len), *v, *vv;
+	struct drm_svmshim_snapshot s;
+	struct drm_svmshim_migrate m;
+	int ret;
+
+	CHECK(p, "mmap");
+	v = kshim_view(fd, 0, p, len);
+	CHECK(v, "view");
+	vfill(v, len, 0xc1);		/* on the device, mapped in the view */
+	CHECK(kshim_snapshot(fd, v, len, NULL, &s) == 0, "snapshot of a view");
+	CHECK(s.none == n && s.host == 0 && s.device == 0,
+	      "view snapshot: none %llu host %llu device %llu",
+	      (unsigned long long)s.none, (unsigned long long)s.host,
+	      (unsigned long long)s.device);
+	CHECK(kshim_migrate(fd, v, len, 1, 0, NULL, &m) == 0 &&
+	      m.failed[SVMSHIM_FAIL_UNSUPPORTED] == n, "view to device: %s",
+	      counts(&m));
+	CHECK(kshim_migrate(fd, v, len, SVMSHIM_LOC_HOST, 0, NULL, &m) == 0 &&
+	      m.already == n && m.moved == 0, "view to host: %s", counts(&m));
+	ret = kshim_pin(fd, v, len, 0);
+	CHECK(ret < 0, "PIN of a view worked");
+	vv = kshim_view(fd, 1, v, len);
+	if (vv) {
+		CHECK(read_faults(vv), "a view of a view was readable");
+		munmap(vv, len);
+	}
+	CHECK(vcheck(p, len, 0xc1) < 0, "data changed");
+	munmap(v, len);
+	munmap(p, len);
+	return 0;
+}
+
+/*
+ * hmm_gup_test: get_user_pages() on device-resident pages brings them home
+ * with their data: /proc/self/mem reads and writes, a FOLL_LONGTERM pin
+ * (io_uring buffer registration) that then makes them PINNED, and vmsplice
+ * (plain references: not moved while the pipe holds them). A view is no
+ * way in: /proc/self/mem cannot read it.
+ */
+static int t_gup(void)
+{
+	size_t len = 64 * KPAGE, q = 16 * KPAGE, n = len / KPAGE, i;
+	char *p = map_anon(len), *buf = malloc(q), *v;
+	struct drm_svmshim_migrate m;
+	struct io_uring ring;
+	struct iovec iov;
+	int mem, pfd[2], ret;
+	ssize_t got;
+	long bad;
+
+	CHECK(p && buf, "mmap");
+	vfill(p, len, 0xd1);
+	CHECK(kshim_migrate(fd, p, len, 0, 0, NULL, &m) == 0 && m.moved == n,
+	      "to device: %s", counts(&m));
+	mem = open("/proc/self/mem", O_RDWR);
+	CHECK(mem >= 0, "/proc/self/mem: %s", strerror(errno));
+	/* 0-15: read through /proc/self/mem. */
+	CHECK(pread(mem, buf, q, (off_t)(uintptr_t)p) == (ssize_t)q,
+	      "/proc/self/mem read: %s", strerror(errno));
+	for (i = 0; i < q / 8; i++)
+		CHECK(((uint64_t *)buf)[i] == (i ^ 0xd1), "mem read word %zu", i);
+	/* 16-31: written through /proc/self/mem while on the device. */
+	memset(buf, 0x3c, q);
+	CHECK(pwrite(mem, buf, q, (off_t)(uintptr_t)(p + q)) == (ssize_t)q,
+	      "/proc/self/mem write: %s", strerror(errno));
+	for (i = 0; i < q; i++)
+		CHECK(p[q + i] == 0x3c, "mem write lost at byte %zu", i);
+	/* 32-47: a long-term pin of device-resident pages. */
+	ret = io_uring_queue_init(4, &ring, 0);
+	CHECK(ret == 0, "io_uring_queue_init: %s", strerror(-ret));
+	iov.iov_base = p + 2 * q;
+	iov.iov_len = q;
+	ret = io_uring_register_buffers(&ring, &iov, 1);
+	CHECK(ret == 0, "register_buffers on device pages: %s", strerror(-ret));
+	CHECK(count_at(p + 2 * q, q, SVMSHIM_LOC_HOST) == (long)(q / KPAGE),
+	      "pinned pages not on the host");
+	CHECK(kshim_migrate(fd, p + 2 * q, q, 0, 0, NULL, &m) == 0 &&
+	      m.failed[SVMSHIM_FAIL_PINNED] == q / KPAGE, "pinned: %s",
+	      counts(&m));
+	io_uring_unregister_buffers(&ring);
+	io_uring_queue_exit(&ring);
+	CHECK(kshim_migrate(fd, p + 2 * q, q, 0, 0, NULL, &m) == 0 &&
+	      m.moved == q / KPAGE, "after unregister: %s", counts(&m));
+	/* 48-63: vmsplice takes references on them while in the pipe. */
+	CHECK(pipe(pfd) == 0, "pipe");
+	CHECK(fcntl(pfd[1], F_SETPIPE_SZ, (int)(2 * q)) >= (int)q, "pipe size");
+	iov.iov_base = p + 3 * q;
+	iov.iov_len = q;
+	CHECK(vmsplice(pfd[1], &iov, 1, 0) == (ssize_t)q, "vmsplice: %s",
+	      strerror(errno));
+	CHECK(kshim_migrate(fd, p + 3 * q, q, 1, 0, NULL, &m) == 0, "migrate");
+	/* Plain references, not pins: BUSY (docs/kernel-shim.md). */
+	CHECK(m.moved == 0 && m.failed[SVMSHIM_FAIL_BUSY] == q / KPAGE,
+	      "pages held by a pipe: %s", counts(&m));
+	for (got = 0; got < (ssize_t)q; ) {
+		ssize_t r = read(pfd[0], buf + got, q - got);
+
+		CHECK(r > 0, "pipe read");
+		got += r;
+	}
+	for (i = 0; i < q / 8; i++)
+		CHECK(((uint64_t *)buf)[i] == ((i + 3 * q / 8) ^ 0xd1),
+		      "vmsplice word %zu", i);
+	close(pfd[0]);
+	close(pfd[1]);
+	CHECK(kshim_migrate(fd, p + 3 * q, q, 1, 0, NULL, &m) == 0 &&
+	      m.moved == q / KPAGE, "after the pipe: %s", counts(&m));
+	/* The view: no get_user_pages() through it. */
+	v = kshim_view(fd, 1, p, len);
+	CHECK(v, "view");
+	(void)*(volatile char *)(v + 3 * q);	/* mapped */
+	got = pread(mem, buf, KPAGE, (off_t)(uintptr_t)(v + 3 * q));
+	CHECK(got <= 0, "/proc/self/mem read %zd bytes of a view", got);
+	got = pwrite(mem, buf, KPAGE, (off_t)(uintptr_t)(v + 3 * q));
+	CHECK(got <= 0, "/proc/self/mem wrote %zd bytes into a view", got);
+	munmap(v, len);
+	close(mem);
+	bad = vcheck(p, q, 0xd1);
+	CHECK(bad < 0, "pages 0-15 changed at word %ld", bad);
+	for (i = 2 * q / 8; i < len / 8; i++)
+		CHECK(((uint64_t *)p)[i] == (i ^ 0xd1), "word %zu changed", i);
+	munmap(p, len);
+	free(buf);
+	return 0;
+}
+
+/*
+ * anon_teardown: the heap is unmapped by another thread while the device
+ * reads it, its pages on the host or on the device: every read gives the
+ * right data or faults, the device pages all come back, and the view ends
+ * up with nothing.
+ */
+struct teardown {
+	char *p;
+	size_t len;
+	volatile int started;		/* the device has read its first page */
+};
+
+static void *teardown_unmap(void *arg)
+{
+	struct teardown *t = arg;
+
+	while (!t->started)
+		sched_yield();
+	munmap(t->p, t->len);
+	return NULL;
+}
+
+static int t_view_teardown(void)
+{
+	size_t len = 64 * KPAGE, i;
+	uint64_t before = dev_free(0);
+	struct sigaction sa, old;
+	int c, faulted = 0, complete = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	for (c = 0; c < 40; c++) {
+		struct teardown t = { .p = map_anon(len), .len = len };
+		volatile uint64_t *w;
+		volatile size_t k = 0;
+		pthread_t th;
+		char *v;
+
+		CHECK(t.p, "mmap");
+		vfill(t.p, len, 0xe0 + c);
+		if (c & 1)
+			CHECK(kshim_migrate(fd, t.p, len / 2, 0, 0, NULL, NULL) == 0,
+			      "migrate");
+		v = kshim_view(fd, 0, t.p, len);
+		CHECK(v, "view");
+		w = (volatile uint64_t *)v;
+		CHECK(pthread_create(&th, NULL, teardown_unmap, &t) == 0,
+		      "pthread_create");
+		sigaction(SIGBUS, &sa, &old);
+		if (sigsetjmp(bus_jmp, 1) == 0) {
+			for (k = 0; k < len / 8; k++) {
+				if (w[k] != (k ^ (0xe0 + c)))
+					break;
+				if (k == KPAGE / 8)
+					t.started = 1;
+			}
+			t.started = 1;
+			if (k == len / 8)
+				complete++;
+		} else {
+			faulted++;
+			t.started = 1;
+			k = len / 8;
+		}
+		sigaction(SIGBUS, &old, NULL);
+		pthread_join(th, NULL);
+		CHECK(k == len / 8, "round %d: device read a wrong word %zu", c,
+		      (size_t)k);
+		for (i = 0; i < len; i += 8 * KPAGE)
+			CHECK(read_faults(v + i),
+			      "round %d: view page %zu readable after munmap", c,
+			      i / KPAGE);
+		munmap(v, len);
+	}
+	CHECK(dev_free(0) == before, "device pages not returned: %llu vs %llu",
+	      (unsigned long long)dev_free(0), (unsigned long long)before);
+	printf("INFO: view_teardown: %d reads complete, %d faulted\n",
+	       complete, faulted);
+	return 0;
+}
+
+/*
+ * double_map: two devices read the same read-only memory through their
+ * views, then the pages move to device 1 and device 0 still reads them
+ * right; neither can write; once writable, a write by one is what the
+ * other and the CPU read.
+ */
+static int t_view_double_map(void)
+{
+	size_t len = 64 * KPAGE, n = len / KPAGE, i;
+	char *p = map_anon(len), *v0, *v1;
+	struct drm_svmshim_migrate m;
+	long bad;
+
+	CHECK(p, "mmap");
+	vfill(p, len, 0xf1);
+	CHECK(mprotect(p, len, PROT_READ) == 0, "mprotect");
+	v0 = kshim_view(fd, 0, p, len);
+	v1 = kshim_view(fd, 1, p, len);
+	CHECK(v0 && v1, "views");
+	bad = vcheck(v0, len, 0xf1);
+	CHECK(bad < 0, "device 0 read word %ld", bad);
+	bad = vcheck(v1, len, 0xf1);
+	CHECK(bad < 0, "device 1 read word %ld", bad);
+	CHECK(kshim_migrate(fd, p, len, 1, 0, NULL, &m) == 0 &&
+	      m.moved + m.already == n, "to device 1: %s", counts(&m));
+	bad = vcheck(v0, len, 0xf1);
+	CHECK(bad < 0, "device 0 read word %ld after the move", bad);
+	bad = vcheck(v1, len, 0xf1);
+	CHECK(bad < 0, "device 1 read word %ld after the move", bad);
+	for (i = 0; i < len; i += 16 * KPAGE)
+		CHECK(write_faults(v0 + i, 1) && write_faults(v1 + i, 1),
+		      "a device wrote read-only page %zu", i / KPAGE);
+	bad = vcheck(p, len, 0xf1);
+	CHECK(bad < 0, "CPU read word %ld", bad);
+	CHECK(mprotect(p, len, PROT_READ | PROT_WRITE) == 0, "mprotect");
+	vfill(v0, len, 0xf2);
+	bad = vcheck(v1, len, 0xf2);
+	CHECK(bad < 0, "device 1 missed device 0's write at word %ld", bad);
+	bad = vcheck(p, len, 0xf2);
+	CHECK(bad < 0, "CPU missed device 0's write at word %ld", bad);
+	munmap(v0, len);
+	munmap(v1, len);
+	munmap(p, len);
+	return 0;
+}
+
+/*
+ * MIGRATE and SNAPSHOT borrow the heap notifier of a view that covers
+ * their range: views mapped and unmapped by another thread meanwhile (so
+ * that a call may hold a view's last reference, or meet a view being
+ * made) change nothing of what they do.
+ */
+struct vlife {
+	char *p;
+	size_t len;
+	volatile int stop;
+	unsigned long views;
+};
+
+static void *vlife_mapper(void *arg)
+{
+	struct vlife *l = arg;
+
+	while (!l->stop) {
+		char *v = kshim_view(fd, l->views & 1, l->p, l->len);
+
+		if (!v)
+			continue;
+		(void)*(volatile char *)(v + (l->views % 16) * KPAGE);
+		munmap(v, l->len);
+		l->views++;
+	}
+	return NULL;
+}
+
+static int t_view_borrow(void)
+{
+	size_t len = 64 * KPAGE, n = len / KPAGE;
+	struct vlife l = { .p = map_anon(len), .len = len };
+	struct drm_svmshim_migrate m;
+	struct drm_svmshim_snapshot s;
+	pthread_t th;
+	int i, ret = 0;
+	long bad;
+
+	CHECK(l.p, "mmap");
+	vfill(l.p, len, 0x61);
+	CHECK(pthread_create(&th, NULL, vlife_mapper, &l) == 0, "pthread_create");
+	for (i = 0; i < 300 && !ret; i++) {
+		int dest = i % 3 == 2 ? SVMSHIM_LOC_HOST : i % 3;
+
+		ret = kshim_migrate(fd, l.p, len, dest, 0, NULL, &m);
+		if (!ret && m.moved + m.already + m.failed[SVMSHIM_FAIL_BUSY] != n)
+			ret = -1000;
+		if (!ret)
+			ret = kshim_snapshot(fd, l.p, len, NULL, &s);
+		if (!ret && s.host + s.device + s.none != n)
+			ret = -1001;
+	}
+	l.stop = 1;
+	pthread_join(th, NULL);
+	CHECK(!ret, "round %d: %d (%s)", i, ret, counts(&m));
+	CHECK(l.views > 0, "no view was mapped");
+	bad = vcheck(l.p, len, 0x61);
+	CHECK(bad < 0, "data corrupted at word %ld", bad);
+	printf("INFO: view_borrow: %d calls, %lu views mapped and unmapped\n",
+	       i, l.views);
+	munmap(l.p, len);
+	return 0;
+}
+
 static const struct test tests[] = {
 	{ "info", t_info },
 	{ "badargs", t_badargs },
@@ -3296,6 +4020,17 @@ static const struct test tests[] = {
 	{ "pin_limits", t_pin_limits },
 	{ "view_fault_budget", t_view_fault_budget },
 	{ "view_write_only", t_view_write_only },
+	{ "view_prot", t_view_prot },
+	{ "view_child_shared", t_view_child_shared },
+	{ "hugetlb", t_hugetlb },
+	{ "file_rw", t_file_rw },
+	{ "migrate_file_private", t_migrate_file_private },
+	{ "migrate_mixed", t_migrate_mixed },
+	{ "view_mixedmap", t_view_mixedmap },
+	{ "gup", t_gup },
+	{ "view_teardown", t_view_teardown },
+	{ "view_double_map", t_view_double_map },
+	{ "view_borrow", t_view_borrow },
 };
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
