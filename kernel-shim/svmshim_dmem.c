@@ -1522,7 +1522,6 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 	unsigned long start = a->start, end, addr;
 	u8 __user *ures = u64_to_user_ptr(a->results);
 	struct svm_mig m = { .shim = shim, .sf = sf, .args = a };
-	struct svm_view *view;
 	u64 t0 = ktime_get_ns();
 	int ret = 0;
 
@@ -1550,17 +1549,11 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 	if (ret)
 		goto out_free;
 
-	/* A view's heap notifier if one covers the range, else our own. */
-	view = svm_view_covering(sf, mm, start, end);
-	if (view) {
-		m.mni = &view->heap_mni;
-	} else {
-		m.mni = &m.own_mni;
-		ret = mmu_interval_notifier_insert(m.mni, mm, start, a->length,
-						   &svm_snap_ops);
-		if (ret)
-			goto out_free;
-	}
+	m.mni = &m.own_mni;
+	ret = mmu_interval_notifier_insert(m.mni, mm, start, a->length,
+					   &svm_snap_ops);
+	if (ret)
+		goto out_free;
 
 	for (addr = start; addr < end; ) {
 		struct vm_area_struct *vma;
@@ -1609,10 +1602,7 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 		cond_resched();
 	}
 
-	if (view)
-		svm_view_put(view);
-	else
-		mmu_interval_notifier_remove(m.mni);
+	mmu_interval_notifier_remove(m.mni);
 	svm_mig_events(&m, start, 0, ktime_get_ns() - t0);
 out_free:
 	svm_mig_free(&m);
@@ -1625,8 +1615,7 @@ int svm_snapshot(struct svm_file *sf, struct drm_svmshim_snapshot *a)
 	struct mm_struct *mm = current->mm;
 	unsigned long start = a->start, end = a->start + a->length, addr;
 	s32 __user *uloc = u64_to_user_ptr(a->locations);
-	struct mmu_interval_notifier own_mni, *mni;
-	struct svm_view *view;
+	struct mmu_interval_notifier mni;
 	const unsigned long step = 512;
 	unsigned long *pfns;
 	s32 *locs;
@@ -1640,16 +1629,10 @@ int svm_snapshot(struct svm_file *sf, struct drm_svmshim_snapshot *a)
 		ret = -ENOMEM;
 		goto out_free;
 	}
-	view = svm_view_covering(sf, mm, start, end);
-	if (view) {
-		mni = &view->heap_mni;
-	} else {
-		mni = &own_mni;
-		ret = mmu_interval_notifier_insert(mni, mm, start, a->length,
-						   &svm_snap_ops);
-		if (ret)
-			goto out_free;
-	}
+	ret = mmu_interval_notifier_insert(&mni, mm, start, a->length,
+					   &svm_snap_ops);
+	if (ret)
+		goto out_free;
 
 	for (addr = start; addr < end; ) {
 		unsigned long i, n, bend = min(end, addr + (step << PAGE_SHIFT));
@@ -1664,7 +1647,7 @@ int svm_snapshot(struct svm_file *sf, struct drm_svmshim_snapshot *a)
 			ret = -EINTR;
 			break;
 		}
-		ret = svm_snap(shim, mni, addr, bend, pfns);
+		ret = svm_snap(shim, &mni, addr, bend, pfns);
 		if (!ret) {
 			for (i = 0; i < n; i++) {
 				locs[i] = svm_page_location(shim, pfns[i], &page);
@@ -1687,10 +1670,7 @@ int svm_snapshot(struct svm_file *sf, struct drm_svmshim_snapshot *a)
 		addr = bend;
 		cond_resched();
 	}
-	if (view)
-		svm_view_put(view);
-	else
-		mmu_interval_notifier_remove(mni);
+	mmu_interval_notifier_remove(&mni);
 out_free:
 	kvfree(locs);
 	kvfree(pfns);

@@ -153,7 +153,6 @@ struct svm_view {
 	 */
 	struct mutex lock;
 	bool dead;			/* page tables going: never walk them */
-	bool ready;			/* notifiers inserted (under sf->lock) */
 	unsigned long lo, hi;		/* heap range that may have view PTEs */
 };
 
@@ -242,9 +241,6 @@ u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 int svm_file_view_init(struct svm_file *sf);
 void svm_file_view_fini(struct svm_file *sf);
 int svmshim_mmap(struct file *filp, struct vm_area_struct *vma);
-struct svm_view *svm_view_covering(struct svm_file *sf, struct mm_struct *mm,
-				   unsigned long start, unsigned long end);
-void svm_view_put(struct svm_view *v);
 int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args);
 bool svm_attr_prefers(struct svm_file *sf, unsigned long addr, unsigned int dev);
 int svm_events_read(struct svm_file *sf, struct drm_svmshim_events *args);

@@ -738,37 +738,6 @@ static void svm_view_release(struct kref *ref)
 }
 
 /*
- * A notifier that already watches [start, end) of @mm, so that MIGRATE and
- * SNAPSHOT need not insert (and remove, which waits for invalidations in
- * flight) one of their own per call: the heap notifier of one of this
- * file's views of that process covering the range. The view is returned
- * with a reference (its notifiers stay inserted until svm_view_put()), or
- * NULL if no view covers the range. Sleeps (sf->lock).
- */
-struct svm_view *svm_view_covering(struct svm_file *sf, struct mm_struct *mm,
-				   unsigned long start, unsigned long end)
-{
-	struct svm_view *v, *found = NULL;
-	unsigned int d;
-
-	mutex_lock(&sf->lock);
-	for (d = 0; d < SVMSHIM_MAX_DEVICES && !found; d++) {
-		v = sf->views[d];
-		if (v && v->ready && v->mm == mm && v->heap_start <= start &&
-		    end <= v->heap_end && kref_get_unless_zero(&v->ref))
-			found = v;
-	}
-	mutex_unlock(&sf->lock);
-	return found;
-}
-
-/* Drop svm_view_covering()'s reference; no mmap_lock or sf->lock held. */
-void svm_view_put(struct svm_view *v)
-{
-	kref_put(&v->ref, svm_view_release);
-}
-
-/*
  * mremap copies the VMA before it asks svm_view_mremap(), and unmaps the
  * copy when that refuses: each VMA holds a reference. (fork() never
  * copies a view: VM_DONTCOPY, which VM_IO keeps MADV_DOFORK from
@@ -876,10 +845,6 @@ int svmshim_mmap(struct file *filp, struct vm_area_struct *vma)
 			     VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &svm_view_vm_ops;
 	vma->vm_private_data = v;
-	/* Only now may MIGRATE and SNAPSHOT borrow its heap notifier. */
-	mutex_lock(&sf->lock);
-	v->ready = true;
-	mutex_unlock(&sf->lock);
 	return 0;
 
 out_heap:
