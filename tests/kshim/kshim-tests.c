@@ -3893,10 +3893,8 @@ static int t_view_double_map(void)
 }
 
 /*
- * MIGRATE and SNAPSHOT borrow the heap notifier of a view that covers
- * their range: views mapped and unmapped by another thread meanwhile (so
- * that a call may hold a view's last reference, or meet a view being
- * made) change nothing of what they do.
+ * MIGRATE and SNAPSHOT while another thread maps and unmaps views of
+ * their range: views coming and going change nothing of what they do.
  */
 struct vlife {
 	char *p;
