@@ -208,13 +208,14 @@ static void host_check(int k, size_t a, size_t n, const char *who)
 	atomic_fetch_add(&checked_words, n * wpp);
 }
 
-static void host_write(uint64_t *r, int k)
+/*
+ * Pages [a, a + n) of slot k (at p): check every word against the slot's
+ * current generation (what, in the report of a lost one), then write the
+ * next generation; returns it.
+ */
+static uint32_t rewrite_pages(int k, uint64_t *p, size_t a, size_t n, const char *what)
 {
 	struct slot *s = &slots[k];
-	uint64_t *p = table[k];
-	size_t a, n;
-
-	pick_pages(r, s, &a, &n);
 	uint32_t g = ++s->next_gen;
 
 	for (size_t page = a; page < a + n; page++) {
@@ -223,11 +224,22 @@ static void host_write(uint64_t *r, int k)
 			uint64_t want = expect(s, s->gen[page], word), got = p[word];
 
 			if (got != want)
-				lost(k, "a host write (before writing)", word, want, got);
+				lost(k, what, word, want, got);
 			p[word] = expect(s, g, word);
 		}
 		s->gen[page] = g;
 	}
+	return g;
+}
+
+static void host_write(uint64_t *r, int k)
+{
+	struct slot *s = &slots[k];
+	uint64_t *p = table[k];
+	size_t a, n;
+
+	pick_pages(r, s, &a, &n);
+	rewrite_pages(k, p, a, n, "a host write (before writing)");
 	atomic_fetch_add(&checked_words, n * wpp);
 }
 
@@ -494,18 +506,7 @@ static void do_uring(struct worker *wk, int k)
 	CHECK_MSG(res == SVM_OK || res == SVM_PARTIAL, "prefetch of io_uring pages: %s",
 		  svm_result_string(res));
 	/* the host writes; the kernel must read what the host wrote */
-	g = ++s->next_gen;
-	for (size_t page = a; page < a + n; page++) {
-		for (size_t w = 0; w < wpp; w++) {
-			size_t word = page * wpp + w;
-			uint64_t want = expect(s, s->gen[page], word), got = p[word];
-
-			if (got != want)
-				lost(k, "an io_uring op (before writing)", word, want, got);
-			p[word] = expect(s, g, word);
-		}
-		s->gen[page] = g;
-	}
+	g = rewrite_pages(k, p, a, n, "an io_uring op (before writing)");
 	CHECK_EQ(uring_rw(wk, true, iov.iov_base, len), (int)len);
 	CHECK(pread(wk->mfd, wk->io, len, 0) == (ssize_t)len);
 	for (size_t i = 0; i < n * wpp; i++) {
