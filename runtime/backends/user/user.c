@@ -162,8 +162,14 @@ static bool vma_cut(int err, int cut_errno, bool *by_page, size_t left)
 	return true;
 }
 
-/* Copies len bytes into the missing pages at dst; returns bytes done. */
-static size_t uffd_copy(uintptr_t dst, uintptr_t src, size_t len, bool wp, int *err)
+/*
+ * Copies len bytes into the missing pages at dst; returns bytes done.
+ * mode: UFFDIO_COPY_MODE_WP and/or _DONTWAKE. A copy that replaces a page
+ * (the source is dropped after it) must not wake: a woken thread could
+ * write the new page, tell another thread, and that one still read the
+ * old page. The caller drops the source, then wakes.
+ */
+static size_t uffd_copy(uintptr_t dst, uintptr_t src, size_t len, uint64_t mode, int *err)
 {
 	size_t done = 0;
 	bool by_page = false;
@@ -173,7 +179,7 @@ static size_t uffd_copy(uintptr_t dst, uintptr_t src, size_t len, bool wp, int *
 		size_t n = by_page ? SVM__PAGE_SIZE : len - done;
 		struct uffdio_copy c = {
 			.dst = dst + done, .src = src + done, .len = n,
-			.mode = wp ? UFFDIO_COPY_MODE_WP : 0,
+			.mode = mode,
 		};
 
 		if (ioctl(U.uffd, UFFDIO_COPY, &c) == 0) {
@@ -360,9 +366,12 @@ static size_t copy_runs(uintptr_t d, uintptr_t s, size_t n, const bool *skip, bo
 		}
 		while (j < n && !skip[j])
 			j++;
-		done = uffd_copy(d + off, s + off, (j - i) * SVM__PAGE_SIZE, false, &err);
-		if (done)
+		done = uffd_copy(d + off, s + off, (j - i) * SVM__PAGE_SIZE,
+				 UFFDIO_COPY_MODE_DONTWAKE, &err);
+		if (done) {
 			madvise((void *)(s + off), done, MADV_DONTNEED);
+			uffd_wake(d + off, done);
+		}
 		if (done < (j - i) * SVM__PAGE_SIZE)
 			uffd_wp(s + off + done, (j - i) * SVM__PAGE_SIZE - done, false);
 		for (size_t k = i; k < j; k++)
@@ -421,7 +430,7 @@ static size_t zero_fill(uintptr_t d, size_t len, svm_failure_t *out)
 
 	while (done < len) {
 		size_t chunk = len - done < ZERO_CHUNK ? len - done : ZERO_CHUNK;
-		size_t got = uffd_copy(d + done, (uintptr_t)U.zeros, chunk, false, &err);
+		size_t got = uffd_copy(d + done, (uintptr_t)U.zeros, chunk, 0, &err);
 
 		done += got;
 		if (got < chunk)
@@ -588,7 +597,7 @@ static svm_result_t user_duplicate(struct svm__rt *rt, uintptr_t addr, size_t n,
 	(void)rt;
 	if (uffd_wp(s, len, true))
 		return SVM_ERROR_BACKEND;
-	if (uffd_copy(at(dst, addr), s, len, true, &err) != len) {
+	if (uffd_copy(at(dst, addr), s, len, UFFDIO_COPY_MODE_WP, &err) != len) {
 		svm__err("read duplicate of %#lx failed: %s", (unsigned long)addr, strerror(err));
 		madvise((void *)at(dst, addr), len, MADV_DONTNEED);
 		uffd_wp(s, len, false);
@@ -626,7 +635,7 @@ static svm_result_t user_remote_map(struct svm__rt *rt, uintptr_t addr, size_t n
 	(void)rt;
 	if (uffd_wp(h, len, true))
 		return SVM_ERROR_BACKEND;
-	if (uffd_copy(at(dev, addr), h, len, false, &err) != len) {
+	if (uffd_copy(at(dev, addr), h, len, 0, &err) != len) {
 		svm__err("in-place copy of %#lx failed: %s", (unsigned long)addr, strerror(err));
 		uffd_wp(h, len, false);
 		return SVM_ERROR_BACKEND;
@@ -654,7 +663,8 @@ static size_t remote_unmap_run(uintptr_t addr, size_t n, int dev, svm_failure_t 
 			ok++;
 			continue;
 		}
-		if (uffd_copy(h + off, v + off, SVM__PAGE_SIZE, false, &err) == SVM__PAGE_SIZE) {
+		if (uffd_copy(h + off, v + off, SVM__PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE, &err) ==
+		    SVM__PAGE_SIZE) {
 			madvise((void *)(v + off), SVM__PAGE_SIZE, MADV_DONTNEED);
 			ok++;
 			continue;
@@ -663,6 +673,8 @@ static size_t remote_unmap_run(uintptr_t addr, size_t n, int dev, svm_failure_t 
 		out[i] = classify_errno(err, "in-place write-back", addr + off);
 		uffd_wp(v + off, SVM__PAGE_SIZE, false);
 	}
+	/* the view's copies are gone: host threads may go on (see uffd_copy) */
+	uffd_wake(h, len);
 	return ok;
 }
 
@@ -673,23 +685,38 @@ static size_t remote_unmap_run(uintptr_t addr, size_t n, int dev, svm_failure_t 
  * replacing it. It is write-protected and unchanged since the device's
  * copy was taken (a host write would have ended that copy first), so the
  * bytes that differ from it, read while it is still protected, are the
- * device's writes. Only those are stored: the protection is lifted for the
- * store without waking the host writers asleep on it, and one that writes
- * other bytes of the page meanwhile loses nothing. (Host and device writes
- * to the same bytes in that window are a race of the program's own.)
+ * device's writes. Only those are stored, and one host writer that writes
+ * other bytes of the page meanwhile loses nothing. (Host and device
+ * writes to the same bytes in that window are a race of the program's own.)
+ *
+ * The view's copy is dropped before the protection is lifted: from then
+ * on a host write may be followed by a device read that must see it, and
+ * the device's next access has to fault and take a fresh copy. The
+ * protection is lifted without waking the host writers asleep on it; the
+ * caller wakes them when the page is whole.
  */
+static void __attribute__((noreturn)) service_fatal(const char *what);
+
 static bool write_back_in_place(uintptr_t h, uintptr_t v)
 {
-	uint64_t before[SVM__PAGE_SIZE / 8];
-	const uint64_t *src = (const uint64_t *)v;
+	uint64_t before[SVM__PAGE_SIZE / 8], now[SVM__PAGE_SIZE / 8];
 	uint64_t *dst = (uint64_t *)h;
+	int err;
 
-	/* still protected: nobody writes it while it is read */
+	/* still protected: nobody writes either while they are read */
 	memcpy(before, dst, sizeof(before));
-	if (uffd_wp_mode(h, SVM__PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_DONTWAKE))
+	memcpy(now, (const void *)v, sizeof(now));
+	madvise((void *)v, SVM__PAGE_SIZE, MADV_DONTNEED);
+	if (uffd_wp_mode(h, SVM__PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_DONTWAKE)) {
+		/* the device keeps its bytes: put them back where it had them */
+		if (uffd_copy(v, (uintptr_t)now, SVM__PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE,
+			      &err) != SVM__PAGE_SIZE)
+			service_fatal("in-place write-back: the device's copy could not be "
+				      "restored");
 		return false;
+	}
 	for (size_t w = 0; w < SVM__PAGE_SIZE / 8; w++) {
-		uint64_t nv = src[w], ov = before[w];
+		uint64_t nv = now[w], ov = before[w];
 
 		if (nv == ov)
 			continue;
@@ -700,7 +727,6 @@ static bool write_back_in_place(uintptr_t h, uintptr_t v)
 				__atomic_store_n((unsigned char *)&dst[w] + b, nb, __ATOMIC_RELAXED);
 		}
 	}
-	madvise((void *)v, SVM__PAGE_SIZE, MADV_DONTNEED);
 	return true;
 }
 
