@@ -417,6 +417,10 @@ svm_result_t svm_alloc(void **ptr, size_t bytes)
 		addr = (void *)r->start;
 		if (svm__rt.cfg.profile_callsites)
 			r->callsite = __builtin_extract_return_addr(__builtin_return_address(0));
+		svm__trace((struct svm__event){ .type = SVM__EV_ALLOC, .ts_ns = svm__now_ns(),
+						.addr = r->start, .pages = r->npages,
+						.failed = r->bytes, .site = (uintptr_t)r->callsite,
+						.src = -2, .dst = -2 });
 	}
 	leave();
 	if (res == SVM_ERROR_OUT_OF_MEMORY)
@@ -451,6 +455,8 @@ svm_result_t svm_free(void *ptr)
 	else
 		svm__rt.be->range_unmap(&svm__rt, r);
 	svm__profile_range_freed(&svm__rt, r);
+	svm__trace((struct svm__event){ .type = SVM__EV_FREE, .ts_ns = svm__now_ns(),
+					.addr = r->start, .pages = r->npages, .src = -2, .dst = -2 });
 	svm__range_release(&svm__rt, r);
 	leave();
 	return SVM_OK;

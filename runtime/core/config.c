@@ -79,6 +79,8 @@ static const struct var table[] = {
 	  "record where each allocation was made, for the profile's top ranges" },
 	{ "SVM_TRACE", T_STRING, "", OFF(trace), 0, 255, NULL, false,
 	  "FILE: write a Chrome Trace Event JSON timeline (opens in Perfetto)" },
+	{ "SVM_REPORT", T_STRING, "", OFF(report), 0, 255, NULL, false,
+	  "FILE: write the visual report (one self-contained HTML file) at exit" },
 	{ "SVM_TRACE_EVENTS", T_INT, "1048576", OFF(trace_events), 1024, 67108864, NULL, false,
 	  "events the trace keeps in memory; older ones are dropped and counted" },
 	{ "SVM_THRASH_WINDOW_US", T_INT, "100000", OFF(thrash_window_us), 0, 10000000, NULL, false,

@@ -38,6 +38,7 @@ struct svm__config {
 	char profile[256];       /* "", "1" or "json:FILE" */
 	bool profile_callsites;
 	char trace[256];         /* Chrome trace file, "" for none */
+	char report[256];        /* HTML report file, "" for none */
 	int trace_events;        /* trace ring capacity */        /* fault injection spec, "" for none */
 };
 

@@ -11,6 +11,7 @@
 #include "internal.h"
 #include "profile.h"
 #include "ops.h"
+#include "report.h"
 
 bool svm__tracing;
 
@@ -29,6 +30,7 @@ struct top_range {
 static struct top_range retired[TOP_N];
 static size_t nretired;
 static bool started, stopped;
+static uint64_t stop_ns; /* when the run ended, the same for the trace and the report */
 static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
 
 /* ---- histogram ----------------------------------------------------- */
@@ -96,10 +98,28 @@ void svm__trace_emit(struct svm__event *ev)
 {
 	uint64_t t0 = svm__rt.t0_ns;
 
+	if (!ev->ts_ns)
+		ev->ts_ns = svm__now_ns();
 	ev->ts_ns = ev->ts_ns > t0 ? ev->ts_ns - t0 : 0;
 	if (!ev->tid)
 		ev->tid = svm__tid();
 	pthread_mutex_lock(&T.lock);
+	if (T.ring && T.len && ev->type >= SVM__EV_MOVE && ev->type <= SVM__EV_INPLACE_END) {
+		struct svm__event *last = &T.ring[(T.head + T.len - 1) % T.cap];
+
+		/* the same change continuing a run of pages: one event for the run */
+		if (last->type == ev->type && last->tid == ev->tid && last->src == ev->src &&
+		    last->dst == ev->dst && last->addr + last->pages * SVM__PAGE_SIZE == ev->addr &&
+		    ev->ts_ns >= last->ts_ns && ev->ts_ns - last->ts_ns < 1000000) {
+			last->pages += ev->pages;
+			last->failed += ev->failed;
+			if (ev->type == SVM__EV_MOVE && /* the others are instants */
+			    ev->ts_ns + ev->dur_ns > last->ts_ns + last->dur_ns)
+				last->dur_ns = ev->ts_ns + ev->dur_ns - last->ts_ns;
+			pthread_mutex_unlock(&T.lock);
+			return;
+		}
+	}
 	if (T.ring) {
 		T.ring[(T.head + T.len) % T.cap] = *ev;
 		if (T.len < T.cap) {
@@ -169,7 +189,7 @@ void svm__profile_start(struct svm__rt *rt)
 	owner_pid = getpid();
 	nretired = 0;
 	memset(&rt->fault_hist, 0, sizeof(rt->fault_hist));
-	if (rt->cfg.trace[0]) {
+	if (rt->cfg.trace[0] || rt->cfg.report[0]) {
 		size_t cap = (size_t)rt->cfg.trace_events;
 
 		pthread_mutex_lock(&T.lock);
@@ -179,10 +199,11 @@ void svm__profile_start(struct svm__rt *rt)
 		T.dropped = 0;
 		pthread_mutex_unlock(&T.lock);
 		if (!T.ring)
-			svm__err("SVM_TRACE: no memory for %zu events; tracing is off", cap);
+			svm__err("SVM_TRACE/SVM_REPORT: no memory for %zu events; tracing is off",
+				 cap);
 		svm__tracing = T.ring != NULL;
 	}
-	if (rt->cfg.profile[0] || rt->cfg.trace[0])
+	if (rt->cfg.profile[0] || rt->cfg.trace[0] || rt->cfg.report[0])
 		pthread_once(&atexit_once, install_atexit);
 }
 
@@ -206,7 +227,8 @@ void svm__profile_range_freed(struct svm__rt *rt, const struct svm__range *r)
 
 static const char *const ev_names[SVM__EV_COUNT] = {
 	"cpu fault", "device fault", "migrate", "retry", "failure", "evict", "launch",
-	"prefetch", "pinned range",
+	"prefetch", "pinned range", "move", "read duplicate", "collapse", "in place",
+	"in place end", "alloc", "free",
 };
 
 static void loc_name(int loc, char *buf, size_t len)
@@ -217,6 +239,152 @@ static void loc_name(int loc, char *buf, size_t len)
 		snprintf(buf, len, "device %d", loc);
 	else
 		snprintf(buf, len, "none");
+}
+
+void svm__json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(f, "\\%c", *c);
+		else if (*c < 0x20 || *c >= 0x7f || *c == '<' || *c == '>' || *c == '&')
+			fprintf(f, "\\u%04x", *c);
+		else
+			fputc(*c, f);
+	}
+	fputc('"', f);
+}
+
+/* in whole microseconds, so the report made from the trace file has the same bins */
+static double run_seconds(const struct svm__rt *rt)
+{
+	return (double)((stop_ns - rt->t0_ns) / 1000) / 1e6;
+}
+
+/* The final svm_stats: the totals and each device's, as svm_stats reports them. */
+static void final_stats(struct svm__rt *rt, svm_stats_t *total, svm_stats_t *dev)
+{
+	size_t resident = 0;
+
+	*total = rt->stats;
+	total->launches = atomic_load(&rt->launches);
+	for (int d = 0; d < rt->ndev; d++) {
+		dev[d] = rt->dev[d].stats;
+		dev[d].device_resident_bytes = (uint64_t)rt->dev[d].resident * SVM__PAGE_SIZE;
+		resident += rt->dev[d].resident;
+	}
+	total->device_resident_bytes = (uint64_t)resident * SVM__PAGE_SIZE;
+}
+
+static void json_stats(FILE *f, const svm_stats_t *s)
+{
+	const char *sep = "";
+
+	fprintf(f, "{");
+#define X(name) fprintf(f, "%s\"" #name "\":%" PRIu64, sep, s->name), sep = ",";
+	SVM__STATS_FIELDS(X)
+#undef X
+	fprintf(f, ",\"failures_by\":[");
+	for (int c = 0; c < SVM_FAILURE_COUNT; c++)
+		fprintf(f, "%s%" PRIu64, c ? "," : "", s->failures_by[c]);
+	fprintf(f, "]}");
+}
+
+static void device_name(struct svm__rt *rt, int d, char *buf, size_t len)
+{
+	svm_device_props_t p = { 0 };
+
+	rt->be->device_props(rt, d, &p);
+	snprintf(buf, len, "device %d (%s)", d, p.name);
+}
+
+/*
+ * The end of the trace's otherData: the devices, the final svm_stats
+ * (so a report made from the file shows exactly what svm_stats said) and
+ * the ranges still live (their alloc events may have left the ring).
+ */
+static void write_final(FILE *f, struct svm__rt *rt)
+{
+	svm_stats_t total, dev[SVM__MAX_DEVICES];
+	char name[96], cs[128];
+
+	final_stats(rt, &total, dev);
+	fprintf(f, "\"schema\":\"svmrt-trace-2\",\"seconds\":%.6f,\n\"devices\":[",
+		run_seconds(rt));
+	for (int d = 0; d < rt->ndev; d++) {
+		device_name(rt, d, name, sizeof(name));
+		fprintf(f, "%s", d ? "," : "");
+		svm__json_string(f, name);
+	}
+	fprintf(f, "],\n\"stats\":{\"total\":");
+	json_stats(f, &total);
+	fprintf(f, ",\n\"devices\":[");
+	for (int d = 0; d < rt->ndev; d++) {
+		fprintf(f, "%s", d ? ",\n" : "");
+		json_stats(f, &dev[d]);
+	}
+	fprintf(f, "]},\n\"ranges\":[");
+	for (size_t k = 0; k < rt->nranges; k++) {
+		const struct svm__range *r = rt->ranges[k];
+
+		svm__callsite_name(r->callsite, cs, sizeof(cs));
+		fprintf(f, "%s{\"start\":\"%#" PRIx64 "\",\"pages\":%zu,\"bytes\":%zu,"
+			"\"callsite\":", k ? ",\n" : "", (uint64_t)r->start, r->npages, r->bytes);
+		svm__json_string(f, cs);
+		fprintf(f, "}");
+	}
+	fprintf(f, "]");
+}
+
+static void site_name(uint64_t site, char *buf, size_t len, void *arg)
+{
+	(void)arg;
+	svm__callsite_name((void *)(uintptr_t)site, buf, len);
+}
+
+/* SVM_REPORT: the report from the ring, as svm-report makes it from a trace. */
+static void write_report(struct svm__rt *rt)
+{
+	static struct svm__report_in in; /* large; only the owner's exit gets here */
+	struct svm__report_range *ranges = calloc(rt->nranges + 1, sizeof(*ranges));
+	struct svm__event *ev;
+
+	pthread_mutex_lock(&T.lock);
+	ev = malloc((T.len + 1) * sizeof(*ev));
+	if (ev)
+		for (size_t k = 0; k < T.len; k++)
+			ev[k] = T.ring[(T.head + k) % T.cap];
+	memset(&in, 0, sizeof(in));
+	in.nev = T.len;
+	in.dropped = T.dropped;
+	pthread_mutex_unlock(&T.lock);
+	if (!ev || !ranges) {
+		svm__err("SVM_REPORT=%s: no memory for the report", rt->cfg.report);
+		free(ev);
+		free(ranges);
+		return;
+	}
+	in.backend = rt->be->name;
+	in.source = "SVM_REPORT at exit";
+	in.ndev = rt->ndev < SVM__REPORT_MAX_DEVICES ? rt->ndev : SVM__REPORT_MAX_DEVICES;
+	for (int d = 0; d < in.ndev; d++)
+		device_name(rt, d, in.dev_names[d], sizeof(in.dev_names[d]));
+	in.have_stats = true;
+	final_stats(rt, &in.total, in.dev);
+	in.seconds = run_seconds(rt);
+	in.ev = ev;
+	for (size_t k = 0; k < rt->nranges; k++) {
+		const struct svm__range *r = rt->ranges[k];
+
+		ranges[k] = (struct svm__report_range){ r->start, r->npages, r->bytes, "" };
+		svm__callsite_name(r->callsite, ranges[k].site, sizeof(ranges[k].site));
+	}
+	in.ranges = ranges;
+	in.nranges = rt->nranges;
+	in.site_name = site_name;
+	svm__report_write(rt->cfg.report, &in);
+	free(ev);
+	free(ranges);
 }
 
 static void write_trace(struct svm__rt *rt)
@@ -235,8 +403,11 @@ static void write_trace(struct svm__rt *rt)
 	for (size_t k = 0; k < T.len; k++) {
 		const struct svm__event *e = &T.ring[(T.head + k) % T.cap];
 		char src[16], dst[16];
-		bool span = e->type != SVM__EV_RETRY && e->type != SVM__EV_FAILURE &&
-			    e->type != SVM__EV_PINNED;
+		bool span = e->type <= SVM__EV_PREFETCH && e->type != SVM__EV_RETRY &&
+			    e->type != SVM__EV_FAILURE;
+		uint64_t bytes = e->type == SVM__EV_ALLOC ? e->failed : e->pages * SVM__PAGE_SIZE;
+
+		span |= e->type == SVM__EV_MOVE;
 
 		loc_name(e->src, src, sizeof(src));
 		loc_name(e->dst, dst, sizeof(dst));
@@ -249,7 +420,16 @@ static void write_trace(struct svm__rt *rt)
 			fprintf(f, ",\"s\":\"t\"");
 		fprintf(f, ",\"args\":{\"addr\":\"%#" PRIx64 "\",\"pages\":%" PRIu64
 			",\"bytes\":%" PRIu64 ",\"src\":\"%s\",\"dst\":\"%s\"", e->addr, e->pages,
-			e->pages * SVM__PAGE_SIZE, src, dst);
+			bytes, src, dst);
+		if (e->type == SVM__EV_MOVE)
+			fprintf(f, ",\"thrash\":%" PRIu64, e->failed);
+		if (e->type == SVM__EV_ALLOC) {
+			char cs[128];
+
+			svm__callsite_name((void *)(uintptr_t)e->site, cs, sizeof(cs));
+			fprintf(f, ",\"callsite\":");
+			svm__json_string(f, cs);
+		}
 		if (e->type == SVM__EV_MIGRATE)
 			fprintf(f, ",\"failed\":%" PRIu64 ",\"retries\":%u", e->failed, e->retries);
 		if (e->type == SVM__EV_FAILURE)
@@ -259,16 +439,18 @@ static void write_trace(struct svm__rt *rt)
 		fprintf(f, "}}");
 	}
 	fprintf(f, "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"backend\":\"%s\","
-		"\"events\":%zu,\"dropped_events\":%" PRIu64 "}}\n", rt->be->name, T.len,
+		"\"events\":%zu,\"dropped_events\":%" PRIu64 ",\n", rt->be->name, T.len,
 		T.dropped);
 	pthread_mutex_unlock(&T.lock);
+	write_final(f, rt);
+	fprintf(f, "}}\n");
 	if (fclose(f))
 		svm__err("SVM_TRACE=%s: write failed: %s", rt->cfg.trace, strerror(errno));
 }
 
 /* ---- the summary ------------------------------------------------------ */
 
-static void callsite_name(void *cs, char *buf, size_t len)
+void svm__callsite_name(void *cs, char *buf, size_t len)
 {
 	Dl_info info;
 
@@ -401,12 +583,8 @@ static void write_profile(struct svm__rt *rt)
 	svm_stats_t total = rt->stats;
 
 	total.launches = atomic_load(&rt->launches);
-	for (int d = 0; d < rt->ndev; d++) {
-		svm_device_props_t p = { 0 };
-
-		rt->be->device_props(rt, d, &p);
-		snprintf(names[d], sizeof(names[d]), "device %d (%s)", d, p.name);
-	}
+	for (int d = 0; d < rt->ndev; d++)
+		device_name(rt, d, names[d], sizeof(names[d]));
 	if (json) {
 		f = fopen(spec + 5, "w");
 		if (!f) {
@@ -427,7 +605,7 @@ static void write_profile(struct svm__rt *rt)
 		json_block(f, &(struct block){ "all devices", &total, &rt->fault_hist }, -1);
 		fprintf(f, ",\"top_ranges\":[");
 		for (size_t i = 0; i < ntop; i++) {
-			callsite_name(top[i].callsite, cs, sizeof(cs));
+			svm__callsite_name(top[i].callsite, cs, sizeof(cs));
 			fprintf(f, "%s{\"start\":\"%#" PRIx64 "\",\"bytes\":%" PRIu64
 				",\"migrations\":%" PRIu64 ",\"callsite\":\"%s\"}", i ? "," : "",
 				top[i].start, top[i].bytes, top[i].migrations, cs);
@@ -449,7 +627,7 @@ static void write_profile(struct svm__rt *rt)
 	if (!ntop)
 		fprintf(f, "  (none moved)\n");
 	for (size_t i = 0; i < ntop; i++) {
-		callsite_name(top[i].callsite, cs, sizeof(cs));
+		svm__callsite_name(top[i].callsite, cs, sizeof(cs));
 		fprintf(f, "  %2zu. %#" PRIx64 "  %.1f KiB  %" PRIu64 " migrations%s%s\n", i + 1,
 			top[i].start, (double)top[i].bytes / 1024.0, top[i].migrations,
 			cs[0] ? "  allocated at " : "", cs);
@@ -462,11 +640,15 @@ void svm__profile_stop(struct svm__rt *rt)
 	if (!started || stopped)
 		return;
 	stopped = true;
+	stop_ns = svm__now_ns();
 	if (rt->cfg.profile[0])
 		write_profile(rt);
 	if (svm__tracing) {
-		write_trace(rt);
-		svm__tracing = false;
+		svm__tracing = false; /* what follows is not traced */
+		if (rt->cfg.trace[0])
+			write_trace(rt);
+		if (rt->cfg.report[0])
+			write_report(rt);
 		pthread_mutex_lock(&T.lock);
 		free(T.ring);
 		T.ring = NULL;

@@ -24,11 +24,28 @@ enum svm__ev_type {
 	SVM__EV_LAUNCH,
 	SVM__EV_PREFETCH,
 	SVM__EV_PINNED,   /* a range found pinned (once, with the log line) */
+	/*
+	 * Where pages live, for the report's residency map. The trace merges
+	 * one of these with the event just before it when that is the same
+	 * kind, same thread, same src/dst and the address run continues it,
+	 * so a page-by-page caller costs one event per run of pages.
+	 */
+	SVM__EV_MOVE,     /* pages changed owner src -> dst (src none: first touch); failed = thrash events */
+	SVM__EV_DUP,      /* read-only copies made on dst of pages owned by src */
+	SVM__EV_COLLAPSE, /* read-only copies dropped; dst owns the pages */
+	SVM__EV_INPLACE,  /* device dst works on host pages in place */
+	SVM__EV_INPLACE_END, /* and stops */
+	SVM__EV_ALLOC,    /* svm_alloc: addr, pages; failed = bytes asked; site = call site */
+	SVM__EV_FREE,     /* svm_free: addr, pages */
 	SVM__EV_COUNT,
 };
 
 struct svm__event {
-	uint64_t ts_ns, dur_ns; /* since svm_init */
+	uint64_t ts_ns;   /* since svm_init */
+	union {
+		uint64_t dur_ns;
+		uint64_t site; /* alloc (an instant): the call site, 0 if not recorded */
+	};
 	uint64_t addr;
 	uint64_t pages;   /* pages moved / evicted / in the range */
 	uint64_t failed;  /* migrate: pages failed */
@@ -58,6 +75,19 @@ static inline void svm__trace(struct svm__event ev)
 }
 uint32_t svm__tid(void);
 
+/* Pages [addr, addr + pages * 4K) changed state (type SVM__EV_MOVE ...). */
+static inline void svm__trace_pages(int type, uint64_t addr, uint64_t pages, int src, int dst,
+				    uint64_t thrash)
+{
+	if (__builtin_expect(svm__tracing, 0)) {
+		struct svm__event ev = { .type = (uint8_t)type, .addr = addr, .pages = pages,
+					 .src = (int8_t)src, .dst = (int8_t)dst,
+					 .failed = thrash };
+
+		svm__trace_emit(&ev);
+	}
+}
+
 /* A fault was served: counts its time; dev is the device charged or -1. */
 void svm__fault_account(struct svm__rt *rt, int dev, bool cpu, bool write, uint64_t t0_ns,
 			uint64_t dt_ns, uint32_t tid, uintptr_t addr);
@@ -65,6 +95,8 @@ void svm__fault_account(struct svm__rt *rt, int dev, bool cpu, bool write, uint6
 /* svm_init / the last svm_finalize (or exit): start, and print and flush. */
 void svm__profile_start(struct svm__rt *rt);
 void svm__profile_stop(struct svm__rt *rt);
+/* The name of a call site ("function+0x12", "lib.so+0x40", "" for none). */
+void svm__callsite_name(void *cs, char *buf, size_t len);
 /* A range is freed: keep its numbers for the top-ten list. */
 void svm__profile_range_freed(struct svm__rt *rt, const struct svm__range *r);
 

@@ -131,6 +131,7 @@ static bool serve_in_place(struct svm__rt *rt, int dev, struct loc_page *lp)
 	rt->dev[dev].remote_pages++;
 	svm__page_changed(rt, p);
 	SVM__STAT(rt, dev, remote_accesses, 1);
+	svm__trace_pages(SVM__EV_INPLACE, svm__page_addr(p), 1, SVM_HOST, dev, 0);
 	return true;
 }
 
@@ -174,6 +175,8 @@ static void serve_block_in_place(struct svm__rt *rt, int dev, struct loc_page *l
 			}
 			rt->dev[dev].remote_pages += j - i;
 			SVM__STAT(rt, dev, remote_accesses, j - i);
+			svm__trace_pages(SVM__EV_INPLACE, lp->r->start + i * SVM__PAGE_SIZE, j - i,
+					 SVM_HOST, dev, 0);
 		}
 		i = j;
 	}
@@ -197,6 +200,7 @@ static void duplicate(struct svm__rt *rt, int dev, struct loc_page *lp)
 	p->copies |= svm__loc_bit(p->loc) | svm__loc_bit(dev);
 	svm__page_changed(rt, p);
 	SVM__STAT(rt, dev, read_duplicates, 1);
+	svm__trace_pages(SVM__EV_DUP, svm__page_addr(p), 1, p->loc, dev, 0);
 }
 
 int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, uint32_t seen)

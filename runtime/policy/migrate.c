@@ -43,8 +43,12 @@ void svm__note_migration(struct svm__rt *rt, struct svm__page *p, int src, int d
 			 uint32_t now_us)
 {
 	/* back again within the window: the page is being fought over */
-	if (p->migrations && now_us - p->last_move_us < (uint32_t)rt->cfg.thrash_window_us)
+	bool thrash = p->migrations &&
+		      now_us - p->last_move_us < (uint32_t)rt->cfg.thrash_window_us;
+
+	if (thrash)
 		SVM__STAT(rt, dst >= 0 ? dst : src, thrash_events, 1);
+	svm__trace_pages(SVM__EV_MOVE, svm__page_addr(p), 1, src, dst, thrash);
 	p->last_move_us = now_us;
 	p->migrations++;
 	p->range->migrations++;
@@ -57,8 +61,10 @@ static void note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst
 	svm__page_set_loc(rt, p, dst);
 	p->copies = dst == SVM__LOC_NONE ? 0 : svm__loc_bit(dst);
 	p->last_failure = SVM_FAILURE_NONE;
-	if (src == SVM__LOC_NONE)
-		return; /* a first touch fills zeros; nothing moved */
+	if (src == SVM__LOC_NONE) { /* a first touch fills zeros; nothing moved */
+		svm__trace_pages(SVM__EV_MOVE, svm__page_addr(p), 1, src, dst, 0);
+		return;
+	}
 	svm__note_migration(rt, p, src, dst, now);
 	svm__stat_moved(rt, dst >= 0 ? dst : src, dst >= 0, 1);
 }
@@ -154,8 +160,10 @@ static void remote_end(struct svm__rt *rt, struct svm__range *r, size_t first, s
 		p->remote &= ~(1u << dev);
 		rt->dev[dev].remote_pages--;
 		svm__page_changed(rt, p);
+		svm__trace_pages(SVM__EV_INPLACE_END, page_addr(r, first + i), 1, SVM_HOST, dev, 0);
 		if (out[i] == SVM_FAILURE_NONE)
 			continue;
+		svm__trace_pages(SVM__EV_MOVE, page_addr(r, first + i), 1, p->loc, dev, 0);
 		svm__page_set_loc(rt, p, dev);
 		p->copies = svm__loc_bit(dev);
 		p->last_failure = (uint8_t)out[i];
@@ -175,6 +183,7 @@ void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first,
 			p->copies = svm__loc_bit(p->loc);
 			svm__page_changed(rt, p);
 			SVM__STAT(rt, -1, collapses, 1);
+			svm__trace_pages(SVM__EV_COLLAPSE, page_addr(r, i), 1, -2, p->loc, 0);
 		}
 	}
 }
