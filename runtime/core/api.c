@@ -690,6 +690,7 @@ svm_result_t svm_pin(const void *ptr, size_t bytes)
 	}
 	for (size_t i = first; i < first + n; i++)
 		r->pages[i].pins++;
+	svm__trace_pages(SVM__EV_PIN, (uintptr_t)ptr, n, -2, SVM_HOST, 0);
 out:
 	leave();
 	return res;
@@ -724,6 +725,7 @@ svm_result_t svm_unpin(const void *ptr, size_t bytes)
 	}
 	for (size_t i = first; i < first + n; i++)
 		r->pages[i].pins--;
+	svm__trace_pages(SVM__EV_UNPIN, (uintptr_t)ptr, n, -2, SVM_HOST, 0);
 	size_t marked = r->pinned_seen;
 
 	svm__pinned_clear(r, first, n);

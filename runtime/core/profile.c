@@ -104,7 +104,7 @@ void svm__trace_emit(struct svm__event *ev)
 	if (!ev->tid)
 		ev->tid = svm__tid();
 	pthread_mutex_lock(&T.lock);
-	if (T.ring && T.len && ev->type >= SVM__EV_MOVE && ev->type <= SVM__EV_INPLACE_END) {
+	if (T.ring && T.len && ev->type >= SVM__EV_MOVE && ev->type <= SVM__EV_UNPIN) {
 		struct svm__event *last = &T.ring[(T.head + T.len - 1) % T.cap];
 
 		/* the same change continuing a run of pages: one event for the run */
@@ -228,7 +228,7 @@ void svm__profile_range_freed(struct svm__rt *rt, const struct svm__range *r)
 static const char *const ev_names[SVM__EV_COUNT] = {
 	"cpu fault", "device fault", "migrate", "retry", "failure", "evict", "launch",
 	"prefetch", "pinned range", "move", "read duplicate", "collapse", "in place",
-	"in place end", "alloc", "free",
+	"in place end", "pin", "unpin", "alloc", "free",
 };
 
 static void loc_name(int loc, char *buf, size_t len)

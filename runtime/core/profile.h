@@ -35,6 +35,8 @@ enum svm__ev_type {
 	SVM__EV_COLLAPSE, /* read-only copies dropped; dst owns the pages */
 	SVM__EV_INPLACE,  /* device dst works on host pages in place */
 	SVM__EV_INPLACE_END, /* and stops */
+	SVM__EV_PIN,      /* pages pinned (svm_pin, or found pinned by others) */
+	SVM__EV_UNPIN,    /* and no longer */
 	SVM__EV_ALLOC,    /* svm_alloc: addr, pages; failed = bytes asked; site = call site */
 	SVM__EV_FREE,     /* svm_free: addr, pages */
 	SVM__EV_COUNT,

@@ -38,12 +38,14 @@
 #define ST_LOC 0x1f
 #define ST_DUP 0x20
 #define ST_INPLACE 0x40
+#define ST_PINNED 0x80
 /* categories a block's pages are counted in */
 #define CAT_UNKNOWN 0
 #define CAT_HOST 1
 #define CAT_DUP (2 + SVM__REPORT_MAX_DEVICES)
 #define CAT_INPLACE (CAT_DUP + 1)
-#define NCAT (CAT_INPLACE + 1)
+#define CAT_PINNED (CAT_INPLACE + 1)
+#define NCAT (CAT_PINNED + 1)
 /* cell marks */
 #define MK_TO_DEV 0x01
 #define MK_TO_HOST 0x02
@@ -84,7 +86,7 @@ struct rrange {
 
 struct ctx {
 	struct svm__report_in *in;
-	uint64_t t_end;
+	uint64_t t_begin, t_end; /* the span drawn: first event to the end of the run */
 	struct rrange *r;
 	size_t nr;
 	int32_t *owner;    /* range of each event, -1 none */
@@ -118,6 +120,8 @@ static uint8_t loc_state(int loc)
 
 static unsigned cat_of(uint8_t st)
 {
+	if (st & ST_PINNED)
+		return CAT_PINNED;
 	if (st & ST_INPLACE)
 		return CAT_INPLACE;
 	if (st & ST_DUP)
@@ -127,7 +131,9 @@ static unsigned cat_of(uint8_t st)
 
 static size_t bucket_of(const struct ctx *c, uint64_t ts, size_t n)
 {
-	size_t b = c->t_end ? (size_t)((double)ts / (double)c->t_end * (double)n) : 0;
+	uint64_t span = c->t_end - c->t_begin;
+	size_t b = ts > c->t_begin && span ?
+		   (size_t)((double)(ts - c->t_begin) / (double)span * (double)n) : 0;
 
 	return b < n ? b : n - 1;
 }
@@ -354,9 +360,10 @@ static void mark(struct rrange *r, uint64_t first, uint64_t n, size_t hb, uint8_
 
 static void snapshot(struct ctx *c, size_t hb)
 {
-	static const char code[NCAT + 1] = ".hABCDEFGHIJKLMNOPdp";
-	uint64_t t0 = (uint64_t)((double)c->t_end * (double)hb / HEAT_BUCKETS);
-	uint64_t t1 = (uint64_t)((double)c->t_end * (double)(hb + 1) / HEAT_BUCKETS);
+	static const char code[NCAT + 1] = ".hABCDEFGHIJKLMNOPdpP";
+	uint64_t span = c->t_end - c->t_begin;
+	uint64_t t0 = c->t_begin + (uint64_t)((double)span * (double)hb / HEAT_BUCKETS);
+	uint64_t t1 = c->t_begin + (uint64_t)((double)span * (double)(hb + 1) / HEAT_BUCKETS);
 
 	for (size_t k = 0; k < c->nr; k++) {
 		struct rrange *r = &c->r[k];
@@ -415,6 +422,8 @@ static void prepass(struct ctx *c)
 			break;
 		case SVM__EV_INPLACE:
 		case SVM__EV_INPLACE_END:
+		case SVM__EV_PIN:
+		case SVM__EV_UNPIN:
 			initial_state(r, first, n, loc_state(SVM_HOST));
 			break;
 		case SVM__EV_COLLAPSE:
@@ -496,19 +505,24 @@ static void replay(struct ctx *c)
 				mark(r, first, n, hb, MK_THRASH);
 			if (r->drawn)
 				for (uint64_t p = first; p < first + n; p++)
-					page_set(r, p, loc_state(e->dst));
+					page_set(r, p, (uint8_t)(loc_state(e->dst) |
+								 (r->pstate[p] & ST_PINNED)));
 			break;
 		}
 		case SVM__EV_DUP:
 		case SVM__EV_COLLAPSE:
 		case SVM__EV_INPLACE:
-		case SVM__EV_INPLACE_END: {
+		case SVM__EV_INPLACE_END:
+		case SVM__EV_PIN:
+		case SVM__EV_UNPIN: {
 			uint8_t set = e->type == SVM__EV_DUP ? ST_DUP :
-				      e->type == SVM__EV_INPLACE ? ST_INPLACE : 0;
+				      e->type == SVM__EV_INPLACE ? ST_INPLACE :
+				      e->type == SVM__EV_PIN ? ST_PINNED : 0;
 			uint8_t clr = e->type == SVM__EV_COLLAPSE ? ST_DUP :
-				      e->type == SVM__EV_INPLACE_END ? ST_INPLACE : 0;
+				      e->type == SVM__EV_INPLACE_END ? ST_INPLACE :
+				      e->type == SVM__EV_UNPIN ? ST_PINNED : 0;
 
-			if (set)
+			if (set == ST_DUP || set == ST_INPLACE)
 				tl_add(c, e->dst, set == ST_DUP ? K_DUP : K_INPLACE, e->ts_ns, e->pages);
 			if (set == ST_DUP)
 				DERIVE(e->dst, read_duplicates, e->pages);
@@ -643,16 +657,16 @@ static void write_data(FILE *f, struct ctx *c)
 	static const char *const ev_names[SVM__EV_COUNT] = {
 		"cpu fault", "device fault", "migrate", "retry", "failure", "evict", "launch",
 		"prefetch", "pinned range", "move", "read duplicate", "collapse", "in place",
-		"in place end", "alloc", "free",
+		"in place end", "pin", "unpin", "alloc", "free",
 	};
 
 	fprintf(f, "{\"schema\":\"svmrt-report-1\",\"backend\":");
 	svm__json_string(f, in->backend ? in->backend : "");
 	fprintf(f, ",\"source\":");
 	svm__json_string(f, in->source ? in->source : "");
-	fprintf(f, ",\"seconds\":%.6f,\"t_end_us\":%.3f,\"events\":%zu,\"dropped\":%" PRIu64
+	fprintf(f, ",\"seconds\":%.6f,\"t_begin_us\":%.3f,\"t_end_us\":%.3f,\"events\":%zu,\"dropped\":%" PRIu64
 		",\"unattributed\":%" PRIu64 ",\"page_size\":%lu,\n\"devices\":[", in->seconds,
-		(double)c->t_end / 1e3, in->nev, in->dropped, c->unattributed, SVM__PAGE_SIZE);
+		(double)c->t_begin / 1e3, (double)c->t_end / 1e3, in->nev, in->dropped, c->unattributed, SVM__PAGE_SIZE);
 	for (int d = 0; d < in->ndev; d++) {
 		fprintf(f, "%s", d ? "," : "");
 		svm__json_string(f, in->dev_names[d]);
@@ -776,6 +790,10 @@ int svm__report_write(const char *path, struct svm__report_in *in)
 		c.t_end = (uint64_t)(in->seconds * 1e9);
 	/* whole microseconds, as the trace file has them: the same bins from both */
 	c.t_end = (c.t_end + 999) / 1000 * 1000;
+	/* from the first event (svm_init's own start-up is of no interest) */
+	c.t_begin = in->nev ? in->ev[0].ts_ns / 1000 * 1000 : 0;
+	if (c.t_begin >= c.t_end)
+		c.t_begin = 0;
 	c.tl = calloc(NLOC, sizeof(*c.tl));
 	if (!c.tl || attribute(&c) || heat_alloc(&c)) {
 		svm__err("report: out of memory for %zu events", in->nev);

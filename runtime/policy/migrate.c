@@ -195,6 +195,7 @@ bool svm__pinned_mark(struct svm__range *r, struct svm__page *p)
 		return false;
 	p->pinned_seen = 1;
 	r->pinned_seen++;
+	svm__trace_pages(SVM__EV_PIN, svm__page_addr(p), 1, -2, SVM_HOST, 0);
 	return true;
 }
 
@@ -204,6 +205,7 @@ static void clear_pinned(struct svm__range *r, struct svm__page *p)
 		return;
 	p->pinned_seen = 0;
 	r->pinned_seen--;
+	svm__trace_pages(SVM__EV_UNPIN, svm__page_addr(p), 1, -2, SVM_HOST, 0);
 }
 
 /*

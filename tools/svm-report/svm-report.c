@@ -275,7 +275,7 @@ struct input {
 static const char *const names[SVM__EV_COUNT] = {
 	"cpu fault", "device fault", "migrate", "retry", "failure", "evict", "launch",
 	"prefetch", "pinned range", "move", "read duplicate", "collapse", "in place",
-	"in place end", "alloc", "free",
+	"in place end", "pin", "unpin", "alloc", "free",
 };
 
 static bool location(struct parser *p, int *out)
