@@ -45,6 +45,9 @@ static bool perr(struct parser *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->err, sizeof(p->err), fmt, ap);
 	va_end(ap);
+	for (char *c = p->err; *c; c++) /* bytes of the file quoted: printable only */
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
 	return false;
 }
 
