@@ -113,9 +113,6 @@ void svm__trace_emit(struct svm__event *ev)
 		    ev->ts_ns >= last->ts_ns && ev->ts_ns - last->ts_ns < 1000000) {
 			last->pages += ev->pages;
 			last->failed += ev->failed;
-			if (ev->type == SVM__EV_MOVE && /* the others are instants */
-			    ev->ts_ns + ev->dur_ns > last->ts_ns + last->dur_ns)
-				last->dur_ns = ev->ts_ns + ev->dur_ns - last->ts_ns;
 			pthread_mutex_unlock(&T.lock);
 			return;
 		}
@@ -406,8 +403,6 @@ static void write_trace(struct svm__rt *rt)
 		bool span = e->type <= SVM__EV_PREFETCH && e->type != SVM__EV_RETRY &&
 			    e->type != SVM__EV_FAILURE;
 		uint64_t bytes = e->type == SVM__EV_ALLOC ? e->failed : e->pages * SVM__PAGE_SIZE;
-
-		span |= e->type == SVM__EV_MOVE;
 
 		loc_name(e->src, src, sizeof(src));
 		loc_name(e->dst, dst, sizeof(dst));

@@ -25,7 +25,8 @@ enum svm__ev_type {
 	SVM__EV_PREFETCH,
 	SVM__EV_PINNED,   /* a range found pinned (once, with the log line) */
 	/*
-	 * Where pages live, for the report's residency map. The trace merges
+	 * Where pages live, for the report's residency map: instants (the
+	 * migrate or evict span around a move has its time). The trace merges
 	 * one of these with the event just before it when that is the same
 	 * kind, same thread, same src/dst and the address run continues it,
 	 * so a page-by-page caller costs one event per run of pages.

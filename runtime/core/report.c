@@ -641,7 +641,8 @@ static void write_samples(FILE *f, const struct ctx *c)
 		case SVM__EV_CPU_FAULT: case SVM__EV_DEVICE_FAULT: extra = e->write; break;
 		case SVM__EV_ALLOC: extra = e->failed; break;
 		}
-		bool instant = e->type == SVM__EV_ALLOC || e->type == SVM__EV_FREE;
+		bool instant = e->type > SVM__EV_PREFETCH || e->type == SVM__EV_RETRY ||
+			       e->type == SVM__EV_FAILURE;
 
 		fprintf(f, "%s[%.3f,%.3f,%u,%d,%d,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu32
 			",%d]", out++ ? ",\n" : "", (double)e->ts_ns / 1e3,

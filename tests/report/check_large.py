@@ -41,7 +41,7 @@ if not chromium:
     print("SKIP: chromium not found (scripts/install-deps.sh installs it); size and "
           "svm-report time were checked")
     sys.exit(77)
-with tempfile.TemporaryDirectory() as prof:
+with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as prof:
     t0 = time.time()
     r = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                         "--disable-extensions", "--enable-logging=stderr",

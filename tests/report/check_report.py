@@ -124,7 +124,7 @@ class Dom(html.parser.HTMLParser):
             self.open = None
 
 def browse(args, timeout=60):
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                "--disable-extensions", "--hide-scrollbars", "--enable-logging=stderr",
                "--user-data-dir=" + profile] + args
