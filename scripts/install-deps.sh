@@ -7,9 +7,11 @@ set -eu
 
 # libze1/libze-dev: the Level Zero loader and headers, for the ze backend's
 # tests (tests/ze); libsvmrt itself runs without them.
+# chromium, npm: tests/report renders the visual report in headless
+# Chromium and loads the trace in speedscope (npm, fetched at test time).
 BASE="build-essential cmake pkg-config git python3 \
       libdrm-dev libhwloc-dev libnuma-dev liburing-dev valgrind \
-      libze1 libze-dev"
+      libze1 libze-dev chromium npm"
 VM="linux-source-6.12 linux-source-6.1 qemu-system-x86 busybox-static \
     bc flex bison libelf-dev libssl-dev cpio xz-utils kmod"
 

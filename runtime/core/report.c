@@ -29,6 +29,7 @@
 #define HEAT_BUCKETS 240
 #define HEAT_BLOCKS 64
 #define HEAT_RANGES 64
+#define TABLE_RANGES 4096 /* rows of the range table (the busiest ranges) */
 #define TL_BINS 1000
 #define SAMPLES 20000
 #define RARE_SHARE 2000 /* samples kept of each rare kind */
@@ -72,6 +73,7 @@ struct rrange {
 	uint64_t t_alloc, t_free; /* ns; t_free UINT64_MAX while live */
 	char site[128];
 	uint64_t nev;             /* events attributed, to pick the ranges drawn */
+	size_t rank;              /* by nev, busiest first */
 	/* counters for the table */
 	uint64_t moved, bytes_moved, to_dev, to_host, cpu_faults, dev_faults, thrash;
 	uint64_t failed[SVM_FAILURE_COUNT], fault_ns, evicted, dups, inplace;
@@ -299,6 +301,8 @@ static int heat_alloc(struct ctx *c)
 	for (size_t k = 0; k < c->nr; k++)
 		order[k] = (int32_t)k;
 	qsort_r(order, c->nr, sizeof(*order), cmp_nev_desc, c->r);
+	for (size_t i = 0; i < c->nr; i++)
+		c->r[order[i]].rank = i;
 	for (size_t i = 0; i < n; i++) {
 		struct rrange *r = &c->r[order[i]];
 
@@ -719,13 +723,16 @@ static void write_data(FILE *f, struct ctx *c)
 				fprintf(f, "%s%" PRIu64, b ? "," : "", v[b]);
 			fprintf(f, "]}");
 		}
-	fprintf(f, "]},\n\"heat\":{\"buckets\":%d},\n\"ranges\":[", HEAT_BUCKETS);
-	for (size_t k = 0; k < c->nr; k++) {
+	fprintf(f, "]},\n\"heat\":{\"buckets\":%d},\n\"ranges_left_out\":%zu,\n\"ranges\":[",
+		HEAT_BUCKETS, c->nr > TABLE_RANGES ? c->nr - TABLE_RANGES : 0);
+	for (size_t k = 0, nout = 0; k < c->nr; k++) {
 		const struct rrange *r = &c->r[k];
 
+		if (r->rank >= TABLE_RANGES)
+			continue;
 		fprintf(f, "%s\n{\"id\":%zu,\"start\":%" PRIu64 ",\"pages\":%" PRIu64
 			",\"bytes\":%" PRIu64 ",\"t_alloc_us\":%.3f,\"t_free_us\":%.3f,\"site\":",
-			k ? "," : "", k, r->start, r->pages, r->bytes, (double)r->t_alloc / 1e3,
+			nout++ ? "," : "", k, r->start, r->pages, r->bytes, (double)r->t_alloc / 1e3,
 			r->t_free == UINT64_MAX ? -1.0 : (double)r->t_free / 1e3);
 		svm__json_string(f, r->site);
 		fprintf(f, ",\"moved\":%" PRIu64 ",\"bytes_moved\":%" PRIu64 ",\"to_device\":%" PRIu64

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SVM_PROFILE / SVM_TRACE files belong to the process that set up the
+ * SVM_PROFILE / SVM_TRACE / SVM_REPORT files belong to the process that set up the
  * runtime (issue 15 item 3). A process P with both set forks children that
  * read SVM memory and exit normally *after* P has exited (so their exit
  * handlers run last); the files must still be P's: the profile shows P's
@@ -24,7 +24,7 @@
 #define LAUNCHES 2
 #define WORDS 4096
 
-static char profile_path[256], trace_path[256];
+static char profile_path[256], trace_path[256], report_path[256];
 
 static void kernel_touch(const svm_kernel_ctx_t *ctx, size_t i, void *arg)
 {
@@ -42,6 +42,7 @@ static void run_parent(void)
 	*svmt_in_child() = 1;
 	setenv("SVM_PROFILE", profile_path, 1);
 	setenv("SVM_TRACE", trace_path, 1);
+	setenv("SVM_REPORT", report_path, 1);
 	svmt_init();
 	data = svmt_alloc(WORDS * sizeof(uint64_t));
 	for (size_t i = 0; i < WORDS; i++)
@@ -146,6 +147,7 @@ int main(void)
 	CHECK(mkdtemp(dir) != NULL);
 	snprintf(profile_path, sizeof(profile_path), "json:%s/profile.json", dir);
 	snprintf(trace_path, sizeof(trace_path), "%s/trace.json", dir);
+	snprintf(report_path, sizeof(report_path), "%s/report.html", dir);
 	CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
 
 	parent = fork();
@@ -199,8 +201,17 @@ int main(void)
 	CHECK(events > 1);
 	free(s);
 
+	/* the report's svm_stats are the parent's final ones, and the page is whole */
+	s = slurp(report_path, &len);
+	snprintf(needle, sizeof(needle), "\"prefetches\":%d,\"launches\":%d,",
+		 PREFETCHES_BEFORE + PREFETCHES_AFTER, LAUNCHES);
+	CHECK_MSG(strstr(s, needle), "report is not the parent's: no %s", needle);
+	CHECK(len > 8 && !strcmp(s + len - 8, "</html>\n"));
+	free(s);
+
 	unlink(profile_path + 5);
 	unlink(trace_path);
+	unlink(report_path);
 	rmdir(dir);
 	printf("profile and trace are the parent's (%zu trace events); %d children exited "
 	       "after it\nPASS\n", events, nchildren);
