@@ -429,6 +429,8 @@ static void write_trace(struct svm__rt *rt)
 			fprintf(f, ",\"failed\":%" PRIu64 ",\"retries\":%u", e->failed, e->retries);
 		if (e->type == SVM__EV_FAILURE)
 			fprintf(f, ",\"class\":\"%s\"", svm_failure_string(e->cls));
+		if (e->type == SVM__EV_RETRY)
+			fprintf(f, ",\"round\":%u", e->retries);
 		if (e->type == SVM__EV_CPU_FAULT || e->type == SVM__EV_DEVICE_FAULT)
 			fprintf(f, ",\"write\":%s", e->write ? "true" : "false");
 		fprintf(f, "}}");

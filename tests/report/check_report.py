@@ -63,6 +63,13 @@ def data_of(path):
         fail("%s: no svm-data element" % path)
     return json.loads(m.group(1))
 
+# the runtime's report and svm-report's from the trace: the same page
+same = [data_of(p) for p in (rt_html, tool_html)]
+for d in same:
+    d.pop("source")
+if same[0] != same[1]:
+    diff = [k for k in same[0] if same[0][k] != same[1].get(k)]
+    fail("SVM_REPORT's page and svm-report's differ in %s" % diff)
 checked = 0
 for path in (rt_html, tool_html):
     d = data_of(path)

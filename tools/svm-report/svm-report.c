@@ -343,8 +343,8 @@ static bool ev_arg(struct parser *p, const char *key, void *arg)
 		return uint_val(p, "bytes", 1ull << 52, &x->bytes);
 	if (!strcmp(key, "failed") || !strcmp(key, "thrash"))
 		return uint_val(p, key, 1ull << 40, &x->e.failed);
-	if (!strcmp(key, "retries")) {
-		if (!uint_val(p, "retries", 65535, &v))
+	if (!strcmp(key, "retries") || !strcmp(key, "round")) {
+		if (!uint_val(p, key, 65535, &v))
 			return false;
 		x->e.retries = (uint16_t)v;
 		return true;
