@@ -15,6 +15,9 @@ Without Chromium the data checks still run, then it says SKIP.
 Usage: check_report.py WORKLOAD SVM_REPORT OUTDIR"""
 import html.parser, json, os, re, shutil, subprocess, sys, tempfile, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cdp import Browser
+
 exe, svm_report, out = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(out, exist_ok=True)
 trace, prof, stats_f = (os.path.join(out, n) for n in ("trace.json", "profile.json", "stats.json"))
@@ -167,6 +170,60 @@ for path in (rt_html, tool_html):
         fail("%s: %d heat maps and %d range rows, expected 4 and 4" % (path, dom.heat, dom.rows))
     print("%s: rendered in %.1f s, %d numbers shown equal svm_stats, no console output" %
           (os.path.basename(path), secs, shown))
+
+# hover and click, driven like a person would (DevTools input events)
+d = data_of(rt_html)
+with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
+    b = Browser(chromium, profile, fail)
+    try:
+        s = b.open("file://" + os.path.abspath(rt_html))
+        end = time.time() + 30
+        while b.eval(s, "document.getElementById('report-status')?.dataset.state") != "ok":
+            if time.time() > end:
+                fail("the page did not finish in the driven browser")
+            time.sleep(0.1)
+        def rect(sel):
+            r = b.eval(s, "(() => { const e = document.querySelector(%s); e.scrollIntoView("
+                       "{block: 'center'}); const r = e.getBoundingClientRect(); return "
+                       "[r.left, r.top, r.width, r.height]; })()" % json.dumps(sel))
+            if not r:
+                fail("no %s in the page" % sel)
+            return r
+        def text(sel):
+            return b.eval(s, "document.querySelector(%s).textContent" % json.dumps(sel))
+        busiest = max((r for r in d["ranges"] if "cells" in r), key=lambda r: r["moved"])
+        x, y, w, h = rect("#heat-%d canvas" % busiest["id"])
+        b.mouse(s, "mouseMoved", x + w / 2, y + h / 2)
+        tip = text("#tip")
+        if b.eval(s, "getComputedStyle(document.getElementById('tip')).display") != "block" or \
+                not re.search(r"0x[0-9a-f]+ - 0x[0-9a-f]+\n.* - .*\n", tip):
+            fail("hovering the residency map shows no details: %r" % tip)
+        b.mouse(s, "click", x + w / 2, y + h / 2)
+        det = text("#details")
+        if not det.startswith("range %d " % busiest["id"]):
+            fail("clicking the residency map shows no details: %r" % det[:200])
+        # the timeline: the first row (as the page sorts them) and its first busy bin
+        lanes = sorted(d["timeline"]["lanes"], key=lambda l: (l["loc"], l["kind"]))
+        row = next(i for i, l in enumerate(lanes) if l["kind"] == 1) # device faults
+        col = next(i for i, v in enumerate(lanes[row]["v"]) if v)
+        x, y, w, h = rect("#timeline-canvas")
+        b.mouse(s, "click", x + 230 + col + 0.5, y + row * 16 + 8)
+        det = text("#details")
+        if "device faults" not in det.splitlines()[0] or "device fault " not in det:
+            fail("clicking a timeline bin does not list its device faults: %r" % det[:300])
+        # sorting the range table by a column, both ways
+        for want_order in (-1, 1):
+            b.eval(s, "document.querySelector('th[data-key=device_faults]').click()")
+            col = b.eval(s, "[...document.querySelectorAll('#ranges-table td"
+                            "[data-col=device_faults]')].map(e => +e.textContent)")
+            if col != sorted(col, reverse=want_order < 0) or len(col) != len(d["ranges"]):
+                fail("sorting the ranges by device faults gave %s" % col)
+        if b.eval(s, "document.getElementById('report-status').dataset.state") != "ok":
+            fail("an error after the clicks: %s" %
+                 b.eval(s, "document.getElementById('report-status').dataset.error"))
+    finally:
+        b.close()
+print("hover and click on the residency map and the timeline show details; the table sorts")
 
 png = os.path.join(out, "report.png")
 if os.path.exists(png):

@@ -16,7 +16,10 @@ speedscope is looked for in $SPEEDSCOPE_DIR, then in CACHE (npm install
 --prefix CACHE speedscope@VERSION, done here when npm can reach the
 registry). Without chromium or speedscope: SKIP with the reason.
 Usage: check_speedscope.py WORKLOAD CACHE OUTDIR"""
-import base64, collections, fcntl, json, os, select, shutil, subprocess, sys, tempfile, time
+import base64, collections, json, os, shutil, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cdp import Browser
 
 VERSION = "1.25.0"
 exe, cache, out = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -74,57 +77,9 @@ with open(loader, "w") as f: # what speedscope's cli.mjs writes for a file
         json.dumps("trace.json"), json.dumps(base64.b64encode(open(trace, "rb").read()).decode())))
 
 
-class Browser:
-    """Chromium with --remote-debugging-pipe: commands on fd 3, replies on fd 4."""
-    def __init__(self, profile):
-        def high(fd): # above 4, so that moving them to 3 and 4 clobbers nothing
-            h = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
-            os.close(fd)
-            return h
-        self.to_r, self.to_w = map(high, os.pipe())
-        self.from_r, self.from_w = map(high, os.pipe())
-        def fds():
-            os.dup2(self.to_r, 3)
-            os.dup2(self.from_w, 4)
-        self.p = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                                   "--no-first-run", "--disable-extensions",
-                                   "--remote-debugging-pipe", "--user-data-dir=" + profile,
-                                   "about:blank"], preexec_fn=fds,
-                                  pass_fds=(3, 4, self.to_r, self.from_w),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(self.to_r)
-        os.close(self.from_w)
-        self.buf, self.n = b"", 0
-    def call(self, method, session=None, timeout=30, **params):
-        self.n += 1
-        msg = {"id": self.n, "method": method, "params": params}
-        if session:
-            msg["sessionId"] = session
-        os.write(self.to_w, json.dumps(msg).encode() + b"\0")
-        end = time.time() + timeout
-        while True:
-            while b"\0" in self.buf:
-                raw, self.buf = self.buf.split(b"\0", 1)
-                reply = json.loads(raw)
-                if reply.get("id") == self.n:
-                    if "error" in reply:
-                        fail("%s: %s" % (method, reply["error"]))
-                    return reply.get("result", {})
-            left = end - time.time()
-            if left <= 0 or not select.select([self.from_r], [], [], left)[0]:
-                fail("chromium did not answer %s" % method)
-            chunk = os.read(self.from_r, 1 << 20)
-            if not chunk:
-                fail("chromium went away during %s" % method)
-            self.buf += chunk
-    def close(self):
-        self.p.kill()
-        self.p.wait()
-
-
 downloads = tempfile.mkdtemp(prefix="speedscope-dl-", dir=out)
 with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
-    b = Browser(profile)
+    b = Browser(chromium, profile, fail)
     try:
         url = "file://%s/index.html#localProfilePath=%s" % (dist, loader)
         target = b.call("Target.createTarget", url="about:blank")["targetId"]
