@@ -5,7 +5,7 @@ and one "svm-report: FILE: ..." line (no signal, no report written); the
 good file and a few odd but valid ones must work. Where valgrind is
 installed a sample of the bad files also runs under memcheck.
 Usage: check_bad_input.py GEN_TRACE SVM_REPORT OUTDIR"""
-import os, random, shutil, subprocess, sys
+import json, os, random, re, shutil, subprocess, sys
 
 gen, svm_report, out = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(out, exist_ok=True)
@@ -86,6 +86,35 @@ hostile = {
 for name, data in hostile.items():
     msg = run(name, data, False)
     print("%-18s %s" % (name, msg.splitlines()[0] if msg else ""))
+# a trace from before svmrt put its final svm_stats in it: no summary, or
+# the counters of the SVM_PROFILE JSON given with -p
+old = json.loads(text)
+del old["otherData"]["stats"]
+open(os.path.join(out, "old.json"), "w").write(json.dumps(old))
+block = {"name": "device 0 (x)", "cpu_faults": 5, "device_faults": 6, "pages_to_device": 7,
+         "pages_to_host": 8, "retries": 9, "evictions": 10, "thrash_events": 11,
+         "failures": {"pinned": 1, "busy": 2, "no-memory": 3, "unsupported": 4},
+         "fault_service_ns": {"count": 1, "p50": 2, "p99": 3, "max": 4}}
+open(os.path.join(out, "old-profile.json"), "w").write(json.dumps(
+    {"schema": "svmrt-profile-1", "backend": "user", "launches": 3, "prefetches": 2,
+     "devices": [dict(block, index=0)], "total": block, "top_ranges": []}))
+for args, want in (([], None), (["-p", os.path.join(out, "old-profile.json")], block)):
+    html = os.path.join(out, "old.html")
+    r = subprocess.run([svm_report, "-o", html] + args + [os.path.join(out, "old.json")],
+                       capture_output=True, text=True, errors="replace")
+    if r.returncode:
+        failures.append("old trace %s: exit %d %s" % (args, r.returncode, r.stderr))
+        continue
+    m = re.search(r'id="svm-data">(.*?)</script>', open(html).read(), re.S)
+    st = json.loads(m.group(1))["stats"]
+    if want is None and st is not None:
+        failures.append("old trace without -p: stats %r" % st)
+    if want is not None and (st is None or st["total"]["cpu_faults"] != 5 or
+                             st["total"]["failures_by"] != [0, 1, 2, 3, 4] or
+                             st["total"]["launches"] != 3 or
+                             st["devices"][0]["thrash_events"] != 11):
+        failures.append("old trace with -p: stats %r" % st)
+print("a trace without final stats: no summary, or the profile's with -p")
 if shutil.which("valgrind"):
     for name in ("cut-%d" % cuts[len(cuts) // 2], "garbage-3", "deep-args", "bad-location"):
         data = open(os.path.join(out, name + ".json"), "rb").read()
