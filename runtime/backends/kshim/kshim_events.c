@@ -125,8 +125,11 @@ static void apply(struct svm__rt *rt, const struct drm_svmshim_event *ev)
 		/* a page already there only needed its view mapping again */
 		if (ev->class != SVMSHIM_FAULT_RESIDENT)
 			SVM__STAT(rt, dev, device_faults, 1);
-		if (ev->class == SVMSHIM_FAULT_IN_PLACE || ev->class == SVMSHIM_FAULT_READ_ONLY)
+		if (ev->class == SVMSHIM_FAULT_IN_PLACE || ev->class == SVMSHIM_FAULT_READ_ONLY) {
 			SVM__STAT(rt, dev, remote_accesses, ev->pages);
+			/* for the report: the driver maps them in place until they move */
+			svm__trace_pages(SVM__EV_INPLACE, ev->addr, ev->pages, SVM_HOST, dev, 0);
+		}
 		svm__fault_account(rt, dev, false, ev->flags & SVMSHIM_EVENT_WRITE, t0,
 				   ev->duration_ns, 0, ev->addr);
 		break;
