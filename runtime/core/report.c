@@ -30,6 +30,7 @@
 #define HEAT_BLOCKS 64
 #define HEAT_RANGES 64
 #define TABLE_RANGES 4096 /* rows of the range table (the busiest ranges) */
+#define HEAT_MAX_PAGES (1ull << 26) /* larger allocations (256 GiB) are not drawn */
 #define TL_BINS 1000
 #define SAMPLES 20000
 #define RARE_SHARE 2000 /* samples kept of each rare kind */
@@ -303,9 +304,12 @@ static int heat_alloc(struct ctx *c)
 	qsort_r(order, c->nr, sizeof(*order), cmp_nev_desc, c->r);
 	for (size_t i = 0; i < c->nr; i++)
 		c->r[order[i]].rank = i;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0, drawn = 0; i < c->nr && drawn < n; i++) {
 		struct rrange *r = &c->r[order[i]];
 
+		if (r->pages > HEAT_MAX_PAGES)
+			continue; /* a state byte per page would not fit: table only */
+		drawn++;
 		r->nblocks = r->pages < HEAT_BLOCKS ? (uint32_t)r->pages : HEAT_BLOCKS;
 		r->ppb = (uint32_t)((r->pages + r->nblocks - 1) / r->nblocks);
 		r->nblocks = (uint32_t)((r->pages + r->ppb - 1) / r->ppb);

@@ -38,6 +38,9 @@ def run(name, data, want_ok, memcheck=False):
 
 run("good", text, True)
 run("empty-object", b"{}", True)
+run("huge-alloc", b'{"traceEvents":[{"name":"alloc","ts":1,"args":{"addr":"0x1000",'
+    b'"pages":1099511627776}},{"name":"move","ph":"i","ts":2,"args":{"addr":"0x1000",'
+    b'"pages":1099511627776,"src":"host","dst":"device 0"}}]}', True)
 run("unknown-keys", b'{"x":[1,{"y":null}],"traceEvents":[{"name":"something new","ph":"i",'
     b'"ts":1}],"otherData":{"z":true}}', True)
 # truncated: 60 cut points spread over the file, and the first 40 bytes one by one
