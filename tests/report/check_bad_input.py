@@ -130,4 +130,4 @@ if failures:
     print("FAIL:\n  " + "\n  ".join(failures[:20]))
     sys.exit(1)
 print("PASS: %d truncated, 20 garbage, 20 flipped, %d hostile files refused cleanly; "
-      "3 valid ones read" % (len(cuts), len(hostile)))
+      "4 valid ones and an old trace read" % (len(cuts), len(hostile)))
