@@ -142,6 +142,22 @@ def browse(args, timeout=60):
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         return r, time.time() - t0
 
+# edge cases render too: no events at all, a trace without final stats
+empty_json, empty_html = os.path.join(out, "empty.json"), os.path.join(out, "empty.html")
+old_json, old_html = os.path.join(out, "old.json"), os.path.join(out, "old.html")
+open(empty_json, "w").write("{}")
+t = json.load(open(trace))
+del t["otherData"]["stats"]
+json.dump(t, open(old_json, "w"))
+for src, dst in ((empty_json, empty_html), (old_json, old_html)):
+    if subprocess.run([svm_report, "-o", dst, src], stdout=subprocess.DEVNULL).returncode:
+        fail("svm-report failed on %s" % src)
+    r, _ = browse(["--dump-dom", "file://" + dst])
+    console = [l for l in r.stderr.splitlines() if ":CONSOLE" in l]
+    if r.returncode or console or 'id="report-status" data-state="ok"' not in r.stdout:
+        fail("%s does not render cleanly: %s" % (dst, console or r.stderr[-1000:]))
+print("a report of no events and one without final stats render cleanly")
+
 for path in (rt_html, tool_html):
     r, secs = browse(["--dump-dom", "file://" + os.path.abspath(path)])
     console = [l for l in r.stderr.splitlines() if ":CONSOLE" in l]
