@@ -222,7 +222,8 @@ void svm__profile_range_freed(struct svm__rt *rt, const struct svm__range *r)
 	retired[low] = (struct top_range){ r->start, r->bytes, r->migrations, r->callsite };
 }
 
-static const char *const ev_names[SVM__EV_COUNT] = {
+/* The trace's event names; the report and svm-report use the same table. */
+const char *const svm__ev_names[SVM__EV_COUNT] = {
 	"cpu fault", "device fault", "migrate", "retry", "failure", "evict", "launch",
 	"prefetch", "pinned range", "move", "read duplicate", "collapse", "in place",
 	"in place end", "pin", "unpin", "alloc", "free",
@@ -407,7 +408,7 @@ static void write_trace(struct svm__rt *rt)
 		loc_name(e->src, src, sizeof(src));
 		loc_name(e->dst, dst, sizeof(dst));
 		fprintf(f, ",\n{\"name\":\"%s\",\"cat\":\"svm\",\"ph\":\"%s\",\"pid\":%d,"
-			"\"tid\":%" PRIu32 ",\"ts\":%.3f", ev_names[e->type], span ? "X" : "i",
+			"\"tid\":%" PRIu32 ",\"ts\":%.3f", svm__ev_names[e->type], span ? "X" : "i",
 			pid, e->tid, (double)e->ts_ns / 1000.0);
 		if (span)
 			fprintf(f, ",\"dur\":%.3f", (double)e->dur_ns / 1000.0);

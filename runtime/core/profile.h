@@ -70,6 +70,7 @@ void svm__hist_add(struct svm__hist *h, uint64_t ns);
 uint64_t svm__hist_percentile(const struct svm__hist *h, double pct);
 
 extern bool svm__tracing;
+extern const char *const svm__ev_names[SVM__EV_COUNT];
 void svm__trace_emit(struct svm__event *ev);
 static inline void svm__trace(struct svm__event ev)
 {

@@ -13,9 +13,9 @@
  *    or pages in TL_BINS time bins;
  *  - details: at most SAMPLES events for hover and click (all of the rare
  *    kinds up to a share each, an even stride through the rest);
- *  - ranges: one row of counters per allocation.
- * The size of the file is thus bounded by the number of ranges drawn
- * (HEAT_RANGES) and these constants, not by the number of events.
+ *  - ranges: one row of counters per allocation (the TABLE_RANGES busiest).
+ * The size of the file is thus bounded by these constants, not by the
+ * number of events or allocations.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -663,11 +663,6 @@ static void write_samples(FILE *f, const struct ctx *c)
 static void write_data(FILE *f, struct ctx *c)
 {
 	const struct svm__report_in *in = c->in;
-	static const char *const ev_names[SVM__EV_COUNT] = {
-		"cpu fault", "device fault", "migrate", "retry", "failure", "evict", "launch",
-		"prefetch", "pinned range", "move", "read duplicate", "collapse", "in place",
-		"in place end", "pin", "unpin", "alloc", "free",
-	};
 
 	fprintf(f, "{\"schema\":\"svmrt-report-1\",\"backend\":");
 	svm__json_string(f, in->backend ? in->backend : "");
@@ -683,7 +678,7 @@ static void write_data(FILE *f, struct ctx *c)
 	fprintf(f, "],\n\"event_names\":[");
 	for (int t = 0; t < SVM__EV_COUNT; t++) {
 		fprintf(f, "%s", t ? "," : "");
-		svm__json_string(f, ev_names[t]);
+		svm__json_string(f, svm__ev_names[t]);
 	}
 	fprintf(f, "],\n\"stats\":");
 	if (in->have_stats) {

@@ -275,11 +275,6 @@ struct input {
 	bool have_stats;
 };
 
-static const char *const names[SVM__EV_COUNT] = {
-	"cpu fault", "device fault", "migrate", "retry", "failure", "evict", "launch",
-	"prefetch", "pinned range", "move", "read duplicate", "collapse", "in place",
-	"in place end", "pin", "unpin", "alloc", "free",
-};
 
 static bool location(struct parser *p, int *out)
 {
@@ -399,7 +394,7 @@ static bool ev_member(struct parser *p, const char *key, void *arg)
 		x->has_name = true;
 		x->type = -1;
 		for (int t = 0; t < SVM__EV_COUNT; t++)
-			if (!strcmp(s, names[t]))
+			if (!strcmp(s, svm__ev_names[t]))
 				x->type = t;
 		return true;
 	}
@@ -449,7 +444,8 @@ static bool event(struct parser *p, size_t i, void *arg)
 	if (x.type < 0)
 		return true; /* metadata, or a kind this svm-report does not know */
 	if (!x.has_ts)
-		return perr(p, "byte %zu: a \"%s\" event without ts", at, names[x.type]);
+		return perr(p, "byte %zu: a \"%s\" event without ts", at,
+			    svm__ev_names[x.type]);
 	x.e.type = (uint8_t)x.type;
 	if (x.type == SVM__EV_ALLOC) {
 		x.e.failed = x.bytes; /* bytes asked */
