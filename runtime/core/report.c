@@ -200,19 +200,72 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* Builds the ranges (alloc events, then the given live ones) and owner[]. */
+struct addr_ev {
+	uint64_t addr;
+	size_t i; /* the event's place in time order */
+};
+
+static int cmp_addr_ev(const void *a, const void *b)
+{
+	const struct addr_ev *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/*
+ * Allocations freed in the trace whose alloc event left the ring: each
+ * free with no alloc before it at its address makes a range that is there
+ * from the start. Returns how many were added to c->r, or -1.
+ */
+static int freed_before(struct ctx *c, size_t nboth)
+{
+	struct svm__report_in *in = c->in;
+	struct addr_ev *v = malloc((nboth + 1) * sizeof(*v));
+	size_t n = 0, added = 0;
+
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < in->nev; i++)
+		if (in->ev[i].type == SVM__EV_ALLOC || in->ev[i].type == SVM__EV_FREE)
+			v[n++] = (struct addr_ev){ in->ev[i].addr, i };
+	qsort(v, n, sizeof(*v), cmp_addr_ev);
+	for (size_t k = 0, open = 0; k < n; k++) {
+		const struct svm__event *e = &in->ev[v[k].i];
+
+		if (k && v[k].addr != v[k - 1].addr)
+			open = 0;
+		if (e->type == SVM__EV_ALLOC) {
+			open++;
+		} else if (open) {
+			open--;
+		} else if (e->pages) {
+			c->r[c->nr++] = (struct rrange){ .start = e->addr, .pages = e->pages,
+							 .bytes = e->pages * SVM__PAGE_SIZE,
+							 .t_free = UINT64_MAX };
+			added++;
+		}
+	}
+	free(v);
+	return (int)added;
+}
+
 static int attribute(struct ctx *c)
 {
 	struct svm__report_in *in = c->in;
-	size_t nalloc = 0, cap, nact = 0;
+	size_t nalloc = 0, nfree = 0, cap, nact = 0;
 	int32_t *act;
 
-	for (size_t i = 0; i < in->nev; i++)
+	for (size_t i = 0; i < in->nev; i++) {
 		nalloc += in->ev[i].type == SVM__EV_ALLOC;
-	cap = nalloc + in->nranges + 1;
+		nfree += in->ev[i].type == SVM__EV_FREE;
+	}
+	cap = nalloc + nfree + in->nranges + 1;
 	c->r = calloc(cap, sizeof(*c->r));
 	act = calloc(cap, sizeof(*act));
 	c->owner = malloc((in->nev + 1) * sizeof(*c->owner));
-	if (!c->r || !act || !c->owner) {
+	if (!c->r || !act || !c->owner || freed_before(c, nalloc + nfree) < 0) {
 		free(act);
 		return -1;
 	}

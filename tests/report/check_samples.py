@@ -19,11 +19,12 @@ def fail(msg):
     print("FAIL:", msg)
     sys.exit(1)
 
-def report(exe, args, name):
+def report(exe, args, name, **more):
     page = os.path.join(out, name + ".html")
     if os.path.exists(page):
         os.remove(page)
-    env = dict(os.environ, SVM_BACKEND="user", SVM_REPORT=page, SVM_PROFILE_CALLSITES="1")
+    env = dict(os.environ, SVM_BACKEND="user", SVM_REPORT=page, SVM_PROFILE_CALLSITES="1",
+               **more)
     r = subprocess.run([exe] + args, env=env, stdout=subprocess.DEVNULL)
     if r.returncode == 77:
         sys.exit(77)
@@ -33,6 +34,7 @@ def report(exe, args, name):
     d = json.loads(m.group(1))
     hb = d["heat"]["buckets"]
     drawn = sorted((r for r in d["ranges"] if "cells" in r), key=lambda r: r["start"])
+    report.data = d
     for r in drawn:
         r["rows"] = [r["cells"][b * hb:(b + 1) * hb] for b in range(r["blocks"])]
         r["count"] = collections.Counter(r["cells"])
@@ -67,4 +69,12 @@ if net["count"]["P"] < 0.9 * alive or net["count"]["A"]:
     fail("the pinned buffer is not plain to see")
 if not work["count"]["A"] or work["count"]["P"]:
     fail("the work buffer should move to device 0 and never be pinned")
+# a ring too small for the run: the allocations' alloc events are lost, their
+# frees are not; the map still knows both arrays and every event's place
+small = report(thrash, ["2", str(ROUNDS)], "thrash-small-ring", SVM_TRACE_EVENTS="1024")
+d = report.data
+print("small ring: %d events dropped, %d allocations drawn, %d events outside them" %
+      (d["dropped"], len(small), d["unattributed"]))
+if not d["dropped"] or len(small) != 2 or d["unattributed"]:
+    fail("with a small ring the allocations are not known")
 print("PASS")
