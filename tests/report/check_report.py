@@ -9,6 +9,10 @@ the same report from the trace with svm-report, then for each HTML file:
     data-state="ok"), no console message at all (the page logs nothing, so
     any line is an error), and the numbers shown in the DOM (data-stat,
     data-derived cells) equal the program's svm_stats;
+  - driven over the DevTools pipe: hover and click on the residency map and
+    the timeline fill the tooltip and the details panel, a column header
+    sorts the range table both ways; pages of no events and of a trace
+    without final stats render too;
   - a screenshot, kept in OUTDIR for a look (a CI artifact).
 Without Chromium the data checks still run, then it says SKIP.
 
