@@ -17,7 +17,7 @@ export SVM_BACKEND=user
 step() { echo "== $*"; }
 
 if [ "$mode" = fortran ] && [ "$fc" = - ]; then
-	echo "SKIP: the Fortran consumers: the build has no Fortran compiler"
+	echo "SKIP: the Fortran consumers: the build has no Fortran module (no Fortran compiler, or -DSVMRT_FORTRAN=OFF)"
 	exit 77
 fi
 rm -rf "$work"
