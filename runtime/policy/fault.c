@@ -78,15 +78,24 @@ int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen
 	return owner;
 }
 
-bool svm__fault_cpu_dropped(struct svm__rt *rt, uintptr_t addr)
+bool svm__fault_dropped(struct svm__rt *rt, int loc, uintptr_t addr)
 {
 	struct loc_page lp;
 
-	if (!lookup(rt, addr, (uint32_t)atomic_load(&rt->seq), &lp) || lp.p->loc != SVM_HOST)
+	if (!lookup(rt, addr, (uint32_t)atomic_load(&rt->seq), &lp))
 		return false;
-	svm__make_exclusive(rt, lp.r, lp.idx, 1);
-	svm__page_changed(rt, lp.p);
-	return true;
+	if (lp.p->loc == loc) {
+		svm__make_exclusive(rt, lp.r, lp.idx, 1);
+		svm__page_changed(rt, lp.p);
+		return true;
+	}
+	/* a read copy or in-place copy there is gone: end them, the next access starts anew */
+	if ((loc >= 0 && ((lp.p->copies & svm__loc_bit(loc)) || (lp.p->remote & (1u << loc)))) ||
+	    (loc == SVM_HOST && (lp.p->copies & svm__loc_bit(SVM_HOST)))) {
+		svm__make_exclusive(rt, lp.r, lp.idx, 1);
+		svm__page_changed(rt, lp.p);
+	}
+	return false;
 }
 
 int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen)

@@ -964,28 +964,29 @@ static void __attribute__((noreturn)) service_fatal(const char *what)
 }
 
 /*
- * A host fault that needed nothing: stale (the page came home after the
+ * A fault at loc that needed nothing: stale (the page got there after the
  * thread faulted, and is there now), or on a page the program dropped,
- * which gets zeros as a dropped anonymous page would (any copy a device
- * still had ends first, and its bytes come home instead). Without this the
- * thread would be woken and fault again, forever. Rt->lock held.
+ * which gets zeros as a dropped anonymous page would (any copy elsewhere
+ * ends first; bytes a device changed in place come home instead). Without
+ * this the thread would be woken and fault again, forever. Rt->lock held.
  */
-static int refill_dropped(struct svm__rt *rt, uintptr_t h)
+static int refill_dropped(struct svm__rt *rt, int loc, uintptr_t h)
 {
+	uintptr_t a = at(loc, h);
 	bool gone = false;
 	int err;
 
-	if (!holes(h, 1, &gone) || !svm__fault_cpu_dropped(rt, h))
+	if (!holes(a, 1, &gone) || !svm__fault_dropped(rt, loc, h))
 		return SVM__FAULT_NONE;
-	if (holes(h, 1, &gone) &&
-	    uffd_copy(h, (uintptr_t)U.zeros, SVM__PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE, &err) !=
+	if (holes(a, 1, &gone) &&
+	    uffd_copy(a, (uintptr_t)U.zeros, SVM__PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE, &err) !=
 		    SVM__PAGE_SIZE &&
 	    err != EEXIST)
 		svm__err("page %#lx: the program dropped it, and zeros could not be put there: %s",
 			 (unsigned long)h, strerror(err));
-	svm__dbg("page %#lx: dropped by the program (madvise), read again as zeros",
-		 (unsigned long)h);
-	return SVM_HOST;
+	svm__dbg("page %#lx: dropped by the program (madvise) at %d, read again as zeros",
+		 (unsigned long)h, loc);
+	return loc;
 }
 
 static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
@@ -1013,12 +1014,12 @@ static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
 	else if (loc == SVM_HOST) {
 		charged = svm__fault_cpu(rt, h, write, seen, false, &pending);
 		if (charged == SVM__FAULT_NONE && !pending)
-			charged = refill_dropped(rt, h);
+			charged = refill_dropped(rt, SVM_HOST, h);
 	}
 	else if (wp)
 		charged = svm__fault_device_wp(rt, loc, h, seen);
-	else
-		charged = svm__fault_device(rt, loc, h, write, seen);
+	else if ((charged = svm__fault_device(rt, loc, h, write, seen)) == SVM__FAULT_NONE)
+		charged = refill_dropped(rt, loc, h);
 	if (charged != SVM__FAULT_NONE)
 		svm__fault_account(rt, charged, loc == SVM_HOST, write, t0, svm__now_ns() - t0,
 				   tid, h);
