@@ -462,11 +462,14 @@ int main(int argc, char **argv)
 		fail("no page handed to MPI was on the device; the run proves nothing");
 
 	/* Per rank, printed by rank 0 in rank order. */
-	enum { F_CPU, F_DEV, P_TODEV, P_TOHOST, H_PAGES, H_DEV, RS_PAGES, RS_DEV, RR_PAGES,
-	       RR_DEV, G_PAGES, G_DEV, US, FAILED, NF };
+	enum { F_CPU, F_DEV, P_TODEV, P_TOHOST, PINNED, BUSY, REMOTE, H_PAGES, H_DEV, RS_PAGES,
+	       RS_DEV, RR_PAGES, RR_DEV, G_PAGES, G_DEV, US, FAILED, NF };
 	uint64_t mine[NF] = {
 		st1.cpu_faults - st0.cpu_faults, st1.device_faults - st0.device_faults,
 		st1.pages_to_device - st0.pages_to_device, st1.pages_to_host - st0.pages_to_host,
+		st1.failures_by[SVM_FAILURE_PINNED] - st0.failures_by[SVM_FAILURE_PINNED],
+		st1.failures_by[SVM_FAILURE_BUSY] - st0.failures_by[SVM_FAILURE_BUSY],
+		st1.remote_accesses - st0.remote_accesses,
 		halo.pages, halo.on_device, red_send.pages, red_send.on_device,
 		red_recv.pages, red_recv.on_device, gath.pages, gath.on_device,
 		(uint64_t)((t1 - t0) * 1e6), (uint64_t)failed,
@@ -491,10 +494,12 @@ int main(int argc, char **argv)
 
 			printf("rank %d: %" PRIu64 " ms; faults: %" PRIu64 " cpu, %" PRIu64
 			       " device; pages moved: %" PRIu64 " to the device, %" PRIu64
-			       " to the host; on the device when MPI got them: halo rows %" PRIu64
+			       " to the host; not moved: %" PRIu64 " pinned, %" PRIu64 " busy, %"
+			       PRIu64 " served in place; on the device when MPI got them: halo rows %" PRIu64
 			       "/%" PRIu64 ", allreduce send %" PRIu64 "/%" PRIu64 ", recv %" PRIu64
 			       "/%" PRIu64 ", gather %" PRIu64 "/%" PRIu64 "%s\n", r,
 			       v[US] / 1000, v[F_CPU], v[F_DEV], v[P_TODEV], v[P_TOHOST],
+			       v[PINNED], v[BUSY], v[REMOTE],
 			       v[H_DEV], v[H_PAGES], v[RS_DEV], v[RS_PAGES], v[RR_DEV], v[RR_PAGES],
 			       v[G_DEV], v[G_PAGES], v[FAILED] ? "  FAILED" : "");
 		}
