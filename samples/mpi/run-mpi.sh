@@ -74,7 +74,10 @@ fi
 echo "run-mpi: SVM_BACKEND=${SVM_BACKEND:-} SVM_USER_UFFD_MOVE=${SVM_USER_UFFD_MOVE:-}" \
      "${OMPI_MCA_btl_vader_single_copy_mechanism:+OMPI_MCA_btl_vader_single_copy_mechanism=$OMPI_MCA_btl_vader_single_copy_mechanism }$*"
 start=$(date +%s)
-timeout --kill-after=10 "$limit" "$@"
+# (busybox's timeout, in the VM, has no --kill-after)
+kill_after=
+timeout --help 2>&1 | grep -q -- --kill-after && kill_after=--kill-after=10
+timeout $kill_after "$limit" "$@"
 rc=$?
 echo "run-mpi: exit $rc after $(($(date +%s) - start)) s"
 case $rc in
