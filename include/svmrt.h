@@ -30,8 +30,19 @@ extern "C" {
 #define SVM_API
 #endif
 
-#define SVMRT_VERSION_MAJOR 0
-#define SVMRT_VERSION_MINOR 1
+/*
+ * SVM_VERSION_MAJOR, _MINOR, _PATCH and SVM_VERSION_STRING: the version of
+ * this header, from svmrt_version.h, which the build generates from the
+ * project's one version number and installs beside this file. svm_version()
+ * is the version of the library actually loaded.
+ */
+#include "svmrt_version.h"
+/* the names of svmrt 0.1, kept for applications that used them */
+#define SVMRT_VERSION_MAJOR SVM_VERSION_MAJOR
+#define SVMRT_VERSION_MINOR SVM_VERSION_MINOR
+
+/* "MAJOR.MINOR.PATCH" of the library, as svmrt.pc and the CMake package say. */
+SVM_API const char *svm_version(void);
 
 typedef enum svm_result {
 	SVM_OK = 0,
@@ -138,6 +149,21 @@ typedef struct svm_page_info {
  */
 SVM_API svm_result_t svm_query(const void *ptr, size_t bytes,
 			       svm_page_info_t *pages, size_t count);
+
+/*
+ * What svmrt knows of a pointer: the allocation that holds it and where the
+ * page holding it lives now. ptr may point anywhere inside an allocation
+ * (its first to its last byte as allocated, any alignment).
+ * SVM_ERROR_INVALID_ARGUMENT when ptr is not inside a live allocation
+ * (NULL, freed, not SVM memory, past the end, a device's view) or when
+ * info is NULL. info may itself point into SVM memory.
+ */
+typedef struct svm_pointer_info {
+	void *base;    /* start of the svm_alloc allocation holding ptr */
+	size_t bytes;  /* its size as allocated */
+	int location;  /* SVM_HOST or the device index of the page holding ptr now */
+} svm_pointer_info_t;
+SVM_API svm_result_t svm_pointer_info(const void *ptr, svm_pointer_info_t *info);
 
 /*
  * Keeps the pages on the host (a real long-term pin on kshim). Devices keep

@@ -605,3 +605,4 @@ module_exit(svmshim_exit);
 
 MODULE_DESCRIPTION("svmrt shared virtual memory shim (device private memory)");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(SVMSHIM_VERSION); /* dkms.conf's PACKAGE_VERSION (Kbuild) */

@@ -35,6 +35,11 @@ const char *svm_result_string(svm_result_t r)
 	return "unknown result";
 }
 
+const char *svm_version(void)
+{
+	return SVM_VERSION_STRING;
+}
+
 const char *svm_failure_string(svm_failure_t f)
 {
 	static const char *const names[SVM_FAILURE_COUNT] = {
@@ -635,6 +640,38 @@ svm_result_t svm_query(const void *ptr, size_t bytes, svm_page_info_t *pages, si
 			return SVM_ERROR_INVALID_ARGUMENT;
 		}
 	}
+}
+
+/*
+ * Which allocation holds ptr, and where its page is now. The allocation is
+ * [base, base + bytes) as svm_alloc was asked for: the rest of the last
+ * page, past `bytes`, is not inside it. The page's location is the one
+ * svm_query reports (through the backend where it answers queries, so kshim
+ * asks the driver and ze says what Level Zero lets it say). Computed under
+ * the lock, stored after: info may itself be SVM memory anywhere.
+ */
+svm_result_t svm_pointer_info(const void *ptr, svm_pointer_info_t *info)
+{
+	uintptr_t a = (uintptr_t)ptr;
+	svm_pointer_info_t out;
+	svm_page_info_t page;
+	struct svm__range *r;
+	svm_result_t res = enter();
+
+	if (res != SVM_OK)
+		return res;
+	r = ptr ? svm__range_find(&svm__rt, a) : NULL;
+	if (!r || a - r->start >= r->bytes || !out_ok(info, sizeof(*info))) {
+		leave();
+		return SVM_ERROR_INVALID_ARGUMENT;
+	}
+	res = query_locked(r, (a - r->start) / SVM__PAGE_SIZE, 1, &page);
+	out = (svm_pointer_info_t){ .base = (void *)r->start, .bytes = r->bytes,
+				    .location = page.location };
+	leave();
+	if (res == SVM_OK) /* unlocked: see "Outputs" above */
+		STORE_OUT(info, out);
+	return res;
 }
 
 svm_result_t svm_pin(const void *ptr, size_t bytes)

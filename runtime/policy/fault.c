@@ -60,8 +60,8 @@ int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen
 	if (!lookup(rt, addr, seen, &lp))
 		return SVM__FAULT_NONE;
 	owner = lp.p->loc;
-	if (owner == SVM_HOST && !lp.p->copies)
-		return SVM__FAULT_NONE; /* raced: already home */
+	if (owner == SVM_HOST && !(lp.p->copies & ~svm__loc_bit(SVM_HOST)) && !lp.p->remote)
+		return SVM__FAULT_NONE; /* raced: already home (or dropped: the backend looks) */
 	if (owner < 0)
 		owner = SVM_HOST; /* a first touch: no device involved */
 	if (!again)
@@ -76,6 +76,26 @@ int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen
 	svm__migrate(rt, lp.r, first, n, SVM_HOST, SVM__MIG_POPULATE | SVM__MIG_NOWAIT, NULL);
 	*pending = lp.p->loc != SVM_HOST;
 	return owner;
+}
+
+bool svm__fault_dropped(struct svm__rt *rt, int loc, uintptr_t addr)
+{
+	struct loc_page lp;
+
+	if (!lookup(rt, addr, (uint32_t)atomic_load(&rt->seq), &lp))
+		return false;
+	if (lp.p->loc == loc) {
+		svm__make_exclusive(rt, lp.r, lp.idx, 1);
+		svm__page_changed(rt, lp.p);
+		return true;
+	}
+	/* a read copy or in-place copy there is gone: end them, the next access starts anew */
+	if ((loc >= 0 && ((lp.p->copies & svm__loc_bit(loc)) || (lp.p->remote & (1u << loc)))) ||
+	    (loc == SVM_HOST && (lp.p->copies & svm__loc_bit(SVM_HOST)))) {
+		svm__make_exclusive(rt, lp.r, lp.idx, 1);
+		svm__page_changed(rt, lp.p);
+	}
+	return false;
 }
 
 int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen)

@@ -222,7 +222,8 @@ void svm__pinned_report(struct svm__range *r, size_t pinned_before, int dst)
 		return;
 	if (!r->pinned_said)
 		svm__warn("range %#lx (%zu KiB): %zu pages are pinned; they stay on the host "
-			  "and devices reach them in place until unpinned (said once per range)",
+			  "while pinned; device faults reach them in place, and svm_prefetch "
+			  "tries them again (said once per range)",
 			  (unsigned long)r->start, r->npages * 4, r->pinned_seen);
 	else
 		svm__dbg("range %#lx: %zu pages are pinned again", (unsigned long)r->start,

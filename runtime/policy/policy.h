@@ -71,6 +71,15 @@ void svm__evacuate_all(struct svm__rt *rt);
 int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen, bool again,
 		   bool *pending);
 int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen);
+/*
+ * A fault at location loc that needed nothing (the page is there) while
+ * the backend finds nothing mapped at loc's address for it: the program
+ * dropped the page (MADV_DONTNEED; MADV_FREE and reclaim). Other copies of
+ * it end (bytes a device changed in place come home). Returns true when
+ * the backend must give the page zeros at loc, as the kernel gives a
+ * dropped anonymous page, and false when the page is not loc's after all.
+ */
+bool svm__fault_dropped(struct svm__rt *rt, int loc, uintptr_t addr);
 int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, uint32_t seen);
 int svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr, uint32_t seen);
 

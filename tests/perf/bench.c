@@ -15,9 +15,12 @@
  *  (c) a sweep over SVM_GRANULARITY: a fault-driven pass over a buffer, on
  *      the device and back on the host, and a sparse pattern (one page per
  *      2 MiB), to weigh fewer faults against bytes moved for nothing.
+ *  (d) fault service as threads are added: device workers and host
+ *      threads, T = 1, 2, 4, ... up to 4x the CPUs, next to T=1.
+ *  (e) what SVM_PROFILE and SVM_TRACE cost on the fault path.
  *
- * usage: svm-bench [--quick] [--samples N] [--mib M] [--runs R]
- *                  [--sweep-mib S]
+ * usage: svm-bench [--quick] [--scaling] [--samples N] [--mib M] [--runs R]
+ *                  [--sweep-mib S]      (--scaling: section (d) only)
  * Defaults: 2000 samples, 256 MiB, 5 runs, 64 MiB sweep. --quick (CTest):
  * 300 samples, 32 MiB, 3 runs, 16 MiB sweep.
  *
@@ -48,7 +51,8 @@
 
 static struct {
 	size_t samples, mib, runs, sweep_mib;
-} opt = { 2000, 256, 5, 64 };
+	int only_scaling;
+} opt = { 2000, 256, 5, 64, 0 };
 
 static size_t pg;
 static int ncpu;
@@ -375,7 +379,7 @@ static void fault_section(void)
 								    "NOT met");
 }
 
-/* ---- (d) what profiling costs on the fault path ---------------------------- */
+/* ---- (e) what profiling costs on the fault path ---------------------------- */
 
 /*
  * Fault p50 (same CPU) with profiling off, with SVM_PROFILE (a summary at
@@ -392,7 +396,7 @@ static void profiling_section(void)
 
 	CHECK(off && prof && trace && fd >= 0);
 	close(fd);
-	printf("\n(d) profiling cost on the 4 KiB fault path (same CPU), p50 medians "
+	printf("\n(e) profiling cost on the 4 KiB fault path (same CPU), p50 medians "
 	       "of %zu runs\n", (size_t)opt.runs);
 	for (size_t r = 0; r < opt.runs; r++) {
 		off[r] = svm_fault_latency(0).p50_us;
@@ -725,6 +729,111 @@ static void sweep_section(void)
 		sparse_one(grans[i]);
 }
 
+/* ---- (d) fault service as threads are added ------------------------------ */
+
+/*
+ * Issue 18's scaling measure, the baseline for its fault service work: at
+ * T = 1, 2, 4, ... up to 4x the CPUs,
+ *  - device faults: one launch over a host-resident buffer at the default
+ *    granularity, one word per 4 KiB page, by a pool of T device workers
+ *    (SVM_USER_DEVICE_THREADS=T);
+ *  - CPU faults: the buffer on device 0, T host threads each touch their
+ *    slice, one word per page.
+ * Pages per second (median of opt.runs), as a ratio to T=1 of the same
+ * run, and the faults each pass took (machine independent).
+ */
+struct host_slice {
+	volatile unsigned char *p;
+	size_t bytes;
+};
+
+static void *host_toucher(void *arg)
+{
+	struct host_slice *s = arg;
+
+	for (size_t i = 0; i < s->bytes; i += 4096)
+		s->p[i] = (unsigned char)(s->p[i] + 1);
+	return NULL;
+}
+
+static void scaling_one(unsigned t, double *dev_pps, double *host_pps, uint64_t *dev_faults,
+			uint64_t *cpu_faults)
+{
+	size_t bytes = opt.sweep_mib * MIB, pages = bytes / 4096;
+	double *dv = calloc(opt.runs, sizeof(double)), *hv = calloc(opt.runs, sizeof(double));
+	pthread_t *th = calloc(t, sizeof(pthread_t));
+	struct host_slice *sl = calloc(t, sizeof(*sl));
+	struct touch_args a;
+	unsigned char *p;
+	char nt[16];
+
+	CHECK(dv && hv && th && sl);
+	snprintf(nt, sizeof(nt), "%u", t);
+	setenv("SVM_USER_DEVICE_THREADS", nt, 1);
+	svm_start("64K", -1, have_move);
+	p = svmt_alloc(bytes);
+	memset(p, 1, bytes);
+	a.base = p;
+	for (size_t k = 0; k < opt.runs; k++) {
+		svm_stats_t s0 = svmt_stats(), s1, s2;
+		uint64_t t0 = svmt_now_ns(), t1, t2;
+
+		CHECK_OK(svm_launch(0, pages, kernel_touch, &a));
+		t1 = svmt_now_ns();
+		s1 = svmt_stats();
+		for (unsigned i = 0; i < t; i++) {
+			size_t per = pages / t * 4096;
+
+			sl[i] = (struct host_slice){ p + i * per,
+						     i + 1 == t ? bytes - i * per : per };
+			CHECK(pthread_create(&th[i], NULL, host_toucher, &sl[i]) == 0);
+		}
+		for (unsigned i = 0; i < t; i++)
+			CHECK(pthread_join(th[i], NULL) == 0);
+		t2 = svmt_now_ns();
+		s2 = svmt_stats();
+		dv[k] = (double)pages / ((double)(t1 - t0) / 1e9);
+		hv[k] = (double)pages / ((double)(t2 - t1) / 1e9);
+		*dev_faults = s1.device_faults - s0.device_faults;
+		*cpu_faults = s2.cpu_faults - s1.cpu_faults;
+	}
+	for (size_t i = 0; i < bytes; i += 4096)
+		CHECK(p[i] == (unsigned char)(1 + 2 * opt.runs));
+	*dev_pps = median(dv, opt.runs);
+	*host_pps = median(hv, opt.runs);
+	CHECK_OK(svm_free(p));
+	CHECK_OK(svm_finalize());
+	unsetenv("SVM_USER_DEVICE_THREADS");
+	free(dv);
+	free(hv);
+	free(th);
+	free(sl);
+}
+
+static void scaling_section(void)
+{
+	double dev1 = 0, host1 = 0;
+
+	printf("\n(d) fault scaling: %zu MiB at 64K granularity, one word per 4 KiB page; "
+	       "T device workers (one launch), then T host threads (disjoint slices); "
+	       "pages/s, median of %zu runs, ratio to T=1 of this run\n",
+	       opt.sweep_mib, opt.runs);
+	for (unsigned t = 1; t <= 4u * (unsigned)ncpu; t *= 2) {
+		double dev, host;
+		uint64_t df = 0, cf = 0;
+
+		scaling_one(t, &dev, &host, &df, &cf);
+		if (t == 1) {
+			dev1 = dev;
+			host1 = host;
+		}
+		printf("  BENCH scaling T=%-3u device %10.0f pages/s %5.2fx T=1 %7llu faults | "
+		       "host %10.0f pages/s %5.2fx T=1 %7llu faults\n",
+		       t, dev, dev / dev1, (unsigned long long)df, host, host / host1,
+		       (unsigned long long)cf);
+	}
+}
+
 /* ---- main ------------------------------------------------------------------ */
 
 static void parse_args(int argc, char **argv)
@@ -733,6 +842,10 @@ static void parse_args(int argc, char **argv)
 		const char *a = argv[i];
 		size_t *target = NULL;
 
+		if (!strcmp(a, "--scaling")) {
+			opt.only_scaling = 1;
+			continue;
+		}
 		if (!strcmp(a, "--quick")) {
 			opt.samples = 300;
 			opt.mib = 32;
@@ -750,7 +863,7 @@ static void parse_args(int argc, char **argv)
 			target = &opt.sweep_mib;
 		if (!target || i + 1 >= argc ||
 		    (*target = strtoul(argv[++i], NULL, 0)) == 0) {
-			fprintf(stderr, "usage: %s [--quick] [--samples N] "
+			fprintf(stderr, "usage: %s [--quick] [--scaling] [--samples N] "
 					"[--mib M] [--runs R] [--sweep-mib S]\n",
 				argv[0]);
 			exit(2);
@@ -780,9 +893,14 @@ int main(int argc, char **argv)
 	       "%#llx (UFFDIO_MOVE %s)\n",
 	       ncpu, pg, (unsigned long long)features,
 	       have_move ? "available" : "not available");
+	if (opt.only_scaling) {
+		scaling_section();
+		return 0;
+	}
 	fault_section();
 	throughput_section();
 	sweep_section();
+	scaling_section();
 	profiling_section();
 	return 0;
 }

@@ -2,8 +2,8 @@
 /*
  * Every entry point against a concurrent last svm_finalize (issue 15
  * item 6): threads call svm_launch, svm_alloc/svm_free, svm_stats,
- * svm_device_props, svm_query and svm_prefetch in a loop while the main
- * thread brings the runtime up and down again and again. Each call either
+ * svm_device_props, svm_query, svm_pointer_info and svm_prefetch in a
+ * loop while the main thread brings the runtime up and down again and again. Each call either
  * works or answers SVM_ERROR_NOT_INITIALIZED (or INVALID_ARGUMENT for a
  * pointer of a runtime that went away); none crashes or hangs, and no
  * launch runs on a torn-down device.
@@ -60,7 +60,11 @@ static void *hammer(void *arg)
 				svm_page_info_t info[3];
 
 				/* the memory is never touched: finalize may take it */
+				svm_pointer_info_t pi;
+
 				tally("svm_query", svm_query(p, 3 * 4096, info, 3), true);
+				tally("svm_pointer_info",
+				      svm_pointer_info((char *)p + 4096, &pi), true);
 				tally("svm_free", svm_free(p), true);
 			}
 			tally("svm_stats", svm_stats(&s), false);

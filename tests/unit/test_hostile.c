@@ -91,6 +91,8 @@ static void check_sizes(char *p)
 	CHECK_INVAL(svm_query(top, pg, info, 1));
 	CHECK_INVAL(svm_pin(top, pg));
 	CHECK_INVAL(svm_free(top));
+	CHECK_INVAL(svm_pointer_info(top, &(svm_pointer_info_t){ 0 }));
+	CHECK_INVAL(svm_pointer_info(top + pg - 1, &(svm_pointer_info_t){ 0 }));
 }
 
 static void check_query_count(char *p)
@@ -147,6 +149,7 @@ static void check_outputs(char *p, char *box, char *freed)
 		CHECK_INVAL(svm_free(v.view));
 		CHECK_INVAL(svm_prefetch(v.view, pg, 0, NULL));
 		CHECK_INVAL(svm_pin(v.view, pg));
+		CHECK_INVAL(svm_pointer_info(v.view, &(svm_pointer_info_t){ 0 }));
 	}
 	for (size_t i = 0; i < nbad; i++) {
 		char *o = bad[i].at;
@@ -158,6 +161,7 @@ static void check_outputs(char *p, char *box, char *freed)
 		CHECK_INVAL(svm_prefetch(p, pg, SVM_HOST, (svm_migrate_report_t *)o));
 		CHECK_INVAL(svm_query(p, pg, (svm_page_info_t *)o, 1));
 		CHECK_INVAL(svm_alloc((void **)o, pg));
+		CHECK_INVAL(svm_pointer_info(p, (svm_pointer_info_t *)o));
 	}
 	/* misaligned, in good memory (SVM or not): written, like memcpy would */
 	static unsigned char buf[2 * sizeof(svm_stats_t) + 16];
@@ -180,6 +184,11 @@ static void check_outputs(char *p, char *box, char *freed)
 		memcpy(&q, o, sizeof(q));
 		CHECK(q != NULL);
 		CHECK_OK(svm_free(q));
+		CHECK_OK(svm_pointer_info(p + pg + 1, (svm_pointer_info_t *)o));
+		svm_pointer_info_t pi;
+
+		memcpy(&pi, o, sizeof(pi));
+		CHECK(pi.base == p);
 	}
 	/* an output exactly filling the end of the allocation is fine */
 	CHECK_OK(svm_query(p, pg, (svm_page_info_t *)(end - sizeof(info[0])), 1));
@@ -229,6 +238,7 @@ int main(void)
 	CHECK_OK(svm_finalize());
 	/* after the last finalize */
 	CHECK_NOINIT(svm_query(p, pg, (svm_page_info_t *)freed, SIZE_MAX));
+	CHECK_NOINIT(svm_pointer_info(p, (svm_pointer_info_t *)freed));
 	CHECK_NOINIT(svm_device_props(INT_MIN, NULL));
 	CHECK_EQ(svm_device_count(), 0);
 	CHECK_NOINIT(svm_finalize());

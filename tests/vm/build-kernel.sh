@@ -6,7 +6,9 @@
 #   ${SVMRT_VM_CACHE:-/var/cache/svmrt-vm}/<version>-<hash>/linux
 # keyed by the source package version, gcc, the config fragments and the
 # recipe number below (bump it when the build steps change).
-# Exit 77 when the source tarball or the toolchain is missing.
+# Exit 77 when the source tarball or the toolchain is missing, and (with
+# SVMRT_VM_NO_BUILD=1, for checks that only use a built tree) when the
+# kernel is not in the cache: then nothing is built.
 set -euo pipefail
 
 ver=${1:?usage: build-kernel.sh <6.12|6.1>}
@@ -35,6 +37,14 @@ key=$( { echo "$pkgver recipe $recipe"; gcc --version | head -1;
 	 sha256sum | cut -c1-12)
 dir=$cache/$ver-$key
 kdir=$dir/linux
+
+# Look only: no lock (a reader needs no write access to the cache)
+if [ "${SVMRT_VM_NO_BUILD:-0}" = 1 ]; then
+	[ -f "$dir/.done" ] ||
+		skip "kernel $ver is not built in $cache (tests/vm/build-kernel.sh $ver builds it; the kshim-vm-$ver test does too)"
+	echo "$kdir"
+	exit 0
+fi
 
 mkdir -p "$cache" || die "cannot create $cache (set SVMRT_VM_CACHE)"
 exec 9>"$cache/.lock-$ver"

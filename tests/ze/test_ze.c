@@ -3,7 +3,7 @@
  * The ze backend end to end: svmrt -> the real Level Zero loader
  * (libze_loader.so.1) -> tests/ze/fake_ze.c, which records every call in
  * FAKE_ZE_LOG. Usage: ze_ze MODE [REASON]
- *   e2e        alloc/free/prefetch/advise/query/props/handles, launch and
+ *   e2e        alloc/free/prefetch/advise/query/pointer info/props/handles, launch and
  *              pin unsupported, finalize frees what is left, init again
  *   errors     Level Zero results injected into single calls map to the
  *              documented svm_result_t and leave a log line with the code
@@ -243,6 +243,36 @@ static void check_query(char *x)
 	CHECK_INVAL(svm_query(x, 4 * PAGE, pi, 3));
 }
 
+/* svm_pointer_info on ze: the core's range, the page asked of the driver */
+static void check_pointer_info(char *x, char *big)
+{
+	svm_pointer_info_t *out = (svm_pointer_info_t *)(big + 64);
+	svm_pointer_info_t pi;
+	int on_stack;
+
+	memset(&pi, 0x5a, sizeof(pi));
+	CHECK_OK(svm_pointer_info(x + PAGE + 9, &pi));
+	CHECK(pi.base == x);
+	CHECK_EQ(pi.bytes, 4 * PAGE - 100);
+	CHECK_EQ(pi.location, SVM_HOST); /* Level Zero does not say more (docs/ze.md) */
+	CHECK_LOG(1, "MemGetAllocProperties ptr=%p type=3", (void *)(x + PAGE));
+	CHECK_OK(svm_pointer_info(x + 4 * PAGE - 101, &pi)); /* the last byte */
+	CHECK(pi.base == x);
+	/* outside: past the end, the slack of the last page, foreign, NULL */
+	CHECK_INVAL(svm_pointer_info(x + 4 * PAGE - 100, &pi));
+	CHECK_INVAL(svm_pointer_info(x + 4 * PAGE - 1, &pi));
+	CHECK_INVAL(svm_pointer_info(&on_stack, &pi));
+	CHECK_INVAL(svm_pointer_info(NULL, &pi));
+	CHECK_INVAL(svm_pointer_info(x, NULL));
+	/* the output in the driver's shared memory, then prefetched to a device */
+	CHECK_OK(svm_prefetch(big, PAGE, 1, NULL));
+	CHECK_OK(svm_pointer_info(big + 3 * PAGE, out));
+	CHECK(out->base == big);
+	CHECK_EQ(out->bytes, 4 << 20);
+	CHECK_EQ(out->location, SVM_HOST);
+	CHECK_LOG(4, "MemGetAllocProperties"); /* query, then three here */
+}
+
 static void mode_e2e(void)
 {
 	void *ctx;
@@ -267,18 +297,20 @@ static void mode_e2e(void)
 	check_prefetch(x);
 	check_advise(x);
 	check_query(x);
+	check_pointer_info(x, big);
 
 	CHECK_RES(svm_launch(0, 4, kernel, NULL), SVM_ERROR_UNSUPPORTED);
 	CHECK_RES(svm_pin(x, PAGE), SVM_ERROR_UNSUPPORTED);
 	CHECK_RES(svm_unpin(x, PAGE), SVM_ERROR_UNSUPPORTED);
 	CHECK_OK(svm_stats(&st));
-	CHECK_EQ(st.prefetches, 3);
+	CHECK_EQ(st.prefetches, 4);
 	CHECK_EQ(st.launches, 0);
 	CHECK_EQ(x[100], 7); /* nothing above touched the bytes */
 
 	CHECK_OK(svm_free(x));
 	CHECK_LOG(1, "MemFree ptr=%p", (void *)x);
 	CHECK_INVAL(svm_free(x));
+	CHECK_INVAL(svm_pointer_info(x + 5, &(svm_pointer_info_t){ 0 }));
 	CHECK_LOG(1, "MemFree");
 	/* finalize gives the driver back what is still allocated */
 	CHECK_OK(svm_finalize());

@@ -43,8 +43,8 @@ int main(int argc, char **argv)
 			return usage(argv[0]);
 	}
 	svm__config_load(&cfg);
-	printf("svmrt %d.%d\n\nbackends (SVM_BACKEND=auto tries them in this order):\n",
-	       SVMRT_VERSION_MAJOR, SVMRT_VERSION_MINOR);
+	printf("svmrt %s\n\nbackends (SVM_BACKEND=auto tries them in this order):\n",
+	       svm_version());
 	for (size_t i = 0; i < svm__nbackends; i++) {
 		const struct svm__backend_entry *b = &svm__backends[i];
 		char why[256] = "";

@@ -241,11 +241,68 @@ static bool pagemap_entries(uintptr_t addr, size_t n, uint64_t *e)
 }
 
 #define PM_PRESENT (1ULL << 63)
+#define PM_SWAP (1ULL << 62)
 #define PM_EXCLUSIVE (1ULL << 56) /* mapped only here */
 #define PM_UFFD_WP (1ULL << 57)	  /* write-protected by userfaultfd */
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
+
+/*
+ * Marks in hole[] the pages of [addr, addr + n pages) (n <= 256) that hold
+ * nothing: neither mapped nor swapped out. Touching one faults on our own
+ * userfaultfd, so the service thread must never read one, not even as the
+ * source of a UFFDIO_COPY: it would wait for itself, and with it every
+ * fault of the process. A page the runtime has there is missing when the
+ * program dropped it (MADV_DONTNEED; MADV_FREE and reclaim). Returns how
+ * many; 0 when pagemap cannot tell (then the pages are read, as before).
+ */
+static size_t holes(uintptr_t addr, size_t n, bool *hole)
+{
+	uint64_t e[256];
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		hole[i] = false;
+	if (n > 256 || !pagemap_entries(addr, n, e))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		hole[i] = !(e[i] & (PM_PRESENT | PM_SWAP));
+		k += hole[i];
+	}
+	return k;
+}
+
+/*
+ * UFFDIO_COPY of n pages from src to the missing pages at dst, where a
+ * page with nothing at src (a hole: see holes()) gets zeros, as the kernel
+ * gives a dropped anonymous page. Returns bytes done, in order.
+ */
+static size_t uffd_copy_filled(uintptr_t dst, uintptr_t src, size_t n, uint64_t mode, int *err)
+{
+	bool hole[256];
+	size_t done = 0;
+
+	*err = 0;
+	for (size_t c = 0; c < n; c += 256) {
+		size_t m = n - c < 256 ? n - c : 256;
+
+		holes(src + done, m, hole);
+		for (size_t i = 0, j; i < m; i = j) {
+			size_t len, got;
+
+			for (j = i + 1; j < m && hole[j] == hole[i]; j++)
+				;
+			len = (j - i) * SVM__PAGE_SIZE;
+			got = uffd_copy(dst + done, hole[i] ? (uintptr_t)U.zeros : src + done, len,
+					mode, err);
+			done += got;
+			if (got < len)
+				return done;
+		}
+	}
+	return done;
+}
 
 /* kB of long-term pins this process holds (io_uring buffers, RDMA); -1 unknown */
 static long pinned_kb(void)
@@ -366,8 +423,7 @@ static size_t copy_runs(uintptr_t d, uintptr_t s, size_t n, const bool *skip, bo
 		}
 		while (j < n && !skip[j])
 			j++;
-		done = uffd_copy(d + off, s + off, (j - i) * SVM__PAGE_SIZE,
-				 UFFDIO_COPY_MODE_DONTWAKE, &err);
+		done = uffd_copy_filled(d + off, s + off, j - i, UFFDIO_COPY_MODE_DONTWAKE, &err);
 		if (done) {
 			madvise((void *)(s + off), done, MADV_DONTNEED);
 			uffd_wake(d + off, done);
@@ -492,6 +548,18 @@ static size_t move_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, in
 		if (done == len)
 			break;
 		k = done / SVM__PAGE_SIZE;
+		bool hole = false;
+
+		if (err == ENOENT && holes(s + done, 1, &hole) && hole) {
+			/* nothing there to move (see holes()): the page arrives as zeros */
+			out[k] = uffd_copy(d + done, (uintptr_t)U.zeros, SVM__PAGE_SIZE, 0, &err) ==
+					 SVM__PAGE_SIZE ?
+				 SVM_FAILURE_NONE :
+				 classify_errno(err, "zero fill", addr + done);
+			moved += out[k] == SVM_FAILURE_NONE;
+			done += SVM__PAGE_SIZE;
+			continue;
+		}
 		if (err != EBUSY) {
 			/* EAGAIN after its tries, or worse: the rest is offered again */
 			for (i = k; i < n; i++)
@@ -597,7 +665,7 @@ static svm_result_t user_duplicate(struct svm__rt *rt, uintptr_t addr, size_t n,
 	(void)rt;
 	if (uffd_wp(s, len, true))
 		return SVM_ERROR_BACKEND;
-	if (uffd_copy(at(dst, addr), s, len, UFFDIO_COPY_MODE_WP, &err) != len) {
+	if (uffd_copy_filled(at(dst, addr), s, n, UFFDIO_COPY_MODE_WP, &err) != len) {
 		svm__err("read duplicate of %#lx failed: %s", (unsigned long)addr, strerror(err));
 		madvise((void *)at(dst, addr), len, MADV_DONTNEED);
 		uffd_wp(s, len, false);
@@ -635,7 +703,7 @@ static svm_result_t user_remote_map(struct svm__rt *rt, uintptr_t addr, size_t n
 	(void)rt;
 	if (uffd_wp(h, len, true))
 		return SVM_ERROR_BACKEND;
-	if (uffd_copy(at(dev, addr), h, len, 0, &err) != len) {
+	if (uffd_copy_filled(at(dev, addr), h, n, 0, &err) != len) {
 		svm__err("in-place copy of %#lx failed: %s", (unsigned long)addr, strerror(err));
 		uffd_wp(h, len, false);
 		return SVM_ERROR_BACKEND;
@@ -644,7 +712,7 @@ static svm_result_t user_remote_map(struct svm__rt *rt, uintptr_t addr, size_t n
 }
 
 /* Replaces the host pages by the device's: the usual write-back. */
-static size_t remote_unmap_run(uintptr_t addr, size_t n, int dev, svm_failure_t *out)
+static size_t replace_run(uintptr_t addr, size_t n, int dev, svm_failure_t *out)
 {
 	uintptr_t h = at(SVM_HOST, addr), v = at(dev, addr);
 	size_t len = n * SVM__PAGE_SIZE, done = 0, ok = 0;
@@ -658,8 +726,16 @@ static size_t remote_unmap_run(uintptr_t addr, size_t n, int dev, svm_failure_t 
 		unsigned char vec = 0;
 
 		out[i] = SVM_FAILURE_NONE;
-		if (off < done || (mincore((void *)(h + off), SVM__PAGE_SIZE, &vec) == 0 &&
-				   (vec & 1))) {
+		if (off < done) {
+			ok++;
+			continue;
+		}
+		if (mincore((void *)(h + off), SVM__PAGE_SIZE, &vec) == 0 && (vec & 1)) {
+			/* nothing maps it but us, and we dropped it: never seen; keep one copy */
+			svm__err("in-place write-back at %#lx: the host page came back while the "
+				 "device's copy was moving home; the host's bytes are kept",
+				 (unsigned long)(addr + off));
+			madvise((void *)(v + off), SVM__PAGE_SIZE, MADV_DONTNEED);
 			ok++;
 			continue;
 		}
@@ -673,46 +749,79 @@ static size_t remote_unmap_run(uintptr_t addr, size_t n, int dev, svm_failure_t 
 		out[i] = classify_errno(err, "in-place write-back", addr + off);
 		uffd_wp(v + off, SVM__PAGE_SIZE, false);
 	}
-	/* the view's copies are gone: host threads may go on (see uffd_copy) */
-	uffd_wake(h, len);
 	return ok;
 }
 
 /*
- * A host page pinned by someone else (io_uring, RDMA, O_DIRECT) must stay
- * the page at its address, or the pin's owner would go on using a page the
- * program no longer sees: the device's bytes go into it instead of
- * replacing it. It is write-protected and unchanged since the device's
- * copy was taken (a host write would have ended that copy first), so the
- * bytes that differ from it, read while it is still protected, are the
- * device's writes. Only those are stored, and one host writer that writes
- * other bytes of the page meanwhile loses nothing. (Host and device
- * writes to the same bytes in that window are a race of the program's own.)
- *
- * The view's copy is dropped before the protection is lifted: from then
- * on a host write may be followed by a device read that must see it, and
- * the device's next access has to fault and take a fresh copy. The
- * protection is lifted without waking the host writers asleep on it; the
- * caller wakes them when the page is whole.
+ * Ends device dev's in-place copies of n pages (not pinned ones). A view
+ * page with nothing in it (the device's copy was dropped: see holes())
+ * leaves its host page as it is: its bytes are the current ones.
  */
+static size_t remote_unmap_run(uintptr_t addr, size_t n, int dev, svm_failure_t *out)
+{
+	bool gone[256];
+	size_t ok = 0;
+
+	for (size_t c = 0; c < n; c += 256) {
+		size_t m = n - c < 256 ? n - c : 256;
+		uintptr_t a = addr + c * SVM__PAGE_SIZE;
+
+		holes(at(dev, a), m, gone);
+		for (size_t i = 0, j; i < m; i = j) {
+			for (j = i + 1; j < m && gone[j] == gone[i]; j++)
+				;
+			if (!gone[i]) {
+				ok += replace_run(a + i * SVM__PAGE_SIZE, j - i, dev, out + c + i);
+				continue;
+			}
+			uffd_wp(at(SVM_HOST, a + i * SVM__PAGE_SIZE), (j - i) * SVM__PAGE_SIZE, false);
+			for (size_t k = i; k < j; k++)
+				out[c + k] = SVM_FAILURE_NONE;
+			ok += j - i;
+		}
+	}
+	/* the view's copies are gone: host threads may go on (see uffd_copy) */
+	uffd_wake(at(SVM_HOST, addr), n * SVM__PAGE_SIZE);
+	return ok;
+}
+
 static void __attribute__((noreturn)) service_fatal(const char *what);
+
+/* The device keeps its bytes after all: they go back where it had them. */
+static void restore_device_copy(uintptr_t v, const uint64_t *bytes)
+{
+	int err;
+
+	if (uffd_copy(v, (uintptr_t)bytes, SVM__PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE, &err) !=
+	    SVM__PAGE_SIZE)
+		service_fatal("in-place write-back: the device's copy could not be restored");
+}
 
 static bool write_back_in_place(uintptr_t h, uintptr_t v)
 {
 	uint64_t before[SVM__PAGE_SIZE / 8], now[SVM__PAGE_SIZE / 8];
 	uint64_t *dst = (uint64_t *)h;
+	bool h_gone, v_gone;
 	int err;
 
+	/* nothing may be read where nothing is (see holes()) */
+	holes(h, 1, &h_gone);
+	holes(v, 1, &v_gone);
+	if (v_gone) /* the device's copy was dropped: the host page is current */
+		return uffd_wp_mode(h, SVM__PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_DONTWAKE) == 0;
 	/* still protected: nobody writes either while they are read */
-	memcpy(before, dst, sizeof(before));
 	memcpy(now, (const void *)v, sizeof(now));
 	madvise((void *)v, SVM__PAGE_SIZE, MADV_DONTNEED);
+	if (h_gone) { /* the program dropped the host page: the device's bytes are all */
+		if (uffd_copy(h, (uintptr_t)now, SVM__PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE,
+			      &err) == SVM__PAGE_SIZE)
+			return true;
+		restore_device_copy(v, now);
+		return false;
+	}
+	memcpy(before, dst, sizeof(before));
 	if (uffd_wp_mode(h, SVM__PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_DONTWAKE)) {
-		/* the device keeps its bytes: put them back where it had them */
-		if (uffd_copy(v, (uintptr_t)now, SVM__PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE,
-			      &err) != SVM__PAGE_SIZE)
-			service_fatal("in-place write-back: the device's copy could not be "
-				      "restored");
+		restore_device_copy(v, now);
 		return false;
 	}
 	for (size_t w = 0; w < SVM__PAGE_SIZE / 8; w++) {
@@ -854,6 +963,32 @@ static void __attribute__((noreturn)) service_fatal(const char *what)
 	abort();
 }
 
+/*
+ * A fault at loc that needed nothing: stale (the page got there after the
+ * thread faulted, and is there now), or on a page the program dropped,
+ * which gets zeros as a dropped anonymous page would (any copy elsewhere
+ * ends first; bytes a device changed in place come home instead). Without
+ * this the thread would be woken and fault again, forever. Rt->lock held.
+ */
+static int refill_dropped(struct svm__rt *rt, int loc, uintptr_t h)
+{
+	uintptr_t a = at(loc, h);
+	bool gone = false;
+	int err;
+
+	if (!holes(a, 1, &gone) || !svm__fault_dropped(rt, loc, h))
+		return SVM__FAULT_NONE;
+	if (holes(a, 1, &gone) &&
+	    uffd_copy(a, (uintptr_t)U.zeros, SVM__PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE, &err) !=
+		    SVM__PAGE_SIZE &&
+	    err != EEXIST)
+		svm__err("page %#lx: the program dropped it, and zeros could not be put there: %s",
+			 (unsigned long)h, strerror(err));
+	svm__dbg("page %#lx: dropped by the program (madvise) at %d, read again as zeros",
+		 (unsigned long)h, loc);
+	return loc;
+}
+
 static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
 {
 	uintptr_t a = (uintptr_t)m->arg.pagefault.address & ~(SVM__PAGE_SIZE - 1);
@@ -876,12 +1011,15 @@ static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
 	pthread_mutex_lock(&rt->lock);
 	if (loc == SVM_HOST && wp)
 		charged = svm__fault_cpu_wp(rt, h, seen);
-	else if (loc == SVM_HOST)
+	else if (loc == SVM_HOST) {
 		charged = svm__fault_cpu(rt, h, write, seen, false, &pending);
+		if (charged == SVM__FAULT_NONE && !pending)
+			charged = refill_dropped(rt, SVM_HOST, h);
+	}
 	else if (wp)
 		charged = svm__fault_device_wp(rt, loc, h, seen);
-	else
-		charged = svm__fault_device(rt, loc, h, write, seen);
+	else if ((charged = svm__fault_device(rt, loc, h, write, seen)) == SVM__FAULT_NONE)
+		charged = refill_dropped(rt, loc, h);
 	if (charged != SVM__FAULT_NONE)
 		svm__fault_account(rt, charged, loc == SVM_HOST, write, t0, svm__now_ns() - t0,
 				   tid, h);
