@@ -3955,6 +3955,25 @@ static int t_view_borrow(void)
 	return 0;
 }
 
+/*
+ * Issue 19 item 3: a secondary MMU on a view (an mmu notifier registered
+ * on the view's range: a KVM memslot, an IOMMU bound with SVA) must hear
+ * of every clear of a view PTE. Not yet: the heap notifier clears the
+ * view's PTEs by hand from inside the heap's invalidation, where no
+ * invalidation of the view's range may start (it would nest), so no
+ * notifier on the view range is called. The scheme that would make it so
+ * (view PTEs holding page references, a deferred notifier cycle on the
+ * view range before they are dropped) is in docs/kernel-shim.md,
+ * "Secondary MMUs on a view"; this test turns into the check (a
+ * test-only interval notifier on the view range counting clears) when it
+ * lands.
+ */
+static int t_view_secondary_mmu(void)
+{
+	SKIPF("issue 19 item 3 not done: view PTE clears bypass the notifiers of the view "
+	      "range (docs/kernel-shim.md, Secondary MMUs on a view)");
+}
+
 static const struct test tests[] = {
 	{ "info", t_info },
 	{ "badargs", t_badargs },
@@ -4029,6 +4048,7 @@ static const struct test tests[] = {
 	{ "view_teardown", t_view_teardown },
 	{ "view_double_map", t_view_double_map },
 	{ "view_borrow", t_view_borrow },
+	{ "view_secondary_mmu", t_view_secondary_mmu },
 };
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
