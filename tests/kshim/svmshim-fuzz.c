@@ -20,7 +20,7 @@
  * same choices (the interleaving of threads is the scheduler's). -u GID runs
  * as uid/gid 65534 in supplementary group GID (the render node's group),
  * without capabilities. -l lists the operations; -x leaves some out, -i
- * adds some left out by default. -T runs the fuzzer's own regression
+ * adds them back. -T runs the fuzzer's own regression
  * tests instead of fuzzing ("FUZZ SELFTEST PASS" or "... FAIL").
  *
  * Exit 0 when every process ended in time and the self-check held; the
@@ -78,17 +78,6 @@ static const unsigned int op_weight[OP_COUNT] = {
 	2, 12, 6, 4, 4, 5, 3, 2, 3, 6, 10, 5, 3, 3, 3, 2, 2, 1, 1, 1, 1,
 };
 
-/*
- * Left out unless -i names them. Their use-after-frees (issue 19 items 1
- * and 2) and the write-only view's endless faults are fixed, and the kshim
- * tests view_mremap, view_dofork and view_write_only check that in CI;
- * but with them on, one CI run on 6.1 (unprivileged half, seed
- * 7713391630964324185) had a fork child asleep for 10 s and a fuzz
- * process killed by SIGSEGV, not yet explained. Until it is, CI leaves
- * them out; SVMRT_VM_FUZZ_ARGS="-i dofork,viewmremap,wronlyview" adds
- * them.
- */
-static const enum op op_default_off[] = { OP_DOFORK, OP_VIEWMREMAP, OP_WRONLYVIEW };
 static bool op_on[OP_COUNT];
 
 /* ---- random numbers (xorshift64*, one state per thread) ------------------ */
@@ -1519,8 +1508,6 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int o = 0; o < OP_COUNT; o++)
 		op_on[o] = true;
-	for (size_t k = 0; k < sizeof(op_default_off) / sizeof(op_default_off[0]); k++)
-		op_on[op_default_off[k]] = false;
 	while ((c = getopt(argc, argv, "t:s:p:j:x:i:u:lT")) != -1) {
 		switch (c) {
 		case 't': secs = atof(optarg); break;
