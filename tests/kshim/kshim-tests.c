@@ -865,6 +865,15 @@ static void inject_off(void)
 		printf("WARN: cannot reset the inject_* parameters\n");
 }
 
+/*
+ * A budget for calls whose rounds, not their time, are what a test counts
+ * on. A pause of 100 us can take tens of ms in a TCG guest on a loaded
+ * host: with 50 or 200 ms budgets, inject_busy and inject_cpu_fault failed
+ * on 6.1 (load average 10 on 2 cores) with the budget spent before the
+ * rounds. The rounds end these calls long before this.
+ */
+#define ROUNDS_BUDGET_US 5000000
+
 static int migrate_retry(void *p, size_t len, int dest, unsigned int rounds,
 			 unsigned int budget_us, uint8_t *res,
 			 struct drm_svmshim_migrate *out)
@@ -1019,7 +1028,7 @@ static int t_inject_busy(void)
 
 	/* 100%, 3 rounds: every page tried 4 times, then reported BUSY. */
 	CHECK(inject(BUSY, 100, 1, 0) == 0, "set inject_*");
-	ret = migrate_retry(p, len, 0, 3, 200000, res, &m);
+	ret = migrate_retry(p, len, 0, 3, ROUNDS_BUDGET_US, res, &m);
 	CHECK(ret == 0 && m.failed[BUSY] == n && m.moved == 0 &&
 	      m.retries == 3 * n, "100%% 3 rounds: ret %d: %s", ret, counts(&m));
 	CHECK(counts_exact(&m, res, n), "result array does not match");
@@ -1039,9 +1048,9 @@ static int t_inject_busy(void)
 	bad = check(p, len, 0x2020);
 	CHECK(bad < 0, "data corrupted at word %ld", bad);
 
-	/* 30%, 20 rounds and 200 ms: all succeed after retries. */
+	/* 30%, 20 rounds: all succeed after retries. */
 	CHECK(inject(BUSY, 30, 42, 0) == 0, "set inject_*");
-	ret = migrate_retry(p, len, 0, 20, 200000, res, &m);
+	ret = migrate_retry(p, len, 0, 20, ROUNDS_BUDGET_US, res, &m);
 	hits = kshim_param_get("inject_hits");
 	CHECK(ret == 0 && m.moved == n && m.retries > 0,
 	      "30%% 20 rounds: ret %d: %s", ret, counts(&m));
@@ -1161,7 +1170,7 @@ static int t_inject_nomem(void)
 
 	/* 100%, 2 rounds: each round evicts first, then fails again. */
 	CHECK(inject(NOMEM, 100, 5, 0) == 0, "set inject_*");
-	ret = migrate_retry(p, len, 0, 2, 200000, res, &m);
+	ret = migrate_retry(p, len, 0, 2, ROUNDS_BUDGET_US, res, &m);
 	CHECK(ret == 0 && m.failed[NOMEM] == n && m.retries == 2 * n &&
 	      m.evicted > 0 && m.evicted <= 2 * n,
 	      "100%% 2 rounds: ret %d: %s", ret, counts(&m));
@@ -1172,7 +1181,7 @@ static int t_inject_nomem(void)
 
 	/* 30%, 20 rounds: evicts and then all move. */
 	CHECK(inject(NOMEM, 30, 11, 0) == 0, "set inject_*");
-	ret = migrate_retry(p, len, 0, 20, 200000, res, &m);
+	ret = migrate_retry(p, len, 0, 20, ROUNDS_BUDGET_US, res, &m);
 	CHECK(ret == 0 && m.moved == n && m.evicted > 0 && m.retries > 0,
 	      "30%% 20 rounds: ret %d: %s", ret, counts(&m));
 	CHECK(counts_exact(&m, res, n), "result array does not match");
@@ -1253,7 +1262,7 @@ static int t_inject_cpu_fault(void)
 	      "to device: %s", counts(&m));
 	CHECK(inject(BUSY, 100, 17, 0) == 0, "set inject_*");
 	/* MIGRATE to the host fails for every page, with retries. */
-	ret = migrate_retry(p, len, SVMSHIM_LOC_HOST, 2, 50000, NULL, &m);
+	ret = migrate_retry(p, len, SVMSHIM_LOC_HOST, 2, ROUNDS_BUDGET_US, NULL, &m);
 	CHECK(ret == 0 && m.failed[BUSY] == n && m.retries == 2 * n,
 	      "to host: ret %d: %s", ret, counts(&m));
 	CHECK(count_at(p, len, 0) == (long)n, "pages left the device");
@@ -3955,6 +3964,25 @@ static int t_view_borrow(void)
 	return 0;
 }
 
+/*
+ * Issue 19 item 3: a secondary MMU on a view (an mmu notifier registered
+ * on the view's range: a KVM memslot, an IOMMU bound with SVA) must hear
+ * of every clear of a view PTE. Not yet: the heap notifier clears the
+ * view's PTEs by hand from inside the heap's invalidation, where no
+ * invalidation of the view's range may start (it would nest), so no
+ * notifier on the view range is called. The scheme that would make it so
+ * (view PTEs holding page references, a deferred notifier cycle on the
+ * view range before they are dropped) is in docs/kernel-shim.md,
+ * "Secondary MMUs on a view"; this test turns into the check (a
+ * test-only interval notifier on the view range counting clears) when it
+ * lands.
+ */
+static int t_view_secondary_mmu(void)
+{
+	SKIPF("issue 19 item 3 not done: view PTE clears bypass the notifiers of the view "
+	      "range (docs/kernel-shim.md, Secondary MMUs on a view)");
+}
+
 static const struct test tests[] = {
 	{ "info", t_info },
 	{ "badargs", t_badargs },
@@ -4029,6 +4057,7 @@ static const struct test tests[] = {
 	{ "view_teardown", t_view_teardown },
 	{ "view_double_map", t_view_double_map },
 	{ "view_borrow", t_view_borrow },
+	{ "view_secondary_mmu", t_view_secondary_mmu },
 };
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))

@@ -3,7 +3,7 @@
  * svmshim-fuzz - a uAPI fuzzer of svmshim.ko, run in the VM.
  *
  *   svmshim-fuzz [-t SECONDS] [-s SEED] [-p PROCS] [-j THREADS]
- *                [-x OP,OP...] [-i OP,OP...] [-u GID] [-l]
+ *                [-x OP,OP...] [-i OP,OP...] [-u GID] [-l] [-T]
  *
  * PROCS processes (default 2) of THREADS threads (default 3) each issue
  * hostile ioctls (every field: ranges unmapped, partly mapped, kernel,
@@ -20,7 +20,8 @@
  * same choices (the interleaving of threads is the scheduler's). -u GID runs
  * as uid/gid 65534 in supplementary group GID (the render node's group),
  * without capabilities. -l lists the operations; -x leaves some out, -i
- * adds some left out by default.
+ * adds them back. -T runs the fuzzer's own regression
+ * tests instead of fuzzing ("FUZZ SELFTEST PASS" or "... FAIL").
  *
  * Exit 0 when every process ended in time and the self-check held; the
  * kernel log (WARN/BUG/lockdep...) and the unload report are checked by
@@ -39,6 +40,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 
 #include "kshim_util.h"
 #include "shim_params.h"
@@ -76,17 +78,6 @@ static const unsigned int op_weight[OP_COUNT] = {
 	2, 12, 6, 4, 4, 5, 3, 2, 3, 6, 10, 5, 3, 3, 3, 2, 2, 1, 1, 1, 1,
 };
 
-/*
- * Left out unless -i names them. Their use-after-frees (issue 19 items 1
- * and 2) and the write-only view's endless faults are fixed, and the kshim
- * tests view_mremap, view_dofork and view_write_only check that in CI;
- * but with them on, one CI run on 6.1 (unprivileged half, seed
- * 7713391630964324185) had a fork child asleep for 10 s and a fuzz
- * process killed by SIGSEGV, not yet explained. Until it is, CI leaves
- * them out; SVMRT_VM_FUZZ_ARGS="-i dofork,viewmremap,wronlyview" adds
- * them.
- */
-static const enum op op_default_off[] = { OP_DOFORK, OP_VIEWMREMAP, OP_WRONLYVIEW };
 static bool op_on[OP_COUNT];
 
 /* ---- random numbers (xorshift64*, one state per thread) ------------------ */
@@ -151,6 +142,8 @@ static bool hugetlb_ok;
 static volatile bool stop;
 static atomic_ulong op_count[OP_COUNT];
 static atomic_ulong op_ok[OP_COUNT];
+static atomic_ulong op_ms[OP_COUNT];	/* time spent in each, ms */
+static atomic_ulong op_max_ms[OP_COUNT];	/* the longest one */
 
 /*
  * What each thread is doing, in memory shared with the parent, so that a
@@ -186,15 +179,82 @@ static atomic_ulong check_rounds, check_bad;
 static __thread sigjmp_buf touch_jmp;
 static __thread volatile int in_touch;
 
+/* The line of /proc/self/maps that holds @addr, written to stdout (a crash). */
+static void crash_map(const char *what, uint64_t addr)
+{
+	char buf[8192], line[160];
+	int f = open("/proc/self/maps", O_RDONLY);
+	ssize_t n = f >= 0 ? read(f, buf, sizeof(buf) - 1) : -1;
+	char *l = buf, *e;
+
+	if (f >= 0)
+		close(f);
+	buf[n > 0 ? n : 0] = 0;
+	/* (one read: the first 8 KiB of the maps, enough for the fuzzer's) */
+	for (; *l; l = e + 1) {
+		unsigned long long lo, hi;
+
+		e = strchr(l, '\n');
+		if (!e)
+			break;
+		if (sscanf(l, "%llx-%llx", &lo, &hi) == 2 && addr >= lo && addr < hi) {
+			int k = snprintf(line, sizeof(line), "FUZZ:   %s %#llx in %.*s\n", what,
+					 (unsigned long long)addr, (int)(e - l), l);
+
+			if (write(1, line, k < (int)sizeof(line) ? k : (int)sizeof(line) - 1) < 0)
+				break;
+			return;
+		}
+	}
+	{
+		int k = snprintf(line, sizeof(line), "FUZZ:   %s %#llx: not mapped\n", what,
+				 (unsigned long long)addr);
+
+		if (write(1, line, k) < 0)
+			return;
+	}
+}
+
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
-	(void)si;
-	(void)uc;
+	char line[256];
+	uint64_t pc = 0;
+	int k;
+
 	if (in_touch)
 		siglongjmp(touch_jmp, sig);
-	/* A fault outside a guarded touch: a real crash. */
+	/*
+	 * A fault outside a guarded touch: a real crash. Say where it was (the
+	 * address, the code, what this thread was doing) before dying of it.
+	 */
+#if defined(__x86_64__)
+	pc = (uint64_t)((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+#else
+	(void)uc;
+#endif
+	k = snprintf(line, sizeof(line),
+		     "FUZZ: pid %d tid %d: signal %d code %d at %p, pc %#llx, last op %d address %#llx (+%#llx)\n",
+		     getpid(), gettid(), sig, si->si_code, si->si_addr, (unsigned long long)pc,
+		     me ? atomic_load(&me->op) : -2,
+		     me ? (unsigned long long)atomic_load(&me->addr) : 0ULL,
+		     me ? (unsigned long long)atomic_load(&me->len) : 0ULL);
+	if (write(1, line, k) >= 0) {
+		crash_map("address", (uintptr_t)si->si_addr);
+		crash_map("pc", pc);
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+static void catch_faults(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
 }
 
 /* Reads (and maybe writes) one word at @p; false if it faulted. */
@@ -325,6 +385,15 @@ struct slot_copy {
 };
 
 static bool fork_child;	/* a fork child takes no lock: its holder is gone */
+
+/*
+ * A fork child's MIGRATE retries for at most this long (its parent waits
+ * for it, FORK_WAIT_S at most): a child asked for the uAPI's longest
+ * budget (SVMSHIM_MAX_RETRY_BUDGET_US, 10 s) once slept that long in its
+ * retry pauses, which the parent's 10 s wait took for a hang.
+ */
+#define CHILD_BUDGET_US	200000
+#define FORK_WAIT_S	30
 
 static struct slot_copy slot_get(struct slot *s)
 {
@@ -550,6 +619,8 @@ static int do_migrate(uint64_t *r)
 					    : (uint32_t)below(r, 200);
 		a.backoff_max_us = (uint32_t)below(r, 500);
 	}
+	if (fork_child && a.retry_budget_us > CHILD_BUDGET_US)
+		a.retry_budget_us = CHILD_BUDGET_US;
 	if (chance(r, 3))
 		a.retries = (uint32_t)rnd(r);
 	a.pad = (uint32_t)pick_pad(r);
@@ -677,13 +748,31 @@ static int do_badioctl(uint64_t *r)
 	return ioctl(atomic_load(&shim_fd), req, buf) ? -errno : 0;
 }
 
+/*
+ * May the fuzzer write through page @i of a node mapping of @len bytes at
+ * offset @off, made from slot copy @s? A view writes to the memory it
+ * mirrors, and the mirrored range of a random offset runs past the slot
+ * into whatever lies above it: the self-check region (its words changed
+ * by the fuzzer's own writes, at the start of a page, were reported as
+ * lost data), the board, the guard pages. Writes stay inside the slot;
+ * reads go anywhere.
+ */
+static bool node_write_ok(uint64_t off, const struct slot_copy *s, uint64_t i)
+{
+	uint64_t dev = off >> 56, h = (off & ((1ULL << 56) - 1)) + i * KPAGE;
+
+	if (!dev || dev > ndev || !s->addr)
+		return false;
+	return h >= (uintptr_t)s->addr && h + KPAGE <= (uintptr_t)s->addr + s->len &&
+	       !hits_check(h, KPAGE);
+}
+
 /* mmap of the node at a random offset, touched and unmapped. */
 static int do_mmap_node(uint64_t *r)
 {
 	struct slot_copy s = slot_get(&slots[below(r, NSLOTS)]);
 	uint64_t off, len = KPAGE * (1 + below(r, 64));
 	int prot = (int)below(r, 8), flags = chance(r, 80) ? MAP_SHARED : MAP_PRIVATE;
-	bool write_ok;
 	char *p;
 
 	if ((prot & (PROT_READ | PROT_WRITE)) == PROT_WRITE && !op_on[OP_WRONLYVIEW])
@@ -705,16 +794,13 @@ static int do_mmap_node(uint64_t *r)
 	p = mmap(NULL, len, prot, flags, atomic_load(&shim_fd), (off_t)off);
 	if (p == MAP_FAILED)
 		return -errno;
-	/*
-	 * The view is a window on [start, start + len) of this process: when
-	 * that runs past a small slot into the self-check region (mmap puts
-	 * them side by side), a write through it is the fuzzer's own write
-	 * to the region, not a kernel fault. Such a view is only read.
-	 */
-	write_ok = !hits_check(off & ((1ULL << 56) - 1), len);
-	for (int i = 0; i < 4; i++)
-		touch((volatile uint64_t *)(p + below(r, len / KPAGE) * KPAGE),
-		      chance(r, 40) && write_ok, rnd(r));
+	for (int i = 0; i < 4; i++) {
+		uint64_t pg = below(r, len / KPAGE);
+		bool write = chance(r, 40);
+
+		touch((volatile uint64_t *)(p + pg * KPAGE), write && node_write_ok(off, &s, pg),
+		      rnd(r));
+	}
 	munmap(p, len);
 	return 0;
 }
@@ -900,13 +986,17 @@ static int do_fork(uint64_t *r)
 			raise(SIGKILL);
 		_exit(0);
 	}
-	/* the child may be killed by the parent's exit; no wait forever */
-	for (int i = 0; i < 1000; i++) {
+	/*
+	 * The child may be killed by the parent's exit; no wait forever. Its
+	 * eight calls retry CHILD_BUDGET_US at most each: FORK_WAIT_S is far
+	 * beyond what it may take.
+	 */
+	for (double t0 = now_sec(); now_sec() - t0 < FORK_WAIT_S;) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return 0;
 		usleep(10000);
 	}
-	printf("FUZZ: fork child %d still running after 10 s\n", pid);
+	printf("FUZZ: fork child %d still running after %d s\n", pid, FORK_WAIT_S);
 	dump_stacks(pid, my_proc);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
@@ -1017,12 +1107,21 @@ static void thread_board(int slot, const char *name)
 	pthread_setname_np(pthread_self(), name);
 }
 
+/*
+ * Every thread (and the checker's view) exists before the first operation:
+ * a thread stack mapped while workers already munmap and remap could land
+ * where a slot or its view was, and a stale view or range would then reach
+ * it (a thread's stack or TLS is not the fuzzer's to scribble on).
+ */
+static pthread_barrier_t start_line;
+
 static void *worker(void *arg)
 {
 	uint64_t r = (uint64_t)(uintptr_t)arg >> 8 | 1;
 	unsigned int total = 0;
 
 	thread_board((int)((uintptr_t)arg & 0xff), "fuzz-worker");
+	pthread_barrier_wait(&start_line);
 
 	for (int o = 0; o < OP_COUNT; o++)
 		total += op_on[o] ? op_weight[o] : 0;
@@ -1042,8 +1141,18 @@ static void *worker(void *arg)
 			atomic_store(&me->op, o);
 			atomic_fetch_add(&me->ops, 1);
 		}
-		if (run_op((enum op)o, &r) == 0)
-			atomic_fetch_add(&op_ok[o], 1);
+		{
+			double t0 = now_sec();
+			unsigned long ms, max;
+
+			if (run_op((enum op)o, &r) == 0)
+				atomic_fetch_add(&op_ok[o], 1);
+			ms = (unsigned long)((now_sec() - t0) * 1000);
+			atomic_fetch_add(&op_ms[o], ms);
+			max = atomic_load(&op_max_ms[o]);
+			while (ms > max && !atomic_compare_exchange_weak(&op_max_ms[o], &max, ms))
+				;
+		}
 	}
 	return NULL;
 }
@@ -1074,6 +1183,7 @@ static void *checker(void *arg)
 	thread_board((int)((uintptr_t)arg & 0xff), "fuzz-checker");
 	if (me)
 		atomic_store(&me->op, -1);
+	pthread_barrier_wait(&start_line);
 	while (!stop) {
 		g++;
 		if (me)
@@ -1120,18 +1230,13 @@ static int fuzz_process(uint64_t seed, unsigned int threads, double secs, bool f
 			unsigned int board_base)
 {
 	pthread_t th[64], ct;
-	struct sigaction sa;
 	uint64_t r = seed | 1;
 	char tmpl[] = "/tmp/svmshim-fuzz-XXXXXX";
 	double t0 = now_sec();
 	int i;
 
 	my_proc = board_base / MAXT;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_fault;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigaction(SIGSEGV, &sa, NULL);
-	sigaction(SIGBUS, &sa, NULL);
+	catch_faults();
 
 	/* first: no address the fuzzer plays with (the hole) can be it */
 	if (first) {
@@ -1168,12 +1273,14 @@ static int fuzz_process(uint64_t seed, unsigned int threads, double secs, bool f
 		pthread_mutex_init(&slots[i].lock, NULL);
 		slot_new(&slots[i], &r);
 	}
+	pthread_barrier_init(&start_line, NULL, threads + (first ? 1 : 0) + 1);
 	if (first) {
 		pthread_create(&ct, NULL, checker, (void *)(uintptr_t)(rnd(&r) << 8 | board_base));
 	}
 	for (i = 0; i < (int)threads; i++)
 		pthread_create(&th[i], NULL, worker,
 			       (void *)(uintptr_t)(rnd(&r) << 8 | (board_base + 1 + i)));
+	pthread_barrier_wait(&start_line);
 	while (now_sec() - t0 < secs)
 		usleep(100000);
 	stop = true;
@@ -1196,7 +1303,65 @@ static int fuzz_process(uint64_t seed, unsigned int threads, double secs, bool f
 				n += snprintf(line + n, sizeof(line) - n, " %s %lu/%lu", op_names[i],
 					      atomic_load(&op_ok[i]), atomic_load(&op_count[i]));
 		printf("%s\n", line);
+		/* where the time went: the ops that took most of it, and their longest */
+		n = snprintf(line, sizeof(line), "FUZZ: pid %d time (ms total/longest):", getpid());
+		for (i = 0; i < OP_COUNT && n < (int)sizeof(line) - 40; i++)
+			if (op_on[i] && atomic_load(&op_ms[i]) >= 1000)
+				n += snprintf(line + n, sizeof(line) - n, " %s %lu/%lu", op_names[i],
+					      atomic_load(&op_ms[i]), atomic_load(&op_max_ms[i]));
+		printf("%s\n", line);
 	}
+	return 0;
+}
+
+/*
+ * -T: the fuzzer's own regression tests (no fuzzing). Node mappings made
+ * from a slot mirror up to 71 pages from its start: with a slot right
+ * below the self-check region, the writes through them must stay inside
+ * the slot (they once changed the region's page-first words, reported as
+ * lost data), and some must land there (or this tests nothing).
+ */
+static int self_test(void)
+{
+	size_t slot_pages = 8, nw = CHECK_PAGES * KPAGE / 8, changed = 0, written = 0;
+	uint64_t r = 0x5eed | 1;
+	char *area, *slot;
+	int bad = 0;
+
+	catch_faults();
+	/* the slot, then the region right above it */
+	area = mmap(NULL, (slot_pages + CHECK_PAGES) * KPAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED) {
+		printf("FUZZ SELFTEST FAIL: mmap: %s\n", strerror(errno));
+		return 1;
+	}
+	slot = area;
+	check_mem = area + slot_pages * KPAGE;
+	for (size_t i = 0; i < nw; i++)
+		((uint64_t *)check_mem)[i] = check_word(i, 1);
+	memset(slot, 0, slot_pages * KPAGE);
+	for (int i = 0; i < NSLOTS; i++) {
+		pthread_mutex_init(&slots[i].lock, NULL);
+		slots[i].addr = slot;
+		slots[i].len = slot_pages * KPAGE;
+		slots[i].kind = K_ANON;
+	}
+	for (int i = 0; i < 2000; i++)
+		do_mmap_node(&r);
+	for (size_t i = 0; i < nw; i++)
+		if (((uint64_t *)check_mem)[i] != check_word(i, 1) && bad++ < 5)
+			printf("FUZZ SELFTEST: a node mapping wrote word %zu of the region\n", i);
+	for (size_t i = 0; i < slot_pages * KPAGE / 8; i++)
+		written += ((uint64_t *)slot)[i] != 0;
+	changed = (size_t)bad;
+	if (changed || !written) {
+		printf("FUZZ SELFTEST FAIL: %zu words of the region changed, %zu of the slot\n",
+		       changed, written);
+		return 1;
+	}
+	printf("FUZZ SELFTEST PASS: node mappings wrote %zu words of their slot, none past it\n",
+	       written);
 	return 0;
 }
 
@@ -1335,7 +1500,7 @@ int main(int argc, char **argv)
 	uint64_t seed = 0;
 	double secs = 30;
 	gid_t gid = 0;
-	bool unpriv = false;
+	bool unpriv = false, self_test_only = false;
 	int c, f, failed = 0;
 	struct drm_svmshim_get_info info;
 	pid_t pids[16];
@@ -1343,9 +1508,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int o = 0; o < OP_COUNT; o++)
 		op_on[o] = true;
-	for (size_t k = 0; k < sizeof(op_default_off) / sizeof(op_default_off[0]); k++)
-		op_on[op_default_off[k]] = false;
-	while ((c = getopt(argc, argv, "t:s:p:j:x:i:u:l")) != -1) {
+	while ((c = getopt(argc, argv, "t:s:p:j:x:i:u:lT")) != -1) {
 		switch (c) {
 		case 't': secs = atof(optarg); break;
 		case 's': seed = strtoull(optarg, NULL, 0); break;
@@ -1354,13 +1517,16 @@ int main(int argc, char **argv)
 		case 'x': if (set_ops(optarg, false)) return 2; break;
 		case 'i': if (set_ops(optarg, true)) return 2; break;
 		case 'u': gid = (gid_t)atoi(optarg); unpriv = true; break;
+		case 'T':
+			self_test_only = true;
+			break;
 		case 'l':
 			for (int o = 0; o < OP_COUNT; o++)
 				printf("%s%s\n", op_names[o], op_on[o] ? "" : " (off by default)");
 			return 0;
 		default:
 			fprintf(stderr, "usage: %s [-t s] [-s seed] [-p procs] [-j threads] "
-				"[-x ops] [-i ops] [-u gid] [-l]\n", argv[0]);
+				"[-x ops] [-i ops] [-u gid] [-l] [-T]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -1372,10 +1538,11 @@ int main(int argc, char **argv)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		seed = ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid();
 	}
-	printf("FUZZ: seed %llu (replay: -s %llu), %.0f s, %u processes x %u threads%s\n",
-	       (unsigned long long)seed, (unsigned long long)seed, secs, procs, threads,
-	       unpriv ? ", unprivileged" : "");
-	{
+	if (!self_test_only)
+		printf("FUZZ: seed %llu (replay: -s %llu), %.0f s, %u processes x %u threads%s\n",
+		       (unsigned long long)seed, (unsigned long long)seed, secs, procs, threads,
+		       unpriv ? ", unprivileged" : "");
+	if (!self_test_only) {
 		char line[512];
 		int n = snprintf(line, sizeof(line), "FUZZ: left out:");
 
@@ -1403,6 +1570,10 @@ int main(int argc, char **argv)
 	}
 	if (kshim_info(f, 0, &info) == 0)
 		ndev = info.device_count;
+	if (self_test_only) {
+		atomic_store(&shim_fd, f);
+		return self_test();
+	}
 	close(f);
 	if (unpriv) {
 		struct rlimit rl = { 256 * KPAGE, 256 * KPAGE };

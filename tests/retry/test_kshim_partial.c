@@ -13,6 +13,12 @@
  *           is undone: every page is still pinned in the kernel (a
  *           prefetch finds all of them PINNED) and the pin counts are
  *           unchanged (the same unpins work afterwards, one more does not).
+ *   query   a SNAPSHOT that answers EBUSY a few times (the page tables
+ *           changed under the shim's walk) is asked again: svm_query
+ *           succeeds with the right locations; one that stays EBUSY fails
+ *           svm_query with SVM_ERROR_BACKEND after at most SVM_RETRY_ROUNDS
+ *           retries within about SVM_RETRY_BUDGET_US; another error is
+ *           not retried.
  *
  * Only for the kshim backend (the VM runs it); elsewhere SKIP.
  */
@@ -26,8 +32,9 @@
 #include "svmtest.h"
 #include "uapi/svmshim.h"
 
-static atomic_ulong fail_req; /* the request to fail once, 0: none */
+static atomic_ulong fail_req; /* the request to fail, 0: none */
 static atomic_int fail_errno;
+static atomic_uint fail_left; /* how many more times */
 static atomic_uint failed;
 
 int ioctl(int fd, unsigned long req, ...)
@@ -40,30 +47,53 @@ int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	if (want && req == want &&
-	    atomic_compare_exchange_strong(&fail_req, &want, 0)) {
-		atomic_fetch_add(&failed, 1);
-		errno = atomic_load(&fail_errno);
-		return -1;
+	if (want && req == want) {
+		unsigned left = atomic_load(&fail_left);
+
+		while (left && !atomic_compare_exchange_weak(&fail_left, &left, left - 1))
+			;
+		if (left) {
+			if (left == 1)
+				atomic_store(&fail_req, 0);
+			atomic_fetch_add(&failed, 1);
+			errno = atomic_load(&fail_errno);
+			return -1;
+		}
 	}
 	if (!real)
 		real = (int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
 	return real(fd, req, arg);
 }
 
-static void arm(unsigned long req, int err)
+/* The next @times calls of @req fail with @err. */
+static void arm_n(unsigned long req, int err, unsigned times)
 {
 	atomic_store(&failed, 0);
 	atomic_store(&fail_errno, err);
+	atomic_store(&fail_left, times);
 	atomic_store(&fail_req, req);
+}
+
+static void arm(unsigned long req, int err)
+{
+	arm_n(req, err, 1);
 }
 
 static void disarm_expect_used(const char *what)
 {
 	unsigned long left = atomic_exchange(&fail_req, 0);
 
+	atomic_store(&fail_left, 0);
 	CHECK_MSG(!left && atomic_load(&failed) == 1, "%s: the armed ioctl failure was not used",
 		  what);
+}
+
+/* Disarms; how many armed failures were used. */
+static unsigned disarm(void)
+{
+	atomic_store(&fail_req, 0);
+	atomic_store(&fail_left, 0);
+	return atomic_load(&failed);
 }
 
 struct kargs {
@@ -137,6 +167,50 @@ static void test_unpin(size_t pg)
 	printf("unpin: a failed unpin is undone in the kernel and the counts\n");
 }
 
+static void test_query(size_t pg)
+{
+	uint64_t *p = svmt_alloc(4 * pg);
+	svm_page_info_t info[4];
+	unsigned used;
+	uint64_t t0;
+	double dt;
+
+	for (size_t i = 0; i < 4 * pg / 8; i++)
+		p[i] = svmt_pattern(43, i);
+	CHECK_OK(svm_prefetch(p, 4 * pg, 0, NULL));
+	CHECK_EQ(svmt_count_at(p, 4 * pg, 0), 4);
+
+	/* transient: three EBUSY answers, then the real one */
+	arm_n(DRM_IOCTL_SVMSHIM_SNAPSHOT, EBUSY, 3);
+	CHECK_OK(svm_query(p, 4 * pg, info, 4));
+	used = disarm();
+	CHECK_MSG(used == 3, "svm_query used %u of 3 EBUSY answers", used);
+	for (int i = 0; i < 4; i++)
+		CHECK_MSG(info[i].location == 0, "page %d is at %d after a retried query, not 0", i,
+			  info[i].location);
+
+	/* lasting: bounded by SVM_RETRY_ROUNDS (CTest sets 8) and the budget */
+	arm_n(DRM_IOCTL_SVMSHIM_SNAPSHOT, EBUSY, 1000000);
+	t0 = svmt_now_ns();
+	CHECK_RES(svm_query(p, 4 * pg, info, 4), SVM_ERROR_BACKEND);
+	dt = (double)(svmt_now_ns() - t0) / 1e9;
+	used = disarm();
+	CHECK_MSG(used == 9, "a lasting EBUSY was asked %u times, not 1 + 8 retries", used);
+	CHECK_MSG(dt < 2.0, "a lasting EBUSY took %.2f s to fail", dt);
+
+	/* another error: no retry */
+	arm_n(DRM_IOCTL_SVMSHIM_SNAPSHOT, EIO, 5);
+	CHECK_RES(svm_query(p, 4 * pg, info, 4), SVM_ERROR_BACKEND);
+	used = disarm();
+	CHECK_MSG(used == 1, "EIO was asked %u times, not once", used);
+
+	CHECK_OK(svm_query(p, 4 * pg, info, 4));
+	for (size_t i = 0; i < 4 * pg / 8; i++)
+		CHECK_MSG(p[i] == svmt_pattern(43, i), "word %zu lost", i);
+	CHECK_OK(svm_free(p));
+	printf("query: a transient EBUSY is retried, a lasting one fails in bounds\n");
+}
+
 int main(void)
 {
 	size_t pg = svmt_page_size();
@@ -146,6 +220,7 @@ int main(void)
 		svmt_skip("the shim's ioctls are made to fail here; backend is %s", svmt_backend());
 	test_advise(pg);
 	test_unpin(pg);
+	test_query(pg);
 	CHECK_OK(svm_finalize());
 	printf("PASS\n");
 	return 0;

@@ -61,13 +61,15 @@ if [ @FUZZ@ -gt 0 ]; then
 	echo "SVMVM: insmod rc=$?"
 	half=$(((@FUZZ@ + 1) / 2))
 	seed=@FUZZ_SEED@
+	/bin/svmshim-fuzz -T
+	rc0=$?
 	(cd /tmp && /bin/svmshim-fuzz -t $half ${seed:+-s $seed} @FUZZ_ARGS@)
 	rc1=$?
 	chgrp 4242 /dev/dri/renderD*
 	chmod 660 /dev/dri/renderD*
 	(cd /tmp && /bin/svmshim-fuzz -t $half -u 4242 ${seed:+-s $seed} @FUZZ_ARGS@)
 	rc2=$?
-	echo "SVMVM: fuzz rc=$((rc1 | rc2))"
+	echo "SVMVM: fuzz rc=$((rc0 | rc1 | rc2))"
 	rmmod svmshim
 	echo "SVMVM: rmmod rc=$?"
 	echo "SVMVM: fuzz end at $(up) s"

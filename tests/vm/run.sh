@@ -44,7 +44,7 @@
 #   SVMRT_VM_FUZZ     seconds of the uAPI fuzzer (tests/kshim/svmshim-fuzz.c,
 #                     half as root, half unprivileged; default 50, 0: skip)
 #   SVMRT_VM_FUZZ_SEED  its seed (default: new each run; printed to replay)
-#   SVMRT_VM_FUZZ_ARGS  extra arguments (e.g. "-i dofork,viewmremap -j 4")
+#   SVMRT_VM_FUZZ_ARGS  extra arguments (e.g. "-x dofork,viewmremap -j 4")
 #   SVMRT_VM_SHELL    1: interactive shell in the VM instead of the run
 #   SVMRT_VM_QEMU     qemu binary (default qemu-system-x86_64)
 set -euo pipefail

@@ -388,6 +388,32 @@ static int snapshot(uintptr_t addr, size_t n, struct drm_svmshim_snapshot *s)
 	return shim_ioctl(DRM_IOCTL_SVMSHIM_SNAPSHOT, s);
 }
 
+/*
+ * A SNAPSHOT for svm_query and the resident counts. The shim answers EBUSY
+ * when the page tables kept changing under its walk (an invalidation raced
+ * each of its tries): transient, so it is asked again within the retry
+ * policy's bounds (SVM_RETRY_ROUNDS rounds, SVM_RETRY_BUDGET_US from the
+ * first retry, the policy's doubling pauses) before the caller fails.
+ * Other errors are not retried. svm__rt.lock is held through the pauses
+ * (a backend op cannot let go of it); the budget bounds that.
+ */
+static int snapshot_retry(struct svm__rt *rt, uintptr_t addr, size_t n,
+			  struct drm_svmshim_snapshot *s)
+{
+	struct svm__retry st;
+	uint64_t pause_ns;
+	int err;
+
+	svm__retry_start(&st);
+	while ((err = snapshot(addr, n, s)) == -EBUSY &&
+	       svm__retry_next_round(rt, &st, &pause_ns))
+		svm__retry_pause(pause_ns);
+	if (err == -EBUSY && st.round)
+		svm__info("kshim: SNAPSHOT at %#lx still busy after %d retries",
+			  (unsigned long)addr, st.round);
+	return err;
+}
+
 static int runtime_loc(int32_t shim)
 {
 	if (shim >= 0 && shim < K.ndev)
@@ -611,7 +637,7 @@ static svm_result_t kshim_query(struct svm__rt *rt, struct svm__range *r, size_t
 	for (size_t done = 0; done < n;) {
 		size_t k = n - done < CHUNK_PAGES ? n - done : CHUNK_PAGES;
 		struct drm_svmshim_snapshot s;
-		int err = snapshot(r->start + (first + done) * SVM__PAGE_SIZE, k, &s);
+		int err = snapshot_retry(rt, r->start + (first + done) * SVM__PAGE_SIZE, k, &s);
 
 		if (err) {
 			svm__err("kshim: SNAPSHOT of %zu pages at %#lx failed: %s", k,
@@ -646,7 +672,7 @@ static void count_resident(struct svm__rt *rt)
 		for (size_t done = 0; done < r->npages;) {
 			size_t n = r->npages - done < CHUNK_PAGES ? r->npages - done : CHUNK_PAGES;
 			struct drm_svmshim_snapshot s;
-			int err = snapshot(r->start + done * SVM__PAGE_SIZE, n, &s);
+			int err = snapshot_retry(rt, r->start + done * SVM__PAGE_SIZE, n, &s);
 
 			if (err) {
 				svm__err("kshim: SNAPSHOT for resident bytes failed: %s",
