@@ -274,7 +274,7 @@ static void final_stats(struct svm__rt *rt, svm_stats_t *total, svm_stats_t *dev
 	total->device_resident_bytes = (uint64_t)resident * SVM__PAGE_SIZE;
 }
 
-static void json_stats(FILE *f, const svm_stats_t *s)
+void svm__json_stats(FILE *f, const svm_stats_t *s)
 {
 	const char *sep = "";
 
@@ -315,11 +315,11 @@ static void write_final(FILE *f, struct svm__rt *rt)
 		svm__json_string(f, name);
 	}
 	fprintf(f, "],\n\"stats\":{\"total\":");
-	json_stats(f, &total);
+	svm__json_stats(f, &total);
 	fprintf(f, ",\n\"devices\":[");
 	for (int d = 0; d < rt->ndev; d++) {
 		fprintf(f, "%s", d ? ",\n" : "");
-		json_stats(f, &dev[d]);
+		svm__json_stats(f, &dev[d]);
 	}
 	fprintf(f, "]},\n\"ranges\":[");
 	for (size_t k = 0; k < rt->nranges; k++) {

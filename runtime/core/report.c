@@ -646,20 +646,6 @@ static void replay(struct ctx *c)
 
 /* ---- output ----------------------------------------------------------------- */
 
-static void json_stats(FILE *f, const svm_stats_t *s)
-{
-	const char *sep = "";
-
-	fprintf(f, "{");
-#define X(name) fprintf(f, "%s\"" #name "\":%" PRIu64, sep, s->name), sep = ",";
-	SVM__STATS_FIELDS(X)
-#undef X
-	fprintf(f, ",\"failures_by\":[");
-	for (int k = 0; k < SVM_FAILURE_COUNT; k++)
-		fprintf(f, "%s%" PRIu64, k ? "," : "", s->failures_by[k]);
-	fprintf(f, "]}");
-}
-
 static bool rare(uint8_t type)
 {
 	return type == SVM__EV_FAILURE || type == SVM__EV_PINNED || type == SVM__EV_RETRY ||
@@ -736,22 +722,22 @@ static void write_data(FILE *f, struct ctx *c)
 	fprintf(f, "],\n\"stats\":");
 	if (in->have_stats) {
 		fprintf(f, "{\"total\":");
-		json_stats(f, &in->total);
+		svm__json_stats(f, &in->total);
 		fprintf(f, ",\"devices\":[");
 		for (int d = 0; d < in->ndev; d++) {
 			fprintf(f, "%s", d ? "," : "");
-			json_stats(f, &in->dev[d]);
+			svm__json_stats(f, &in->dev[d]);
 		}
 		fprintf(f, "]}");
 	} else {
 		fprintf(f, "null");
 	}
 	fprintf(f, ",\n\"derived\":{\"total\":");
-	json_stats(f, &c->derived[NLOC]);
+	svm__json_stats(f, &c->derived[NLOC]);
 	fprintf(f, ",\"devices\":[");
 	for (int d = 0; d < in->ndev; d++) {
 		fprintf(f, "%s", d ? "," : "");
-		json_stats(f, &c->derived[1 + d]);
+		svm__json_stats(f, &c->derived[1 + d]);
 	}
 	fprintf(f, "]},\n\"timeline\":{\"bins\":%d,\"kinds\":[", TL_BINS);
 	for (int k = 0; k < K_COUNT; k++)

@@ -55,4 +55,7 @@ int svm__report_write(const char *path, struct svm__report_in *in);
 /* A JSON string with everything outside printable ASCII and <>& escaped. */
 void svm__json_string(FILE *f, const char *s);
 
+/* A svm_stats_t as a JSON object: SVM__STATS_FIELDS, then failures_by[]. */
+void svm__json_stats(FILE *f, const svm_stats_t *s);
+
 #endif
