@@ -37,7 +37,7 @@ configure_build "$BUILD" -DSVMRT_VM_TESTS=$vm
 ctest --test-dir "$BUILD" --output-on-failure -j"$JOBS"
 
 # LeakSanitizer: leaks of the libraries we call are not ours (tests/lsan.supp)
-export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0"
 for san in address undefined; do
 	# not mpi: Open MPI's own allocations would drown LeakSanitizer; the
 	# runtime paths it drives are those of the user tests run here
