@@ -552,11 +552,7 @@ static size_t move_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, in
 
 		if (err == ENOENT && holes(s + done, 1, &hole) && hole) {
 			/* nothing there to move (see holes()): the page arrives as zeros */
-			out[k] = uffd_copy(d + done, (uintptr_t)U.zeros, SVM__PAGE_SIZE, 0, &err) ==
-					 SVM__PAGE_SIZE ?
-				 SVM_FAILURE_NONE :
-				 classify_errno(err, "zero fill", addr + done);
-			moved += out[k] == SVM_FAILURE_NONE;
+			moved += zero_fill(d + done, SVM__PAGE_SIZE, &out[k]);
 			done += SVM__PAGE_SIZE;
 			continue;
 		}
