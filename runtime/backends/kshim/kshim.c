@@ -150,7 +150,7 @@ static int list_nodes(char (*list)[NODE_LEN])
 
 		if (strncmp(e->d_name, "renderD", 7) || strlen(e->d_name) > 32)
 			continue;
-		snprintf(path, sizeof(path), "/dev/dri/%s", e->d_name);
+		snprintf(path, sizeof(path), "/dev/dri/%.32s", e->d_name);
 		n = add_node(list, n, path);
 	}
 	closedir(dir);
