@@ -9,7 +9,7 @@
 
 #include "policy.h"
 #include "retry.h"
-#include "../core/ops.h"
+#include "../backends/backend.h"
 
 static uintptr_t page_addr(const struct svm__range *r, size_t i)
 {

@@ -10,7 +10,7 @@
 #ifndef SVM_POLICY_H
 #define SVM_POLICY_H
 
-#include "../core/internal.h"
+#include "../mem/mem.h"
 
 /* svm__migrate flags */
 #define SVM__MIG_POPULATE 0x1 /* never-touched pages are filled at dst too */

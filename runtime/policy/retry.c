@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "retry.h"
-#include "../core/ops.h"
+#include "../backends/backend.h"
 
 void svm__retry_start(struct svm__retry *st)
 {

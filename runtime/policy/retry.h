@@ -7,7 +7,7 @@
 #ifndef SVM_POLICY_RETRY_H
 #define SVM_POLICY_RETRY_H
 
-#include "../core/internal.h"
+#include "../core/rt.h"
 
 /*
  * The time budget covers the retries, not the first attempt: its clock

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "../../runtime/core/rt.h"
 #include "report.h"
 
 #define MAX_DEPTH 64

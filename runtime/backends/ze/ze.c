@@ -87,8 +87,13 @@ static struct ze {
 	lz_context_t ctx;
 	int ndev;
 	struct ze_dev dev[SVM__MAX_DEVICES];
-	bool ready; /* handles published to svm_ze_handles; svm__rt.lock */
+	bool ready; /* handles published to svm_ze_handles; rt->lock */
 } Z;
+/*
+ * The runtime ze_init was called for, kept for svm_ze_handles (an entry
+ * point of svmrt_ze.h that gets no rt): NULL until the first ze_init.
+ */
+static _Atomic(struct svm__rt *) ze_rt;
 
 /* ---- results: the one boundary --------------------------------------- */
 
@@ -398,6 +403,7 @@ static svm_result_t ze_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_si
 	rt->ndev = Z.ndev;
 	*heap = 0; /* the driver allocates: no heap of ours */
 	*heap_size = 0;
+	atomic_store(&ze_rt, rt);
 	pthread_mutex_lock(&rt->lock);
 	Z.ready = true;
 	pthread_mutex_unlock(&rt->lock);
@@ -566,19 +572,23 @@ svm_result_t svm_ze_handles(int device, void **context, void **device_handle)
 {
 	svm_result_t res = SVM_ERROR_INVALID_ARGUMENT;
 	void *ctx = NULL, *handle = NULL;
-	bool ready;
+	bool ready = false;
+	struct svm__rt *rt = atomic_load(&ze_rt);
 
-	pthread_mutex_lock(&svm__rt.lock);
-	ready = Z.ready;
+	if (rt) {
+		pthread_mutex_lock(&rt->lock);
+		ready = Z.ready;
+	}
 	if (ready && device >= 0 && device < Z.ndev && (context || device_handle)) {
 		ctx = Z.ctx;
 		handle = Z.dev[device].handle;
 		res = SVM_OK;
 	}
-	pthread_mutex_unlock(&svm__rt.lock);
+	if (rt)
+		pthread_mutex_unlock(&rt->lock);
 	if (!ready) /* another backend is live, or none */
 		return svm_device_count() > 0 ? SVM_ERROR_UNSUPPORTED : SVM_ERROR_NOT_INITIALIZED;
-	/* stored unlocked: the outputs may be SVM memory (see core/api.c) */
+	/* stored unlocked: the outputs may be SVM memory (see api/api.h) */
 	if (res == SVM_OK && context)
 		*context = ctx;
 	if (res == SVM_OK && device_handle)

@@ -2,7 +2,7 @@
 #ifndef SVM_CORE_LAUNCH_H
 #define SVM_CORE_LAUNCH_H
 
-#include "internal.h"
+#include "../core/rt.h"
 
 /* Serialises launches on a device; taken before svm__rt.lock. */
 extern pthread_mutex_t svm__launch_lock[SVM__MAX_DEVICES];

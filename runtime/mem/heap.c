@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "internal.h"
+#include "mem.h"
 
 void *svm__heap_reserve(size_t size)
 {

@@ -8,9 +8,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "../core/rt.h"
 #include "profile.h"
-#include "ops.h"
 #include "report.h"
 
 bool svm__tracing;
@@ -31,7 +30,10 @@ static struct top_range retired[TOP_N];
 static size_t nretired;
 static bool started, stopped;
 static uint64_t stop_ns; /* when the run ended, the same for the trace and the report */
-static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
+static uint64_t t0_ns;   /* svm_init's time, for the trace's timestamps */
+/* names given at start: the backend and its devices, for the outputs */
+static char backend_name[32];
+static char dev_names[SVM__MAX_DEVICES][SVM__PROFILE_NAME_LEN];
 
 /* ---- histogram ----------------------------------------------------- */
 
@@ -96,7 +98,7 @@ uint32_t svm__tid(void)
 
 void svm__trace_emit(struct svm__event *ev)
 {
-	uint64_t t0 = svm__rt.t0_ns;
+	uint64_t t0 = t0_ns;
 
 	if (!ev->ts_ns)
 		ev->ts_ns = svm__now_ns();
@@ -152,38 +154,15 @@ void svm__fault_account(struct svm__rt *rt, int dev, bool cpu, bool write, uint6
 
 /* ---- start / stop -------------------------------------------------- */
 
-/* The process whose runtime writes SVM_PROFILE / SVM_TRACE at exit. */
-static pid_t owner_pid;
-
-static void at_exit(void)
-{
-	/*
-	 * A fork() child inherits this handler and a copy of the parent's
-	 * counters, but the files are the parent's: a child that exits
-	 * normally must not write them (it would overwrite the parent's
-	 * report with a stale one). forked_child covers fork(); the pid also
-	 * covers a child made without the atfork handlers (clone, vfork).
-	 */
-	if (svm__rt.forked_child || getpid() != owner_pid)
-		return;
-	pthread_mutex_lock(&svm__rt.lock);
-	if (svm__rt.be && svm__rt.be->sync && !svm__rt.forked_child) /* its last faults */
-		svm__rt.be->sync(&svm__rt, true);
-	if (svm__rt.be)
-		svm__profile_stop(&svm__rt);
-	pthread_mutex_unlock(&svm__rt.lock);
-}
-
-static void install_atexit(void)
-{
-	atexit(at_exit);
-}
-
-void svm__profile_start(struct svm__rt *rt)
+void svm__profile_start(struct svm__rt *rt, const char *backend,
+			const char (*devs)[SVM__PROFILE_NAME_LEN])
 {
 	started = true;
 	stopped = false;
-	owner_pid = getpid();
+	t0_ns = rt->t0_ns;
+	snprintf(backend_name, sizeof(backend_name), "%s", backend);
+	for (int d = 0; d < rt->ndev && d < SVM__MAX_DEVICES; d++)
+		snprintf(dev_names[d], sizeof(dev_names[d]), "%s", devs[d]);
 	nretired = 0;
 	memset(&rt->fault_hist, 0, sizeof(rt->fault_hist));
 	if (rt->cfg.trace[0] || rt->cfg.report[0]) {
@@ -200,8 +179,6 @@ void svm__profile_start(struct svm__rt *rt)
 				 cap);
 		svm__tracing = T.ring != NULL;
 	}
-	if (rt->cfg.profile[0] || rt->cfg.trace[0] || rt->cfg.report[0])
-		pthread_once(&atexit_once, install_atexit);
 }
 
 void svm__profile_range_freed(struct svm__rt *rt, const struct svm__range *r)
@@ -288,12 +265,9 @@ void svm__json_stats(FILE *f, const svm_stats_t *s)
 	fprintf(f, "]}");
 }
 
-static void device_name(struct svm__rt *rt, int d, char *buf, size_t len)
+static void device_name(int d, char *buf, size_t len)
 {
-	svm_device_props_t p = { 0 };
-
-	rt->be->device_props(rt, d, &p);
-	snprintf(buf, len, "device %d (%s)", d, p.name);
+	snprintf(buf, len, "%s", dev_names[d]);
 }
 
 /*
@@ -310,7 +284,7 @@ static void write_final(FILE *f, struct svm__rt *rt)
 	fprintf(f, "\"schema\":\"svmrt-trace-2\",\"seconds\":%.6f,\n\"devices\":[",
 		run_seconds(rt));
 	for (int d = 0; d < rt->ndev; d++) {
-		device_name(rt, d, name, sizeof(name));
+		device_name(d, name, sizeof(name));
 		fprintf(f, "%s", d ? "," : "");
 		svm__json_string(f, name);
 	}
@@ -362,11 +336,11 @@ static void write_report(struct svm__rt *rt)
 		free(ranges);
 		return;
 	}
-	in.backend = rt->be->name;
+	in.backend = backend_name;
 	in.source = "SVM_REPORT at exit";
 	in.ndev = rt->ndev < SVM__REPORT_MAX_DEVICES ? rt->ndev : SVM__REPORT_MAX_DEVICES;
 	for (int d = 0; d < in.ndev; d++)
-		device_name(rt, d, in.dev_names[d], sizeof(in.dev_names[d]));
+		device_name(d, in.dev_names[d], sizeof(in.dev_names[d]));
 	in.have_stats = true;
 	final_stats(rt, &in.total, in.dev);
 	in.seconds = run_seconds(rt);
@@ -397,7 +371,7 @@ static void write_trace(struct svm__rt *rt)
 	pthread_mutex_lock(&T.lock);
 	fprintf(f, "{\"traceEvents\":[\n");
 	fprintf(f, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":0,"
-		"\"args\":{\"name\":\"svmrt (%s backend)\"}}", pid, rt->be->name);
+		"\"args\":{\"name\":\"svmrt (%s backend)\"}}", pid, backend_name);
 	for (size_t k = 0; k < T.len; k++) {
 		const struct svm__event *e = &T.ring[(T.head + k) % T.cap];
 		char src[16], dst[16];
@@ -437,7 +411,7 @@ static void write_trace(struct svm__rt *rt)
 		fprintf(f, "}}");
 	}
 	fprintf(f, "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"backend\":\"%s\","
-		"\"events\":%zu,\"dropped_events\":%" PRIu64 ",\n", rt->be->name, T.len,
+		"\"events\":%zu,\"dropped_events\":%" PRIu64 ",\n", backend_name, T.len,
 		T.dropped);
 	pthread_mutex_unlock(&T.lock);
 	write_final(f, rt);
@@ -582,7 +556,7 @@ static void write_profile(struct svm__rt *rt)
 
 	total.launches = atomic_load(&rt->launches);
 	for (int d = 0; d < rt->ndev; d++)
-		device_name(rt, d, names[d], sizeof(names[d]));
+		device_name(d, names[d], sizeof(names[d]));
 	if (json) {
 		f = fopen(spec + 5, "w");
 		if (!f) {
@@ -591,7 +565,7 @@ static void write_profile(struct svm__rt *rt)
 		}
 		fprintf(f, "{\"schema\":\"svmrt-profile-1\",\"backend\":\"%s\",\"seconds\":%.6f,"
 			"\"launches\":%" PRIu64 ",\"prefetches\":%" PRIu64 ",\"devices\":[",
-			rt->be->name, secs, total.launches, total.prefetches);
+			backend_name, secs, total.launches, total.prefetches);
 		for (int d = 0; d < rt->ndev; d++) {
 			struct block b = { names[d], &rt->dev[d].stats, &rt->dev[d].fault_hist };
 
@@ -614,7 +588,7 @@ static void write_profile(struct svm__rt *rt)
 		return;
 	}
 	fprintf(f, "==== svmrt profile: %s backend, %d device(s), %.3f s, %" PRIu64
-		" launches, %" PRIu64 " prefetches\n", rt->be->name, rt->ndev, secs,
+		" launches, %" PRIu64 " prefetches\n", backend_name, rt->ndev, secs,
 		total.launches, total.prefetches);
 	for (int d = 0; d < rt->ndev; d++)
 		print_block(f, &(struct block){ names[d], &rt->dev[d].stats,

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "../core/rt.h"
 #include "report.h"
 #include "report_html.h" /* generated from report.html: svm__report_html[] */
 

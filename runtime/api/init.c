@@ -4,18 +4,19 @@
  * policy layer and the backend.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "internal.h"
+#include "../core/rt.h"
 #include "launch.h"
 #include "../policy/policy.h"
+#include "../mem/mem.h"
 #include "../backends/backend.h"
 #include "../topo/topo.h"
 
-struct svm__rt svm__rt = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-/* guards init/finalize; taken before svm__rt.lock */
+/* guards init/finalize; taken before rt->lock */
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_bool live;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -82,27 +83,31 @@ static void fork_gate_open(bool child)
 
 static void fork_prepare(void)
 {
+	struct svm__rt *rt = svm__rt_get(); /* atfork handlers take no argument */
+
 	pthread_mutex_lock(&init_lock);
 	if (!atomic_load(&live))
 		return;
-	for (int d = 0; d < svm__rt.ndev; d++)
+	for (int d = 0; d < rt->ndev; d++)
 		pthread_mutex_lock(&svm__launch_lock[d]);
 	atomic_fetch_add(&fork_waiting, 1);
 	pthread_mutex_lock(&fork_gate);
-	pthread_mutex_lock(&svm__rt.lock);
+	pthread_mutex_lock(&rt->lock);
 	/* the child has no fault service: it must find every page at home */
-	if (svm__rt.be->evacuate)
-		svm__rt.be->evacuate(&svm__rt);
+	if (rt->be->evacuate)
+		rt->be->evacuate(rt);
 	else
-		svm__evacuate_all(&svm__rt);
+		svm__evacuate_all(rt);
 }
 
 static void fork_parent(void)
 {
+	struct svm__rt *rt = svm__rt_get(); /* atfork handlers take no argument */
+
 	if (atomic_load(&live)) {
-		pthread_mutex_unlock(&svm__rt.lock);
+		pthread_mutex_unlock(&rt->lock);
 		fork_gate_open(false);
-		for (int d = svm__rt.ndev - 1; d >= 0; d--)
+		for (int d = rt->ndev - 1; d >= 0; d--)
 			pthread_mutex_unlock(&svm__launch_lock[d]);
 	}
 	pthread_mutex_unlock(&init_lock);
@@ -110,13 +115,15 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	struct svm__rt *rt = svm__rt_get(); /* atfork handlers take no argument */
+
 	if (atomic_load(&live)) {
 		/* no service thread, no workers here: the runtime is not inherited */
-		svm__rt.forked_child = true;
+		rt->forked_child = true;
 		atomic_store(&live, false);
-		pthread_mutex_unlock(&svm__rt.lock);
+		pthread_mutex_unlock(&rt->lock);
 		fork_gate_open(true);
-		for (int d = svm__rt.ndev - 1; d >= 0; d--)
+		for (int d = rt->ndev - 1; d >= 0; d--)
 			pthread_mutex_unlock(&svm__launch_lock[d]);
 	}
 	pthread_mutex_unlock(&init_lock);
@@ -125,6 +132,60 @@ static void fork_child(void)
 static void install_atfork(void)
 {
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* ---- exit: the profile, trace and report of a run ------------------ */
+
+/* The process whose runtime writes SVM_PROFILE / SVM_TRACE at exit. */
+static pid_t owner_pid;
+static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
+
+static void at_exit(void)
+{
+	struct svm__rt *rt = svm__rt_get(); /* an atexit handler takes no argument */
+
+	/*
+	 * A fork() child inherits this handler and a copy of the parent's
+	 * counters, but the files are the parent's: a child that exits
+	 * normally must not write them (it would overwrite the parent's
+	 * report with a stale one). forked_child covers fork(); the pid also
+	 * covers a child made without the atfork handlers (clone, vfork).
+	 */
+	if (rt->forked_child || getpid() != owner_pid)
+		return;
+	pthread_mutex_lock(&rt->lock);
+	if (rt->be && rt->be->sync && !rt->forked_child) /* its last faults */
+		rt->be->sync(rt, true);
+	if (rt->be)
+		svm__profile_stop(rt);
+	pthread_mutex_unlock(&rt->lock);
+}
+
+static void install_atexit(void)
+{
+	atexit(at_exit);
+}
+
+/*
+ * Starts the profile with the names it prints (so that obs/ never calls a
+ * backend), and writes it at exit if the program does not finalize.
+ */
+static void profile_start(struct svm__rt *rt)
+{
+	char names[SVM__MAX_DEVICES][SVM__PROFILE_NAME_LEN];
+
+	pthread_mutex_lock(&rt->lock);
+	for (int d = 0; d < rt->ndev; d++) {
+		svm_device_props_t p = { 0 };
+
+		rt->be->device_props(rt, d, &p);
+		snprintf(names[d], sizeof(names[d]), "device %d (%s)", d, p.name);
+	}
+	pthread_mutex_unlock(&rt->lock);
+	owner_pid = getpid();
+	svm__profile_start(rt, rt->be->name, names);
+	if (rt->cfg.profile[0] || rt->cfg.trace[0] || rt->cfg.report[0])
+		pthread_once(&atexit_once, install_atexit);
 }
 
 /* ---- init / finalize ----------------------------------------------- */
@@ -160,7 +221,7 @@ static const struct svm__backend_ops *pick_backend(const struct svm__config *cfg
 
 svm_result_t svm_init(void)
 {
-	struct svm__rt *rt = &svm__rt;
+	struct svm__rt *rt = svm__rt_get();
 	uintptr_t heap = 0;
 	size_t heap_size = 0;
 	svm_result_t res;
@@ -208,7 +269,7 @@ svm_result_t svm_init(void)
 		goto out;
 	}
 	rt->refs = 1;
-	svm__profile_start(rt);
+	profile_start(rt);
 	atomic_store(&live, true);
 	svm__info("initialized: backend %s, %d device(s), heap %zu MiB at %#lx", rt->be->name,
 		  rt->ndev, heap_size >> 20, (unsigned long)heap);
@@ -221,7 +282,7 @@ out:
 
 svm_result_t svm_finalize(void)
 {
-	struct svm__rt *rt = &svm__rt;
+	struct svm__rt *rt = svm__rt_get();
 
 	pthread_mutex_lock(&init_lock);
 	if (rt->refs <= 0 || rt->forked_child) {
@@ -263,28 +324,28 @@ svm_result_t svm_finalize(void)
 }
 
 /* Takes rt->lock if the runtime is up; the caller unlocks. */
-static svm_result_t enter(void)
+static svm_result_t enter(struct svm__rt *rt)
 {
 	if (!atomic_load(&live))
 		return SVM_ERROR_NOT_INITIALIZED;
 	fork_gate_pass();
-	pthread_mutex_lock(&svm__rt.lock);
+	pthread_mutex_lock(&rt->lock);
 	/*
 	 * Checked again under the lock: a last svm_finalize (or an svm_init
 	 * still bringing a new runtime up) may have started since the check
 	 * above; live is false from the start of the one to the end of the
 	 * other, and finalize's teardown holds this lock.
 	 */
-	if (!atomic_load(&live) || !svm__rt.be) {
-		pthread_mutex_unlock(&svm__rt.lock);
+	if (!atomic_load(&live) || !rt->be) {
+		pthread_mutex_unlock(&rt->lock);
 		return SVM_ERROR_NOT_INITIALIZED;
 	}
 	return SVM_OK;
 }
 
-static void leave(void)
+static void leave(struct svm__rt *rt)
 {
-	pthread_mutex_unlock(&svm__rt.lock);
+	pthread_mutex_unlock(&rt->lock);
 }
 
 /*
@@ -306,27 +367,27 @@ static void leave(void)
  * to write. Caller holds rt->lock. (Checked once; an allocation freed by
  * another thread while the call stores into it is a race of the program.)
  */
-static bool out_ok(const void *out, size_t len)
+static bool out_ok(struct svm__rt *rt, const void *out, size_t len)
 {
-	uintptr_t a = (uintptr_t)out, heap = svm__rt.heap;
-	size_t size = svm__rt.heap_size;
+	uintptr_t a = (uintptr_t)out, heap = rt->heap;
+	size_t size = rt->heap_size;
 	struct svm__range *r;
 
 	if (!out || len > UINTPTR_MAX - a)
 		return false;
-	for (int d = 0; d < svm__rt.ndev; d++) {
-		uintptr_t v = svm__rt.dev[d].view;
+	for (int d = 0; d < rt->ndev; d++) {
+		uintptr_t v = rt->dev[d].view;
 
 		if (v && a < v + size && a + len > v)
 			return false;
 	}
-	r = svm__range_find(&svm__rt, a);
+	r = svm__range_find(rt, a);
 	if (r) /* the whole output inside its pages (a ze range has no heap) */
 		return len <= r->npages * SVM__PAGE_SIZE - (a - r->start);
 	if (size && a < heap + size && a + len > heap)
 		return false; /* a heap gap: freed, or never allocated */
 	/* before a range that the output runs into */
-	r = len ? svm__range_find(&svm__rt, a + len - 1) : NULL;
+	r = len ? svm__range_find(rt, a + len - 1) : NULL;
 	return r == NULL;
 }
 
@@ -337,31 +398,33 @@ static bool out_ok(const void *out, size_t len)
 
 int svm_device_count(void)
 {
+	struct svm__rt *rt = svm__rt_get();
 	int n;
 
-	if (enter() != SVM_OK)
+	if (enter(rt) != SVM_OK)
 		return 0;
-	n = svm__rt.ndev;
-	leave();
+	n = rt->ndev;
+	leave(rt);
 	return n;
 }
 
 svm_result_t svm_device_props(int device, svm_device_props_t *props)
 {
+	struct svm__rt *rt = svm__rt_get();
 	svm_device_props_t out;
-	svm_result_t res = enter();
+	svm_result_t res = enter(rt);
 
 	if (res != SVM_OK)
 		return res;
-	if (device < 0 || device >= svm__rt.ndev || !out_ok(props, sizeof(*props))) {
+	if (device < 0 || device >= rt->ndev || !out_ok(rt, props, sizeof(*props))) {
 		res = SVM_ERROR_INVALID_ARGUMENT;
 	} else {
 		memset(&out, 0, sizeof(out));
-		res = svm__rt.be->device_props(&svm__rt, device, &out);
+		res = rt->be->device_props(rt, device, &out);
 		out.compute_threads =
-			svm__rt.dev[device].launchable ? svm__pool_threads(&svm__rt) : 0;
+			rt->dev[device].launchable ? svm__pool_threads(rt) : 0;
 	}
-	leave();
+	leave(rt);
 	if (res == SVM_OK) /* outputs are stored unlocked: see "Outputs" above */
 		STORE_OUT(props, out);
 	return res;
@@ -370,33 +433,33 @@ svm_result_t svm_device_props(int device, svm_device_props_t *props)
 /* ---- memory -------------------------------------------------------- */
 
 /* From the heap, or from the backend's driver when it allocates itself. */
-static struct svm__range *alloc_range(size_t bytes, svm_result_t *res)
+static struct svm__range *alloc_range(struct svm__rt *rt, size_t bytes, svm_result_t *res)
 {
-	const struct svm__backend_ops *be = svm__rt.be;
+	const struct svm__backend_ops *be = rt->be;
 	struct svm__range *r;
 	uintptr_t addr;
 
 	if (be->alloc_range) {
-		*res = be->alloc_range(&svm__rt, bytes, &addr);
+		*res = be->alloc_range(rt, bytes, &addr);
 		if (*res != SVM_OK)
 			return NULL;
-		r = svm__range_insert(&svm__rt, addr, bytes);
+		r = svm__range_insert(rt, addr, bytes);
 		if (!r) {
 			*res = SVM_ERROR_OUT_OF_MEMORY;
 			struct svm__range tmp = { .start = addr, .bytes = bytes };
 
-			be->free_range(&svm__rt, &tmp);
+			be->free_range(rt, &tmp);
 		}
 		return r;
 	}
-	r = svm__range_alloc(&svm__rt, bytes);
+	r = svm__range_alloc(rt, bytes);
 	if (!r) {
 		*res = SVM_ERROR_OUT_OF_MEMORY;
 		return NULL;
 	}
-	*res = be->range_map(&svm__rt, r);
+	*res = be->range_map(rt, r);
 	if (*res != SVM_OK) {
-		svm__range_release(&svm__rt, r);
+		svm__range_release(rt, r);
 		return NULL;
 	}
 	return r;
@@ -404,30 +467,31 @@ static struct svm__range *alloc_range(size_t bytes, svm_result_t *res)
 
 svm_result_t svm_alloc(void **ptr, size_t bytes)
 {
+	struct svm__rt *rt = svm__rt_get();
 	struct svm__range *r;
 	void *addr = NULL;
 	svm_result_t res;
 
 	if (!ptr || !bytes)
 		return atomic_load(&live) ? SVM_ERROR_INVALID_ARGUMENT : SVM_ERROR_NOT_INITIALIZED;
-	res = enter();
+	res = enter(rt);
 	if (res != SVM_OK)
 		return res;
-	if (!out_ok(ptr, sizeof(*ptr))) {
-		leave();
+	if (!out_ok(rt, ptr, sizeof(*ptr))) {
+		leave(rt);
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
-	r = alloc_range(bytes, &res);
+	r = alloc_range(rt, bytes, &res);
 	if (r) {
 		addr = (void *)r->start;
-		if (svm__rt.cfg.profile_callsites)
+		if (rt->cfg.profile_callsites)
 			r->callsite = __builtin_extract_return_addr(__builtin_return_address(0));
 		svm__trace((struct svm__event){ .type = SVM__EV_ALLOC, .ts_ns = svm__now_ns(),
 						.addr = r->start, .pages = r->npages,
 						.failed = r->bytes, .site = (uintptr_t)r->callsite,
 						.src = -2, .dst = -2 });
 	}
-	leave();
+	leave(rt);
 	if (res == SVM_ERROR_OUT_OF_MEMORY)
 		svm__info("svm_alloc(%zu): the SVM heap has no room (SVM_HEAP_SIZE)", bytes);
 	if (r) /* unlocked: *ptr may be SVM memory on a device (a list's node->next) */
@@ -437,33 +501,34 @@ svm_result_t svm_alloc(void **ptr, size_t bytes)
 
 svm_result_t svm_free(void *ptr)
 {
+	struct svm__rt *rt = svm__rt_get();
 	struct svm__range *r;
-	svm_result_t res = enter();
+	svm_result_t res = enter(rt);
 
 	if (res != SVM_OK)
 		return res;
-	r = svm__range_find(&svm__rt, (uintptr_t)ptr);
+	r = svm__range_find(rt, (uintptr_t)ptr);
 	if (!ptr || !r || r->start != (uintptr_t)ptr) {
-		leave();
+		leave(rt);
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
 	for (size_t i = 0; i < r->npages; i++) {
 		struct svm__page *p = &r->pages[i];
 
 		for (uint32_t m = p->remote; m; m &= m - 1)
-			svm__rt.dev[__builtin_ctz(m)].remote_pages--;
+			rt->dev[__builtin_ctz(m)].remote_pages--;
 		p->remote = 0;
-		svm__page_set_loc(&svm__rt, p, SVM__LOC_NONE);
+		svm__page_set_loc(rt, p, SVM__LOC_NONE);
 	}
-	if (svm__rt.be->free_range)
-		svm__rt.be->free_range(&svm__rt, r);
+	if (rt->be->free_range)
+		rt->be->free_range(rt, r);
 	else
-		svm__rt.be->range_unmap(&svm__rt, r);
-	svm__profile_range_freed(&svm__rt, r);
+		rt->be->range_unmap(rt, r);
+	svm__profile_range_freed(rt, r);
 	svm__trace((struct svm__event){ .type = SVM__EV_FREE, .ts_ns = svm__now_ns(),
 					.addr = r->start, .pages = r->npages, .src = -2, .dst = -2 });
-	svm__range_release(&svm__rt, r);
-	leave();
+	svm__range_release(rt, r);
+	leave(rt);
 	return SVM_OK;
 }
 
@@ -471,14 +536,14 @@ svm_result_t svm_free(void *ptr)
  * Checks [ptr, ptr+bytes) against the live ranges: page-aligned start,
  * non-zero length, inside one allocation. Caller holds rt->lock.
  */
-static struct svm__range *check_span(const void *ptr, size_t bytes, size_t *first, size_t *n)
+static struct svm__range *check_span(struct svm__rt *rt, const void *ptr, size_t bytes, size_t *first, size_t *n)
 {
 	uintptr_t a = (uintptr_t)ptr;
 	struct svm__range *r;
 
 	if (!ptr || !bytes || (a & (SVM__PAGE_SIZE - 1)))
 		return NULL;
-	r = svm__range_find(&svm__rt, a);
+	r = svm__range_find(rt, a);
 	if (!r || bytes > r->npages * SVM__PAGE_SIZE - (a - r->start))
 		return NULL;
 	*first = (a - r->start) / SVM__PAGE_SIZE;
@@ -486,43 +551,44 @@ static struct svm__range *check_span(const void *ptr, size_t bytes, size_t *firs
 	return r;
 }
 
-static bool valid_location(int loc)
+static bool valid_location(struct svm__rt *rt, int loc)
 {
-	return loc == SVM_HOST || (loc >= 0 && loc < svm__rt.ndev);
+	return loc == SVM_HOST || (loc >= 0 && loc < rt->ndev);
 }
 
 svm_result_t svm_prefetch(const void *ptr, size_t bytes, int location,
 			  svm_migrate_report_t *report)
 {
+	struct svm__rt *rt = svm__rt_get();
 	struct svm__range *r;
 	size_t first, n;
-	svm_result_t res = enter();
+	svm_result_t res = enter(rt);
 
 	if (res != SVM_OK)
 		return res;
-	r = check_span(ptr, bytes, &first, &n);
-	if (!r || !valid_location(location) || (report && !out_ok(report, sizeof(*report)))) {
-		leave();
+	r = check_span(rt, ptr, bytes, &first, &n);
+	if (!r || !valid_location(rt, location) || (report && !out_ok(rt, report, sizeof(*report)))) {
+		leave(rt);
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
-	svm__rt.stats.prefetches++;
+	rt->stats.prefetches++;
 	uint64_t t0 = svm__now_ns();
 	svm_migrate_report_t rep;
 
 	memset(&rep, 0, sizeof(rep));
-	if (svm__rt.be->prefetch)
-		res = svm__rt.be->prefetch(&svm__rt, r, first, n, location, report ? &rep : NULL);
+	if (rt->be->prefetch)
+		res = rt->be->prefetch(rt, r, first, n, location, report ? &rep : NULL);
 	else
-		res = svm__migrate(&svm__rt, r, first, n, location,
+		res = svm__migrate(rt, r, first, n, location,
 				   SVM__MIG_POPULATE * (location >= 0), report ? &rep : NULL);
 	svm__trace((struct svm__event){ .type = SVM__EV_PREFETCH, .ts_ns = t0,
 					.dur_ns = svm__now_ns() - t0, .addr = (uintptr_t)ptr,
 					.pages = n, .src = -2, .dst = (int8_t)location });
 	if (!atomic_load(&live)) { /* a last svm_finalize ran during a retry pause */
-		leave();
+		leave(rt);
 		return SVM_ERROR_NOT_INITIALIZED;
 	}
-	leave();
+	leave(rt);
 	if (report) /* unlocked: it may lie in the very pages just moved */
 		STORE_OUT(report, rep);
 	return res;
@@ -537,13 +603,14 @@ svm_result_t svm_prefetch(const void *ptr, size_t bytes, int location,
  */
 svm_result_t svm_advise(const void *ptr, size_t bytes, svm_advice_t advice, int location)
 {
+	struct svm__rt *rt = svm__rt_get();
 	struct svm__range *r;
 	size_t first, n;
-	svm_result_t res = enter();
+	svm_result_t res = enter(rt);
 
 	if (res != SVM_OK)
 		return res;
-	r = check_span(ptr, bytes, &first, &n);
+	r = check_span(rt, ptr, bytes, &first, &n);
 	res = SVM_ERROR_INVALID_ARGUMENT;
 	if (!r)
 		goto out;
@@ -553,36 +620,36 @@ svm_result_t svm_advise(const void *ptr, size_t bytes, svm_advice_t advice, int 
 	case SVM_ADVISE_UNSET_PREFERRED_LOCATION:
 		break;
 	case SVM_ADVISE_SET_PREFERRED_LOCATION:
-		if (!valid_location(location))
+		if (!valid_location(rt, location))
 			goto out;
 		break;
 	case SVM_ADVISE_SET_ACCESSED_BY:
 	case SVM_ADVISE_UNSET_ACCESSED_BY:
-		if (location < 0 || location >= svm__rt.ndev)
+		if (location < 0 || location >= rt->ndev)
 			goto out;
 		break;
 	default:
 		goto out;
 	}
-	res = svm__rt.be->advise ? svm__rt.be->advise(&svm__rt, r, first, n, advice, location) :
+	res = rt->be->advise ? rt->be->advise(rt, r, first, n, advice, location) :
 				   SVM_OK;
 	if (res != SVM_OK)
 		goto out;
 	for (size_t i = first; i < first + n; i++)
 		svm__page_advise(&r->pages[i], advice, location);
 	if (advice == SVM_ADVISE_UNSET_READ_MOSTLY)
-		svm__make_exclusive(&svm__rt, r, first, n);
+		svm__make_exclusive(rt, r, first, n);
 out:
-	leave();
+	leave(rt);
 	return res;
 }
 
 /* Pages [first, first + n) of r into out[]; caller holds rt->lock. */
-static svm_result_t query_locked(struct svm__range *r, size_t first, size_t n,
+static svm_result_t query_locked(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
 				 svm_page_info_t *out)
 {
-	if (svm__rt.be->query)
-		return svm__rt.be->query(&svm__rt, r, first, n, out);
+	if (rt->be->query)
+		return rt->be->query(rt, r, first, n, out);
 	for (size_t i = 0; i < n; i++) {
 		const struct svm__page *p = &r->pages[first + i];
 
@@ -605,38 +672,39 @@ static svm_result_t query_locked(struct svm__range *r, size_t first, size_t n,
 
 svm_result_t svm_query(const void *ptr, size_t bytes, svm_page_info_t *pages, size_t count)
 {
+	struct svm__rt *rt = svm__rt_get();
 	svm_page_info_t buf[QUERY_CHUNK];
 	struct svm__range *r;
 	size_t first, n, done = 0;
 	uintptr_t start;
-	svm_result_t res = enter();
+	svm_result_t res = enter(rt);
 
 	if (res != SVM_OK)
 		return res;
-	r = check_span(ptr, bytes, &first, &n);
-	if (!r || count < n || !out_ok(pages, n * sizeof(*pages))) {
-		leave();
+	r = check_span(rt, ptr, bytes, &first, &n);
+	if (!r || count < n || !out_ok(rt, pages, n * sizeof(*pages))) {
+		leave(rt);
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
 	start = r->start;
 	for (;;) {
 		size_t k = n - done < QUERY_CHUNK ? n - done : QUERY_CHUNK;
 
-		res = query_locked(r, first + done, k, buf);
-		leave();
+		res = query_locked(rt, r, first + done, k, buf);
+		leave(rt);
 		if (res != SVM_OK)
 			return res;
 		memcpy(pages + done, buf, k * sizeof(*buf));
 		done += k;
 		if (done == n)
 			return SVM_OK;
-		res = enter();
+		res = enter(rt);
 		if (res != SVM_OK)
 			return res;
 		/* freed meanwhile (by another thread): the rest has no answer */
-		r = svm__range_find(&svm__rt, start);
+		r = svm__range_find(rt, start);
 		if (!r || r->start != start || r->npages < first + n) {
-			leave();
+			leave(rt);
 			return SVM_ERROR_INVALID_ARGUMENT;
 		}
 	}
@@ -652,23 +720,24 @@ svm_result_t svm_query(const void *ptr, size_t bytes, svm_page_info_t *pages, si
  */
 svm_result_t svm_pointer_info(const void *ptr, svm_pointer_info_t *info)
 {
+	struct svm__rt *rt = svm__rt_get();
 	uintptr_t a = (uintptr_t)ptr;
 	svm_pointer_info_t out;
 	svm_page_info_t page;
 	struct svm__range *r;
-	svm_result_t res = enter();
+	svm_result_t res = enter(rt);
 
 	if (res != SVM_OK)
 		return res;
-	r = ptr ? svm__range_find(&svm__rt, a) : NULL;
-	if (!r || a - r->start >= r->bytes || !out_ok(info, sizeof(*info))) {
-		leave();
+	r = ptr ? svm__range_find(rt, a) : NULL;
+	if (!r || a - r->start >= r->bytes || !out_ok(rt, info, sizeof(*info))) {
+		leave(rt);
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
-	res = query_locked(r, (a - r->start) / SVM__PAGE_SIZE, 1, &page);
+	res = query_locked(rt, r, (a - r->start) / SVM__PAGE_SIZE, 1, &page);
 	out = (svm_pointer_info_t){ .base = (void *)r->start, .bytes = r->bytes,
 				    .location = page.location };
-	leave();
+	leave(rt);
 	if (res == SVM_OK) /* unlocked: see "Outputs" above */
 		STORE_OUT(info, out);
 	return res;
@@ -676,33 +745,34 @@ svm_result_t svm_pointer_info(const void *ptr, svm_pointer_info_t *info)
 
 svm_result_t svm_pin(const void *ptr, size_t bytes)
 {
+	struct svm__rt *rt = svm__rt_get();
 	struct svm__range *r;
 	size_t first, n;
-	svm_result_t res = enter();
+	svm_result_t res = enter(rt);
 
 	if (res != SVM_OK)
 		return res;
-	r = check_span(ptr, bytes, &first, &n);
+	r = check_span(rt, ptr, bytes, &first, &n);
 	res = SVM_ERROR_INVALID_ARGUMENT;
 	if (!r)
 		goto out;
 	res = SVM_ERROR_UNSUPPORTED;
-	if (!svm__rt.be->move && !svm__rt.be->pin)
+	if (!rt->be->move && !rt->be->pin)
 		goto out; /* no migration engine: nothing can keep pages home */
 	res = SVM_ERROR_INVALID_ARGUMENT;
 	for (size_t i = first; i < first + n; i++)
 		if (r->pages[i].pins == UINT16_MAX)
 			goto out;
 	/* a pinned page lives on the host; bring it there first */
-	res = svm__rt.be->move ? svm__migrate(&svm__rt, r, first, n, SVM_HOST, 0, NULL) : SVM_OK;
-	if (res != SVM_ERROR_INVALID_ARGUMENT && svm__rt.be->move) {
+	res = rt->be->move ? svm__migrate(rt, r, first, n, SVM_HOST, 0, NULL) : SVM_OK;
+	if (res != SVM_ERROR_INVALID_ARGUMENT && rt->be->move) {
 		/*
 		 * The retry pauses let the lock go: the range may be freed, its
 		 * pages sent away again or pinned to the limit meanwhile. Check
 		 * again, and bring back in one pass, under the lock from here
 		 * to the pin, what left.
 		 */
-		r = check_span(ptr, bytes, &first, &n);
+		r = check_span(rt, ptr, bytes, &first, &n);
 		if (!r) {
 			res = SVM_ERROR_INVALID_ARGUMENT;
 			goto out;
@@ -711,7 +781,7 @@ svm_result_t svm_pin(const void *ptr, size_t bytes)
 			if (r->pages[i].pins == UINT16_MAX)
 				goto out_inval;
 		if (res == SVM_OK)
-			res = svm__migrate(&svm__rt, r, first, n, SVM_HOST, SVM__MIG_NOWAIT, NULL);
+			res = svm__migrate(rt, r, first, n, SVM_HOST, SVM__MIG_NOWAIT, NULL);
 	}
 	if (res == SVM_ERROR_INVALID_ARGUMENT)
 		goto out;
@@ -720,8 +790,8 @@ svm_result_t svm_pin(const void *ptr, size_t bytes)
 		res = SVM_ERROR_BACKEND;
 		goto out;
 	}
-	if (svm__rt.be->pin) { /* without move(), it brings the pages home itself */
-		res = svm__rt.be->pin(&svm__rt, (uintptr_t)ptr, n);
+	if (rt->be->pin) { /* without move(), it brings the pages home itself */
+		res = rt->be->pin(rt, (uintptr_t)ptr, n);
 		if (res != SVM_OK)
 			goto out;
 	}
@@ -729,7 +799,7 @@ svm_result_t svm_pin(const void *ptr, size_t bytes)
 		r->pages[i].pins++;
 	svm__trace_pages(SVM__EV_PIN, (uintptr_t)ptr, n, -2, SVM_HOST, 0);
 out:
-	leave();
+	leave(rt);
 	return res;
 out_inval:
 	res = SVM_ERROR_INVALID_ARGUMENT;
@@ -738,25 +808,26 @@ out_inval:
 
 svm_result_t svm_unpin(const void *ptr, size_t bytes)
 {
+	struct svm__rt *rt = svm__rt_get();
 	struct svm__range *r;
 	size_t first, n;
-	svm_result_t res = enter();
+	svm_result_t res = enter(rt);
 
 	if (res != SVM_OK)
 		return res;
-	r = check_span(ptr, bytes, &first, &n);
+	r = check_span(rt, ptr, bytes, &first, &n);
 	res = SVM_ERROR_INVALID_ARGUMENT;
 	if (!r)
 		goto out;
 	res = SVM_ERROR_UNSUPPORTED;
-	if (!svm__rt.be->move && !svm__rt.be->unpin)
+	if (!rt->be->move && !rt->be->unpin)
 		goto out;
 	res = SVM_ERROR_INVALID_ARGUMENT;
 	for (size_t i = first; i < first + n; i++)
 		if (!r->pages[i].pins)
 			goto out; /* not pinned: nothing changes */
-	if (svm__rt.be->unpin) {
-		res = svm__rt.be->unpin(&svm__rt, (uintptr_t)ptr, n);
+	if (rt->be->unpin) {
+		res = rt->be->unpin(rt, (uintptr_t)ptr, n);
 		if (res != SVM_OK)
 			goto out;
 	}
@@ -770,7 +841,7 @@ svm_result_t svm_unpin(const void *ptr, size_t bytes)
 		r->pinned_said = false; /* pins found there later are news again */
 	res = SVM_OK;
 out:
-	leave();
+	leave(rt);
 	return res;
 }
 
@@ -778,20 +849,21 @@ out:
 
 svm_result_t svm_launch(int device, size_t grid, svm_kernel_fn fn, void *arg)
 {
+	struct svm__rt *rt = svm__rt_get();
 	svm_result_t res;
 
 	if (!atomic_load(&live))
 		return SVM_ERROR_NOT_INITIALIZED;
 	if (!fn || !grid)
 		return SVM_ERROR_INVALID_ARGUMENT;
-	res = enter();
+	res = enter(rt);
 	if (res != SVM_OK)
 		return res;
-	if (device < 0 || device >= svm__rt.ndev)
+	if (device < 0 || device >= rt->ndev)
 		res = SVM_ERROR_INVALID_ARGUMENT;
-	else if (!svm__rt.dev[device].launchable)
+	else if (!rt->dev[device].launchable)
 		res = SVM_ERROR_UNSUPPORTED;
-	leave();
+	leave(rt);
 	if (res != SVM_OK)
 		return res;
 
@@ -802,31 +874,31 @@ svm_result_t svm_launch(int device, size_t grid, svm_kernel_fn fn, void *arg)
 	 * svm_init after it with other devices: check again under this lock,
 	 * which finalize needs before it can tear the device down.
 	 */
-	res = enter();
+	res = enter(rt);
 	if (res == SVM_OK) {
-		if (device >= svm__rt.ndev)
+		if (device >= rt->ndev)
 			res = SVM_ERROR_INVALID_ARGUMENT;
-		else if (!svm__rt.dev[device].launchable)
+		else if (!rt->dev[device].launchable)
 			res = SVM_ERROR_UNSUPPORTED;
-		leave();
+		leave(rt);
 	}
 	if (res != SVM_OK) {
 		pthread_mutex_unlock(&svm__launch_lock[device]);
 		return res;
 	}
-	atomic_fetch_add(&svm__rt.launches, 1);
+	atomic_fetch_add(&rt->launches, 1);
 	uint64_t t0 = svm__now_ns();
 
-	res = svm__pool_run(&svm__rt, device, grid, fn, arg);
+	res = svm__pool_run(rt, device, grid, fn, arg);
 	svm__trace((struct svm__event){ .type = SVM__EV_LAUNCH, .ts_ns = t0,
 					.dur_ns = svm__now_ns() - t0, .pages = grid, .src = -2,
 					.dst = (int8_t)device });
 	/* in-place working copies end with the launch: writes become visible */
-	pthread_mutex_lock(&svm__rt.lock);
-	svm__remote_flush_device(&svm__rt, device);
-	if (svm__rt.be->sync) /* what the driver did during the launch */
-		svm__rt.be->sync(&svm__rt, false);
-	pthread_mutex_unlock(&svm__rt.lock);
+	pthread_mutex_lock(&rt->lock);
+	svm__remote_flush_device(rt, device);
+	if (rt->be->sync) /* what the driver did during the launch */
+		rt->be->sync(rt, false);
+	pthread_mutex_unlock(&rt->lock);
 	pthread_mutex_unlock(&svm__launch_lock[device]);
 	return res;
 }
@@ -840,44 +912,46 @@ static void fill_resident(svm_stats_t *s, size_t pages)
 
 svm_result_t svm_stats(svm_stats_t *stats)
 {
+	struct svm__rt *rt = svm__rt_get();
 	svm_stats_t out;
-	svm_result_t res = enter();
+	svm_result_t res = enter(rt);
 	size_t resident = 0;
 
 	if (res != SVM_OK)
 		return res;
-	if (!out_ok(stats, sizeof(*stats))) {
-		leave();
+	if (!out_ok(rt, stats, sizeof(*stats))) {
+		leave(rt);
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
-	if (svm__rt.be->sync)
-		svm__rt.be->sync(&svm__rt, true);
-	out = svm__rt.stats;
-	out.launches = atomic_load(&svm__rt.launches);
-	for (int d = 0; d < svm__rt.ndev; d++)
-		resident += svm__rt.dev[d].resident;
+	if (rt->be->sync)
+		rt->be->sync(rt, true);
+	out = rt->stats;
+	out.launches = atomic_load(&rt->launches);
+	for (int d = 0; d < rt->ndev; d++)
+		resident += rt->dev[d].resident;
 	fill_resident(&out, resident);
-	leave();
+	leave(rt);
 	STORE_OUT(stats, out);
 	return SVM_OK;
 }
 
 svm_result_t svm_device_stats(int device, svm_stats_t *stats)
 {
+	struct svm__rt *rt = svm__rt_get();
 	svm_stats_t out;
-	svm_result_t res = enter();
+	svm_result_t res = enter(rt);
 
 	if (res != SVM_OK)
 		return res;
-	if (device < 0 || device >= svm__rt.ndev || !out_ok(stats, sizeof(*stats))) {
-		leave();
+	if (device < 0 || device >= rt->ndev || !out_ok(rt, stats, sizeof(*stats))) {
+		leave(rt);
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
-	if (svm__rt.be->sync)
-		svm__rt.be->sync(&svm__rt, true);
-	out = svm__rt.dev[device].stats;
-	fill_resident(&out, svm__rt.dev[device].resident);
-	leave();
+	if (rt->be->sync)
+		rt->be->sync(rt, true);
+	out = rt->dev[device].stats;
+	fill_resident(&out, rt->dev[device].resident);
+	leave(rt);
 	STORE_OUT(stats, out);
 	return SVM_OK;
 }
