@@ -23,17 +23,7 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 const char *svm_result_string(svm_result_t r)
 {
-	switch (r) {
-	case SVM_OK: return "success";
-	case SVM_PARTIAL: return "partial: some pages did not move";
-	case SVM_ERROR_INVALID_ARGUMENT: return "invalid argument";
-	case SVM_ERROR_OUT_OF_MEMORY: return "out of memory";
-	case SVM_ERROR_NO_DEVICE: return "no such backend or device";
-	case SVM_ERROR_UNSUPPORTED: return "not supported by this backend";
-	case SVM_ERROR_BACKEND: return "backend failure";
-	case SVM_ERROR_NOT_INITIALIZED: return "svmrt is not initialized";
-	}
-	return "unknown result";
+	return svm__result_name(r);
 }
 
 const char *svm_version(void)
@@ -43,11 +33,7 @@ const char *svm_version(void)
 
 const char *svm_failure_string(svm_failure_t f)
 {
-	static const char *const names[SVM_FAILURE_COUNT] = {
-		"none", "pinned", "busy", "no-memory", "unsupported",
-	};
-
-	return (unsigned)f < SVM_FAILURE_COUNT ? names[f] : "?";
+	return svm__failure_name(f);
 }
 
 /* ---- fork ---------------------------------------------------------- */
@@ -94,8 +80,8 @@ static void fork_prepare(void)
 	pthread_mutex_lock(&fork_gate);
 	pthread_mutex_lock(&rt->lock);
 	/* the child has no fault service: it must find every page at home */
-	if (rt->be->evacuate)
-		rt->be->evacuate(rt);
+	if (rt->be->replace.evacuate)
+		rt->be->replace.evacuate(rt);
 	else
 		svm__evacuate_all(rt);
 }
@@ -154,8 +140,8 @@ static void at_exit(void)
 	if (rt->forked_child || getpid() != owner_pid)
 		return;
 	pthread_mutex_lock(&rt->lock);
-	if (rt->be && rt->be->sync && !rt->forked_child) /* its last faults */
-		rt->be->sync(rt, true);
+	if (rt->be && rt->be->replace.sync && !rt->forked_child) /* its last faults */
+		rt->be->replace.sync(rt, true);
 	if (rt->be)
 		svm__profile_stop(rt);
 	pthread_mutex_unlock(&rt->lock);
@@ -245,7 +231,7 @@ svm_result_t svm_init(void)
 		svm__warn("SVM_INJECT=\"%s\": %s; no faults are injected", rt->cfg.inject, why);
 	else if (rt->inject.on)
 		svm__warn("fault injection on: %u%% of page moves fail as %s (seed %llu)",
-			  rt->inject.percent, svm_failure_string(rt->inject.cls),
+			  rt->inject.percent, svm__failure_name(rt->inject.cls),
 			  (unsigned long long)rt->inject.seed);
 	rt->be = pick_backend(&rt->cfg);
 	res = SVM_ERROR_NO_DEVICE;
@@ -300,8 +286,8 @@ svm_result_t svm_finalize(void)
 		pthread_mutex_unlock(&svm__launch_lock[d]);
 	}
 	pthread_mutex_lock(&rt->lock);
-	if (rt->be->sync)
-		rt->be->sync(rt, true);
+	if (rt->be->replace.sync)
+		rt->be->replace.sync(rt, true);
 	svm__profile_stop(rt);
 	if (rt->nranges)
 		svm__info("finalize: freeing %zu allocation(s) still live", rt->nranges);
@@ -310,8 +296,8 @@ svm_result_t svm_finalize(void)
 
 		for (size_t i = 0; i < r->npages; i++)
 			svm__page_set_loc(rt, &r->pages[i], SVM__LOC_NONE);
-		if (rt->be->free_range) /* the driver's memory goes back to the driver */
-			rt->be->free_range(rt, r);
+		if (rt->be->replace.free_range) /* the driver's memory goes back to the driver */
+			rt->be->replace.free_range(rt, r);
 		svm__range_release(rt, r);
 	}
 	svm__heap_fini(rt);
@@ -439,8 +425,8 @@ static struct svm__range *alloc_range(struct svm__rt *rt, size_t bytes, svm_resu
 	struct svm__range *r;
 	uintptr_t addr;
 
-	if (be->alloc_range) {
-		*res = be->alloc_range(rt, bytes, &addr);
+	if (be->replace.alloc_range) {
+		*res = be->replace.alloc_range(rt, bytes, &addr);
 		if (*res != SVM_OK)
 			return NULL;
 		r = svm__range_insert(rt, addr, bytes);
@@ -448,7 +434,7 @@ static struct svm__range *alloc_range(struct svm__rt *rt, size_t bytes, svm_resu
 			*res = SVM_ERROR_OUT_OF_MEMORY;
 			struct svm__range tmp = { .start = addr, .bytes = bytes };
 
-			be->free_range(rt, &tmp);
+			be->replace.free_range(rt, &tmp);
 		}
 		return r;
 	}
@@ -520,8 +506,8 @@ svm_result_t svm_free(void *ptr)
 		p->remote = 0;
 		svm__page_set_loc(rt, p, SVM__LOC_NONE);
 	}
-	if (rt->be->free_range)
-		rt->be->free_range(rt, r);
+	if (rt->be->replace.free_range)
+		rt->be->replace.free_range(rt, r);
 	else
 		rt->be->range_unmap(rt, r);
 	svm__profile_range_freed(rt, r);
@@ -576,8 +562,8 @@ svm_result_t svm_prefetch(const void *ptr, size_t bytes, int location,
 	svm_migrate_report_t rep;
 
 	memset(&rep, 0, sizeof(rep));
-	if (rt->be->prefetch)
-		res = rt->be->prefetch(rt, r, first, n, location, report ? &rep : NULL);
+	if (rt->be->replace.prefetch)
+		res = rt->be->replace.prefetch(rt, r, first, n, location, report ? &rep : NULL);
 	else
 		res = svm__migrate(rt, r, first, n, location,
 				   SVM__MIG_POPULATE * (location >= 0), report ? &rep : NULL);
@@ -631,7 +617,7 @@ svm_result_t svm_advise(const void *ptr, size_t bytes, svm_advice_t advice, int 
 	default:
 		goto out;
 	}
-	res = rt->be->advise ? rt->be->advise(rt, r, first, n, advice, location) :
+	res = rt->be->replace.advise ? rt->be->replace.advise(rt, r, first, n, advice, location) :
 				   SVM_OK;
 	if (res != SVM_OK)
 		goto out;
@@ -648,8 +634,8 @@ out:
 static svm_result_t query_locked(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
 				 svm_page_info_t *out)
 {
-	if (rt->be->query)
-		return rt->be->query(rt, r, first, n, out);
+	if (rt->be->replace.query)
+		return rt->be->replace.query(rt, r, first, n, out);
 	for (size_t i = 0; i < n; i++) {
 		const struct svm__page *p = &r->pages[first + i];
 
@@ -757,15 +743,15 @@ svm_result_t svm_pin(const void *ptr, size_t bytes)
 	if (!r)
 		goto out;
 	res = SVM_ERROR_UNSUPPORTED;
-	if (!rt->be->move && !rt->be->pin)
+	if (!rt->be->engine.move && !rt->be->replace.pin)
 		goto out; /* no migration engine: nothing can keep pages home */
 	res = SVM_ERROR_INVALID_ARGUMENT;
 	for (size_t i = first; i < first + n; i++)
 		if (r->pages[i].pins == UINT16_MAX)
 			goto out;
 	/* a pinned page lives on the host; bring it there first */
-	res = rt->be->move ? svm__migrate(rt, r, first, n, SVM_HOST, 0, NULL) : SVM_OK;
-	if (res != SVM_ERROR_INVALID_ARGUMENT && rt->be->move) {
+	res = rt->be->engine.move ? svm__migrate(rt, r, first, n, SVM_HOST, 0, NULL) : SVM_OK;
+	if (res != SVM_ERROR_INVALID_ARGUMENT && rt->be->engine.move) {
 		/*
 		 * The retry pauses let the lock go: the range may be freed, its
 		 * pages sent away again or pinned to the limit meanwhile. Check
@@ -790,8 +776,8 @@ svm_result_t svm_pin(const void *ptr, size_t bytes)
 		res = SVM_ERROR_BACKEND;
 		goto out;
 	}
-	if (rt->be->pin) { /* without move(), it brings the pages home itself */
-		res = rt->be->pin(rt, (uintptr_t)ptr, n);
+	if (rt->be->replace.pin) { /* without move(), it brings the pages home itself */
+		res = rt->be->replace.pin(rt, (uintptr_t)ptr, n);
 		if (res != SVM_OK)
 			goto out;
 	}
@@ -820,14 +806,14 @@ svm_result_t svm_unpin(const void *ptr, size_t bytes)
 	if (!r)
 		goto out;
 	res = SVM_ERROR_UNSUPPORTED;
-	if (!rt->be->move && !rt->be->unpin)
+	if (!rt->be->engine.move && !rt->be->replace.unpin)
 		goto out;
 	res = SVM_ERROR_INVALID_ARGUMENT;
 	for (size_t i = first; i < first + n; i++)
 		if (!r->pages[i].pins)
 			goto out; /* not pinned: nothing changes */
-	if (rt->be->unpin) {
-		res = rt->be->unpin(rt, (uintptr_t)ptr, n);
+	if (rt->be->replace.unpin) {
+		res = rt->be->replace.unpin(rt, (uintptr_t)ptr, n);
 		if (res != SVM_OK)
 			goto out;
 	}
@@ -896,8 +882,8 @@ svm_result_t svm_launch(int device, size_t grid, svm_kernel_fn fn, void *arg)
 	/* in-place working copies end with the launch: writes become visible */
 	pthread_mutex_lock(&rt->lock);
 	svm__remote_flush_device(rt, device);
-	if (rt->be->sync) /* what the driver did during the launch */
-		rt->be->sync(rt, false);
+	if (rt->be->replace.sync) /* what the driver did during the launch */
+		rt->be->replace.sync(rt, false);
 	pthread_mutex_unlock(&rt->lock);
 	pthread_mutex_unlock(&svm__launch_lock[device]);
 	return res;
@@ -923,8 +909,8 @@ svm_result_t svm_stats(svm_stats_t *stats)
 		leave(rt);
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
-	if (rt->be->sync)
-		rt->be->sync(rt, true);
+	if (rt->be->replace.sync)
+		rt->be->replace.sync(rt, true);
 	out = rt->stats;
 	out.launches = atomic_load(&rt->launches);
 	for (int d = 0; d < rt->ndev; d++)
@@ -947,8 +933,8 @@ svm_result_t svm_device_stats(int device, svm_stats_t *stats)
 		leave(rt);
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
-	if (rt->be->sync)
-		rt->be->sync(rt, true);
+	if (rt->be->replace.sync)
+		rt->be->replace.sync(rt, true);
 	out = rt->dev[device].stats;
 	fill_resident(&out, rt->dev[device].resident);
 	leave(rt);

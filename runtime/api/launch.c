@@ -160,7 +160,7 @@ svm_result_t svm__pool_run(struct svm__rt *rt, int dev, size_t grid, svm_kernel_
 	while (pool->running) {
 		struct timespec until;
 
-		if (!rt->be->sync) {
+		if (!rt->be->replace.sync) {
 			pthread_cond_wait(&pool->done, &pool->m);
 			continue;
 		}
@@ -180,7 +180,7 @@ svm_result_t svm__pool_run(struct svm__rt *rt, int dev, size_t grid, svm_kernel_
 			continue;
 		pthread_mutex_unlock(&pool->m);
 		pthread_mutex_lock(&rt->lock);
-		rt->be->sync(rt, false);
+		rt->be->replace.sync(rt, false);
 		pthread_mutex_unlock(&rt->lock);
 		pthread_mutex_lock(&pool->m);
 	}

@@ -34,6 +34,8 @@ static uint64_t t0_ns;   /* svm_init's time, for the trace's timestamps */
 /* names given at start: the backend and its devices, for the outputs */
 static char backend_name[32];
 static char dev_names[SVM__MAX_DEVICES][SVM__PROFILE_NAME_LEN];
+_Static_assert(sizeof(((struct svm__report_in *)0)->dev_names[0]) == SVM__PROFILE_NAME_LEN,
+	       "the report's device names are the profile's");
 
 /* ---- histogram ----------------------------------------------------- */
 
@@ -162,7 +164,7 @@ void svm__profile_start(struct svm__rt *rt, const char *backend,
 	t0_ns = rt->t0_ns;
 	snprintf(backend_name, sizeof(backend_name), "%s", backend);
 	for (int d = 0; d < rt->ndev && d < SVM__MAX_DEVICES; d++)
-		snprintf(dev_names[d], sizeof(dev_names[d]), "%s", devs[d]);
+		memcpy(dev_names[d], devs[d], sizeof(dev_names[d]));
 	nretired = 0;
 	memset(&rt->fault_hist, 0, sizeof(rt->fault_hist));
 	if (rt->cfg.trace[0] || rt->cfg.report[0]) {
@@ -199,13 +201,6 @@ void svm__profile_range_freed(struct svm__rt *rt, const struct svm__range *r)
 	retired[low] = (struct top_range){ r->start, r->bytes, r->migrations, r->callsite };
 }
 
-/* The trace's event names; the report and svm-report use the same table. */
-const char *const svm__ev_names[SVM__EV_COUNT] = {
-	"cpu fault", "device fault", "migrate", "retry", "failure", "evict", "launch",
-	"prefetch", "pinned range", "move", "read duplicate", "collapse", "in place",
-	"in place end", "pin", "unpin", "alloc", "free",
-};
-
 static void loc_name(int loc, char *buf, size_t len)
 {
 	if (loc == SVM_HOST)
@@ -214,20 +209,6 @@ static void loc_name(int loc, char *buf, size_t len)
 		snprintf(buf, len, "device %d", loc);
 	else
 		snprintf(buf, len, "none");
-}
-
-void svm__json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			fprintf(f, "\\%c", *c);
-		else if (*c < 0x20 || *c >= 0x7f || *c == '<' || *c == '>' || *c == '&')
-			fprintf(f, "\\u%04x", *c);
-		else
-			fputc(*c, f);
-	}
-	fputc('"', f);
 }
 
 /* in whole microseconds, so the report made from the trace file has the same bins */
@@ -251,23 +232,10 @@ static void final_stats(struct svm__rt *rt, svm_stats_t *total, svm_stats_t *dev
 	total->device_resident_bytes = (uint64_t)resident * SVM__PAGE_SIZE;
 }
 
-void svm__json_stats(FILE *f, const svm_stats_t *s)
+/* "device 0 (name)", as the API layer gave it at start */
+static const char *device_name(int d)
 {
-	const char *sep = "";
-
-	fprintf(f, "{");
-#define X(name) fprintf(f, "%s\"" #name "\":%" PRIu64, sep, s->name), sep = ",";
-	SVM__STATS_FIELDS(X)
-#undef X
-	fprintf(f, ",\"failures_by\":[");
-	for (int c = 0; c < SVM_FAILURE_COUNT; c++)
-		fprintf(f, "%s%" PRIu64, c ? "," : "", s->failures_by[c]);
-	fprintf(f, "]}");
-}
-
-static void device_name(int d, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", dev_names[d]);
+	return dev_names[d];
 }
 
 /*
@@ -278,15 +246,14 @@ static void device_name(int d, char *buf, size_t len)
 static void write_final(FILE *f, struct svm__rt *rt)
 {
 	svm_stats_t total, dev[SVM__MAX_DEVICES];
-	char name[96], cs[128];
+	char cs[128];
 
 	final_stats(rt, &total, dev);
 	fprintf(f, "\"schema\":\"svmrt-trace-2\",\"seconds\":%.6f,\n\"devices\":[",
 		run_seconds(rt));
 	for (int d = 0; d < rt->ndev; d++) {
-		device_name(d, name, sizeof(name));
 		fprintf(f, "%s", d ? "," : "");
-		svm__json_string(f, name);
+		svm__json_string(f, device_name(d));
 	}
 	fprintf(f, "],\n\"stats\":{\"total\":");
 	svm__json_stats(f, &total);
@@ -340,7 +307,7 @@ static void write_report(struct svm__rt *rt)
 	in.source = "SVM_REPORT at exit";
 	in.ndev = rt->ndev < SVM__REPORT_MAX_DEVICES ? rt->ndev : SVM__REPORT_MAX_DEVICES;
 	for (int d = 0; d < in.ndev; d++)
-		device_name(d, in.dev_names[d], sizeof(in.dev_names[d]));
+		memcpy(in.dev_names[d], device_name(d), sizeof(in.dev_names[d]));
 	in.have_stats = true;
 	final_stats(rt, &in.total, in.dev);
 	in.seconds = run_seconds(rt);
@@ -403,7 +370,7 @@ static void write_trace(struct svm__rt *rt)
 		if (e->type == SVM__EV_MIGRATE)
 			fprintf(f, ",\"failed\":%" PRIu64 ",\"retries\":%u", e->failed, e->retries);
 		if (e->type == SVM__EV_FAILURE)
-			fprintf(f, ",\"class\":\"%s\"", svm_failure_string(e->cls));
+			fprintf(f, ",\"class\":\"%s\"", svm__failure_name(e->cls));
 		if (e->type == SVM__EV_RETRY)
 			fprintf(f, ",\"round\":%u", e->retries);
 		if (e->type == SVM__EV_CPU_FAULT || e->type == SVM__EV_DEVICE_FAULT)
@@ -551,12 +518,13 @@ static void write_profile(struct svm__rt *rt)
 	struct top_range top[TOP_N];
 	size_t ntop = top_ranges(rt, top);
 	double secs = (double)(svm__now_ns() - rt->t0_ns) / 1e9;
-	char names[SVM__MAX_DEVICES][96], cs[128];
+	const char *names[SVM__MAX_DEVICES];
+	char cs[128];
 	svm_stats_t total = rt->stats;
 
 	total.launches = atomic_load(&rt->launches);
 	for (int d = 0; d < rt->ndev; d++)
-		device_name(d, names[d], sizeof(names[d]));
+		names[d] = device_name(d);
 	if (json) {
 		f = fopen(spec + 5, "w");
 		if (!f) {

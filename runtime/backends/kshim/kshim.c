@@ -35,15 +35,14 @@
 #include <xf86drm.h>
 
 #include "kshim.h"
-#include "../../policy/policy.h"
-#include "../../policy/retry.h"
+#include "../../policy/fault.h"
 
 /* Pages per MIGRATE/SNAPSHOT call: bounds the per-page buffers. */
 #define CHUNK_PAGES 65536UL
 #define MAX_NODES 64
 #define NODE_LEN 64 /* "/dev/dri/renderD128" and the like */
 
-int kshim_fd = -1;
+static int kshim_fd = -1; /* the open render node; -1 when the backend is down */
 
 struct pin_extent {
 	uintptr_t start;
@@ -516,7 +515,7 @@ static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size
 		if (failed_by[f] != m.failed[f])
 			svm__err("kshim: MIGRATE counted %llu %s pages, its results %zu",
 				 (unsigned long long)m.failed[f],
-				 svm_failure_string((svm_failure_t)f), failed_by[f]);
+				 svm__failure_name((svm_failure_t)f), failed_by[f]);
 		rep->failed_by[f] += failed_by[f];
 		SVM__STAT(rt, dst, failures_by[f], failed_by[f]);
 		if (failed_by[f])
@@ -1112,7 +1111,7 @@ static svm_result_t kshim_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap
 	}
 	rt->ndev = K.ndev;
 	K.attrs = heap_attrs(rt);
-	kshim_events_init();
+	kshim_events_init(kshim_fd);
 	svm__info("kshim: %s, uAPI version %u, %d device(s), heap %zu MiB at %#lx", K.node,
 		  K.version, K.ndev, K.size >> 20, (unsigned long)K.heap);
 	*heap = K.heap;
@@ -1139,11 +1138,11 @@ const struct svm__backend_ops svm__kshim_ops = {
 	.range_map = kshim_range_map,
 	.range_unmap = kshim_range_unmap,
 	/* the driver migrates by itself: no move(), no engine */
-	.prefetch = kshim_prefetch,
-	.advise = kshim_advise,
-	.query = kshim_query,
-	.pin = kshim_pin,
-	.unpin = kshim_unpin,
-	.evacuate = kshim_evacuate,
-	.sync = kshim_sync,
+	.replace.prefetch = kshim_prefetch,
+	.replace.advise = kshim_advise,
+	.replace.query = kshim_query,
+	.replace.pin = kshim_pin,
+	.replace.unpin = kshim_unpin,
+	.replace.evacuate = kshim_evacuate,
+	.replace.sync = kshim_sync,
 };
