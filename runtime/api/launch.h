@@ -4,7 +4,7 @@
 
 #include "../core/rt.h"
 
-/* Serialises launches on a device; taken before svm__rt.lock. */
+/* Serialises launches on a device; taken before rt->lock. */
 extern pthread_mutex_t svm__launch_lock[SVM__MAX_DEVICES];
 
 unsigned svm__pool_threads(const struct svm__rt *rt);

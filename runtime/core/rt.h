@@ -4,7 +4,7 @@
  * layer shares (docs/architecture.md). Functions on them live in mem/
  * (mem/mem.h), the object itself in core/rt.c.
  *
- * One lock (svm__rt.lock) guards the ranges, the per-page state and the
+ * One lock (rt->lock) guards the ranges, the per-page state and the
  * device LRU lists. Whoever holds it must never touch SVM memory directly:
  * on the user backend a fault on that memory is served by a thread that
  * needs the same lock. Memory is moved only through backend ops.
@@ -50,7 +50,7 @@ struct svm__page {
 	uint32_t remote;     /* bit d: device d holds an in-place working copy */
 	uint32_t accessed_by; /* advice: bit d */
 	uint32_t migrations;
-	uint32_t seq;         /* svm__rt.seq when the page last changed */
+	uint32_t seq;         /* rt->seq when the page last changed */
 	uint32_t last_move_us; /* when it last moved (µs since init, wraps) */
 	/* device LRU (pages owned by a device), most recent at head */
 	struct svm__page *lru_prev, *lru_next;

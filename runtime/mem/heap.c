@@ -2,7 +2,7 @@
 /*
  * The SVM heap: a reserved span of address space that svm_alloc carves into
  * ranges (first fit, page aligned, 2 MiB aligned from 2 MiB up), and the
- * sorted table of live ranges. Callers hold svm__rt.lock.
+ * sorted table of live ranges. Callers hold rt->lock.
  */
 #include <stdlib.h>
 #include <string.h>

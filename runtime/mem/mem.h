@@ -38,7 +38,7 @@ void svm__lru_add(struct svm__rt *rt, int dev, struct svm__page *p);
 void svm__lru_del(struct svm__rt *rt, int dev, struct svm__page *p);
 void svm__lru_touch(struct svm__rt *rt, int dev, struct svm__page *p);
 
-/* Marks p as changed now (see svm__rt.seq). */
+/* Marks p as changed now (see rt->seq). */
 static inline void svm__page_changed(struct svm__rt *rt, struct svm__page *p)
 {
 	p->seq = (uint32_t)atomic_fetch_add(&rt->seq, 1) + 1;

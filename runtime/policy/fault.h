@@ -86,7 +86,7 @@ bool svm__retry_class(const struct svm__rt *rt, svm_failure_t f);
  * spent. Otherwise, if configured, asks the backend to drain LRU caches,
  * and sets *pause_ns to the pause to take before the round (it never runs
  * past the deadline; it may be 0). The caller pauses with
- * svm__retry_pause, without svm__rt.lock where it can let go of it.
+ * svm__retry_pause, without rt->lock where it can let go of it.
  */
 bool svm__retry_next_round(struct svm__rt *rt, struct svm__retry *st, uint64_t *pause_ns);
 /* Sleeps ns nanoseconds (a signal does not cut it short). */

@@ -7,7 +7,7 @@
  * UNSUPPORTED  never                     served in place
  * Every loop is bounded by SVM_RETRY_ROUNDS and SVM_RETRY_BUDGET_US.
  * The pause itself is the caller's (svm__retry_pause), taken without
- * svm__rt.lock (runtime/policy/migrate.c).
+ * rt->lock (runtime/policy/migrate.c).
  */
 #include <errno.h>
 #include <time.h>

@@ -19,7 +19,7 @@
  * for (prefetch, pin, fork evacuation) is counted from each ioctl's own
  * per-page results, so nothing is counted twice.
  *
- * Every op runs with svm__rt.lock held and never touches SVM memory: all
+ * Every op runs with rt->lock held and never touches SVM memory: all
  * data moves inside the driver.
  */
 #include <dirent.h>
@@ -393,7 +393,7 @@ static int snapshot(uintptr_t addr, size_t n, struct drm_svmshim_snapshot *s)
  * each of its tries): transient, so it is asked again within the retry
  * policy's bounds (SVM_RETRY_ROUNDS rounds, SVM_RETRY_BUDGET_US from the
  * first retry, the policy's doubling pauses) before the caller fails.
- * Other errors are not retried. svm__rt.lock is held through the pauses
+ * Other errors are not retried. rt->lock is held through the pauses
  * (a backend op cannot let go of it); the budget bounds that.
  */
 static int snapshot_retry(struct svm__rt *rt, uintptr_t addr, size_t n,
