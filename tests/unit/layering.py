@@ -14,6 +14,7 @@ Reads every .c and .h under runtime/ and fails when
     profile.h, and obs reads the data of core/rt.h);
   - the functions and variables that the .c files define and use form a
     circle between files (a call or a shared global going both ways);
+  - a public svm_* function is defined outside the API layer (api/);
   - a header declares `extern struct svm__rt` (the runtime object is
     file-static in core/rt.c and passed down), or a file outside the API
     layer and core/rt.c asks for it with svm__rt_get().
@@ -145,6 +146,11 @@ def main():
             t for t in set(re.findall(r"\b\w+\b", code[a])) if defined.get(t) == b))
             for a, b in zip(c, c[1:])]
         bad.append("call circle: " + " -> ".join(c) + " (" + "; ".join(why) + ")")
+
+    # ---- the public entry points live in api/ ---------------------------
+    for name, p in sorted(defined.items()):
+        if re.match(r"svm_[a-z]", name) and not p.startswith("api/"):
+            bad.append(f"{p}: defines the entry point {name} (api/ implements the public API)")
 
     # ---- the runtime object ---------------------------------------------
     for p, text in code.items():
