@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "config.h"
-#include "log.h"
+#include "../obs/log.h"
 
 enum var_type { T_ENUM, T_INT, T_SIZE, T_BOOL, T_SET, T_STRING };
 

@@ -11,7 +11,7 @@
  * the backend wakes the faulting thread, which retries its access.
  */
 #include "policy.h"
-#include "../core/ops.h"
+#include "../backends/backend.h"
 
 struct loc_page {
 	struct svm__range *r;
@@ -113,7 +113,7 @@ int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen)
 	}
 	if (lp.p->loc == SVM_HOST) {
 		/* a protection left over from a failed step: lift it, never loop */
-		rt->be->collapse(rt, addr, 1, SVM_HOST, 0);
+		rt->be->engine.collapse(rt, addr, 1, SVM_HOST, 0);
 	}
 	/*
 	 * If the host copy was a duplicate of a device-owned page it is gone
@@ -145,7 +145,7 @@ static bool serve_in_place(struct svm__rt *rt, int dev, struct loc_page *lp)
 		if (p->remote & (1u << dev))
 			return true;
 	}
-	if (rt->be->remote_map(rt, lp->r->start + lp->idx * SVM__PAGE_SIZE, 1, dev) != SVM_OK)
+	if (rt->be->engine.remote_map(rt, lp->r->start + lp->idx * SVM__PAGE_SIZE, 1, dev) != SVM_OK)
 		return true;
 	p->remote |= 1u << dev;
 	rt->dev[dev].remote_pages++;
@@ -187,7 +187,7 @@ static void serve_block_in_place(struct svm__rt *rt, int dev, struct loc_page *l
 			i++;
 			continue;
 		}
-		if (rt->be->remote_map(rt, lp->r->start + i * SVM__PAGE_SIZE, j - i, dev) ==
+		if (rt->be->engine.remote_map(rt, lp->r->start + i * SVM__PAGE_SIZE, j - i, dev) ==
 		    SVM_OK) {
 			for (size_t k = i; k < j; k++) {
 				lp->r->pages[k].remote |= 1u << dev;
@@ -214,7 +214,7 @@ static void duplicate(struct svm__rt *rt, int dev, struct loc_page *lp)
 			return;
 	}
 	svm__make_exclusive(rt, lp->r, lp->idx, 1);
-	if (rt->be->duplicate(rt, lp->r->start + lp->idx * SVM__PAGE_SIZE, 1, p->loc, dev) !=
+	if (rt->be->engine.duplicate(rt, lp->r->start + lp->idx * SVM__PAGE_SIZE, 1, p->loc, dev) !=
 	    SVM_OK)
 		return;
 	p->copies |= svm__loc_bit(p->loc) | svm__loc_bit(dev);
@@ -270,6 +270,6 @@ int svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr, uint32_t s
 		return dev;
 	}
 	if (lp.p->loc == dev)
-		rt->be->collapse(rt, addr, 1, dev, 0); /* stale protection */
+		rt->be->engine.collapse(rt, addr, 1, dev, 0); /* stale protection */
 	return SVM__FAULT_NONE;
 }

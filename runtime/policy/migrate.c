@@ -8,8 +8,7 @@
 #include <stdlib.h>
 
 #include "policy.h"
-#include "retry.h"
-#include "../core/ops.h"
+#include "../backends/backend.h"
 
 static uintptr_t page_addr(const struct svm__range *r, size_t i)
 {
@@ -21,7 +20,7 @@ static size_t timed_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, 
 			 svm_failure_t *out)
 {
 	uint64_t t0 = svm__now_ns(), dt;
-	size_t moved = rt->be->move(rt, addr, n, src, dst, out);
+	size_t moved = rt->be->engine.move(rt, addr, n, src, dst, out);
 
 	dt = svm__now_ns() - t0;
 	if (src == SVM__LOC_NONE)
@@ -153,7 +152,7 @@ static void remote_end(struct svm__rt *rt, struct svm__range *r, size_t first, s
 {
 	svm_failure_t out[256];
 
-	rt->be->remote_unmap(rt, page_addr(r, first), n, dev, out);
+	rt->be->engine.remote_unmap(rt, page_addr(r, first), n, dev, out);
 	for (size_t i = 0; i < n; i++) {
 		struct svm__page *p = &r->pages[first + i];
 
@@ -178,7 +177,7 @@ void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first,
 		while (p->remote)
 			remote_end(rt, r, i, 1, __builtin_ctz(p->remote));
 		if (p->loc != SVM__LOC_NONE && (p->copies & ~svm__loc_bit(p->loc))) {
-			rt->be->collapse(rt, page_addr(r, i), 1, p->loc,
+			rt->be->engine.collapse(rt, page_addr(r, i), 1, p->loc,
 					 p->copies & ~svm__loc_bit(p->loc));
 			p->copies = svm__loc_bit(p->loc);
 			svm__page_changed(rt, p);

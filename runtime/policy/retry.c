@@ -7,13 +7,13 @@
  * UNSUPPORTED  never                     served in place
  * Every loop is bounded by SVM_RETRY_ROUNDS and SVM_RETRY_BUDGET_US.
  * The pause itself is the caller's (svm__retry_pause), taken without
- * svm__rt.lock (runtime/policy/migrate.c).
+ * rt->lock (runtime/policy/migrate.c).
  */
 #include <errno.h>
 #include <time.h>
 
-#include "retry.h"
-#include "../core/ops.h"
+#include "fault.h"
+#include "../backends/backend.h"
 
 void svm__retry_start(struct svm__retry *st)
 {
@@ -41,8 +41,8 @@ bool svm__retry_next_round(struct svm__rt *rt, struct svm__retry *st, uint64_t *
 		pause = (uint64_t)rt->cfg.retry_backoff_max_us * 1000;
 	if (pause > st->deadline_ns - now)
 		pause = st->deadline_ns - now;
-	if (rt->cfg.retry_drain && rt->be->drain)
-		rt->be->drain(rt);
+	if (rt->cfg.retry_drain && rt->be->engine.drain)
+		rt->be->engine.drain(rt);
 	*pause_ns = pause;
 	st->round++;
 	return true;

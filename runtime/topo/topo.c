@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "topo.h"
-#include "../core/log.h"
+#include "../obs/log.h"
 
 static hwloc_topology_t topo;
 static bool loaded;

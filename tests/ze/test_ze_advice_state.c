@@ -10,7 +10,7 @@
 #include <dlfcn.h>
 
 #include "svmtest.h"
-#include "../../runtime/core/internal.h"
+#include "../../runtime/mem/mem.h"
 
 #define PAGE 4096
 
@@ -19,12 +19,13 @@ static struct svm__page advice_of(const void *p)
 {
 	struct svm__range *r;
 	struct svm__page pg;
+	struct svm__rt *rt = svm__rt_get();
 
-	pthread_mutex_lock(&svm__rt.lock);
-	r = svm__range_find(&svm__rt, (uintptr_t)p);
+	pthread_mutex_lock(&rt->lock);
+	r = svm__range_find(rt, (uintptr_t)p);
 	CHECK(r != NULL);
 	pg = r->pages[((uintptr_t)p - r->start) / PAGE];
-	pthread_mutex_unlock(&svm__rt.lock);
+	pthread_mutex_unlock(&rt->lock);
 	return pg;
 }
 

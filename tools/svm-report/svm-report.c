@@ -9,7 +9,7 @@
  * keys it does not know are skipped, and anything else (truncated file,
  * garbage, values out of range) ends it with a message naming the byte
  * offset, never a crash. The report itself is made by the runtime's own
- * code (core/report.c), the same that SVM_REPORT runs at exit.
+ * code (runtime/obs/report.c), the same that SVM_REPORT runs at exit.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "../../runtime/core/rt.h"
 #include "report.h"
 
 #define MAX_DEPTH 64

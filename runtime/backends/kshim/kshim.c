@@ -19,7 +19,7 @@
  * for (prefetch, pin, fork evacuation) is counted from each ioctl's own
  * per-page results, so nothing is counted twice.
  *
- * Every op runs with svm__rt.lock held and never touches SVM memory: all
+ * Every op runs with rt->lock held and never touches SVM memory: all
  * data moves inside the driver.
  */
 #include <dirent.h>
@@ -35,15 +35,14 @@
 #include <xf86drm.h>
 
 #include "kshim.h"
-#include "../../policy/policy.h"
-#include "../../policy/retry.h"
+#include "../../policy/fault.h"
 
 /* Pages per MIGRATE/SNAPSHOT call: bounds the per-page buffers. */
 #define CHUNK_PAGES 65536UL
 #define MAX_NODES 64
 #define NODE_LEN 64 /* "/dev/dri/renderD128" and the like */
 
-int kshim_fd = -1;
+static int kshim_fd = -1; /* the open render node; -1 when the backend is down */
 
 struct pin_extent {
 	uintptr_t start;
@@ -150,7 +149,7 @@ static int list_nodes(char (*list)[NODE_LEN])
 
 		if (strncmp(e->d_name, "renderD", 7) || strlen(e->d_name) > 32)
 			continue;
-		snprintf(path, sizeof(path), "/dev/dri/%s", e->d_name);
+		snprintf(path, sizeof(path), "/dev/dri/%.32s", e->d_name);
 		n = add_node(list, n, path);
 	}
 	closedir(dir);
@@ -394,7 +393,7 @@ static int snapshot(uintptr_t addr, size_t n, struct drm_svmshim_snapshot *s)
  * each of its tries): transient, so it is asked again within the retry
  * policy's bounds (SVM_RETRY_ROUNDS rounds, SVM_RETRY_BUDGET_US from the
  * first retry, the policy's doubling pauses) before the caller fails.
- * Other errors are not retried. svm__rt.lock is held through the pauses
+ * Other errors are not retried. rt->lock is held through the pauses
  * (a backend op cannot let go of it); the budget bounds that.
  */
 static int snapshot_retry(struct svm__rt *rt, uintptr_t addr, size_t n,
@@ -516,7 +515,7 @@ static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size
 		if (failed_by[f] != m.failed[f])
 			svm__err("kshim: MIGRATE counted %llu %s pages, its results %zu",
 				 (unsigned long long)m.failed[f],
-				 svm_failure_string((svm_failure_t)f), failed_by[f]);
+				 svm__failure_name((svm_failure_t)f), failed_by[f]);
 		rep->failed_by[f] += failed_by[f];
 		SVM__STAT(rt, dst, failures_by[f], failed_by[f]);
 		if (failed_by[f])
@@ -1112,7 +1111,7 @@ static svm_result_t kshim_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap
 	}
 	rt->ndev = K.ndev;
 	K.attrs = heap_attrs(rt);
-	kshim_events_init();
+	kshim_events_init(kshim_fd);
 	svm__info("kshim: %s, uAPI version %u, %d device(s), heap %zu MiB at %#lx", K.node,
 		  K.version, K.ndev, K.size >> 20, (unsigned long)K.heap);
 	*heap = K.heap;
@@ -1139,11 +1138,11 @@ const struct svm__backend_ops svm__kshim_ops = {
 	.range_map = kshim_range_map,
 	.range_unmap = kshim_range_unmap,
 	/* the driver migrates by itself: no move(), no engine */
-	.prefetch = kshim_prefetch,
-	.advise = kshim_advise,
-	.query = kshim_query,
-	.pin = kshim_pin,
-	.unpin = kshim_unpin,
-	.evacuate = kshim_evacuate,
-	.sync = kshim_sync,
+	.replace.prefetch = kshim_prefetch,
+	.replace.advise = kshim_advise,
+	.replace.query = kshim_query,
+	.replace.pin = kshim_pin,
+	.replace.unpin = kshim_unpin,
+	.replace.evacuate = kshim_evacuate,
+	.replace.sync = kshim_sync,
 };

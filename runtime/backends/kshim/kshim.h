@@ -11,14 +11,12 @@
 #include "../backend.h"
 #include "uapi/svmshim.h"
 
-/* The open render node, for the event code. -1 when the backend is down. */
-extern int kshim_fd;
-
 /*
- * Prepares the event ring (probes EVENTS once; false if the shim has none,
- * which is logged) and frees it again.
+ * Prepares the event ring of the open render node fd (probes EVENTS once;
+ * false if the shim has none, which is logged) and frees it again. The
+ * event code calls nothing in kshim.c: kshim.c drives it.
  */
-bool kshim_events_init(void);
+bool kshim_events_init(int fd);
 void kshim_events_fini(void);
 
 /* Drains the ring into rt's stats and page records (caller holds rt->lock). */

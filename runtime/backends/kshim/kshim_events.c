@@ -21,12 +21,13 @@
 #include <sys/ioctl.h>
 
 #include "kshim.h"
-#include "../../policy/policy.h"
+#include "../../policy/fault.h"
 
 #define DRAIN_ROUNDS 16 /* a full ring per round; bounded */
 
 static struct {
 	struct drm_svmshim_event *ring;
+	int fd; /* the render node kshim.c opened, given at init */
 	bool on;
 	bool dropped_said;
 	uint64_t dropped;
@@ -41,17 +42,18 @@ static int fetch(struct drm_svmshim_events *e)
 	e->events = (uintptr_t)E.ring;
 	e->capacity = SVMSHIM_EVENT_RING;
 	do
-		ret = ioctl(kshim_fd, DRM_IOCTL_SVMSHIM_EVENTS, e);
+		ret = ioctl(E.fd, DRM_IOCTL_SVMSHIM_EVENTS, e);
 	while (ret && errno == EINTR);
 	return ret ? -errno : 0;
 }
 
-bool kshim_events_init(void)
+bool kshim_events_init(int fd)
 {
 	struct drm_svmshim_events e;
 	int err;
 
 	memset(&E, 0, sizeof(E));
+	E.fd = fd;
 	E.ring = calloc(SVMSHIM_EVENT_RING, sizeof(*E.ring));
 	if (!E.ring) {
 		svm__warn("kshim: no memory for the event buffer: svm_stats will not count "
@@ -75,6 +77,7 @@ void kshim_events_fini(void)
 {
 	free(E.ring);
 	memset(&E, 0, sizeof(E));
+	E.fd = -1;
 }
 
 static bool is_dev(const struct svm__rt *rt, int d)

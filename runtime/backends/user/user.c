@@ -34,7 +34,7 @@
 #include <unistd.h>
 
 #include "../backend.h"
-#include "../../policy/policy.h"
+#include "../../policy/fault.h"
 #include "../../topo/topo.h"
 #include "uffd.h"
 
@@ -1065,14 +1065,14 @@ static int pending_run(struct svm__rt *rt)
 				 "(SVM_USER_FAULT_TIMEOUT_MS) for the page to come back from device %d "
 				 "and it still cannot (last failure: %s)", (unsigned long)f->h,
 				 cfg->fault_timeout_ms, info.location,
-				 svm_failure_string(info.last_failure));
+				 svm__failure_name(info.last_failure));
 			service_fatal(what);
 		}
 		if (!f->warned && now - f->since_ns >= 1000000000ull) {
 			svm__warn("page %#lx: a host access has waited 1 s for the page to come back "
 				  "from device %d (%s); still trying, up to %d ms in all",
 				  (unsigned long)f->h, info.location,
-				  svm_failure_string(info.last_failure), cfg->fault_timeout_ms);
+				  svm__failure_name(info.last_failure), cfg->fault_timeout_ms);
 			f->warned = true;
 		}
 		f->pause_ns *= 2;
@@ -1454,9 +1454,9 @@ const struct svm__backend_ops svm__user_ops = {
 	.device_props = user_device_props,
 	.range_map = user_range_map,
 	.range_unmap = user_range_unmap,
-	.move = user_move,
-	.duplicate = user_duplicate,
-	.collapse = user_collapse,
-	.remote_map = user_remote_map,
-	.remote_unmap = user_remote_unmap,
+	.engine.move = user_move,
+	.engine.duplicate = user_duplicate,
+	.engine.collapse = user_collapse,
+	.engine.remote_map = user_remote_map,
+	.engine.remote_unmap = user_remote_unmap,
 };

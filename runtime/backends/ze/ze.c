@@ -22,7 +22,7 @@
 
 #include "../backend.h"
 #include "../../topo/topo.h"
-#include "svmrt_ze.h"
+#include "ze.h"
 #include "ze_abi.h"
 
 #define LZ_INIT_GPU_ONLY 1u
@@ -87,7 +87,7 @@ static struct ze {
 	lz_context_t ctx;
 	int ndev;
 	struct ze_dev dev[SVM__MAX_DEVICES];
-	bool ready; /* handles published to svm_ze_handles; svm__rt.lock */
+	bool ready; /* handles published to svm_ze_handles; rt->lock */
 } Z;
 
 /* ---- results: the one boundary --------------------------------------- */
@@ -158,7 +158,7 @@ static svm_result_t lz_check_at(int level, lz_result_t r, const char *what)
 
 	if (r != LZ_SUCCESS)
 		svm__log(level, "ze: %s failed: %#x %s (%s)", what, (unsigned)r, lz_name(r),
-			 svm_result_string(res));
+			 svm__result_name(res));
 	return res;
 }
 
@@ -560,30 +560,17 @@ static svm_result_t ze_query(struct svm__rt *rt, struct svm__range *r, size_t fi
 	return SVM_OK;
 }
 
-/* ---- svmrt_ze.h ----------------------------------------------------- */
+/* ---- for svm_ze_handles (api/ze.c) ---------------------------------- */
 
-svm_result_t svm_ze_handles(int device, void **context, void **device_handle)
+svm_result_t svm__ze_handles(int device, void **context, void **device_handle)
 {
-	svm_result_t res = SVM_ERROR_INVALID_ARGUMENT;
-	void *ctx = NULL, *handle = NULL;
-	bool ready;
-
-	pthread_mutex_lock(&svm__rt.lock);
-	ready = Z.ready;
-	if (ready && device >= 0 && device < Z.ndev && (context || device_handle)) {
-		ctx = Z.ctx;
-		handle = Z.dev[device].handle;
-		res = SVM_OK;
-	}
-	pthread_mutex_unlock(&svm__rt.lock);
-	if (!ready) /* another backend is live, or none */
-		return svm_device_count() > 0 ? SVM_ERROR_UNSUPPORTED : SVM_ERROR_NOT_INITIALIZED;
-	/* stored unlocked: the outputs may be SVM memory (see core/api.c) */
-	if (res == SVM_OK && context)
-		*context = ctx;
-	if (res == SVM_OK && device_handle)
-		*device_handle = handle;
-	return res;
+	if (!Z.ready) /* another backend is live, or none */
+		return SVM_ERROR_NOT_INITIALIZED;
+	if (device < 0 || device >= Z.ndev)
+		return SVM_ERROR_INVALID_ARGUMENT;
+	*context = Z.ctx;
+	*device_handle = Z.dev[device].handle;
+	return SVM_OK;
 }
 
 const struct svm__backend_ops svm__ze_ops = {
@@ -592,10 +579,10 @@ const struct svm__backend_ops svm__ze_ops = {
 	.init = ze_init,
 	.fini = ze_fini,
 	.device_props = ze_device_props,
-	.alloc_range = ze_alloc_range,
-	.free_range = ze_free_range,
-	.prefetch = ze_prefetch,
-	.advise = ze_advise,
-	.query = ze_query,
+	.replace.alloc_range = ze_alloc_range,
+	.replace.free_range = ze_free_range,
+	.replace.prefetch = ze_prefetch,
+	.replace.advise = ze_advise,
+	.replace.query = ze_query,
 	/* no move(): the driver migrates; pin/unpin are unsupported */
 };

@@ -96,8 +96,14 @@ static inline void svm__trace_pages(int type, uint64_t addr, uint64_t pages, int
 void svm__fault_account(struct svm__rt *rt, int dev, bool cpu, bool write, uint64_t t0_ns,
 			uint64_t dt_ns, uint32_t tid, uintptr_t addr);
 
-/* svm_init / the last svm_finalize (or exit): start, and print and flush. */
-void svm__profile_start(struct svm__rt *rt);
+/*
+ * svm_init / the last svm_finalize (or exit): start, and print and flush.
+ * The caller names the backend and its rt->ndev devices ("device 0 (name)")
+ * at start, so that this module never calls a backend.
+ */
+#define SVM__PROFILE_NAME_LEN 96
+void svm__profile_start(struct svm__rt *rt, const char *backend,
+			const char (*devs)[SVM__PROFILE_NAME_LEN]);
 void svm__profile_stop(struct svm__rt *rt);
 /* The name of a call site ("function+0x12", "lib.so+0x40", "" for none). */
 void svm__callsite_name(void *cs, char *buf, size_t len);

@@ -22,9 +22,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "../core/rt.h"
 #include "report.h"
 #include "report_html.h" /* generated from report.html: svm__report_html[] */
+
+/* The trace's event names; the report and svm-report use the same table. */
+const char *const svm__ev_names[SVM__EV_COUNT] = {
+	"cpu fault", "device fault", "migrate", "retry", "failure", "evict", "launch",
+	"prefetch", "pinned range", "move", "read duplicate", "collapse", "in place",
+	"in place end", "pin", "unpin", "alloc", "free",
+};
+
+void svm__json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(f, "\\%c", *c);
+		else if (*c < 0x20 || *c >= 0x7f || *c == '<' || *c == '>' || *c == '&')
+			fprintf(f, "\\u%04x", *c);
+		else
+			fputc(*c, f);
+	}
+	fputc('"', f);
+}
+
+void svm__json_stats(FILE *f, const svm_stats_t *s)
+{
+	const char *sep = "";
+
+	fprintf(f, "{");
+#define X(name) fprintf(f, "%s\"" #name "\":%" PRIu64, sep, s->name), sep = ",";
+	SVM__STATS_FIELDS(X)
+#undef X
+	fprintf(f, ",\"failures_by\":[");
+	for (int c = 0; c < SVM_FAILURE_COUNT; c++)
+		fprintf(f, "%s%" PRIu64, c ? "," : "", s->failures_by[c]);
+	fprintf(f, "]}");
+}
 
 #define HEAT_BUCKETS 240
 #define HEAT_BLOCKS 64

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Runtime state shared by core, policy and backends.
+ * The runtime object and the page/range records it holds: the data every
+ * layer shares (docs/architecture.md). Functions on them live in mem/
+ * (mem/mem.h), the object itself in core/rt.c.
  *
- * One lock (svm__rt.lock) guards the ranges, the per-page state and the
+ * One lock (rt->lock) guards the ranges, the per-page state and the
  * device LRU lists. Whoever holds it must never touch SVM memory directly:
  * on the user backend a fault on that memory is served by a thread that
  * needs the same lock. Memory is moved only through backend ops.
  */
-#ifndef SVM_CORE_INTERNAL_H
-#define SVM_CORE_INTERNAL_H
+#ifndef SVM_CORE_RT_H
+#define SVM_CORE_RT_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,8 +22,8 @@
 #include "svmrt.h"
 #include "config.h"
 #include "inject.h"
-#include "log.h"
-#include "profile.h"
+#include "../obs/log.h"
+#include "../obs/profile.h"
 
 #define SVM__PAGE_SIZE 4096UL
 #define SVM__PAGE_SHIFT 12
@@ -48,7 +50,7 @@ struct svm__page {
 	uint32_t remote;     /* bit d: device d holds an in-place working copy */
 	uint32_t accessed_by; /* advice: bit d */
 	uint32_t migrations;
-	uint32_t seq;         /* svm__rt.seq when the page last changed */
+	uint32_t seq;         /* rt->seq when the page last changed */
 	uint32_t last_move_us; /* when it last moved (µs since init, wraps) */
 	/* device LRU (pages owned by a device), most recent at head */
 	struct svm__page *lru_prev, *lru_next;
@@ -116,77 +118,15 @@ struct svm__rt {
 	uint64_t t0_ns; /* svm_init time */
 };
 
-extern struct svm__rt svm__rt;
-
-/* core/heap.c: ranges and the heap allocator (callers hold rt.lock) */
 /*
- * Reserves size bytes of address space (PROT_NONE, private anonymous, no
- * swap reservation, no THP), 2 MiB aligned, for a heap or a view; NULL if
- * it cannot.
+ * The one runtime object lives in core/rt.c (file-static). Code below the
+ * API layer receives it as a parameter (backends through their ops,
+ * service threads keep the pointer they were started with). Only the API
+ * layer, whose entry points have no rt argument, and callbacks that get
+ * none (atexit/atfork handlers) ask for it here; tests/unit/layering.sh
+ * checks who calls it.
  */
-void *svm__heap_reserve(size_t size);
-int svm__heap_init(struct svm__rt *rt, uintptr_t base, size_t size);
-void svm__heap_fini(struct svm__rt *rt);
-struct svm__range *svm__range_alloc(struct svm__rt *rt, size_t bytes);
-/* A range at memory the backend allocated (outside the heap). */
-struct svm__range *svm__range_insert(struct svm__rt *rt, uintptr_t start, size_t bytes);
-void svm__range_release(struct svm__rt *rt, struct svm__range *r);
-struct svm__range *svm__range_find(struct svm__rt *rt, uintptr_t addr);
-/* The range found before rt->lock was let go, if it is still live; else NULL. */
-struct svm__range *svm__range_again(struct svm__rt *rt, uintptr_t start, uint64_t id);
-static inline uintptr_t svm__page_addr(const struct svm__page *p)
-{
-	return p->range->start + (uintptr_t)(p - p->range->pages) * SVM__PAGE_SIZE;
-}
-
-/* core/lru.c */
-void svm__lru_init(struct svm__devstate *d);
-void svm__lru_add(struct svm__rt *rt, int dev, struct svm__page *p);
-void svm__lru_del(struct svm__rt *rt, int dev, struct svm__page *p);
-void svm__lru_touch(struct svm__rt *rt, int dev, struct svm__page *p);
-
-/* Marks p as changed now (see svm__rt.seq). */
-static inline void svm__page_changed(struct svm__rt *rt, struct svm__page *p)
-{
-	p->seq = (uint32_t)atomic_fetch_add(&rt->seq, 1) + 1;
-}
-
-/* Did p change after the runtime was at sequence `since`? */
-static inline bool svm__page_changed_since(const struct svm__page *p, uint32_t since)
-{
-	return (int32_t)(p->seq - since) > 0;
-}
-
-/*
- * The advice fields of one page after `advice` (location as svm_advise
- * takes it, already checked). Core and backends share it: a backend that
- * hands the driver the full advice of a page computes it with this before
- * the core records anything (svm_advise records only what the backend took).
- */
-static inline void svm__page_advise(struct svm__page *p, svm_advice_t advice, int location)
-{
-	switch (advice) {
-	case SVM_ADVISE_SET_READ_MOSTLY:
-	case SVM_ADVISE_UNSET_READ_MOSTLY:
-		p->read_mostly = advice == SVM_ADVISE_SET_READ_MOSTLY;
-		break;
-	case SVM_ADVISE_SET_PREFERRED_LOCATION:
-		p->pref = (int8_t)location;
-		break;
-	case SVM_ADVISE_UNSET_PREFERRED_LOCATION:
-		p->pref = SVM__PREF_NONE;
-		break;
-	case SVM_ADVISE_SET_ACCESSED_BY:
-		p->accessed_by |= 1u << location;
-		break;
-	case SVM_ADVISE_UNSET_ACCESSED_BY:
-		p->accessed_by &= ~(1u << location);
-		break;
-	}
-}
-
-/* Sets p->loc, keeping LRU membership and resident counts right. */
-void svm__page_set_loc(struct svm__rt *rt, struct svm__page *p, int loc);
+struct svm__rt *svm__rt_get(void);
 
 static inline uint32_t svm__loc_bit(int loc)
 {

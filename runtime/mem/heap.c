@@ -2,13 +2,13 @@
 /*
  * The SVM heap: a reserved span of address space that svm_alloc carves into
  * ranges (first fit, page aligned, 2 MiB aligned from 2 MiB up), and the
- * sorted table of live ranges. Callers hold svm__rt.lock.
+ * sorted table of live ranges. Callers hold rt->lock.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include "internal.h"
+#include "mem.h"
 
 void *svm__heap_reserve(size_t size)
 {

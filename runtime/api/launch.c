@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "../core/rt.h"
 #include "launch.h"
-#include "ops.h"
+#include "../backends/backend.h"
 #include "../topo/topo.h"
 
 #define SYNC_PERIOD_NS 2000000L /* backend sync() during a launch */
@@ -22,6 +22,7 @@ struct svm_kernel_ctx {
 	int device;
 	unsigned thread;
 	uintptr_t heap, heap_size, view;
+	struct svm__rt *rt; /* the runtime the pool was started for */
 };
 
 struct svm__pool {
@@ -46,7 +47,7 @@ pthread_mutex_t svm__launch_lock[SVM__MAX_DEVICES] = {
 static void *worker(void *arg)
 {
 	struct svm_kernel_ctx *ctx = arg;
-	struct svm__pool *pool = svm__rt.dev[ctx->device].pool;
+	struct svm__pool *pool = ctx->rt->dev[ctx->device].pool;
 	uint64_t seen = 0;
 
 	pthread_mutex_lock(&pool->m);
@@ -94,7 +95,7 @@ static struct svm__pool *pool_create(struct svm__rt *rt, int dev)
 	rt->dev[dev].pool = pool;
 	for (unsigned t = 0; t < n; t++) {
 		pool->ctx[t] = (struct svm_kernel_ctx){ dev, t, rt->heap, rt->heap_size,
-							rt->dev[dev].view };
+							rt->dev[dev].view, rt };
 		if (pthread_create(&pool->threads[t], NULL, worker, &pool->ctx[t])) {
 			svm__err("device %d: cannot start worker thread %u: %s", dev, t,
 				 strerror(errno));
@@ -159,7 +160,7 @@ svm_result_t svm__pool_run(struct svm__rt *rt, int dev, size_t grid, svm_kernel_
 	while (pool->running) {
 		struct timespec until;
 
-		if (!rt->be->sync) {
+		if (!rt->be->replace.sync) {
 			pthread_cond_wait(&pool->done, &pool->m);
 			continue;
 		}
@@ -179,7 +180,7 @@ svm_result_t svm__pool_run(struct svm__rt *rt, int dev, size_t grid, svm_kernel_
 			continue;
 		pthread_mutex_unlock(&pool->m);
 		pthread_mutex_lock(&rt->lock);
-		rt->be->sync(rt, false);
+		rt->be->replace.sync(rt, false);
 		pthread_mutex_unlock(&rt->lock);
 		pthread_mutex_lock(&pool->m);
 	}

@@ -8,9 +8,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "../core/rt.h"
 #include "profile.h"
-#include "ops.h"
 #include "report.h"
 
 bool svm__tracing;
@@ -31,7 +30,12 @@ static struct top_range retired[TOP_N];
 static size_t nretired;
 static bool started, stopped;
 static uint64_t stop_ns; /* when the run ended, the same for the trace and the report */
-static pthread_once_t atexit_once = PTHREAD_ONCE_INIT;
+static uint64_t t0_ns;   /* svm_init's time, for the trace's timestamps */
+/* names given at start: the backend and its devices, for the outputs */
+static char backend_name[32];
+static char dev_names[SVM__MAX_DEVICES][SVM__PROFILE_NAME_LEN];
+_Static_assert(sizeof(((struct svm__report_in *)0)->dev_names[0]) == SVM__PROFILE_NAME_LEN,
+	       "the report's device names are the profile's");
 
 /* ---- histogram ----------------------------------------------------- */
 
@@ -96,7 +100,7 @@ uint32_t svm__tid(void)
 
 void svm__trace_emit(struct svm__event *ev)
 {
-	uint64_t t0 = svm__rt.t0_ns;
+	uint64_t t0 = t0_ns;
 
 	if (!ev->ts_ns)
 		ev->ts_ns = svm__now_ns();
@@ -152,38 +156,15 @@ void svm__fault_account(struct svm__rt *rt, int dev, bool cpu, bool write, uint6
 
 /* ---- start / stop -------------------------------------------------- */
 
-/* The process whose runtime writes SVM_PROFILE / SVM_TRACE at exit. */
-static pid_t owner_pid;
-
-static void at_exit(void)
-{
-	/*
-	 * A fork() child inherits this handler and a copy of the parent's
-	 * counters, but the files are the parent's: a child that exits
-	 * normally must not write them (it would overwrite the parent's
-	 * report with a stale one). forked_child covers fork(); the pid also
-	 * covers a child made without the atfork handlers (clone, vfork).
-	 */
-	if (svm__rt.forked_child || getpid() != owner_pid)
-		return;
-	pthread_mutex_lock(&svm__rt.lock);
-	if (svm__rt.be && svm__rt.be->sync && !svm__rt.forked_child) /* its last faults */
-		svm__rt.be->sync(&svm__rt, true);
-	if (svm__rt.be)
-		svm__profile_stop(&svm__rt);
-	pthread_mutex_unlock(&svm__rt.lock);
-}
-
-static void install_atexit(void)
-{
-	atexit(at_exit);
-}
-
-void svm__profile_start(struct svm__rt *rt)
+void svm__profile_start(struct svm__rt *rt, const char *backend,
+			const char (*devs)[SVM__PROFILE_NAME_LEN])
 {
 	started = true;
 	stopped = false;
-	owner_pid = getpid();
+	t0_ns = rt->t0_ns;
+	snprintf(backend_name, sizeof(backend_name), "%s", backend);
+	for (int d = 0; d < rt->ndev && d < SVM__MAX_DEVICES; d++)
+		memcpy(dev_names[d], devs[d], sizeof(dev_names[d]));
 	nretired = 0;
 	memset(&rt->fault_hist, 0, sizeof(rt->fault_hist));
 	if (rt->cfg.trace[0] || rt->cfg.report[0]) {
@@ -200,8 +181,6 @@ void svm__profile_start(struct svm__rt *rt)
 				 cap);
 		svm__tracing = T.ring != NULL;
 	}
-	if (rt->cfg.profile[0] || rt->cfg.trace[0] || rt->cfg.report[0])
-		pthread_once(&atexit_once, install_atexit);
 }
 
 void svm__profile_range_freed(struct svm__rt *rt, const struct svm__range *r)
@@ -222,13 +201,6 @@ void svm__profile_range_freed(struct svm__rt *rt, const struct svm__range *r)
 	retired[low] = (struct top_range){ r->start, r->bytes, r->migrations, r->callsite };
 }
 
-/* The trace's event names; the report and svm-report use the same table. */
-const char *const svm__ev_names[SVM__EV_COUNT] = {
-	"cpu fault", "device fault", "migrate", "retry", "failure", "evict", "launch",
-	"prefetch", "pinned range", "move", "read duplicate", "collapse", "in place",
-	"in place end", "pin", "unpin", "alloc", "free",
-};
-
 static void loc_name(int loc, char *buf, size_t len)
 {
 	if (loc == SVM_HOST)
@@ -237,20 +209,6 @@ static void loc_name(int loc, char *buf, size_t len)
 		snprintf(buf, len, "device %d", loc);
 	else
 		snprintf(buf, len, "none");
-}
-
-void svm__json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-		if (*c == '"' || *c == '\\')
-			fprintf(f, "\\%c", *c);
-		else if (*c < 0x20 || *c >= 0x7f || *c == '<' || *c == '>' || *c == '&')
-			fprintf(f, "\\u%04x", *c);
-		else
-			fputc(*c, f);
-	}
-	fputc('"', f);
 }
 
 /* in whole microseconds, so the report made from the trace file has the same bins */
@@ -274,26 +232,10 @@ static void final_stats(struct svm__rt *rt, svm_stats_t *total, svm_stats_t *dev
 	total->device_resident_bytes = (uint64_t)resident * SVM__PAGE_SIZE;
 }
 
-void svm__json_stats(FILE *f, const svm_stats_t *s)
+/* "device 0 (name)", as the API layer gave it at start */
+static const char *device_name(int d)
 {
-	const char *sep = "";
-
-	fprintf(f, "{");
-#define X(name) fprintf(f, "%s\"" #name "\":%" PRIu64, sep, s->name), sep = ",";
-	SVM__STATS_FIELDS(X)
-#undef X
-	fprintf(f, ",\"failures_by\":[");
-	for (int c = 0; c < SVM_FAILURE_COUNT; c++)
-		fprintf(f, "%s%" PRIu64, c ? "," : "", s->failures_by[c]);
-	fprintf(f, "]}");
-}
-
-static void device_name(struct svm__rt *rt, int d, char *buf, size_t len)
-{
-	svm_device_props_t p = { 0 };
-
-	rt->be->device_props(rt, d, &p);
-	snprintf(buf, len, "device %d (%s)", d, p.name);
+	return dev_names[d];
 }
 
 /*
@@ -304,15 +246,14 @@ static void device_name(struct svm__rt *rt, int d, char *buf, size_t len)
 static void write_final(FILE *f, struct svm__rt *rt)
 {
 	svm_stats_t total, dev[SVM__MAX_DEVICES];
-	char name[96], cs[128];
+	char cs[128];
 
 	final_stats(rt, &total, dev);
 	fprintf(f, "\"schema\":\"svmrt-trace-2\",\"seconds\":%.6f,\n\"devices\":[",
 		run_seconds(rt));
 	for (int d = 0; d < rt->ndev; d++) {
-		device_name(rt, d, name, sizeof(name));
 		fprintf(f, "%s", d ? "," : "");
-		svm__json_string(f, name);
+		svm__json_string(f, device_name(d));
 	}
 	fprintf(f, "],\n\"stats\":{\"total\":");
 	svm__json_stats(f, &total);
@@ -362,11 +303,11 @@ static void write_report(struct svm__rt *rt)
 		free(ranges);
 		return;
 	}
-	in.backend = rt->be->name;
+	in.backend = backend_name;
 	in.source = "SVM_REPORT at exit";
 	in.ndev = rt->ndev < SVM__REPORT_MAX_DEVICES ? rt->ndev : SVM__REPORT_MAX_DEVICES;
 	for (int d = 0; d < in.ndev; d++)
-		device_name(rt, d, in.dev_names[d], sizeof(in.dev_names[d]));
+		memcpy(in.dev_names[d], device_name(d), sizeof(in.dev_names[d]));
 	in.have_stats = true;
 	final_stats(rt, &in.total, in.dev);
 	in.seconds = run_seconds(rt);
@@ -397,7 +338,7 @@ static void write_trace(struct svm__rt *rt)
 	pthread_mutex_lock(&T.lock);
 	fprintf(f, "{\"traceEvents\":[\n");
 	fprintf(f, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":0,"
-		"\"args\":{\"name\":\"svmrt (%s backend)\"}}", pid, rt->be->name);
+		"\"args\":{\"name\":\"svmrt (%s backend)\"}}", pid, backend_name);
 	for (size_t k = 0; k < T.len; k++) {
 		const struct svm__event *e = &T.ring[(T.head + k) % T.cap];
 		char src[16], dst[16];
@@ -429,7 +370,7 @@ static void write_trace(struct svm__rt *rt)
 		if (e->type == SVM__EV_MIGRATE)
 			fprintf(f, ",\"failed\":%" PRIu64 ",\"retries\":%u", e->failed, e->retries);
 		if (e->type == SVM__EV_FAILURE)
-			fprintf(f, ",\"class\":\"%s\"", svm_failure_string(e->cls));
+			fprintf(f, ",\"class\":\"%s\"", svm__failure_name(e->cls));
 		if (e->type == SVM__EV_RETRY)
 			fprintf(f, ",\"round\":%u", e->retries);
 		if (e->type == SVM__EV_CPU_FAULT || e->type == SVM__EV_DEVICE_FAULT)
@@ -437,7 +378,7 @@ static void write_trace(struct svm__rt *rt)
 		fprintf(f, "}}");
 	}
 	fprintf(f, "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"backend\":\"%s\","
-		"\"events\":%zu,\"dropped_events\":%" PRIu64 ",\n", rt->be->name, T.len,
+		"\"events\":%zu,\"dropped_events\":%" PRIu64 ",\n", backend_name, T.len,
 		T.dropped);
 	pthread_mutex_unlock(&T.lock);
 	write_final(f, rt);
@@ -577,12 +518,13 @@ static void write_profile(struct svm__rt *rt)
 	struct top_range top[TOP_N];
 	size_t ntop = top_ranges(rt, top);
 	double secs = (double)(svm__now_ns() - rt->t0_ns) / 1e9;
-	char names[SVM__MAX_DEVICES][96], cs[128];
+	const char *names[SVM__MAX_DEVICES];
+	char cs[128];
 	svm_stats_t total = rt->stats;
 
 	total.launches = atomic_load(&rt->launches);
 	for (int d = 0; d < rt->ndev; d++)
-		device_name(rt, d, names[d], sizeof(names[d]));
+		names[d] = device_name(d);
 	if (json) {
 		f = fopen(spec + 5, "w");
 		if (!f) {
@@ -591,7 +533,7 @@ static void write_profile(struct svm__rt *rt)
 		}
 		fprintf(f, "{\"schema\":\"svmrt-profile-1\",\"backend\":\"%s\",\"seconds\":%.6f,"
 			"\"launches\":%" PRIu64 ",\"prefetches\":%" PRIu64 ",\"devices\":[",
-			rt->be->name, secs, total.launches, total.prefetches);
+			backend_name, secs, total.launches, total.prefetches);
 		for (int d = 0; d < rt->ndev; d++) {
 			struct block b = { names[d], &rt->dev[d].stats, &rt->dev[d].fault_hist };
 
@@ -614,7 +556,7 @@ static void write_profile(struct svm__rt *rt)
 		return;
 	}
 	fprintf(f, "==== svmrt profile: %s backend, %d device(s), %.3f s, %" PRIu64
-		" launches, %" PRIu64 " prefetches\n", rt->be->name, rt->ndev, secs,
+		" launches, %" PRIu64 " prefetches\n", backend_name, rt->ndev, secs,
 		total.launches, total.prefetches);
 	for (int d = 0; d < rt->ndev; d++)
 		print_block(f, &(struct block){ names[d], &rt->dev[d].stats,

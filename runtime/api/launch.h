@@ -2,9 +2,9 @@
 #ifndef SVM_CORE_LAUNCH_H
 #define SVM_CORE_LAUNCH_H
 
-#include "internal.h"
+#include "../core/rt.h"
 
-/* Serialises launches on a device; taken before svm__rt.lock. */
+/* Serialises launches on a device; taken before rt->lock. */
 extern pthread_mutex_t svm__launch_lock[SVM__MAX_DEVICES];
 
 unsigned svm__pool_threads(const struct svm__rt *rt);

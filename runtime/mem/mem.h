@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Page and block state: the heap allocator, the ranges, the per-page
+ * records and the device LRU lists (mem/heap.c). This layer sits below
+ * policy and never calls it; policy, backends and the API layer change
+ * page state only through these functions and the inline helpers here.
+ * Callers hold rt->lock.
+ */
+#ifndef SVM_MEM_H
+#define SVM_MEM_H
+
+#include "../core/rt.h"
+
+/* mem/heap.c: ranges and the heap allocator (callers hold rt.lock) */
+/*
+ * Reserves size bytes of address space (PROT_NONE, private anonymous, no
+ * swap reservation, no THP), 2 MiB aligned, for a heap or a view; NULL if
+ * it cannot.
+ */
+void *svm__heap_reserve(size_t size);
+int svm__heap_init(struct svm__rt *rt, uintptr_t base, size_t size);
+void svm__heap_fini(struct svm__rt *rt);
+struct svm__range *svm__range_alloc(struct svm__rt *rt, size_t bytes);
+/* A range at memory the backend allocated (outside the heap). */
+struct svm__range *svm__range_insert(struct svm__rt *rt, uintptr_t start, size_t bytes);
+void svm__range_release(struct svm__rt *rt, struct svm__range *r);
+struct svm__range *svm__range_find(struct svm__rt *rt, uintptr_t addr);
+/* The range found before rt->lock was let go, if it is still live; else NULL. */
+struct svm__range *svm__range_again(struct svm__rt *rt, uintptr_t start, uint64_t id);
+static inline uintptr_t svm__page_addr(const struct svm__page *p)
+{
+	return p->range->start + (uintptr_t)(p - p->range->pages) * SVM__PAGE_SIZE;
+}
+
+/* mem/heap.c: device LRU lists */
+void svm__lru_init(struct svm__devstate *d);
+void svm__lru_add(struct svm__rt *rt, int dev, struct svm__page *p);
+void svm__lru_del(struct svm__rt *rt, int dev, struct svm__page *p);
+void svm__lru_touch(struct svm__rt *rt, int dev, struct svm__page *p);
+
+/* Marks p as changed now (see rt->seq). */
+static inline void svm__page_changed(struct svm__rt *rt, struct svm__page *p)
+{
+	p->seq = (uint32_t)atomic_fetch_add(&rt->seq, 1) + 1;
+}
+
+/* Did p change after the runtime was at sequence `since`? */
+static inline bool svm__page_changed_since(const struct svm__page *p, uint32_t since)
+{
+	return (int32_t)(p->seq - since) > 0;
+}
+
+/*
+ * The advice fields of one page after `advice` (location as svm_advise
+ * takes it, already checked). Core and backends share it: a backend that
+ * hands the driver the full advice of a page computes it with this before
+ * the core records anything (svm_advise records only what the backend took).
+ */
+static inline void svm__page_advise(struct svm__page *p, svm_advice_t advice, int location)
+{
+	switch (advice) {
+	case SVM_ADVISE_SET_READ_MOSTLY:
+	case SVM_ADVISE_UNSET_READ_MOSTLY:
+		p->read_mostly = advice == SVM_ADVISE_SET_READ_MOSTLY;
+		break;
+	case SVM_ADVISE_SET_PREFERRED_LOCATION:
+		p->pref = (int8_t)location;
+		break;
+	case SVM_ADVISE_UNSET_PREFERRED_LOCATION:
+		p->pref = SVM__PREF_NONE;
+		break;
+	case SVM_ADVISE_SET_ACCESSED_BY:
+		p->accessed_by |= 1u << location;
+		break;
+	case SVM_ADVISE_UNSET_ACCESSED_BY:
+		p->accessed_by &= ~(1u << location);
+		break;
+	}
+}
+
+/* Sets p->loc, keeping LRU membership and resident counts right. */
+void svm__page_set_loc(struct svm__rt *rt, struct svm__page *p, int loc);
+
+#endif
