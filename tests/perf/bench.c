@@ -31,13 +31,15 @@
  * At the end a table of issue 18's targets: measured, baseline, ratio,
  * goal, met or NOT MET.
  *
- * usage: svm-bench [--quick] [--scaling | --targets] [--strict]
+ * usage: svm-bench [--quick] [--scaling | --targets] [--strict] [--copy-path]
  *                  [--samples N] [--mib M] [--runs R] [--sweep-mib S]
  *                  [--sparse-mib S] [--pp-mib P] [--pp-rounds K]
  *   --scaling  section (d) only
  *   --targets  only what the target table needs (a, b, c-sparse, d, f, g)
  *   --strict   exit 3 when a target is NOT MET (for local use; CTest does
  *              not pass it: targets are not CI gates on a shared machine)
+ *   --copy-path  svmrt and the raw baselines without UFFDIO_MOVE, as on
+ *              kernels before 6.8 (write-protect, UFFDIO_COPY, MADV_DONTNEED)
  * Defaults: 2000 samples, 256 MiB prefetch, 5 runs, 64 MiB sweep (also
  * streaming and scaling), 256 MiB sparse, 16 MiB ping-pong, 8 rounds.
  * --quick (CTest): 300 samples, 32 MiB, 3 runs, 16 MiB sweep, 32 MiB
@@ -98,14 +100,14 @@ enum mode { MODE_ALL, MODE_SCALING, MODE_TARGETS };
 static struct {
 	size_t samples, mib, runs, sweep_mib, sparse_mib, pp_mib, pp_rounds;
 	enum mode mode;
-	int strict;
-} opt = { 2000, 256, 5, 64, 256, 16, 8, MODE_ALL, 0 };
+	int strict, copy_path;
+} opt = { 2000, 256, 5, 64, 256, 16, 8, MODE_ALL, 0, 0 };
 
 static size_t pg;
 static int ncpu;          /* CPUs this process may run on */
 static int cpu_a, cpu_b;  /* the first two of them; cpu_b -1 with one CPU */
 static cpu_set_t all_cpus;
-static int have_move;
+static int have_move; /* the kernel has UFFDIO_MOVE and --copy-path is not given */
 static char backend[16];  /* what svm_init picks under this environment */
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -422,8 +424,8 @@ static struct lat raw_fault_latency(int handler_cpu)
 /*
  * gran NULL: the default granularity (SVM_GRANULARITY unset); fault_cpu -1:
  * the fault thread unbound (the default); uffd_move -1: the default
- * (UFFDIO_MOVE when the kernel has it). Device memory is always 4 GiB so
- * that no measurement evicts.
+ * (UFFDIO_MOVE when the kernel has it; the copy path under --copy-path).
+ * Device memory is always 4 GiB so that no measurement evicts.
  */
 static void svm_start(const char *gran, int fault_cpu, int uffd_move)
 {
@@ -440,6 +442,8 @@ static void svm_start(const char *gran, int fault_cpu, int uffd_move)
 	} else {
 		unsetenv("SVM_USER_FAULT_CPU");
 	}
+	if (uffd_move < 0 && !have_move)
+		uffd_move = 0;
 	if (uffd_move >= 0)
 		setenv("SVM_USER_UFFD_MOVE", uffd_move ? "1" : "0", 1);
 	else
@@ -497,7 +501,7 @@ static struct lat svm_fault_latency(int fault_cpu)
 	svm_stats_t s0, s1;
 
 	CHECK(ns != NULL);
-	svm_start("4K", fault_cpu, 1);
+	svm_start("4K", fault_cpu, have_move);
 	p = svmt_alloc(bytes);
 	memset(p, 0x5a, bytes);
 	CHECK_OK(svm_prefetch(p, bytes, 0, NULL));
@@ -1436,7 +1440,7 @@ static void stream_section(void)
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [--quick] [--scaling | --targets] [--strict] [--samples N] "
+		"usage: %s [--quick] [--scaling | --targets] [--strict] [--copy-path] [--samples N] "
 		"[--mib M] [--runs R] [--sweep-mib S] [--sparse-mib S] [--pp-mib P] "
 		"[--pp-rounds K]\n",
 		argv0);
@@ -1459,6 +1463,10 @@ static void parse_args(int argc, char **argv)
 		}
 		if (!strcmp(a, "--strict")) {
 			opt.strict = 1;
+			continue;
+		}
+		if (!strcmp(a, "--copy-path")) {
+			opt.copy_path = 1;
 			continue;
 		}
 		if (!strcmp(a, "--quick")) {
@@ -1530,14 +1538,16 @@ int main(int argc, char **argv)
 	CHECK_MSG(pg == 4096, "page size %zu: the benchmark assumes 4 KiB", pg);
 	pick_cpus();
 	features = uffd_features();
-	have_move = (features & UFFD_FEATURE_MOVE) != 0;
+	have_move = (features & UFFD_FEATURE_MOVE) && !opt.copy_path;
 	probe_backend();
 	user = !strcmp(backend, "user");
 
 	printf("svm-bench: %s backend, %d CPUs (first %d, %d), page %zu, kernel userfaultfd "
 	       "features %#llx (UFFDIO_MOVE %s)\n",
 	       backend, ncpu, cpu_a, cpu_b, pg, (unsigned long long)features,
-	       have_move ? "available" : "not available");
+	       have_move ? "available" :
+	       (features & UFFD_FEATURE_MOVE) ? "available, not used: --copy-path" :
+						"not available");
 	if (!user && opt.mode != MODE_SCALING)
 		printf("  (a), (b) and (e) compare the user backend with raw userfaultfd: "
 		       "skipped on %s\n", backend);
