@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Device worker threads for svm_launch. Each device has a pool, created at
- * its first launch; a launch hands out indices through one atomic counter
- * and returns when the last worker is done. Launches on one device run one
+ * its first launch; a launch hands out indices in chunks of consecutive
+ * indices through one atomic counter and returns when the last worker is
+ * done. Chunks keep each worker on its own stretch of memory: with one
+ * index at a time, all workers touch neighbouring pages, fault on the same
+ * migration block together and wait on each other's fault. Launches on one device run one
  * after another (an in-order queue), launches on different devices run at
  * the same time.
  */
@@ -35,7 +38,7 @@ struct svm__pool {
 	bool stop;
 	svm_kernel_fn fn;
 	void *arg;
-	size_t grid;
+	size_t grid, chunk;
 	atomic_size_t next;
 	unsigned running;
 };
@@ -43,6 +46,40 @@ struct svm__pool {
 pthread_mutex_t svm__launch_lock[SVM__MAX_DEVICES] = {
 	[0 ... SVM__MAX_DEVICES - 1] = PTHREAD_MUTEX_INITIALIZER,
 };
+
+/*
+ * Takes the next chunk: [*first, *end). A compare-and-swap, not a plain
+ * add, so that the counter never passes the grid (no wrap at huge grids).
+ */
+static bool take_chunk(struct svm__pool *pool, size_t *first, size_t *end)
+{
+	size_t cur = atomic_load(&pool->next), take;
+
+	do {
+		if (cur >= pool->grid)
+			return false;
+		take = pool->grid - cur < pool->chunk ? pool->grid - cur : pool->chunk;
+	} while (!atomic_compare_exchange_weak(&pool->next, &cur, cur + take));
+	*first = cur;
+	*end = cur + take;
+	return true;
+}
+
+/*
+ * Indices per chunk: SVM_LAUNCH_CHUNK, or by default an eighth of a
+ * worker's share (so the last chunks still spread the tail), at most 4096.
+ */
+static size_t chunk_size(const struct svm__rt *rt, size_t grid, unsigned nthreads)
+{
+	size_t c = (size_t)rt->cfg.launch_chunk;
+
+	if (!c) {
+		c = grid / ((size_t)nthreads * 8);
+		if (c > 4096)
+			c = 4096;
+	}
+	return c ? c : 1;
+}
 
 static void *worker(void *arg)
 {
@@ -58,8 +95,9 @@ static void *worker(void *arg)
 			break;
 		seen = pool->generation;
 		pthread_mutex_unlock(&pool->m);
-		for (size_t i; (i = atomic_fetch_add(&pool->next, 1)) < pool->grid;)
-			pool->fn(ctx, i, pool->arg);
+		for (size_t i, end; take_chunk(pool, &i, &end);)
+			for (; i < end; i++)
+				pool->fn(ctx, i, pool->arg);
 		pthread_mutex_lock(&pool->m);
 		if (--pool->running == 0)
 			pthread_cond_signal(&pool->done);
@@ -153,6 +191,7 @@ svm_result_t svm__pool_run(struct svm__rt *rt, int dev, size_t grid, svm_kernel_
 	pool->fn = fn;
 	pool->arg = arg;
 	pool->grid = grid;
+	pool->chunk = chunk_size(rt, grid, pool->started);
 	atomic_store(&pool->next, 0);
 	pool->running = pool->started;
 	pool->generation++;

@@ -42,6 +42,9 @@ static const struct var table[] = {
 	  "user backend: memory capacity of each emulated device (K/M/G suffixes)" },
 	{ "SVM_USER_DEVICE_THREADS", T_INT, "0", OFF(user_device_threads), 0, 1024, NULL, false,
 	  "user and kshim backends: worker threads per device for svm_launch (0: one per online CPU)" },
+	{ "SVM_LAUNCH_CHUNK", T_INT, "0", OFF(launch_chunk), 0, 1 << 20, NULL, false,
+	  "user and kshim backends: consecutive svm_launch indices a worker takes at a time "
+	  "(0: an eighth of a worker's share, at most 4096)" },
 	{ "SVM_USER_DEVICE_NUMA", T_STRING, "spread", OFF(user_device_numa), 0, 127, NULL, false,
 	  "user backend: host NUMA node of each device: spread (round robin) or a list like 1,0" },
 	{ "SVM_USER_FAULT_CPU", T_INT, "-1", OFF(user_fault_cpu), -1, 4095, NULL, false,

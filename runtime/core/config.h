@@ -19,6 +19,7 @@ struct svm__config {
 	int user_devices;
 	uint64_t user_device_memory;
 	int user_device_threads; /* 0: one per online CPU */
+	int launch_chunk;        /* indices a launch worker takes at a time, 0: auto */
 	int user_fault_cpu;      /* -1: unbound */
 	char user_device_numa[128]; /* "spread" or a node per device */
 	bool user_uffd_move;

@@ -920,6 +920,9 @@ static void user_range_unmap(struct svm__rt *rt, struct svm__range *r)
  * SVM_RETRY_BACKOFF_MAX_US, until the page is home or
  * SVM_USER_FAULT_TIMEOUT_MS has passed since the fault came in.
  */
+/* Most fault messages served under one hold of rt->lock. */
+#define SERVICE_BATCH 256
+
 struct pending {
 	uintptr_t a, h;   /* faulting address (page) and its heap address */
 	bool write;
@@ -985,7 +988,12 @@ static int refill_dropped(struct svm__rt *rt, int loc, uintptr_t h)
 	return loc;
 }
 
-static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
+/*
+ * One fault of a batch, rt->lock held. Returns the page to wake, or 0 when
+ * its thread stays asleep (a CPU fault whose page is still away: it goes
+ * on the pending list) or the address is not ours.
+ */
+static uintptr_t serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
 {
 	uintptr_t a = (uintptr_t)m->arg.pagefault.address & ~(SVM__PAGE_SIZE - 1);
 	bool wp = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP;
@@ -1001,10 +1009,9 @@ static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
 		if (a - U.view[d] < U.size)
 			loc = d;
 	if (loc == -2)
-		return;
+		return 0;
 	uintptr_t h = U.heap + (a - area(loc));
 
-	pthread_mutex_lock(&rt->lock);
 	if (loc == SVM_HOST && wp)
 		charged = svm__fault_cpu_wp(rt, h, seen);
 	else if (loc == SVM_HOST) {
@@ -1019,11 +1026,66 @@ static void serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
 	if (charged != SVM__FAULT_NONE)
 		svm__fault_account(rt, charged, loc == SVM_HOST, write, t0, svm__now_ns() - t0,
 				   tid, h);
-	pthread_mutex_unlock(&rt->lock);
 	if (pending && pending_add(a, h, write, svm__now_ns(), &rt->cfg))
-		return; /* asleep until the page is home */
+		return 0; /* asleep until the page is home */
 	/* resolved or not, the thread retries its access */
-	uffd_wake(a, SVM__PAGE_SIZE);
+	return a;
+}
+
+static int cmp_uintptr(const void *x, const void *y)
+{
+	uintptr_t a = *(const uintptr_t *)x, b = *(const uintptr_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * Wakes the threads of a batch: sorted, duplicates gone, one UFFDIO_WAKE
+ * per run of neighbouring pages (never across a pending page, which is not
+ * in the list, so its thread sleeps on).
+ */
+static void wake_pages(uintptr_t *w, size_t n)
+{
+	qsort(w, n, sizeof(*w), cmp_uintptr);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && w[j] - w[j - 1] <= SVM__PAGE_SIZE; j++)
+			;
+		uffd_wake(w[i], w[j - 1] - w[i] + SVM__PAGE_SIZE);
+	}
+}
+
+/*
+ * Serves one batch of messages: every fault under one hold of rt->lock,
+ * then the wakes after it is let go. Several threads that fault on one
+ * page queue one message each: only the first is served, the others only
+ * wake (and a fault on another page of a block the first one moved is
+ * stale: svm__fault_* leave it alone).
+ */
+static void serve_batch(struct svm__rt *rt, const struct uffd_msg *msgs, size_t n,
+			uint32_t seen)
+{
+	uintptr_t wake[SERVICE_BATCH];
+	size_t nwake = 0;
+
+	pthread_mutex_lock(&rt->lock);
+	for (size_t i = 0; i < n; i++) {
+		const struct uffd_msg *m = &msgs[i];
+		bool dup = false;
+
+		if (m->event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		for (size_t k = 0; k < i && !dup; k++)
+			dup = msgs[k].event == UFFD_EVENT_PAGEFAULT &&
+			      !((msgs[k].arg.pagefault.address ^ m->arg.pagefault.address) &
+				~(uint64_t)(SVM__PAGE_SIZE - 1)) &&
+			      msgs[k].arg.pagefault.flags == m->arg.pagefault.flags;
+		uintptr_t a = dup ? 0 : serve(rt, m, seen);
+
+		if (a)
+			wake[nwake++] = a;
+	}
+	pthread_mutex_unlock(&rt->lock);
+	wake_pages(wake, nwake);
 }
 
 /* Tries the pending CPU faults that are due; ms until the next one, or -1. */
@@ -1135,7 +1197,7 @@ static void service_error(const char *call, int err, unsigned *nomem)
 static void *service_thread(void *arg)
 {
 	struct svm__rt *rt = arg;
-	struct uffd_msg msgs[64];
+	struct uffd_msg msgs[SERVICE_BATCH];
 	unsigned nomem = 0;
 
 	for (;;) {
@@ -1160,17 +1222,25 @@ static void *service_thread(void *arg)
 		 * are stale (svm__fault_cpu and friends).
 		 */
 		uint32_t seen = (uint32_t)atomic_load(&rt->seq);
-		ssize_t got = read(U.uffd, msgs, sizeof(msgs));
+		size_t n = 0;
 
-		err = got < 0 ? errno : injected_errno(true);
-		if (err) {
+		/* every message queued now, up to a batch */
+		while (n < SERVICE_BATCH) {
+			ssize_t got = read(U.uffd, &msgs[n], (SERVICE_BATCH - n) * sizeof(msgs[0]));
+
+			err = got < 0 ? errno : injected_errno(true);
+			if (got > 0 && !err)
+				n += (size_t)got / sizeof(msgs[0]);
+			if (err || got <= 0)
+				break;
+		}
+		if (err && (err != EAGAIN || !n)) {
 			service_error("read", err, &nomem);
-			continue;
+			if (!n)
+				continue;
 		}
 		nomem = 0;
-		for (size_t i = 0; i < (size_t)got / sizeof(msgs[0]); i++)
-			if (msgs[i].event == UFFD_EVENT_PAGEFAULT)
-				serve(rt, &msgs[i], seen);
+		serve_batch(rt, msgs, n, seen);
 	}
 	free(P);
 	P = NULL;
