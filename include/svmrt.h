@@ -208,6 +208,9 @@ typedef struct svm_stats {
 	uint64_t move_ns_to_device; /* time spent moving pages to devices */
 	uint64_t move_ns_to_host;   /* and home; bytes / time = bandwidth while moving */
 	uint64_t device_resident_bytes; /* bytes on devices now */
+	/* since 0.2 */
+	uint64_t prefetched_pages;  /* pages the fault prefetcher brought along (SVM_PREFETCH) */
+	uint64_t prefetched_evicted; /* of those, evicted before they moved for any other reason */
 } svm_stats_t;
 /* Totals since svm_init over all devices. */
 SVM_API svm_result_t svm_stats(svm_stats_t *stats);

@@ -36,6 +36,14 @@ static const struct var table[] = {
 	  "virtual size of the SVM heap that svm_alloc carves from (reserved, not committed)" },
 	{ "SVM_GRANULARITY", T_SIZE, "64K", OFF(granularity), 4096, 2 << 20, NULL, true,
 	  "migration block for faults: the aligned block around a faulting page moves as one" },
+	{ "SVM_PREFETCH", T_ENUM, "auto", OFF(prefetch), 0, 0, "auto|off|density", false,
+	  "what a fault brings besides its page: off (its SVM_GRANULARITY block) or density "
+	  "(from a 4K page, or the SVM_GRANULARITY block when that is set, grow to the largest "
+	  "aligned region of up to 2M that is mostly at the destination already); auto: "
+	  "density unless SVM_GRANULARITY is set, then off" },
+	{ "SVM_PREFETCH_THRESHOLD", T_INT, "51", OFF(prefetch_threshold), 1, 100, NULL, false,
+	  "density prefetch: percent of a region's blocks that must be at the destination "
+	  "(or faulting) for the whole region to come along" },
 	{ "SVM_USER_DEVICES", T_INT, "1", OFF(user_devices), 1, 16, NULL, false,
 	  "user backend: number of emulated devices" },
 	{ "SVM_USER_DEVICE_MEMORY", T_SIZE, "1G", OFF(user_device_memory), 64 << 10, 1LL << 40, NULL, false,
@@ -266,6 +274,8 @@ static const char *describe(const struct var *v, char *buf, size_t len)
 
 void svm__config_load(struct svm__config *cfg)
 {
+	bool granularity_set = false;
+
 	memset(cfg, 0, sizeof(*cfg));
 	/* SVM_LOG first, so that complaints about the others obey it */
 	for (size_t pass = 0; pass < 2; pass++) {
@@ -289,6 +299,8 @@ void svm__config_load(struct svm__config *cfg)
 				store(cfg, v, val, env);
 				seen[i] = env;
 				source[i] = SVM__SRC_ENV;
+				if (v->offset == OFF(granularity))
+					granularity_set = true;
 			} else {
 				source[i] = SVM__SRC_BAD_ENV;
 				svm__warn("%s=\"%s\" is not valid (expected %s); using the default %s",
@@ -298,6 +310,10 @@ void svm__config_load(struct svm__config *cfg)
 				svm__log_level = cfg->log_level;
 		}
 	}
+	/* a fixed block asked for keeps faults to that block unless density is asked too */
+	if (cfg->prefetch == SVM__PREFETCH_AUTO)
+		cfg->prefetch = granularity_set ? SVM__PREFETCH_OFF : SVM__PREFETCH_DENSITY;
+	cfg->granularity_set = granularity_set;
 }
 
 void svm__config_visit(svm__config_visit_fn fn, void *arg)

@@ -16,6 +16,9 @@ struct svm__config {
 	int log_level;          /* enum svm__log_level */
 	uint64_t heap_size;
 	uint64_t granularity;   /* migration block, power of two, 4K..2M */
+	bool granularity_set;   /* SVM_GRANULARITY came from the environment */
+	int prefetch;           /* enum svm__prefetch: after loading, OFF or DENSITY */
+	int prefetch_threshold; /* density: percent, 1..100 */
 	int user_devices;
 	uint64_t user_device_memory;
 	int user_device_threads; /* 0: one per online CPU */
@@ -42,6 +45,8 @@ struct svm__config {
 	char report[256];        /* HTML report file, "" for none */
 	int trace_events;        /* trace ring capacity */        /* fault injection spec, "" for none */
 };
+
+enum svm__prefetch { SVM__PREFETCH_AUTO, SVM__PREFETCH_OFF, SVM__PREFETCH_DENSITY };
 
 enum svm__config_source { SVM__SRC_DEFAULT, SVM__SRC_ENV, SVM__SRC_BAD_ENV };
 

@@ -45,7 +45,8 @@ struct svm__page {
 	uint8_t last_failure;
 	uint16_t pins;
 	uint8_t busy;        /* set while a migration works on the page */
-	uint8_t pinned_seen; /* a move failed as PINNED: served in place until cleared */
+	uint8_t pinned_seen : 1; /* a move failed as PINNED: served in place until cleared */
+	uint8_t prefetched : 1;  /* brought by the density prefetcher, not moved since */
 	uint32_t copies;     /* read-only duplicates: bit 0 host, bit 1+d device */
 	uint32_t remote;     /* bit d: device d holds an in-place working copy */
 	uint32_t accessed_by; /* advice: bit d */

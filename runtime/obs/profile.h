@@ -40,6 +40,7 @@ enum svm__ev_type {
 	SVM__EV_UNPIN,    /* and no longer */
 	SVM__EV_ALLOC,    /* svm_alloc: addr, pages; failed = bytes asked; site = call site */
 	SVM__EV_FREE,     /* svm_free: addr, pages */
+	SVM__EV_DENSITY,  /* the fault prefetcher's region: addr, pages; failed = pages it moved */
 	SVM__EV_COUNT,
 };
 

@@ -30,13 +30,24 @@ static bool lookup(struct svm__rt *rt, uintptr_t addr, uint32_t seen, struct loc
 	return !svm__page_changed_since(lp->p, seen);
 }
 
+/*
+ * Where a fault starts: SVM_GRANULARITY; with the density prefetcher and
+ * SVM_GRANULARITY not set, one page (the prefetcher grows it).
+ */
+static size_t fault_unit(const struct svm__rt *rt)
+{
+	if (rt->cfg.prefetch == SVM__PREFETCH_DENSITY && !rt->cfg.granularity_set)
+		return SVM__PAGE_SIZE;
+	return rt->cfg.granularity;
+}
+
 /* The migration block around a page, clamped to its range. */
 static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t *first,
 		     size_t *n)
 {
-	size_t per = rt->cfg.granularity / SVM__PAGE_SIZE;
+	size_t unit = fault_unit(rt), per = unit / SVM__PAGE_SIZE;
 	uintptr_t heap_off = lp->r->start - rt->heap + lp->idx * SVM__PAGE_SIZE;
-	size_t blk = heap_off / rt->cfg.granularity;
+	size_t blk = heap_off / unit;
 	size_t r0 = (lp->r->start - rt->heap) / SVM__PAGE_SIZE; /* range's first page */
 	size_t b0 = blk * per, b1 = b0 + per;
 
@@ -48,18 +59,152 @@ static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t
 	*n = b1 - b0;
 }
 
+/*
+ * The density prefetcher (SVM_PREFETCH=density). A fault moves its block
+ * (SVM_GRANULARITY: where a fault starts, not a fixed unit); then, inside
+ * the 2 MiB heap-aligned region around it, the prefetcher looks at the
+ * aligned power-of-two sub-regions that contain the block, from twice the
+ * block up to 2 MiB, and picks the largest in which more than
+ * SVM_PREFETCH_THRESHOLD percent of the blocks are at the destination
+ * already or are this fault's. The rest of that sub-region comes along.
+ * A stream of faults so needs about log2(2 MiB / block) + 1 faults per
+ * 2 MiB instead of one per block, and a lone touch moves one block only.
+ *
+ * Only pages that would come anyway are taken: pages at the faulting
+ * page's own location (or never touched), with no pin, no pinned mark, no
+ * advice that keeps them in place, no copies elsewhere. The move is one
+ * pass without retries (a prefetch is a bet, never a wait).
+ */
+#define PREFETCH_REGION (2UL << 20)
+
+/* Is block [b, b + per) (range page indices, clamped) all at dst already? */
+static bool block_at(const struct svm__range *r, size_t b, size_t per, int dst)
+{
+	size_t end = b + per < r->npages ? b + per : r->npages;
+
+	for (size_t i = b; i < end; i++)
+		if (r->pages[i].loc != dst)
+			return false;
+	return true;
+}
+
+/* May the prefetcher bring page q, now at src, to dst? */
+static bool prefetchable(const struct svm__page *q, int src, int dst)
+{
+	if (q->loc == dst || (q->loc != src && q->loc != SVM__LOC_NONE))
+		return false;
+	if (q->pins || q->pinned_seen || q->remote || q->read_mostly)
+		return false;
+	if (q->loc != SVM__LOC_NONE && q->copies != svm__loc_bit(q->loc))
+		return false;
+	if (dst >= 0)
+		return !(q->accessed_by & (1u << dst)) && q->pref != SVM_HOST &&
+		       (q->pref == SVM__PREF_NONE || q->pref == dst);
+	return q->pref == SVM__PREF_NONE || q->pref == SVM_HOST;
+}
+
+/*
+ * The sub-region [*lo, *hi) of range page indices the density rule picks
+ * around block [first, first + n); empty (lo == hi) when it picks the
+ * block alone.
+ */
+static void density_region(const struct svm__rt *rt, const struct svm__range *r, size_t first,
+			   size_t n, int dst, size_t *lo, size_t *hi)
+{
+	size_t per = fault_unit(rt) / SVM__PAGE_SIZE;
+	size_t r0 = (r->start - rt->heap) / SVM__PAGE_SIZE; /* heap page of r's first page */
+	unsigned thr = (unsigned)rt->cfg.prefetch_threshold;
+
+	*lo = *hi = first;
+	if (per * SVM__PAGE_SIZE >= PREFETCH_REGION)
+		return;
+	for (size_t size = 2 * per; size <= PREFETCH_REGION / SVM__PAGE_SIZE; size *= 2) {
+		size_t h0 = (r0 + first) / size * size; /* aligned in the heap */
+		size_t a = h0 > r0 ? h0 - r0 : 0, b = h0 + size - r0;
+		size_t in = 0, all = 0;
+
+		if (b > r->npages)
+			b = r->npages;
+		/* blocks are heap-aligned too: step from the aligned start */
+		for (size_t k = h0; k < h0 + size; k += per) {
+			size_t bs = k > r0 ? k - r0 : 0, be = k + per - r0;
+
+			if (k + per <= r0 || bs >= r->npages)
+				continue; /* outside the range: not counted */
+			all++;
+			if ((bs <= first && first < be) || block_at(r, bs, be - bs, dst))
+				in++;
+		}
+		if (all && in * 100 > thr * all) {
+			*lo = a;
+			*hi = b;
+		}
+	}
+	(void)n;
+}
+
+/*
+ * After the fault's block moved to dst: bring the rest of the density
+ * region along, in runs of prefetchable pages. Counts and traces what it
+ * moved. Never sleeps (one pass), so r stays valid.
+ */
+static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
+			    int src, int dst)
+{
+	size_t lo, hi, moved = 0;
+
+	if (rt->cfg.prefetch != SVM__PREFETCH_DENSITY)
+		return;
+	density_region(rt, r, first, n, dst, &lo, &hi);
+	for (size_t i = lo; i < hi;) {
+		size_t j = i;
+
+		if (i >= first && i < first + n) {
+			i = first + n;
+			continue;
+		}
+		size_t room = SIZE_MAX;
+
+		if (dst >= 0) /* a prefetch never evicts: only what fits */
+			room = rt->dev[dst].capacity > rt->dev[dst].resident ?
+				       rt->dev[dst].capacity - rt->dev[dst].resident : 0;
+		while (j < hi && j - i < room && !(j >= first && j < first + n) &&
+		       prefetchable(&r->pages[j], src, dst))
+			j++;
+		if (j == i) {
+			i++;
+			continue;
+		}
+		for (size_t k = i; k < j; k++)
+			r->pages[k].prefetched = 0;
+		svm__migrate(rt, r, i, j - i, dst, SVM__MIG_POPULATE | SVM__MIG_FAULT |
+			     SVM__MIG_NOWAIT, NULL);
+		for (size_t k = i; k < j; k++)
+			if (r->pages[k].loc == dst) {
+				r->pages[k].prefetched = 1;
+				moved++;
+			}
+		i = j;
+	}
+	if (moved) {
+		SVM__STAT(rt, dst >= 0 ? dst : src, prefetched_pages, moved);
+		svm__trace_pages(SVM__EV_DENSITY, r->start + lo * SVM__PAGE_SIZE, hi - lo, src,
+				 dst, moved);
+	}
+}
+
 int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen, bool again,
 		   bool *pending)
 {
 	struct loc_page lp;
 	size_t first, n;
-	int owner;
+	int owner, src;
 
 	(void)write;
 	*pending = false;
 	if (!lookup(rt, addr, seen, &lp))
 		return SVM__FAULT_NONE;
-	owner = lp.p->loc;
+	owner = src = lp.p->loc;
 	if (owner == SVM_HOST && !(lp.p->copies & ~svm__loc_bit(SVM_HOST)) && !lp.p->remote)
 		return SVM__FAULT_NONE; /* raced: already home (or dropped: the backend looks) */
 	if (owner < 0)
@@ -75,6 +220,8 @@ int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen
 	 */
 	svm__migrate(rt, lp.r, first, n, SVM_HOST, SVM__MIG_POPULATE | SVM__MIG_NOWAIT, NULL);
 	*pending = lp.p->loc != SVM_HOST;
+	if (!*pending && !again)
+		prefetch_around(rt, lp.r, first, n, src, SVM_HOST);
 	return owner;
 }
 
@@ -242,12 +389,16 @@ int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, u
 	} else if (p->read_mostly && !write) {
 		duplicate(rt, dev, &lp);
 	} else {
+		int src = p->loc;
+
 		block_of(rt, &lp, &first, &n);
 		if (svm__migrate(rt, lp.r, first, n, dev, SVM__MIG_POPULATE | SVM__MIG_FAULT,
 				 NULL) == SVM_ERROR_INVALID_ARGUMENT)
 			return dev; /* freed during a retry pause: the access faults again */
 		if (p->loc != dev && !(p->copies & svm__loc_bit(dev)) && !(p->remote & (1u << dev)))
 			serve_in_place(rt, dev, &lp); /* could not move: work on it in place */
+		else if (p->loc == dev)
+			prefetch_around(rt, lp.r, first, n, src, dev);
 	}
 	return dev;
 }

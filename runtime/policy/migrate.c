@@ -60,6 +60,7 @@ static void note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst
 	svm__page_set_loc(rt, p, dst);
 	p->copies = dst == SVM__LOC_NONE ? 0 : svm__loc_bit(dst);
 	p->last_failure = SVM_FAILURE_NONE;
+	p->prefetched = 0;
 	if (src == SVM__LOC_NONE) { /* a first touch fills zeros; nothing moved */
 		svm__trace_pages(SVM__EV_MOVE, svm__page_addr(p), 1, src, dst, 0);
 		return;
@@ -117,6 +118,8 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want)
 		for (size_t k = i; k < j; k++) {
 			if (out[k - i] != SVM_FAILURE_NONE)
 				continue;
+			if (v[k]->prefetched) /* the prefetcher's bet cost room */
+				SVM__STAT(rt, dev, prefetched_evicted, 1);
 			note_moved(rt, v[k], dev, SVM_HOST, now);
 		}
 		SVM__STAT(rt, dev, evictions, moved);
