@@ -44,6 +44,8 @@ static const struct var table[] = {
 	{ "SVM_PREFETCH_THRESHOLD", T_INT, "51", OFF(prefetch_threshold), 1, 100, NULL, false,
 	  "density prefetch: percent of a region's blocks that must be at the destination "
 	  "(or faulting) for the whole region to come along" },
+	{ "SVM_PREFETCH_MAX", T_SIZE, "64M", OFF(prefetch_max), 8192, 1LL << 30, NULL, true,
+	  "density prefetch: the largest region one fault may bring along (a power of two)" },
 	{ "SVM_USER_DEVICES", T_INT, "1", OFF(user_devices), 1, 16, NULL, false,
 	  "user backend: number of emulated devices" },
 	{ "SVM_USER_DEVICE_MEMORY", T_SIZE, "1G", OFF(user_device_memory), 64 << 10, 1LL << 40, NULL, false,

@@ -19,6 +19,7 @@ struct svm__config {
 	bool granularity_set;   /* SVM_GRANULARITY came from the environment */
 	int prefetch;           /* enum svm__prefetch: after loading, OFF or DENSITY */
 	int prefetch_threshold; /* density: percent, 1..100 */
+	uint64_t prefetch_max;  /* density: largest region, bytes, power of two */
 	int user_devices;
 	uint64_t user_device_memory;
 	int user_device_threads; /* 0: one per online CPU */

@@ -74,6 +74,14 @@ struct svm__range {
 	uint64_t migrations; /* page moves, for the profile's top ranges */
 	void *callsite;      /* svm_alloc's caller (SVM_PROFILE_CALLSITES) */
 	struct svm__page *pages;
+	/*
+	 * Pages per location in each 2 MiB chunk of the heap the range
+	 * touches (chunk 0 holds the range's first page): at[c][0] host,
+	 * at[c][1 + d] device d. Kept by svm__page_set_loc, so that counting
+	 * what is where over a large region costs one step per chunk.
+	 */
+	uint16_t (*at)[SVM__MAX_DEVICES + 1];
+	size_t nchunks;
 };
 
 struct svm__devstate {

@@ -186,7 +186,11 @@ static struct svm__range *range_new(struct svm__rt *rt, uintptr_t start, size_t 
 	if (!r)
 		return NULL;
 	r->pages = calloc(npages, sizeof(*r->pages));
-	if (!r->pages) {
+	r->nchunks = svm__chunk_of(start, npages - 1) + 1;
+	r->at = calloc(r->nchunks, sizeof(*r->at));
+	if (!r->pages || !r->at) {
+		free(r->pages);
+		free(r->at);
 		free(r);
 		return NULL;
 	}
@@ -243,6 +247,7 @@ void svm__range_release(struct svm__rt *rt, struct svm__range *r)
 		svm__warn("out of memory returning %zu bytes to the SVM heap; they stay unused",
 			  r->npages * SVM__PAGE_SIZE);
 	free(r->pages);
+	free(r->at);
 	free(r);
 }
 
@@ -285,9 +290,34 @@ void svm__page_set_loc(struct svm__rt *rt, struct svm__page *p, int loc)
 		svm__lru_del(rt, p->loc, p);
 		rt->dev[p->loc].resident--;
 	}
+	size_t c = svm__chunk_of(p->range->start, (size_t)(p - p->range->pages));
+
+	if (p->loc != SVM__LOC_NONE)
+		p->range->at[c][p->loc + 1]--;
 	p->loc = (int8_t)loc;
+	if (loc != SVM__LOC_NONE)
+		p->range->at[c][loc + 1]++;
 	if (loc >= 0) {
 		svm__lru_add(rt, loc, p);
 		rt->dev[loc].resident++;
 	}
+}
+
+size_t svm__range_count_at(const struct svm__range *r, size_t first, size_t n, int loc)
+{
+	size_t count = 0, end = first + n;
+
+	for (size_t i = first; i < end;) {
+		size_t c = svm__chunk_of(r->start, i);
+		size_t next = svm__chunk_first(r->start, c + 1); /* first page of the next chunk */
+
+		if (i == svm__chunk_first(r->start, c) && next <= end) {
+			count += r->at[c][loc + 1]; /* the whole chunk */
+			i = next;
+			continue;
+		}
+		for (; i < end && i < next; i++)
+			count += r->pages[i].loc == loc;
+	}
+	return count;
 }

@@ -78,7 +78,27 @@ static inline void svm__page_advise(struct svm__page *p, svm_advice_t advice, in
 	}
 }
 
-/* Sets p->loc, keeping LRU membership and resident counts right. */
+/* Sets p->loc, keeping LRU membership, resident and chunk counts right. */
 void svm__page_set_loc(struct svm__rt *rt, struct svm__page *p, int loc);
+
+/* The range's 2 MiB heap chunk (see svm__range.at) of its page i. */
+static inline size_t svm__chunk_of(uintptr_t start, size_t i)
+{
+	return (start / SVM__PAGE_SIZE % 512 + i) / 512;
+}
+
+/*
+ * The range page index where chunk c begins; 0 for the first chunk, which
+ * may begin before the range does (a range under 2 MiB need not be aligned).
+ */
+static inline size_t svm__chunk_first(uintptr_t start, size_t c)
+{
+	size_t off = start / SVM__PAGE_SIZE % 512;
+
+	return c ? c * 512 - off : 0;
+}
+
+/* Pages of [first, first + n) of r at loc (SVM_HOST or a device). */
+size_t svm__range_count_at(const struct svm__range *r, size_t first, size_t n, int loc);
 
 #endif

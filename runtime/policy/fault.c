@@ -61,32 +61,21 @@ static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t
 
 /*
  * The density prefetcher (SVM_PREFETCH=density). A fault moves its block
- * (SVM_GRANULARITY: where a fault starts, not a fixed unit); then, inside
- * the 2 MiB heap-aligned region around it, the prefetcher looks at the
- * aligned power-of-two sub-regions that contain the block, from twice the
- * block up to 2 MiB, and picks the largest in which more than
- * SVM_PREFETCH_THRESHOLD percent of the blocks are at the destination
- * already or are this fault's. The rest of that sub-region comes along.
- * A stream of faults so needs about log2(2 MiB / block) + 1 faults per
- * 2 MiB instead of one per block, and a lone touch moves one block only.
+ * (one page, or SVM_GRANULARITY when that is set); then the prefetcher
+ * looks at the heap-aligned power-of-two regions that contain the block,
+ * from twice the block up to SVM_PREFETCH_MAX, and picks the largest in
+ * which more than SVM_PREFETCH_THRESHOLD percent of the pages are at the
+ * destination already (the fault's own block is, by then). The rest of
+ * that region comes along. A stream so takes a few faults per doubling of
+ * what it has touched, and a lone touch moves its block only.
  *
  * Only pages that would come anyway are taken: pages at the faulting
  * page's own location (or never touched), with no pin, no pinned mark, no
- * advice that keeps them in place, no copies elsewhere. The move is one
- * pass without retries (a prefetch is a bet, never a wait).
+ * advice that keeps them in place, no copies elsewhere; and only as many
+ * as fit without evicting. The move is one pass without retries (a
+ * prefetch is a bet, never a wait). Counting costs one step per page up
+ * to 2 MiB and one per 2 MiB chunk above (svm__range_count_at).
  */
-#define PREFETCH_REGION (2UL << 20)
-
-/* Is block [b, b + per) (range page indices, clamped) all at dst already? */
-static bool block_at(const struct svm__range *r, size_t b, size_t per, int dst)
-{
-	size_t end = b + per < r->npages ? b + per : r->npages;
-
-	for (size_t i = b; i < end; i++)
-		if (r->pages[i].loc != dst)
-			return false;
-	return true;
-}
 
 /* May the prefetcher bring page q, now at src, to dst? */
 static bool prefetchable(const struct svm__page *q, int src, int dst)
@@ -104,43 +93,32 @@ static bool prefetchable(const struct svm__page *q, int src, int dst)
 }
 
 /*
- * The sub-region [*lo, *hi) of range page indices the density rule picks
- * around block [first, first + n); empty (lo == hi) when it picks the
- * block alone.
+ * The region [*lo, *hi) of range page indices the density rule picks
+ * around block [first, first + n), which is at dst; lo == hi when it
+ * picks the block alone. Parts of a region outside the range count as
+ * absent: a region is judged on the pages the range has in it.
  */
 static void density_region(const struct svm__rt *rt, const struct svm__range *r, size_t first,
 			   size_t n, int dst, size_t *lo, size_t *hi)
 {
-	size_t per = fault_unit(rt) / SVM__PAGE_SIZE;
 	size_t r0 = (r->start - rt->heap) / SVM__PAGE_SIZE; /* heap page of r's first page */
+	size_t max = rt->cfg.prefetch_max / SVM__PAGE_SIZE;
 	unsigned thr = (unsigned)rt->cfg.prefetch_threshold;
 
 	*lo = *hi = first;
-	if (per * SVM__PAGE_SIZE >= PREFETCH_REGION)
-		return;
-	for (size_t size = 2 * per; size <= PREFETCH_REGION / SVM__PAGE_SIZE; size *= 2) {
+	for (size_t size = 2 * n; size <= max; size *= 2) {
 		size_t h0 = (r0 + first) / size * size; /* aligned in the heap */
 		size_t a = h0 > r0 ? h0 - r0 : 0, b = h0 + size - r0;
-		size_t in = 0, all = 0;
 
 		if (b > r->npages)
 			b = r->npages;
-		/* blocks are heap-aligned too: step from the aligned start */
-		for (size_t k = h0; k < h0 + size; k += per) {
-			size_t bs = k > r0 ? k - r0 : 0, be = k + per - r0;
-
-			if (k + per <= r0 || bs >= r->npages)
-				continue; /* outside the range: not counted */
-			all++;
-			if ((bs <= first && first < be) || block_at(r, bs, be - bs, dst))
-				in++;
-		}
-		if (all && in * 100 > thr * all) {
+		if (svm__range_count_at(r, a, b - a, dst) * 100 > (size_t)thr * size) {
 			*lo = a;
 			*hi = b;
 		}
+		if (a == 0 && b == r->npages)
+			break; /* the whole range: no larger region has more */
 	}
-	(void)n;
 }
 
 /*
@@ -153,7 +131,7 @@ static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t fir
 {
 	size_t lo, hi, moved = 0;
 
-	if (rt->cfg.prefetch != SVM__PREFETCH_DENSITY)
+	if (rt->cfg.prefetch != SVM__PREFETCH_DENSITY || r->pages[first].loc != dst)
 		return;
 	density_region(rt, r, first, n, dst, &lo, &hi);
 	for (size_t i = lo; i < hi;) {
