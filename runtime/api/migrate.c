@@ -35,7 +35,8 @@ svm_result_t svm_prefetch(const void *ptr, size_t bytes, int location,
 		res = rt->be->replace.prefetch(rt, r, first, n, location, report ? &rep : NULL);
 	else
 		res = svm__migrate(rt, r, first, n, location,
-				   SVM__MIG_POPULATE * (location >= 0), report ? &rep : NULL);
+				   SVM__MIG_EXPLICIT | SVM__MIG_POPULATE * (location >= 0),
+				   report ? &rep : NULL);
 	svm__trace((struct svm__event){ .type = SVM__EV_PREFETCH, .ts_ns = t0,
 					.dur_ns = svm__now_ns() - t0, .addr = (uintptr_t)ptr,
 					.pages = n, .src = -2, .dst = (int8_t)location });
@@ -120,7 +121,8 @@ svm_result_t svm_pin(const void *ptr, size_t bytes)
 		if (r->pages[i].pins == UINT16_MAX)
 			goto out;
 	/* a pinned page lives on the host; bring it there first */
-	res = rt->be->engine.move ? svm__migrate(rt, r, first, n, SVM_HOST, 0, NULL) : SVM_OK;
+	res = rt->be->engine.move ? svm__migrate(rt, r, first, n, SVM_HOST, SVM__MIG_EXPLICIT, NULL) :
+				     SVM_OK;
 	if (res != SVM_ERROR_INVALID_ARGUMENT && rt->be->engine.move) {
 		/*
 		 * The retry pauses let the lock go: the range may be freed, its

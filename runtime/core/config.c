@@ -98,6 +98,14 @@ static const struct var table[] = {
 	  "events the trace keeps in memory; older ones are dropped and counted" },
 	{ "SVM_THRASH_WINDOW_US", T_INT, "100000", OFF(thrash_window_us), 0, 10000000, NULL, false,
 	  "a page that moves again within this many microseconds counts as a thrash event" },
+	{ "SVM_THRASH", T_BOOL, "1", OFF(thrash), 0, 1, NULL, false,
+	  "thrashing mitigation: a page that keeps moving back and forth is held on the host "
+	  "for a while, devices reach it in place (or read a copy)" },
+	{ "SVM_THRASH_THRESHOLD", T_INT, "3", OFF(thrash_threshold), 1, 15, NULL, false,
+	  "thrash events in a row (each within SVM_THRASH_WINDOW_US of the last move) that put "
+	  "a page on hold" },
+	{ "SVM_THRASH_HOLD_MS", T_INT, "200", OFF(thrash_hold_ms), 1, 3600000, NULL, false,
+	  "how long a thrashing page is held on the host; after that it may move again" },
 	{ "SVM_INJECT", T_STRING, "", OFF(inject), 0, 127, NULL, false,
 	  "fault injection: class=C,percent=P[,seed=S][,direction=to-host|to-device][,count=N]" },
 };

@@ -40,6 +40,9 @@ struct svm__config {
 	unsigned retry_classes;  /* bit f: pages failing with class f are retried */
 	char inject[128];
 	int thrash_window_us;    /* a move back within this is a thrash event */
+	bool thrash;             /* thrashing mitigation on */
+	int thrash_threshold;    /* thrash events in a row that put a page on hold */
+	int thrash_hold_ms;      /* how long it is held */
 	char profile[256];       /* "", "1" or "json:FILE" */
 	bool profile_callsites;
 	char trace[256];         /* Chrome trace file, "" for none */

@@ -47,12 +47,15 @@ struct svm__page {
 	uint8_t busy;        /* set while a migration works on the page */
 	uint8_t pinned_seen : 1; /* a move failed as PINNED: served in place until cleared */
 	uint8_t prefetched : 1;  /* brought by the density prefetcher, not moved since */
+	uint8_t held : 1;        /* thrashing: held on the host until hold_until_ms */
+	uint8_t thrash : 4;      /* thrash events in a row (policy/thrash.c) */
 	uint32_t copies;     /* read-only duplicates: bit 0 host, bit 1+d device */
 	uint32_t remote;     /* bit d: device d holds an in-place working copy */
 	uint32_t accessed_by; /* advice: bit d */
 	uint32_t migrations;
 	uint32_t seq;         /* rt->seq when the page last changed */
 	uint32_t last_move_us; /* when it last moved (µs since init, wraps) */
+	uint32_t hold_until_ms; /* held: until then (ms since init) */
 	/* device LRU (pages owned by a device), most recent at head */
 	struct svm__page *lru_prev, *lru_next;
 	struct svm__range *range;

@@ -478,6 +478,8 @@ static void print_block(FILE *f, const struct block *b)
 	fprintf(f, "  thrash events     %" PRIu64 "\n", s->thrash_events);
 	fprintf(f, "  prefetched        %" PRIu64 " pages along with faults (evicted unmoved %"
 		PRIu64 ")\n", s->prefetched_pages, s->prefetched_evicted);
+	fprintf(f, "  thrash holds      %" PRIu64 " pages held on the host, %" PRIu64
+		" device faults served without a move\n", s->thrash_holds, s->thrash_held_faults);
 	fprintf(f, "  fault service     p50 %.1f us, p99 %.1f us, max %.1f us (%" PRIu64
 		" faults)\n", (double)svm__hist_percentile(b->h, 50) / 1000.0,
 		(double)svm__hist_percentile(b->h, 99) / 1000.0,
@@ -501,6 +503,7 @@ static void json_block(FILE *f, const struct block *b, int index)
 		",\"read_duplicates\":%" PRIu64 ",\"collapses\":%" PRIu64
 		",\"remote_accesses\":%" PRIu64 ",\"thrash_events\":%" PRIu64
 		",\"prefetched_pages\":%" PRIu64 ",\"prefetched_evicted\":%" PRIu64
+		",\"thrash_holds\":%" PRIu64 ",\"thrash_held_faults\":%" PRIu64
 		",\"fault_service_ns\":{\"count\":%" PRIu64 ",\"p50\":%" PRIu64 ",\"p99\":%" PRIu64
 		",\"max\":%" PRIu64 "}}", b->name, s->cpu_faults, s->device_faults,
 		s->pages_to_device, s->pages_to_host, s->bytes_to_device, s->bytes_to_host,
@@ -509,7 +512,8 @@ static void json_block(FILE *f, const struct block *b, int index)
 		s->failures_by[SVM_FAILURE_PINNED], s->failures_by[SVM_FAILURE_BUSY],
 		s->failures_by[SVM_FAILURE_NO_MEMORY], s->failures_by[SVM_FAILURE_UNSUPPORTED],
 		s->evictions, s->read_duplicates, s->collapses, s->remote_accesses,
-		s->thrash_events, s->prefetched_pages, s->prefetched_evicted, b->h->n,
+		s->thrash_events, s->prefetched_pages, s->prefetched_evicted, s->thrash_holds,
+		s->thrash_held_faults, b->h->n,
 		svm__hist_percentile(b->h, 50),
 		svm__hist_percentile(b->h, 99), s->fault_service_max_ns);
 }

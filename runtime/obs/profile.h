@@ -41,6 +41,8 @@ enum svm__ev_type {
 	SVM__EV_ALLOC,    /* svm_alloc: addr, pages; failed = bytes asked; site = call site */
 	SVM__EV_FREE,     /* svm_free: addr, pages */
 	SVM__EV_DENSITY,  /* the fault prefetcher's region: addr, pages; failed = pages it moved */
+	SVM__EV_HOLD,     /* thrashing: a page held on the host (dst: the device it fought with) */
+	SVM__EV_RELEASE,  /* and let go (its hold ran out) */
 	SVM__EV_COUNT,
 };
 

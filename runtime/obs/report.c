@@ -31,6 +31,7 @@ const char *const svm__ev_names[SVM__EV_COUNT] = {
 	"cpu fault", "device fault", "migrate", "retry", "failure", "evict", "launch",
 	"prefetch", "pinned range", "move", "read duplicate", "collapse", "in place",
 	"in place end", "pin", "unpin", "alloc", "free", "density prefetch",
+	"thrash hold", "thrash release",
 };
 
 void svm__json_string(FILE *f, const char *s)

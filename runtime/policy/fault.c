@@ -42,10 +42,10 @@ static size_t fault_unit(const struct svm__rt *rt)
 }
 
 /* The migration block around a page, clamped to its range. */
-static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t *first,
-		     size_t *n)
+static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t unit,
+		     size_t *first, size_t *n)
 {
-	size_t unit = fault_unit(rt), per = unit / SVM__PAGE_SIZE;
+	size_t per = unit / SVM__PAGE_SIZE;
 	uintptr_t heap_off = lp->r->start - rt->heap + lp->idx * SVM__PAGE_SIZE;
 	size_t blk = heap_off / unit;
 	size_t r0 = (lp->r->start - rt->heap) / SVM__PAGE_SIZE; /* range's first page */
@@ -78,11 +78,11 @@ static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t
  */
 
 /* May the prefetcher bring page q, now at src, to dst? */
-static bool prefetchable(const struct svm__page *q, int src, int dst)
+static bool prefetchable(struct svm__rt *rt, struct svm__page *q, int src, int dst)
 {
 	if (q->loc == dst || (q->loc != src && q->loc != SVM__LOC_NONE))
 		return false;
-	if (q->pins || q->pinned_seen || q->remote || q->read_mostly)
+	if (q->pins || q->pinned_seen || q->remote || q->read_mostly || svm__thrash_held(rt, q))
 		return false;
 	if (q->loc != SVM__LOC_NONE && q->copies != svm__loc_bit(q->loc))
 		return false;
@@ -147,7 +147,7 @@ static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t fir
 			room = rt->dev[dst].capacity > rt->dev[dst].resident ?
 				       rt->dev[dst].capacity - rt->dev[dst].resident : 0;
 		while (j < hi && j - i < room && !(j >= first && j < first + n) &&
-		       prefetchable(&r->pages[j], src, dst))
+		       prefetchable(rt, &r->pages[j], src, dst))
 			j++;
 		if (j == i) {
 			i++;
@@ -189,7 +189,7 @@ int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen
 		owner = SVM_HOST; /* a first touch: no device involved */
 	if (!again)
 		SVM__STAT(rt, owner, cpu_faults, 1);
-	block_of(rt, &lp, &first, &n);
+	block_of(rt, &lp, fault_unit(rt), &first, &n);
 	/*
 	 * One pass, no pause: the host cannot give up on its own page, but it
 	 * must not sleep here with the lock held either. The backend keeps
@@ -281,10 +281,10 @@ static bool serve_in_place(struct svm__rt *rt, int dev, struct loc_page *lp)
 }
 
 /* Does advice or a pin keep this page home while device dev reaches it? */
-static bool in_place_for(const struct svm__page *p, int dev)
+static bool in_place_for(struct svm__rt *rt, struct svm__page *p, int dev)
 {
 	return p->pins || p->pinned_seen || (p->accessed_by & (1u << dev)) ||
-	       p->pref == SVM_HOST;
+	       p->pref == SVM_HOST || svm__thrash_held(rt, p);
 }
 
 /*
@@ -296,14 +296,15 @@ static void serve_block_in_place(struct svm__rt *rt, int dev, struct loc_page *l
 {
 	size_t first, n;
 
-	block_of(rt, lp, &first, &n);
+	/* at least a SVM_GRANULARITY block, also where faults start from a page */
+	block_of(rt, lp, rt->cfg.granularity, &first, &n);
 	for (size_t i = first; i < first + n;) {
 		size_t j = i;
 
 		while (j < first + n) {
 			struct svm__page *q = &lp->r->pages[j];
 
-			if (!in_place_for(q, dev) || q->loc != SVM_HOST || q->remote ||
+			if (!in_place_for(rt, q, dev) || q->loc != SVM_HOST || q->remote ||
 			    q->copies != svm__loc_bit(SVM_HOST))
 				break;
 			j++;
@@ -361,7 +362,15 @@ int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, u
 		return SVM__FAULT_NONE; /* raced: already reachable */
 	SVM__STAT(rt, dev, device_faults, 1);
 
-	if (in_place_for(p, dev)) {
+	if (svm__thrash_held(rt, p) && !p->pins && !p->pinned_seen &&
+	    !(p->accessed_by & (1u << dev)) && p->pref != SVM_HOST) {
+		/* on hold for thrashing: a read gets a copy, a write works in place */
+		SVM__STAT(rt, dev, thrash_held_faults, 1);
+		if (!write)
+			duplicate(rt, dev, &lp);
+		else if (serve_in_place(rt, dev, &lp))
+			serve_block_in_place(rt, dev, &lp);
+	} else if (in_place_for(rt, p, dev)) {
 		if (serve_in_place(rt, dev, &lp))
 			serve_block_in_place(rt, dev, &lp);
 	} else if (p->read_mostly && !write) {
@@ -369,7 +378,7 @@ int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, u
 	} else {
 		int src = p->loc;
 
-		block_of(rt, &lp, &first, &n);
+		block_of(rt, &lp, fault_unit(rt), &first, &n);
 		if (svm__migrate(rt, lp.r, first, n, dev, SVM__MIG_POPULATE | SVM__MIG_FAULT,
 				 NULL) == SVM_ERROR_INVALID_ARGUMENT)
 			return dev; /* freed during a retry pause: the access faults again */

@@ -49,10 +49,12 @@ int svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr, uint32_t s
 /*
  * The page's own record of a move src -> dst at now_us (µs since
  * svm_init): thrash detection, migration counts, last failure cleared.
- * Where it is now is the caller's business.
+ * `asked`: the program asked for this move (prefetch, pin), which counts
+ * as a thrash event but never towards a thrashing hold. Where the page is
+ * now is the caller's business.
  */
 void svm__note_migration(struct svm__rt *rt, struct svm__page *p, int src, int dst,
-			 uint32_t now_us);
+			 uint32_t now_us, bool asked);
 
 /* Remembers that a move found p pinned; false if it was known already. */
 bool svm__pinned_mark(struct svm__range *r, struct svm__page *p);

@@ -39,7 +39,7 @@ static uint32_t now_us(const struct svm__rt *rt)
 }
 
 void svm__note_migration(struct svm__rt *rt, struct svm__page *p, int src, int dst,
-			 uint32_t now_us)
+			 uint32_t now_us, bool asked)
 {
 	/* back again within the window: the page is being fought over */
 	bool thrash = p->migrations &&
@@ -48,6 +48,7 @@ void svm__note_migration(struct svm__rt *rt, struct svm__page *p, int src, int d
 	if (thrash)
 		SVM__STAT(rt, dst >= 0 ? dst : src, thrash_events, 1);
 	svm__trace_pages(SVM__EV_MOVE, svm__page_addr(p), 1, src, dst, thrash);
+	svm__thrash_note(rt, p, thrash && !asked, src, dst);
 	p->last_move_us = now_us;
 	p->migrations++;
 	p->range->migrations++;
@@ -55,7 +56,8 @@ void svm__note_migration(struct svm__rt *rt, struct svm__page *p, int src, int d
 }
 
 /* Records that p moved to loc at time `now` (now_us). */
-static void note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst, uint32_t now)
+static void note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst, uint32_t now,
+		       bool asked)
 {
 	svm__page_set_loc(rt, p, dst);
 	p->copies = dst == SVM__LOC_NONE ? 0 : svm__loc_bit(dst);
@@ -65,7 +67,7 @@ static void note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst
 		svm__trace_pages(SVM__EV_MOVE, svm__page_addr(p), 1, src, dst, 0);
 		return;
 	}
-	svm__note_migration(rt, p, src, dst, now);
+	svm__note_migration(rt, p, src, dst, now, asked);
 	svm__stat_moved(rt, dst >= 0 ? dst : src, dst >= 0, 1);
 }
 
@@ -120,7 +122,7 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want)
 				continue;
 			if (v[k]->prefetched) /* the prefetcher's bet cost room */
 				SVM__STAT(rt, dev, prefetched_evicted, 1);
-			note_moved(rt, v[k], dev, SVM_HOST, now);
+			note_moved(rt, v[k], dev, SVM_HOST, now, false);
 		}
 		SVM__STAT(rt, dev, evictions, moved);
 		svm__trace((struct svm__event){ .type = SVM__EV_EVICT, .ts_ns = t0,
@@ -137,12 +139,12 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want)
 }
 
 /* Does advice keep this page where it is when a fault would pull it to dst? */
-static bool stays_in_place(const struct svm__page *p, int dst)
+static bool stays_in_place(struct svm__rt *rt, struct svm__page *p, int dst)
 {
 	if (dst < 0)
 		return false; /* the host can always take its pages back */
 	return p->pins || p->pinned_seen || (p->accessed_by & (1u << dst)) ||
-	       p->pref == SVM_HOST;
+	       p->pref == SVM_HOST || svm__thrash_held(rt, p);
 }
 
 /*
@@ -328,7 +330,7 @@ static size_t resume(struct svm__rt *rt, struct svm__range *r, size_t first, siz
 				svm__lru_touch(rt, dst, p);
 			p->busy = 2;
 			settled++;
-		} else if ((flags & SVM__MIG_FAULT) && stays_in_place(p, dst)) {
+		} else if ((flags & SVM__MIG_FAULT) && stays_in_place(rt, p, dst)) {
 			rep->already++;
 			p->busy = 0;
 			settled++;
@@ -368,7 +370,7 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 			if (dst >= 0)
 				svm__lru_touch(rt, dst, p);
 			p->busy = 2; /* not to be evicted for this request */
-		} else if ((flags & SVM__MIG_FAULT) && stays_in_place(p, dst)) {
+		} else if ((flags & SVM__MIG_FAULT) && stays_in_place(rt, p, dst)) {
 			rep->already++; /* advice or a known pin: served where it is */
 		} else if (p->pins && dst >= 0) {
 			give_up(p, SVM_FAILURE_PINNED, rep);
@@ -421,7 +423,7 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 				svm_failure_t f = out[k - i];
 
 				if (f == SVM_FAILURE_NONE) {
-					note_moved(rt, q, src, dst, now);
+					note_moved(rt, q, src, dst, now, flags & SVM__MIG_EXPLICIT);
 					clear_pinned(r, q);
 					q->busy = 2; /* arrived: not to be evicted by this request */
 					rep->moved++;

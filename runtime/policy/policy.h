@@ -18,6 +18,7 @@
 #define SVM__MIG_FAULT 0x2    /* skip pages whose advice keeps them in place */
 #define SVM__MIG_NOWAIT 0x4   /* one pass, no retry rounds: never sleeps */
 #define SVM__MIG_LOCKED 0x8   /* pauses keep rt->lock (fork's evacuation) */
+#define SVM__MIG_EXPLICIT 0x10 /* the program asked (prefetch, pin): not thrashing */
 
 /*
  * Moves pages [first, first + n) of r to dst, evicting least recently used
@@ -43,5 +44,14 @@ void svm__remote_flush_device(struct svm__rt *rt, int dev);
 
 /* Brings every page home (before fork()). */
 void svm__evacuate_all(struct svm__rt *rt);
+
+/*
+ * Thrashing (policy/thrash.c). svm__thrash_note records a move of p
+ * (thrash: it came within the window) and may put p on hold;
+ * svm__thrash_held says whether p is on hold now (and ends a hold that ran
+ * out).
+ */
+void svm__thrash_note(struct svm__rt *rt, struct svm__page *p, bool thrash, int src, int dst);
+bool svm__thrash_held(struct svm__rt *rt, struct svm__page *p);
 
 #endif

@@ -495,7 +495,7 @@ static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size
 		}
 		/* a page that was not populated is filled, not moved (as on user) */
 		if (src != dst && src != SVM__LOC_NONE) {
-			svm__note_migration(rt, p, src, dst, now);
+			svm__note_migration(rt, p, src, dst, now, true); /* MIGRATE: asked */
 			svm__stat_moved(rt, dst >= 0 ? dst : src, dst >= 0, 1);
 		}
 	}

@@ -101,7 +101,7 @@ static void note_run(struct svm__rt *rt, uint64_t addr, uint64_t n, int src, int
 		struct svm__page *p = page_at(rt, (uintptr_t)(addr + i * SVM__PAGE_SIZE));
 
 		if (p)
-			svm__note_migration(rt, p, src, dst, now_us);
+			svm__note_migration(rt, p, src, dst, now_us, false);
 	}
 }
 

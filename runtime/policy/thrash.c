@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Thrashing mitigation (SVM_THRASH). A page that moves again within
+ * SVM_THRASH_WINDOW_US of its last move is being fought over (a thrash
+ * event). After SVM_THRASH_THRESHOLD such events in a row the page is put
+ * on hold for SVM_THRASH_HOLD_MS: it stays on the host (a CPU fault may
+ * still bring it home, nothing takes it away), and a device that faults
+ * on it works on it in place, or reads a copy when its access is a read.
+ * That is what the advice "preferred location host + accessed by" does,
+ * chosen per page and for a while. A move that comes after the window
+ * ends the run of events; when the hold runs out the page may move again,
+ * and is held again only after as many events in a row.
+ *
+ * Throttling (delaying the service of a thrashing page's faults, as
+ * NVIDIA's UVM does before it pins) is not done: the host and the
+ * emulated devices here share the CPUs, so a delay only idles them.
+ */
+#include "policy.h"
+
+static uint32_t now_ms(const struct svm__rt *rt)
+{
+	return (uint32_t)((svm__now_ns() - rt->t0_ns) / 1000000);
+}
+
+void svm__thrash_note(struct svm__rt *rt, struct svm__page *p, bool thrash, int src, int dst)
+{
+	if (!thrash) {
+		p->thrash = 0;
+		return;
+	}
+	if (p->thrash < 15)
+		p->thrash++;
+	if (!rt->cfg.thrash || p->held || p->thrash < rt->cfg.thrash_threshold)
+		return;
+	p->held = 1;
+	p->thrash = 0;
+	p->hold_until_ms = now_ms(rt) + (uint32_t)rt->cfg.thrash_hold_ms;
+	SVM__STAT(rt, dst >= 0 ? dst : src, thrash_holds, 1);
+	svm__trace_pages(SVM__EV_HOLD, svm__page_addr(p), 1, SVM_HOST, dst >= 0 ? dst : src, 0);
+}
+
+bool svm__thrash_held(struct svm__rt *rt, struct svm__page *p)
+{
+	if (!p->held)
+		return false;
+	if ((int32_t)(p->hold_until_ms - now_ms(rt)) > 0)
+		return true;
+	p->held = 0; /* ran out: the page may move again */
+	svm__trace_pages(SVM__EV_RELEASE, svm__page_addr(p), 1, SVM_HOST, -2, 0);
+	return false;
+}
