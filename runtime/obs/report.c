@@ -634,6 +634,12 @@ static void replay(struct ctx *c)
 					page_set(r, p, (uint8_t)((r->pstate[p] | set) & ~clr));
 			break;
 		}
+		case SVM__EV_DENSITY: /* failed: the pages the prefetcher moved */
+			DERIVE(e->dst >= 0 ? e->dst : e->src, prefetched_pages, e->failed);
+			break;
+		case SVM__EV_HOLD:
+			DERIVE(e->dst, thrash_holds, e->pages);
+			break;
 		case SVM__EV_EVICT:
 			tl_add(c, e->src, K_EVICT, e->ts_ns, e->pages);
 			DERIVE(e->src, evictions, e->pages);

@@ -23,7 +23,8 @@
 	X(bytes_to_device) X(bytes_to_host) X(move_attempts) X(retries) X(evictions) \
 	X(thrash_events) X(read_duplicates) X(collapses) X(remote_accesses)          \
 	X(prefetches) X(launches) X(fault_service_ns) X(fault_service_max_ns)        \
-	X(move_ns_to_device) X(move_ns_to_host) X(device_resident_bytes)
+	X(move_ns_to_device) X(move_ns_to_host) X(device_resident_bytes)            \
+	X(prefetched_pages) X(prefetched_evicted) X(thrash_holds) X(thrash_held_faults)
 
 /* A range known without its alloc event (live at exit, or from otherData). */
 struct svm__report_range {

@@ -40,7 +40,9 @@ static void json_stats(FILE *f, const svm_stats_t *s)
 		"\"remote_accesses\":%llu,\"prefetches\":%llu,\"launches\":%llu,"
 		"\"fault_service_ns\":%llu,\"fault_service_max_ns\":%llu,"
 		"\"move_ns_to_device\":%llu,\"move_ns_to_host\":%llu,"
-		"\"device_resident_bytes\":%llu,\"failures_by\":[",
+		"\"device_resident_bytes\":%llu,\"prefetched_pages\":%llu,"
+		"\"prefetched_evicted\":%llu,\"thrash_holds\":%llu,\"thrash_held_faults\":%llu,"
+		"\"failures_by\":[",
 		(unsigned long long)s->cpu_faults, (unsigned long long)s->device_faults,
 		(unsigned long long)s->pages_to_device, (unsigned long long)s->pages_to_host,
 		(unsigned long long)s->bytes_to_device, (unsigned long long)s->bytes_to_host,
@@ -51,7 +53,9 @@ static void json_stats(FILE *f, const svm_stats_t *s)
 		(unsigned long long)s->launches, (unsigned long long)s->fault_service_ns,
 		(unsigned long long)s->fault_service_max_ns,
 		(unsigned long long)s->move_ns_to_device, (unsigned long long)s->move_ns_to_host,
-		(unsigned long long)s->device_resident_bytes);
+		(unsigned long long)s->device_resident_bytes,
+		(unsigned long long)s->prefetched_pages, (unsigned long long)s->prefetched_evicted,
+		(unsigned long long)s->thrash_holds, (unsigned long long)s->thrash_held_faults);
 	for (int c = 0; c < SVM_FAILURE_COUNT; c++)
 		fprintf(f, "%s%llu", c ? "," : "", (unsigned long long)s->failures_by[c]);
 	fprintf(f, "]}");
