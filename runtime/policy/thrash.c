@@ -16,6 +16,7 @@
  * emulated devices here share the CPUs, so a delay only idles them.
  */
 #include "policy.h"
+#include "../backends/backend.h"
 
 static uint32_t now_ms(const struct svm__rt *rt)
 {
@@ -30,7 +31,13 @@ void svm__thrash_note(struct svm__rt *rt, struct svm__page *p, bool thrash, int 
 	}
 	if (p->thrash < 15)
 		p->thrash++;
-	if (!rt->cfg.thrash || p->held || p->thrash < rt->cfg.thrash_threshold)
+	/*
+	 * Only where the runtime serves the faults (a backend with the
+	 * migration engine): a driver that serves them itself (kshim) would
+	 * not honour the hold, and the counters would claim one.
+	 */
+	if (!rt->cfg.thrash || !rt->be->engine.move || p->held ||
+	    p->thrash < rt->cfg.thrash_threshold)
 		return;
 	p->held = 1;
 	p->thrash = 0;
