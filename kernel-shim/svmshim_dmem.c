@@ -336,14 +336,15 @@ static unsigned long svm_evict_mm(struct svm_device *sdev,
  * LRU of @sdev, skipping pages placed by MIGRATE call @protect_gen, if
  * @owner is set pages of other files, and if @spare_pref pages whose file
  * names @sdev as their preferred location (evicted last: by a call
- * without it). Never called with page locks held; @may_block when no
- * mmap_lock is held either. Pages that did not move go back to the LRU
- * tail; pages freed meanwhile (EVICTED) only become free again here, so a
- * concurrent reservation never hands out a page being evicted.
+ * without it); *@found (if set) says how many it tried. Never called
+ * with page locks held; @may_block when no mmap_lock is held either.
+ * Pages that did not move go back to the LRU tail; pages freed meanwhile
+ * (EVICTED) only become free again here, so a concurrent reservation
+ * never hands out a page being evicted.
  */
 static unsigned long svm_evict(struct svm_device *sdev, unsigned long want,
 			       u64 protect_gen, struct svm_file *owner,
-			       bool spare_pref, bool may_block)
+			       bool spare_pref, bool may_block, unsigned long *found)
 {
 	struct svm_dpage *m, *tmp;
 	struct svm_victim *v;
@@ -375,6 +376,8 @@ static unsigned long svm_evict(struct svm_device *sdev, unsigned long want,
 		n++;
 	}
 	spin_unlock(&sdev->lock);
+	if (found)
+		*found = n;
 
 	sort(v, n, sizeof(*v), svm_cmp_victim, NULL);
 	for (i = 0; i < n; i = g) {
@@ -411,6 +414,7 @@ static unsigned long svm_reserve(struct svm_device *sdev, struct page **pages,
 				 u64 *evicted)
 {
 	unsigned long got = svm_take_free(sdev, pages, want);
+	bool spare = true;
 	int round;
 
 	while (got < want) {
@@ -423,19 +427,23 @@ static unsigned long svm_reserve(struct svm_device *sdev, struct page **pages,
 			break;
 		got += svm_take_free(sdev, pages + got, want - got);
 	}
+	/*
+	 * Pages that prefer this device go only when no other page is left
+	 * to evict: not when others are there but could not move right now
+	 * (a concurrent fault holds them, their mm's lock is contended).
+	 */
 	for (round = 0; may_evict && got < want && round < SVM_EVICT_ROUNDS;
 	     round++) {
-		/* Only the last round takes pages that prefer this device. */
-		bool spare = round < SVM_EVICT_ROUNDS - 1;
+		unsigned long found = 0;
 		unsigned long done = svm_evict(sdev, want - got, gen, NULL,
-					       spare, false);
+					       spare, false, &found);
 
 		*evicted += done;
 		got += svm_take_free(sdev, pages + got, want - got);
-		if (!done && !spare)
+		if (spare && !found)
+			spare = false;	/* only preferred pages are left */
+		else if (!done)
 			break;
-		if (!done)	/* nothing else to take: go to the last round */
-			round = SVM_EVICT_ROUNDS - 2;
 	}
 	return got;
 }
@@ -677,7 +685,7 @@ void svm_device_fini(struct svm_device *sdev)
 		spin_unlock(&sdev->lock);
 		if (!used)
 			break;
-		evicted += svm_evict(sdev, used, 0, NULL, false, true);
+		evicted += svm_evict(sdev, used, 0, NULL, false, true, NULL);
 	}
 
 	spin_lock(&sdev->lock);
@@ -724,7 +732,7 @@ void svm_file_evict(struct svm_file *sf)
 			spin_lock(&sdev->lock);
 			used = sdev->nr_used;
 			spin_unlock(&sdev->lock);
-			if (!used || !svm_evict(sdev, used, 0, sf, false, true))
+			if (!used || !svm_evict(sdev, used, 0, sf, false, true, NULL))
 				break;
 			cond_resched();
 		}
@@ -1337,7 +1345,7 @@ static int svm_retry_batch(struct svm_mig *m, struct mm_struct *mm,
 			break;
 		if (nomem && m->sdev && !(m->flags & SVMSHIM_MIGRATE_NO_EVICT))
 			m->args->evicted += svm_evict(m->sdev, nomem, m->gen,
-						      NULL, true, !locked_vma);
+						      NULL, true, !locked_vma, NULL);
 
 		if (locked_vma) {
 			vma = locked_vma;	/* a device fault: lock held */
