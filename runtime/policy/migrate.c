@@ -370,12 +370,25 @@ static size_t resume(struct svm__rt *rt, struct svm__range *r, size_t first, siz
 	return settled;
 }
 
+/*
+ * The most pages one engine.move call takes. A run goes to the backend
+ * whole, not in slices: a backend may pay a cost per call that does not
+ * grow with the run (the user backend's copy path forks once per call to
+ * look for pinned pages, and the fork costs what the process maps, not
+ * what moves), so a large request is cut only where its pages differ, or
+ * at this bound on the out[] array (4 bytes a page, taken from the heap
+ * above MIG_RUN_STACK).
+ */
+#define MIG_RUN_MAX 65536
+#define MIG_RUN_STACK 256
+
 svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
 			  int dst, unsigned flags, svm_migrate_report_t *rep)
 {
 	svm_migrate_report_t local = { 0 };
 	size_t todo = 0, room = SIZE_MAX, end = first + n, pinned_before = r->pinned_seen;
-	svm_failure_t out[256];
+	svm_failure_t out_stack[MIG_RUN_STACK], *out = out_stack;
+	size_t run_max = MIG_RUN_STACK;
 	struct svm__retry st;
 	uint64_t t0 = svm__tracing ? svm__now_ns() : 0; /* for the trace only */
 	uint8_t *mark = NULL; /* busy marks put aside while a pause lets the lock go */
@@ -406,6 +419,16 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 		}
 	}
 
+	if (todo > MIG_RUN_STACK) { /* without memory: runs of MIG_RUN_STACK pages */
+		size_t want = todo < MIG_RUN_MAX ? todo : MIG_RUN_MAX;
+		svm_failure_t *o = malloc(want * sizeof(*o));
+
+		if (o) {
+			out = o;
+			run_max = want;
+		}
+	}
+
 	/* room first: evict before any page of the request is touched */
 	if (dst >= 0 && todo) {
 		struct svm__devstate *d = &rt->dev[dst];
@@ -433,7 +456,7 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 				i++;
 				continue;
 			}
-			while (j < end && j - i < 256 && j - i < room && r->pages[j].busy == 1 &&
+			while (j < end && j - i < run_max && j - i < room && r->pages[j].busy == 1 &&
 			       r->pages[j].loc == p->loc)
 				j++;
 			int src = p->loc;
@@ -498,6 +521,8 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 		if (!pause_round(rt, &r, first, n, flags, pause_ns, &mark)) {
 			/* freed meanwhile: nothing is left to move, or to report on */
 			free(mark);
+			if (out != out_stack)
+				free(out);
 			rep->failed = 0;
 			for (int f = 1; f < SVM_FAILURE_COUNT; f++)
 				rep->failed += rep->failed_by[f];
@@ -517,6 +542,8 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 			room += evict(rt, dst, nomem);
 	}
 	free(mark);
+	if (out != out_stack)
+		free(out);
 
 	for (size_t i = first; i < end; i++)
 		r->pages[i].busy = 0;
