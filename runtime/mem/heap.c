@@ -283,23 +283,59 @@ void svm__lru_touch(struct svm__rt *rt, int dev, struct svm__page *p)
 
 void svm__page_set_loc(struct svm__rt *rt, struct svm__page *p, int loc)
 {
-	svm__page_changed(rt, p);
-	if (p->loc == loc)
-		return;
-	if (p->loc >= 0) {
-		svm__lru_del(rt, p->loc, p);
-		rt->dev[p->loc].resident--;
-	}
-	size_t c = svm__chunk_of(p->range->start, (size_t)(p - p->range->pages));
+	svm__pages_set_loc(rt, p->range, (size_t)(p - p->range->pages), 1, loc);
+}
 
-	if (p->loc != SVM__LOC_NONE)
-		p->range->at[c][p->loc + 1]--;
-	p->loc = (int8_t)loc;
-	if (loc != SVM__LOC_NONE)
-		p->range->at[c][loc + 1]++;
-	if (loc >= 0) {
-		svm__lru_add(rt, loc, p);
-		rt->dev[loc].resident++;
+/*
+ * One sequence number for the whole run, taken here, after the caller's
+ * move: it is newer than any `seen` read before the pages changed, which
+ * is all a stale fault needs (svm__page_changed_since). The pages that
+ * join loc's LRU are linked in as one piece, in the order page-by-page
+ * svm__lru_add calls would leave them (the run's last page most recent).
+ */
+void svm__pages_set_loc(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
+			int loc)
+{
+	uint32_t seq = (uint32_t)atomic_fetch_add(&rt->seq, 1) + 1;
+	struct svm__page *newest = NULL, *oldest = NULL; /* the pages joining loc's LRU */
+	size_t joined = 0;
+
+	for (size_t i = first; i < first + n; i++) {
+		struct svm__page *p = &r->pages[i];
+		size_t c;
+
+		p->seq = seq;
+		if (p->loc == loc)
+			continue;
+		c = svm__chunk_of(r->start, i);
+		if (p->loc >= 0) {
+			svm__lru_del(rt, p->loc, p);
+			rt->dev[p->loc].resident--;
+		}
+		if (p->loc != SVM__LOC_NONE)
+			r->at[c][p->loc + 1]--;
+		p->loc = (int8_t)loc;
+		if (loc == SVM__LOC_NONE)
+			continue;
+		r->at[c][loc + 1]++;
+		if (loc < 0)
+			continue;
+		p->lru_next = newest; /* in front of the pages before it */
+		if (newest)
+			newest->lru_prev = p;
+		else
+			oldest = p;
+		newest = p;
+		joined++;
+	}
+	if (joined) {
+		struct svm__page *head = &rt->dev[loc].lru;
+
+		newest->lru_prev = head;
+		oldest->lru_next = head->lru_next;
+		head->lru_next->lru_prev = oldest;
+		head->lru_next = newest;
+		rt->dev[loc].resident += joined;
 	}
 }
 

@@ -80,6 +80,13 @@ static inline void svm__page_advise(struct svm__page *p, svm_advice_t advice, in
 
 /* Sets p->loc, keeping LRU membership, resident and chunk counts right. */
 void svm__page_set_loc(struct svm__rt *rt, struct svm__page *p, int loc);
+/*
+ * The same for pages [first, first + n) of r, in one step: the pages end
+ * as n svm__page_set_loc calls in order would leave them, except that
+ * they share one sequence number (svm__page_changed, taken once).
+ */
+void svm__pages_set_loc(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
+			int loc);
 
 /* The range's 2 MiB heap chunk (see svm__range.at) of its page i. */
 static inline size_t svm__chunk_of(uintptr_t start, size_t i)

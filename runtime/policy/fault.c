@@ -105,11 +105,26 @@ static void density_region(const struct svm__rt *rt, const struct svm__range *r,
 	size_t max = rt->cfg.prefetch_max / SVM__PAGE_SIZE;
 	unsigned thr = (unsigned)rt->cfg.prefetch_threshold;
 
+	size_t top = 0; /* pages at dst in the largest region: none smaller has more */
+
 	*lo = *hi = first;
+	if (2 * n <= max) {
+		size_t m = 2 * n, h0, a, b;
+
+		while (m * 2 <= max)
+			m *= 2;
+		h0 = (r0 + first) / m * m;
+		a = h0 > r0 ? h0 - r0 : 0;
+		b = h0 + m - r0 < r->npages ? h0 + m - r0 : r->npages;
+		top = svm__range_count_at(r, a, b - a, dst);
+	}
 	for (size_t size = 2 * n; size <= max; size *= 2) {
 		size_t h0 = (r0 + first) / size * size; /* aligned in the heap */
 		size_t a = h0 > r0 ? h0 - r0 : 0, b = h0 + size - r0;
 
+		/* this one and every larger one would need more than there are */
+		if (top * 100 <= (size_t)thr * size)
+			break;
 		if (b > r->npages)
 			b = r->npages;
 		if (svm__range_count_at(r, a, b - a, dst) * 100 > (size_t)thr * size) {

@@ -15,14 +15,20 @@ static uintptr_t page_addr(const struct svm__range *r, size_t i)
 	return r->start + i * SVM__PAGE_SIZE;
 }
 
-/* One backend move, timed for the profile's bandwidth figures. */
+/*
+ * One backend move, timed for the profile's bandwidth figures; *now_us
+ * is when it ended, in µs since svm_init (for thrash detection: one clock
+ * read per run of pages serves both).
+ */
 static size_t timed_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
-			 svm_failure_t *out)
+			 svm_failure_t *out, uint32_t *now_us)
 {
-	uint64_t t0 = svm__now_ns(), dt;
+	uint64_t t0 = svm__now_ns(), t1, dt;
 	size_t moved = rt->be->engine.move(rt, addr, n, src, dst, out);
 
-	dt = svm__now_ns() - t0;
+	t1 = svm__now_ns();
+	dt = t1 - t0;
+	*now_us = (uint32_t)((t1 - rt->t0_ns) / 1000);
 	if (src == SVM__LOC_NONE)
 		return moved; /* zero fill */
 	if (dst >= 0)
@@ -30,12 +36,6 @@ static size_t timed_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, 
 	else
 		SVM__STAT(rt, src, move_ns_to_host, dt);
 	return moved;
-}
-
-/* µs since svm_init, for thrash detection (read once per run of pages) */
-static uint32_t now_us(const struct svm__rt *rt)
-{
-	return (uint32_t)((svm__now_ns() - rt->t0_ns) / 1000);
 }
 
 void svm__note_migration(struct svm__rt *rt, struct svm__page *p, int src, int dst,
@@ -55,20 +55,40 @@ void svm__note_migration(struct svm__rt *rt, struct svm__page *p, int src, int d
 	p->last_failure = SVM_FAILURE_NONE;
 }
 
-/* Records that p moved to loc at time `now` (now_us). */
-static void note_moved(struct svm__rt *rt, struct svm__page *p, int src, int dst, uint32_t now,
-		       bool asked)
+/*
+ * Records that pages [first, first + n) of r moved from src to dst at time
+ * `now` (now_us): what one call per page did, with the location, LRU and
+ * sequence number set for the run at once and the counters added once.
+ */
+static void note_moved(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n, int src,
+		       int dst, uint32_t now, bool asked)
 {
-	svm__page_set_loc(rt, p, dst);
-	p->copies = dst == SVM__LOC_NONE ? 0 : svm__loc_bit(dst);
-	p->last_failure = SVM_FAILURE_NONE;
-	p->prefetched = 0;
-	if (src == SVM__LOC_NONE) { /* a first touch fills zeros; nothing moved */
-		svm__trace_pages(SVM__EV_MOVE, svm__page_addr(p), 1, src, dst, 0);
-		return;
+	uint32_t copies = dst == SVM__LOC_NONE ? 0 : svm__loc_bit(dst);
+
+	svm__pages_set_loc(rt, r, first, n, dst);
+	for (size_t i = first; i < first + n; i++) {
+		struct svm__page *p = &r->pages[i];
+
+		p->copies = copies;
+		p->last_failure = SVM_FAILURE_NONE;
+		p->prefetched = 0;
+		if (src == SVM__LOC_NONE) /* a first touch fills zeros; nothing moved */
+			svm__trace_pages(SVM__EV_MOVE, page_addr(r, i), 1, src, dst, 0);
+		else
+			svm__note_migration(rt, p, src, dst, now, asked);
 	}
-	svm__note_migration(rt, p, src, dst, now, asked);
-	svm__stat_moved(rt, dst >= 0 ? dst : src, dst >= 0, 1);
+	if (src != SVM__LOC_NONE)
+		svm__stat_moved(rt, dst >= 0 ? dst : src, dst >= 0, n);
+}
+
+/* The length of the run of pages at out[0..n) that moved (FAILURE_NONE). */
+static size_t moved_run(const svm_failure_t *out, size_t n)
+{
+	size_t k = 0;
+
+	while (k < n && out[k] == SVM_FAILURE_NONE)
+		k++;
+	return k;
 }
 
 static int cmp_page(const void *a, const void *b)
@@ -113,16 +133,22 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want)
 		       v[j] == v[j - 1] + 1)
 			j++;
 		uint64_t t0 = svm__now_ns();
-		size_t moved = timed_move(rt, svm__page_addr(v[i]), j - i, dev, SVM_HOST, out);
+		uint32_t now;
+		size_t moved = timed_move(rt, svm__page_addr(v[i]), j - i, dev, SVM_HOST, out, &now);
 
-		uint32_t now = now_us(rt);
+		for (size_t k = i; k < j;) {
+			size_t m = moved_run(&out[k - i], j - k);
 
-		for (size_t k = i; k < j; k++) {
-			if (out[k - i] != SVM_FAILURE_NONE)
+			if (!m) {
+				k++;
 				continue;
-			if (v[k]->prefetched) /* the prefetcher's bet cost room */
-				SVM__STAT(rt, dev, prefetched_evicted, 1);
-			note_moved(rt, v[k], dev, SVM_HOST, now, false);
+			}
+			for (size_t q = k; q < k + m; q++)
+				if (v[q]->prefetched) /* the prefetcher's bet cost room */
+					SVM__STAT(rt, dev, prefetched_evicted, 1);
+			note_moved(rt, v[k]->range, (size_t)(v[k] - v[k]->range->pages), m, dev,
+				   SVM_HOST, now, false);
+			k += m;
 		}
 		SVM__STAT(rt, dev, evictions, moved);
 		svm__trace((struct svm__event){ .type = SVM__EV_EVICT, .ts_ns = t0,
@@ -344,14 +370,27 @@ static size_t resume(struct svm__rt *rt, struct svm__range *r, size_t first, siz
 	return settled;
 }
 
+/*
+ * The most pages one engine.move call takes. A run goes to the backend
+ * whole, not in slices: a backend may pay a cost per call that does not
+ * grow with the run (the user backend's copy path forks once per call to
+ * look for pinned pages, and the fork costs what the process maps, not
+ * what moves), so a large request is cut only where its pages differ, or
+ * at this bound on the out[] array (4 bytes a page, taken from the heap
+ * above MIG_RUN_STACK).
+ */
+#define MIG_RUN_MAX 65536
+#define MIG_RUN_STACK 256
+
 svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
 			  int dst, unsigned flags, svm_migrate_report_t *rep)
 {
 	svm_migrate_report_t local = { 0 };
 	size_t todo = 0, room = SIZE_MAX, end = first + n, pinned_before = r->pinned_seen;
-	svm_failure_t out[256];
+	svm_failure_t out_stack[MIG_RUN_STACK], *out = out_stack;
+	size_t run_max = MIG_RUN_STACK;
 	struct svm__retry st;
-	uint64_t t0 = svm__now_ns();
+	uint64_t t0 = svm__tracing ? svm__now_ns() : 0; /* for the trace only */
 	uint8_t *mark = NULL; /* busy marks put aside while a pause lets the lock go */
 
 	if (!rep)
@@ -377,6 +416,16 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 		} else {
 			p->busy = 1;
 			todo++;
+		}
+	}
+
+	if (todo > MIG_RUN_STACK) { /* without memory: runs of MIG_RUN_STACK pages */
+		size_t want = todo < MIG_RUN_MAX ? todo : MIG_RUN_MAX;
+		svm_failure_t *o = malloc(want * sizeof(*o));
+
+		if (o) {
+			out = o;
+			run_max = want;
 		}
 	}
 
@@ -407,27 +456,33 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 				i++;
 				continue;
 			}
-			while (j < end && j - i < 256 && j - i < room && r->pages[j].busy == 1 &&
+			while (j < end && j - i < run_max && j - i < room && r->pages[j].busy == 1 &&
 			       r->pages[j].loc == p->loc)
 				j++;
 			int src = p->loc;
-			size_t moved = timed_move(rt, page_addr(r, i), j - i, src, dst, out);
+			uint32_t now;
+			size_t moved = timed_move(rt, page_addr(r, i), j - i, src, dst, out, &now);
 
 			SVM__STAT(rt, dst, move_attempts, j - i);
 			if (dst >= 0)
 				room -= moved;
-			uint32_t now = now_us(rt);
 
 			for (size_t k = i; k < j; k++) {
 				struct svm__page *q = &r->pages[k];
 				svm_failure_t f = out[k - i];
+				size_t m = moved_run(&out[k - i], j - k);
 
-				if (f == SVM_FAILURE_NONE) {
-					note_moved(rt, q, src, dst, now, flags & SVM__MIG_EXPLICIT);
-					clear_pinned(r, q);
-					q->busy = 2; /* arrived: not to be evicted by this request */
-					rep->moved++;
-					todo--;
+				if (m) {
+					note_moved(rt, r, k, m, src, dst, now,
+						   flags & SVM__MIG_EXPLICIT);
+					for (size_t e = k; e < k + m; e++) {
+						clear_pinned(r, &r->pages[e]);
+						/* arrived: not to be evicted by this request */
+						r->pages[e].busy = 2;
+					}
+					rep->moved += m;
+					todo -= m;
+					k += m - 1;
 					continue;
 				}
 				q->last_failure = (uint8_t)f;
@@ -466,6 +521,8 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 		if (!pause_round(rt, &r, first, n, flags, pause_ns, &mark)) {
 			/* freed meanwhile: nothing is left to move, or to report on */
 			free(mark);
+			if (out != out_stack)
+				free(out);
 			rep->failed = 0;
 			for (int f = 1; f < SVM_FAILURE_COUNT; f++)
 				rep->failed += rep->failed_by[f];
@@ -485,6 +542,8 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 			room += evict(rt, dst, nomem);
 	}
 	free(mark);
+	if (out != out_stack)
+		free(out);
 
 	for (size_t i = first; i < end; i++)
 		r->pages[i].busy = 0;
@@ -498,7 +557,7 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 							.pages = rep->failed_by[f], .src = -2,
 							.dst = (int8_t)dst, .cls = (uint8_t)f });
 	}
-	if (rep->moved || rep->failed)
+	if (svm__tracing && (rep->moved || rep->failed))
 		svm__trace((struct svm__event){ .type = SVM__EV_MIGRATE, .ts_ns = t0,
 						.dur_ns = svm__now_ns() - t0,
 						.addr = page_addr(r, first), .pages = rep->moved,

@@ -341,7 +341,7 @@ static bool probe_pins(uintptr_t h, size_t n, bool *pinned)
 	pid_t pid;
 	sigset_t all, old;
 
-	if (n > 256 || pipe2(p, O_CLOEXEC))
+	if (pipe2(p, O_CLOEXEC))
 		return false;
 	/* the child runs none of the program's signal handlers */
 	sigfillset(&all);
@@ -356,7 +356,15 @@ static bool probe_pins(uintptr_t h, size_t n, bool *pinned)
 		syscall(SYS_read, p[0], &c, 1);
 		syscall(SYS_exit_group, 0);
 	}
-	ok = pid > 0 && pagemap_entries(h, n, e);
+	/* one fork for all n pages: the child lives until every entry is read */
+	ok = pid > 0;
+	for (size_t c = 0; ok && c < n; c += 256) {
+		size_t m = n - c < 256 ? n - c : 256;
+
+		ok = pagemap_entries(h + c * SVM__PAGE_SIZE, m, e);
+		for (size_t i = 0; ok && i < m; i++)
+			pinned[c + i] = (e[i] & PM_PRESENT) && (e[i] & PM_EXCLUSIVE);
+	}
 	/* a byte, not EOF: a process forked meanwhile may hold p[1] too */
 	if (pid > 0 && write(p[1], "", 1) != 1)
 		svm__err("pin probe: cannot release the child: %s", strerror(errno));
@@ -365,11 +373,7 @@ static bool probe_pins(uintptr_t h, size_t n, bool *pinned)
 	if (pid > 0)
 		while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
 			;
-	if (!ok)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		pinned[i] = (e[i] & PM_PRESENT) && (e[i] & PM_EXCLUSIVE);
-	return true;
+	return ok;
 }
 
 /*
@@ -403,6 +407,8 @@ static void cannot_probe(size_t n, uintptr_t s)
  * Copies the pages of [s, s + n pages) to d that skip[] leaves (a pinned
  * page is unprotected again and reported PINNED; with `injected` the
  * class already in out[] stays). The pages are write-protected already.
+ * In pieces of at most 256 pages, each dropped at s as soon as it is
+ * copied: a long run is not held twice.
  */
 static size_t copy_runs(uintptr_t d, uintptr_t s, size_t n, const bool *skip, bool injected,
 			svm_failure_t *out)
@@ -421,7 +427,7 @@ static size_t copy_runs(uintptr_t d, uintptr_t s, size_t n, const bool *skip, bo
 			i++;
 			continue;
 		}
-		while (j < n && !skip[j])
+		while (j < n && j - i < 256 && !skip[j])
 			j++;
 		done = uffd_copy_filled(d + off, s + off, j - i, UFFDIO_COPY_MODE_DONTWAKE, &err);
 		if (done) {
@@ -466,16 +472,35 @@ static bool protect_and_probe(uintptr_t s, size_t n, bool probe, bool *pinned)
  */
 static size_t copy_move(uintptr_t d, uintptr_t s, size_t len, bool probe, svm_failure_t *out)
 {
-	size_t n = len / SVM__PAGE_SIZE, moved;
-	bool pinned[256] = { false };
+	size_t n = len / SVM__PAGE_SIZE, moved = 0, step = n;
+	bool stack[256], *pinned = stack;
 
-	if (!protect_and_probe(s, n, probe, pinned)) {
-		for (size_t i = 0; i < n; i++)
-			out[i] = SVM_FAILURE_BUSY;
-		return 0;
+	/*
+	 * The whole run is protected, then probed with one fork, then copied
+	 * run by run: every page copied was write-protected before the probe
+	 * that cleared it and stays so until it is copied and dropped. (A
+	 * fork costs what the process maps, not what is probed.) Without
+	 * memory for the marks: one probe per 256 pages.
+	 */
+	if (n > 256 && !(pinned = malloc(n * sizeof(*pinned)))) {
+		pinned = stack;
+		step = 256;
 	}
-	moved = copy_runs(d, s, n, pinned, false, out);
-	uffd_wake(s, len);
+	for (size_t c = 0; c < n; c += step) {
+		size_t m = n - c < step ? n - c : step;
+		uintptr_t off = c * SVM__PAGE_SIZE;
+
+		memset(pinned, 0, m * sizeof(*pinned));
+		if (!protect_and_probe(s + off, m, probe, pinned)) {
+			for (size_t i = c; i < c + m; i++)
+				out[i] = SVM_FAILURE_BUSY;
+			continue;
+		}
+		moved += copy_runs(d + off, s + off, m, pinned, false, out + c);
+		uffd_wake(s + off, m * SVM__PAGE_SIZE);
+	}
+	if (pinned != stack)
+		free(pinned);
 	return moved;
 }
 
@@ -612,28 +637,32 @@ static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, i
 	 * SVM_INJECT: chosen pages fail, the runs between them move. On the
 	 * copy path with a pin probe, one probe covers them all.
 	 */
-	if (src == SVM_HOST && dst >= 0 && !U.have_move && n <= 256 && need_pin_probe(rt)) {
-		bool skip[256] = { false };
-		uintptr_t s = at(SVM_HOST, addr);
+	bool stack[256], *skip = n <= 256 ? stack : NULL;
 
+	if (src == SVM_HOST && dst >= 0 && !U.have_move && need_pin_probe(rt) &&
+	    (skip || (skip = calloc(n, sizeof(*skip))))) {
+		uintptr_t s = at(SVM_HOST, addr);
 		size_t left = 0;
 
+		memset(skip, 0, n * sizeof(*skip));
 		for (size_t i = 0; i < n; i++) {
 			out[i] = svm__inject_draw(&rt->inject, addr + i * SVM__PAGE_SIZE, src, dst);
 			left += out[i] == SVM_FAILURE_NONE;
 		}
-		if (!left)
-			return 0; /* all injected: nothing to copy, nothing to probe */
-		if (!protect_and_probe(s, n, true, skip)) {
+		if (!left) {
+			/* all injected: nothing to copy, nothing to probe */
+		} else if (!protect_and_probe(s, n, true, skip)) {
 			for (size_t i = 0; i < n; i++)
 				if (out[i] == SVM_FAILURE_NONE)
 					out[i] = SVM_FAILURE_BUSY;
-			return 0;
+		} else {
+			for (size_t i = 0; i < n; i++)
+				skip[i] = skip[i] || out[i] != SVM_FAILURE_NONE;
+			moved = copy_runs(at(dst, addr), s, n, skip, true, out);
+			uffd_wake(s, n * SVM__PAGE_SIZE);
 		}
-		for (size_t i = 0; i < n; i++)
-			skip[i] = skip[i] || out[i] != SVM_FAILURE_NONE;
-		moved = copy_runs(at(dst, addr), s, n, skip, true, out);
-		uffd_wake(s, n * SVM__PAGE_SIZE);
+		if (skip != stack)
+			free(skip);
 		return moved;
 	}
 	for (size_t i = 0; i < n;) {
