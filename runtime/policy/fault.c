@@ -61,12 +61,14 @@ static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t
 
 /*
  * The density prefetcher (SVM_PREFETCH=density). A fault moves its block
- * (one page, or SVM_GRANULARITY when that is set); then the prefetcher
- * looks at the heap-aligned power-of-two regions that contain the block,
- * from twice the block up to SVM_PREFETCH_MAX, and picks the largest in
- * which more than SVM_PREFETCH_THRESHOLD percent of the pages are at the
- * destination already (the fault's own block is, by then). The rest of
- * that region comes along. A stream so takes a few faults per doubling of
+ * (one page, or SVM_GRANULARITY when that is set); the prefetcher looks at
+ * the heap-aligned power-of-two regions that contain the block, from twice
+ * the block up to SVM_PREFETCH_MAX, and picks the largest in which more
+ * than SVM_PREFETCH_THRESHOLD percent of the pages are at the destination
+ * already, the block counted as there. The rest of that region comes
+ * along after the block, in pieces of 2 MiB, first those above the fault
+ * and nearest to it: the block's move woke the faulting thread, which
+ * goes on while its next pages arrive piece by piece. A stream so takes a few faults per doubling of
  * what it has touched, and a lone touch moves its block only.
  *
  * Only pages that would come anyway are taken: pages at the faulting
@@ -99,7 +101,7 @@ static bool prefetchable(struct svm__rt *rt, struct svm__page *q, int src, int d
  * absent: a region is judged on the pages the range has in it.
  */
 static void density_region(const struct svm__rt *rt, const struct svm__range *r, size_t first,
-			   size_t n, int dst, size_t *lo, size_t *hi)
+			   size_t n, size_t coming, int dst, size_t *lo, size_t *hi)
 {
 	size_t r0 = (r->start - rt->heap) / SVM__PAGE_SIZE; /* heap page of r's first page */
 	size_t max = rt->cfg.prefetch_max / SVM__PAGE_SIZE;
@@ -116,7 +118,7 @@ static void density_region(const struct svm__rt *rt, const struct svm__range *r,
 		h0 = (r0 + first) / m * m;
 		a = h0 > r0 ? h0 - r0 : 0;
 		b = h0 + m - r0 < r->npages ? h0 + m - r0 : r->npages;
-		top = svm__range_count_at(r, a, b - a, dst);
+		top = svm__range_count_at(r, a, b - a, dst) + coming;
 	}
 	for (size_t size = 2 * n; size <= max; size *= 2) {
 		size_t h0 = (r0 + first) / size * size; /* aligned in the heap */
@@ -127,7 +129,7 @@ static void density_region(const struct svm__rt *rt, const struct svm__range *r,
 			break;
 		if (b > r->npages)
 			b = r->npages;
-		if (svm__range_count_at(r, a, b - a, dst) * 100 > (size_t)thr * size) {
+		if ((svm__range_count_at(r, a, b - a, dst) + coming) * 100 > (size_t)thr * size) {
 			*lo = a;
 			*hi = b;
 		}
@@ -137,47 +139,66 @@ static void density_region(const struct svm__rt *rt, const struct svm__range *r,
 }
 
 /*
- * After the fault's block moved to dst: bring the rest of the density
- * region along, in runs of prefetchable pages. Counts and traces what it
- * moved. Never sleeps (one pass), so r stays valid.
+ * After the fault's block [first, first + n) moved to dst (its pages not
+ * at dst count as there all the same): bring the rest of the density
+ * region along, in runs of prefetchable pages of at most PREFETCH_PIECE,
+ * above the block upwards, then below it downwards. Counts and traces what
+ * it moved. Never sleeps (one pass), so r stays valid.
  */
-static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
-			    int src, int dst)
+#define PREFETCH_PIECE 512
+
+/* Prefetches the prefetchable pages of [i, j) of r in runs; returns the pages moved. */
+static size_t prefetch_span(struct svm__rt *rt, struct svm__range *r, size_t i, size_t j, int src,
+			    int dst)
 {
-	size_t lo, hi, moved = 0;
+	size_t moved = 0;
 
-	if (rt->cfg.prefetch != SVM__PREFETCH_DENSITY || r->pages[first].loc != dst)
-		return;
-	density_region(rt, r, first, n, dst, &lo, &hi);
-	for (size_t i = lo; i < hi;) {
-		size_t j = i;
-
-		if (i >= first && i < first + n) {
-			i = first + n;
-			continue;
-		}
-		size_t room = SIZE_MAX;
+	while (i < j) {
+		size_t e = i, room = SIZE_MAX;
 
 		if (dst >= 0) /* a prefetch never evicts: only what fits */
 			room = rt->dev[dst].capacity > rt->dev[dst].resident ?
 				       rt->dev[dst].capacity - rt->dev[dst].resident : 0;
-		while (j < hi && j - i < room && !(j >= first && j < first + n) &&
-		       prefetchable(rt, &r->pages[j], src, dst))
-			j++;
-		if (j == i) {
+		if (!room)
+			break;
+		while (e < j && e - i < room && e - i < PREFETCH_PIECE &&
+		       prefetchable(rt, &r->pages[e], src, dst))
+			e++;
+		if (e == i) {
 			i++;
 			continue;
 		}
-		for (size_t k = i; k < j; k++)
-			r->pages[k].prefetched = 0;
-		svm__migrate(rt, r, i, j - i, dst, SVM__MIG_POPULATE | SVM__MIG_FAULT |
+		svm__migrate(rt, r, i, e - i, dst, SVM__MIG_POPULATE | SVM__MIG_FAULT |
 			     SVM__MIG_NOWAIT, NULL);
-		for (size_t k = i; k < j; k++)
+		for (size_t k = i; k < e; k++)
 			if (r->pages[k].loc == dst) {
 				r->pages[k].prefetched = 1;
 				moved++;
 			}
-		i = j;
+		i = e;
+	}
+	return moved;
+}
+
+static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
+			    int src, int dst)
+{
+	size_t lo, hi, moved = 0, coming = 0;
+
+	if (rt->cfg.prefetch != SVM__PREFETCH_DENSITY)
+		return;
+	for (size_t i = first; i < first + n; i++)
+		coming += r->pages[i].loc != dst;
+	density_region(rt, r, first, n, coming, dst, &lo, &hi);
+	if (lo == hi)
+		return;
+	moved = prefetch_span(rt, r, first + n, hi, src, dst);
+	/* below the block: nearest piece first */
+	for (size_t top = first; top > lo;) {
+		size_t bottom = top - lo > PREFETCH_PIECE ? top - PREFETCH_PIECE : lo;
+
+		moved += prefetch_span(rt, r, bottom, top, src, dst);
+		top = bottom;
 	}
 	if (moved) {
 		SVM__STAT(rt, dst >= 0 ? dst : src, prefetched_pages, moved);

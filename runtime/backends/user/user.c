@@ -1253,14 +1253,19 @@ static void *service_thread(void *arg)
 		uint32_t seen = (uint32_t)atomic_load(&rt->seq);
 		size_t n = 0;
 
-		/* every message queued now, up to a batch */
+		/*
+		 * Every message queued now, up to a batch: one read returns
+		 * all it has room for, so a short read means the queue is
+		 * empty (a message that comes later makes the next poll return).
+		 */
 		while (n < SERVICE_BATCH) {
-			ssize_t got = read(U.uffd, &msgs[n], (SERVICE_BATCH - n) * sizeof(msgs[0]));
+			size_t want = SERVICE_BATCH - n;
+			ssize_t got = read(U.uffd, &msgs[n], want * sizeof(msgs[0]));
 
 			err = got < 0 ? errno : injected_errno(true);
 			if (got > 0 && !err)
 				n += (size_t)got / sizeof(msgs[0]);
-			if (err || got <= 0)
+			if (err || got <= 0 || (size_t)got < want * sizeof(msgs[0]))
 				break;
 		}
 		if (err && (err != EAGAIN || !n)) {
