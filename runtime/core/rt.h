@@ -49,6 +49,8 @@ struct svm__page {
 	uint8_t prefetched : 1;  /* brought by the density prefetcher, not moved since */
 	uint8_t held : 1;        /* thrashing: held on the host until hold_until_ms */
 	uint8_t thrash : 4;      /* thrash events in a row (policy/thrash.c) */
+	uint8_t hold_level : 3;  /* holds in a row: each lasts twice the last */
+	uint8_t rehold : 2;      /* after a hold: 2 just ended, 1 armed, 0 none */
 	uint32_t copies;     /* read-only duplicates: bit 0 host, bit 1+d device */
 	uint32_t remote;     /* bit d: device d holds an in-place working copy */
 	uint32_t accessed_by; /* advice: bit d */

@@ -10,7 +10,8 @@
  * page is put on hold after SVM_THRASH_THRESHOLD thrash events, then
  * stays home while the device works on it in place, so the bounces stop
  * moving it; explicit prefetches never put a page on hold; when the hold
- * runs out (SVM_THRASH_HOLD_MS) the page moves again.
+ * runs out (SVM_THRASH_HOLD_MS) the page moves again, and one more round
+ * trip holds it again.
  */
 #define _GNU_SOURCE
 #include "svmtest.h"
@@ -38,7 +39,7 @@ static uint64_t moves(const svm_stats_t *s)
 /* SVM_THRASH_HOLD_MS=300, SVM_THRASH_THRESHOLD=3 */
 static void mitigate(void)
 {
-	svm_stats_t s0, s1, s2, s3;
+	svm_stats_t s0, s1, s2, s3, s4;
 	struct kargs a;
 	uint64_t *p = svmt_alloc(svmt_page_size()), *q = svmt_alloc(svmt_page_size());
 	uint64_t t0;
@@ -82,6 +83,14 @@ static void mitigate(void)
 	CHECK_EQ(s3.pages_to_device - s2.pages_to_device, 1);
 	CHECK_EQ(svmt_location(p), 0);
 	CHECK_EQ(*p, 2 * (uint64_t)bounces + 1);
+	/* and if the fight goes on, one round trip holds it again */
+	*p += 1;
+	CHECK_OK(svm_launch(0, 1, kernel_inc, &a));
+	s4 = svmt_stats();
+	CHECK_EQ(s4.thrash_holds - s3.thrash_holds, 1);
+	CHECK_EQ(s4.thrash_held_faults - s3.thrash_held_faults, 1);
+	CHECK_EQ(svmt_location(p), SVM_HOST);
+	CHECK_EQ(*p, 2 * (uint64_t)bounces + 3);
 	printf("thrash: %d bounces, %llu moves, held once, %llu faults served on hold\n", bounces,
 	       (unsigned long long)(moves(&s1) - moves(&s0)),
 	       (unsigned long long)(s1.thrash_held_faults - s0.thrash_held_faults));
