@@ -403,6 +403,7 @@ static int svmshim_ioctl_set_attr(struct drm_device *drm, void *data,
 	struct svmshim *shim = to_svmshim(drm);
 	struct drm_svmshim_attr *a = data;
 	u32 g = a->granularity;
+	int ret;
 
 	if (a->flags & ~SVMSHIM_ATTR_FLAGS || a->reserved)
 		return -EINVAL;
@@ -422,7 +423,12 @@ static int svmshim_ioctl_set_attr(struct drm_device *drm, void *data,
 	if (g && (!is_power_of_2(g) || g < PAGE_SIZE ||
 		  g > SVMSHIM_MAX_GRANULARITY))
 		return -EINVAL;
-	return svm_set_attr(file->driver_priv, a);
+	ret = svm_set_attr(file->driver_priv, a);
+	if (ret)
+		return ret;
+	/* Drop what the views map there: the next access obeys the new ones. */
+	svm_views_zap(file->driver_priv, a->start, a->start + a->length);
+	return 0;
 }
 
 static int svmshim_ioctl_events(struct drm_device *drm, void *data,

@@ -237,14 +237,21 @@ u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 		     unsigned long start, unsigned long end, unsigned long addr,
 		     const struct svm_attr *a);
 
-/* svmshim_view.c */
+/*
+ * svmshim_file.c: attributes and events. Called by the two files below,
+ * calls neither (no include or call circle: drv -> view -> dmem -> file).
+ */
 int svm_file_view_init(struct svm_file *sf);
 void svm_file_view_fini(struct svm_file *sf);
-int svmshim_mmap(struct file *filp, struct vm_area_struct *vma);
 int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args);
+void svm_attr_get(struct svm_file *sf, unsigned long addr, struct svm_attr *out);
 bool svm_attr_prefers(struct svm_file *sf, unsigned long addr, unsigned int dev);
 int svm_events_read(struct svm_file *sf, struct drm_svmshim_events *args);
 void svm_event(struct svm_file *sf, u16 type, u16 class, s32 device,
 	       unsigned long addr, u64 pages, u32 flags, u64 duration_ns);
+
+/* svmshim_view.c */
+int svmshim_mmap(struct file *filp, struct vm_area_struct *vma);
+void svm_views_zap(struct svm_file *sf, unsigned long start, unsigned long end);
 
 #endif /* _SVMSHIM_PRIV_H_ */
