@@ -389,6 +389,8 @@ static unsigned long svm_evict(struct svm_device *sdev, unsigned long want,
 		if (m->state == SVM_DPAGE_EVICTING) {
 			m->state = SVM_DPAGE_USED;
 			list_add_tail(&m->link, &sdev->lru);
+		} else if (m->state == SVM_DPAGE_EVICTED && m->vmaps) {
+			m->state = SVM_DPAGE_HELD;	/* a view lets go later */
 		} else if (m->state == SVM_DPAGE_EVICTED) {
 			m->state = SVM_DPAGE_FREE;
 			list_add(&m->link, &sdev->free);
@@ -480,9 +482,14 @@ static void svm_page_free(struct page *page)
 	} else {
 		if (m->state == SVM_DPAGE_USED)
 			list_del(&m->link);
-		m->state = SVM_DPAGE_FREE;
-		list_add(&m->link, &sdev->free);
-		sdev->nr_free++;
+		if (m->vmaps) {
+			/* A view still maps its backing: not reused yet. */
+			m->state = SVM_DPAGE_HELD;
+		} else {
+			m->state = SVM_DPAGE_FREE;
+			list_add(&m->link, &sdev->free);
+			sdev->nr_free++;
+		}
 	}
 	spin_unlock(&sdev->lock);
 	/* Not the last reference while the mm maps the page; safe here. */
@@ -490,6 +497,37 @@ static void svm_page_free(struct page *page)
 		mmdrop(mm);
 	if (last)
 		module_put(THIS_MODULE);
+}
+
+/*
+ * A view PTE maps the backing page of our device page @page (in use: the
+ * process maps it, checked under the view lock): the page may go back to
+ * the process's host memory, but its backing is not given to anyone else
+ * until the view lets go, after the secondary MMUs of the view were told.
+ */
+void svm_dpage_view_get(struct page *page)
+{
+	struct svm_device *sdev = svm_page_chunk(page)->sdev;
+	struct svm_dpage *m = svm_page_meta(page);
+
+	spin_lock(&sdev->lock);
+	m->vmaps++;
+	spin_unlock(&sdev->lock);
+}
+
+void svm_dpage_view_put(struct page *page)
+{
+	struct svm_device *sdev = svm_page_chunk(page)->sdev;
+	struct svm_dpage *m = svm_page_meta(page);
+
+	spin_lock(&sdev->lock);
+	if (!WARN_ON_ONCE(!m->vmaps) && !--m->vmaps &&
+	    m->state == SVM_DPAGE_HELD) {
+		m->state = SVM_DPAGE_FREE;
+		list_add(&m->link, &sdev->free);
+		sdev->nr_free++;
+	}
+	spin_unlock(&sdev->lock);
 }
 
 /* splitmix64: a cheap, well mixed hash for the injection draws. */

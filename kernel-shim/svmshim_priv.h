@@ -35,6 +35,12 @@ enum svm_dpage_state {
 	 * is done with its pfns, so it is not reused under its feet.
 	 */
 	SVM_DPAGE_EVICTED,
+	/*
+	 * Freed, but a view still holds its backing page (the view PTE is
+	 * cleared, secondary MMUs not told yet): back on the free list when
+	 * the last view lets go (svm_dpage_view_put()).
+	 */
+	SVM_DPAGE_HELD,
 };
 
 struct svm_file;
@@ -53,6 +59,7 @@ struct svm_dpage {
 	unsigned long addr;
 	u64 gen;			/* MIGRATE call that moved it here */
 	u8 state;			/* enum svm_dpage_state */
+	u32 vmaps;			/* view entries holding its backing */
 };
 
 struct svm_chunk {
@@ -83,10 +90,25 @@ struct svm_device {
 	struct list_head chunks;
 };
 
+/*
+ * A device fault migrating granule [start, end) of @mm: a second fault
+ * on an overlapping granule waits for @seq to move on instead of colliding
+ * with it in migrate_vma_setup() (svmshim_view.c).
+ */
+#define SVMSHIM_INFLIGHT	64
+struct svm_inflight {
+	struct mm_struct *mm;		/* NULL: slot free */
+	unsigned long start, end;
+	u64 seq;			/* bumped when the migration ends */
+	wait_queue_head_t wq;
+};
+
 struct svmshim {
 	struct drm_device drm;
 	unsigned int ndevices;
 	struct svm_device devs[SVMSHIM_MAX_DEVICES];
+	spinlock_t inflight_lock;
+	struct svm_inflight inflight[SVMSHIM_INFLIGHT];
 };
 
 struct svm_pin {
@@ -154,6 +176,24 @@ struct svm_view {
 	struct mutex lock;
 	bool dead;			/* page tables going: never walk them */
 	unsigned long lo, hi;		/* heap range that may have view PTEs */
+	/*
+	 * What each view PTE holds, by heap page index: a reference on the
+	 * host page (get_page) or, tagged 1, on our device page (vmaps), so
+	 * that nothing a secondary MMU of the view may still translate is
+	 * freed. Marks: SVM_VMAP_PENDING (PTE cleared, secondary MMUs not
+	 * told yet), SVM_VMAP_BATCH (in the drain under way), SVM_VMAP_DBG
+	 * (the debug mirror holds it). Entries change under @lock; a slot is
+	 * reserved before @lock is taken, so nothing allocates under it.
+	 */
+	struct xarray maps;
+	unsigned long nr_pending;	/* entries marked PENDING; @lock */
+	unsigned long nr_host;		/* entries on host pages; @lock */
+	unsigned int draining;		/* a drain's zap runs: no installs */
+	struct task_struct *drainer;	/* who runs it (the zap's callback) */
+	struct mutex drain_lock;	/* one drain at a time */
+	struct delayed_work drain_work;
+	struct mmu_interval_notifier dbg_mni;	/* debug_view_mmu only */
+	bool dbg;
 };
 
 struct svm_file {
@@ -236,6 +276,8 @@ void svm_file_evict(struct svm_file *sf);
 u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 		     unsigned long start, unsigned long end, unsigned long addr,
 		     const struct svm_attr *a);
+void svm_dpage_view_get(struct page *page);
+void svm_dpage_view_put(struct page *page);
 
 /*
  * svmshim_file.c: attributes and events. Called by the two files below,
@@ -251,7 +293,10 @@ void svm_event(struct svm_file *sf, u16 type, u16 class, s32 device,
 	       unsigned long addr, u64 pages, u32 flags, u64 duration_ns);
 
 /* svmshim_view.c */
+void svm_shim_view_init(struct svmshim *shim);
 int svmshim_mmap(struct file *filp, struct vm_area_struct *vma);
 void svm_views_zap(struct svm_file *sf, unsigned long start, unsigned long end);
+void svm_views_drain(struct svm_file *sf, unsigned long start,
+		     unsigned long end, bool to_device);
 
 #endif /* _SVMSHIM_PRIV_H_ */
