@@ -863,6 +863,17 @@ static u16 svm_view_fault_migrate(struct svm_view *v,
 		if (*loc == dev)
 			return SVMSHIM_FAULT_RESIDENT;
 		/* It moved elsewhere or failed: try ourselves, unrecorded. */
+	} else if (slot) {
+		/*
+		 * A fault on this granule may have ended between our first
+		 * look and the record: look again, now that no other fault
+		 * can start moving it.
+		 */
+		*loc = svm_view_where(v, haddr, false, &writable);
+		if (*loc == dev) {
+			svm_inflight_exit(shim, slot);
+			return SVMSHIM_FAULT_RESIDENT;
+		}
 	}
 	/* Every view of the file may map the granule's host pages in place. */
 	svm_views_prepare(v->sf, v->mm, gs, ge, true, true);

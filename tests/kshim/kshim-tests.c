@@ -4081,14 +4081,53 @@ static int t_view_secondary_mmu(void)
 }
 
 /*
+ * The references that view PTEs hold (issue 19 item 3) never make a
+ * MIGRATE report BUSY: host pages that two views map in place move to a
+ * device at the first try, no retry rounds, and the views then read the
+ * same data from there.
+ */
+static int t_view_ref_migrate(void)
+{
+	size_t len = 32 * KPAGE, pages = len / KPAGE, i;
+	struct drm_svmshim_migrate m;
+	volatile char *v0, *v1;
+	char *heap = map_anon(len);
+	long sum = 0;
+
+	CHECK(heap, "mmap");
+	fill(heap, len, 23);
+	v0 = kshim_view(fd, 0, heap, len);
+	v1 = kshim_view(fd, 1, heap, len);
+	CHECK(v0 && v1, "views");
+	CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_HOST, 0, 0) == 0, "attr");
+	for (i = 0; i < pages; i++)
+		sum += v0[i * KPAGE] + v1[i * KPAGE];
+	CHECK(count_at(heap, len, SVMSHIM_LOC_HOST) == (long)pages,
+	      "in-place reads moved pages");
+	CHECK(kshim_migrate(fd, heap, len, 0, 0, NULL, &m) == 0, "migrate");
+	CHECK(m.moved == pages && !m.failed[SVMSHIM_FAIL_BUSY],
+	      "moved %llu of %zu, %llu BUSY", (unsigned long long)m.moved,
+	      pages, (unsigned long long)m.failed[SVMSHIM_FAIL_BUSY]);
+	CHECK(!memcmp((const void *)v0, heap, len) &&
+	      !memcmp((const void *)v1, heap, len), "views read other data");
+	CHECK(check(heap, len, 23) < 0, "data changed");
+	printf("INFO: view_ref_migrate: %zu pages moved (sum %ld)\n", pages, sum);
+	munmap((void *)v0, len);
+	munmap((void *)v1, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/*
  * Issue 18 item 4: threads that fault one granule through a view at once
  * do not collide in migrate_vma_setup(): the later faults wait for the
- * first one's migration and map its result. No retry rounds, so a
- * collision would show as a BUSY failure of a device fault.
+ * first one's migration and map its result. So exactly one fault per
+ * round migrates (the others are RESIDENT), and with no retry rounds a
+ * collision would also show as a BUSY failure of a device fault.
  */
 #define FC_THREADS	4
-#define FC_ROUNDS	40
-#define FC_GRANULE	(16 * KPAGE)
+#define FC_ROUNDS	20
+#define FC_GRANULE	(512 * KPAGE)
 
 struct fcollide {
 	volatile char *view;
@@ -4118,7 +4157,7 @@ static int t_view_fault_collide(void)
 	pthread_t th[FC_THREADS];
 	pthread_barrier_t bar;
 	struct vstats s0, s1;
-	long n, i, busy = 0, faults = 0, bad = 0, homes = 0;
+	long n, i, busy = 0, faults = 0, bad = 0, homes = 0, migrating = 0;
 	volatile char *view;
 	char *heap = map_anon(FC_GRANULE);
 	int t, r, have_stats;
@@ -4148,6 +4187,9 @@ static int t_view_fault_collide(void)
 		for (i = 0; i < n; i++) {
 			if (ev[i].type == SVMSHIM_EVENT_DEVICE_FAULT)
 				faults++;
+			if (ev[i].type == SVMSHIM_EVENT_DEVICE_FAULT &&
+			    ev[i].class == SVMSHIM_FAULT_MIGRATED)
+				migrating++;
 			if (ev[i].type == SVMSHIM_EVENT_FAILURE &&
 			    (ev[i].flags & SVMSHIM_EVENT_BY_FAULT) &&
 			    ev[i].class == SVMSHIM_FAIL_BUSY)
@@ -4166,8 +4208,14 @@ static int t_view_fault_collide(void)
 	      FC_ROUNDS);
 	CHECK(!busy, "device faults on one granule collided: %ld pages BUSY", busy);
 	if (have_stats && view_stats(&s1) == 0)
-		printf("INFO: view_fault_collide: %ld device faults, %ld waited for a granule in flight\n",
-		       faults, s1.fault_waits - s0.fault_waits);
+		printf("INFO: view_fault_collide: %ld device faults, %ld of them migrated, %ld waited for a granule in flight\n",
+		       faults, migrating, s1.fault_waits - s0.fault_waits);
+	else
+		printf("INFO: view_fault_collide: %ld device faults, %ld of them migrated\n",
+		       faults, migrating);
+	/* One fault per round moves the granule; the others map its result. */
+	CHECK(migrating == FC_ROUNDS, "%ld faults migrated the granule in %d rounds",
+	      migrating, FC_ROUNDS);
 	munmap((void *)view, FC_GRANULE);
 	munmap(heap, FC_GRANULE);
 	return 0;
@@ -4249,6 +4297,7 @@ static const struct test tests[] = {
 	{ "view_borrow", t_view_borrow },
 	{ "view_secondary_mmu", t_view_secondary_mmu },
 	{ "view_fault_collide", t_view_fault_collide },
+	{ "view_ref_migrate", t_view_ref_migrate },
 };
 
 #define NTESTS (sizeof(tests) / sizeof(tests[0]))
