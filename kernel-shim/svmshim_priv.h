@@ -35,12 +35,6 @@ enum svm_dpage_state {
 	 * is done with its pfns, so it is not reused under its feet.
 	 */
 	SVM_DPAGE_EVICTED,
-	/*
-	 * Freed, but a view still holds its backing page (the view PTE is
-	 * cleared, secondary MMUs not told yet): back on the free list when
-	 * the last view lets go (svm_dpage_view_put()).
-	 */
-	SVM_DPAGE_HELD,
 };
 
 struct svm_file;
@@ -59,7 +53,6 @@ struct svm_dpage {
 	unsigned long addr;
 	u64 gen;			/* MIGRATE call that moved it here */
 	u8 state;			/* enum svm_dpage_state */
-	u32 vmaps;			/* view entries holding its backing */
 };
 
 struct svm_chunk {
@@ -68,7 +61,11 @@ struct svm_chunk {
 	struct list_head node;		/* svm_device.chunks */
 	unsigned long pfn_first;
 	unsigned long npages;
-	struct page **backing;		/* system page behind each device page */
+	/*
+	 * The system page behind each device page; NULL for a free page
+	 * whose backing a view still holds (given a new one when taken).
+	 */
+	struct page **backing;
 	struct svm_dpage *meta;
 };
 
@@ -178,9 +175,10 @@ struct svm_view {
 	unsigned long lo, hi;		/* heap range that may have view PTEs */
 	/*
 	 * What each view PTE holds, by heap page index: a reference on the
-	 * host page (get_page) or, tagged 1, on our device page (vmaps), so
-	 * that nothing a secondary MMU of the view may still translate is
-	 * freed. Marks: SVM_VMAP_PENDING (PTE cleared, secondary MMUs not
+	 * page it maps (the host page, or, tagged 1, the backing page of our
+	 * device page, which the device page gives up if it is freed
+	 * meanwhile), so that nothing a secondary MMU of the view may still
+	 * translate is freed or reused. Marks: SVM_VMAP_PENDING (PTE cleared, secondary MMUs not
 	 * told yet), SVM_VMAP_BATCH (in the drain under way), SVM_VMAP_DBG
 	 * (the debug mirror holds it). Entries change under @lock; a slot is
 	 * reserved before @lock is taken, so nothing allocates under it.
@@ -276,8 +274,6 @@ void svm_file_evict(struct svm_file *sf);
 u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 		     unsigned long start, unsigned long end, unsigned long addr,
 		     const struct svm_attr *a);
-void svm_dpage_view_get(struct page *page);
-void svm_dpage_view_put(struct page *page);
 
 /*
  * svmshim_file.c: attributes and events. Called by the two files below,

@@ -136,12 +136,9 @@ static void svm_vmap_drop(struct svm_view *v, unsigned long idx)
 	__xa_erase(&v->maps, idx);
 	xa_unlock(&v->maps);
 	page = xa_untag_pointer(e);
-	if (xa_pointer_tag(e) == SVM_VMAP_DEV) {
-		svm_dpage_view_put(page);
-	} else {
+	if (xa_pointer_tag(e) != SVM_VMAP_DEV)
 		v->nr_host--;
-		put_page(page);
-	}
+	put_page(page);
 	atomic_long_inc(&svm_stat_released);
 }
 
@@ -331,8 +328,7 @@ static bool svm_dbg_invalidate(struct mmu_interval_notifier *mni,
 			__xa_clear_mark(&v->maps, idx, SVM_VMAP_DBG);
 			atomic_long_dec(&svm_dbg_tracked);
 			atomic_long_inc(&svm_dbg_notified);
-			if (xa_pointer_tag(e) != SVM_VMAP_DEV &&
-			    !page_ref_count((struct page *)xa_untag_pointer(e)))
+			if (!page_ref_count((struct page *)xa_untag_pointer(e)))
 				atomic_long_inc(&svm_dbg_stale);
 		}
 		xa_unlock(&v->maps);
@@ -588,7 +584,7 @@ static int svm_view_insert(struct svm_view *v, struct vm_area_struct *vma,
 					 vma->vm_flags);
 	unsigned long vaddr = v->vstart + (haddr - v->heap_start);
 	unsigned long idx = svm_vidx(v, haddr);
-	struct page *page, *held = hmm_pfn_to_page(hpfn);
+	struct page *page;
 	void *entry;
 	int where;
 
@@ -597,16 +593,14 @@ static int svm_view_insert(struct svm_view *v, struct vm_area_struct *vma,
 	if (xa_load(&v->maps, idx))
 		return xa_get_mark(&v->maps, idx, SVM_VMAP_PENDING) ?
 		       -EAGAIN : -EEXIST;
+	/* Our device page's backing, or the host page itself. */
 	page = svm_view_target(v->sf->shim, hpfn, &where);
-	entry = where >= 0 ? xa_tag_pointer(held, SVM_VMAP_DEV) : held;
+	entry = where >= 0 ? xa_tag_pointer(page, SVM_VMAP_DEV) : page;
 	if (xa_is_err(xa_store(&v->maps, idx, entry, GFP_NOWAIT)))
 		return -EFAULT;	/* cannot happen: the slot is reserved */
-	if (where >= 0) {
-		svm_dpage_view_get(held);
-	} else {
-		get_page(held);
+	get_page(page);
+	if (where < 0)
 		v->nr_host++;
-	}
 	if (vmf_insert_pfn_prot(vma, vaddr, page_to_pfn(page), prot) !=
 	    VM_FAULT_NOPAGE) {
 		svm_vmap_drop(v, idx);	/* never mapped: nobody to tell */
