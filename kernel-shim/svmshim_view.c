@@ -23,9 +23,16 @@
  * the view dead before its page tables may be freed or moved (munmap,
  * exit, mremap), after which no callback walks them.
  *
- * Lock order: mmap_lock -> (page locks, rmap locks of the invalidator) ->
- * view->lock -> view PTE lock. Nothing under view->lock allocates: the
- * view's page tables are populated before it is taken.
+ * Secondary MMUs of the view (KVM, SVA, other notifiers on the view range)
+ * are told of every clear by a drain outside any invalidation: each view
+ * PTE holds a reference on the page it maps (svm_view.maps), a clear
+ * leaves it pending, and svm_view_drain() runs zap_vma_ptes() over the
+ * view range before it lets the references go.
+ *
+ * Lock order: mmap_lock -> view->drain_lock -> (page locks, rmap locks of
+ * the invalidator) -> view->lock -> view PTE lock -> the xarray's lock;
+ * shim->inflight_lock alone. Nothing under view->lock allocates: the
+ * view's page tables and its entries' slots are made before it is taken.
  */
 #include <linux/hmm.h>
 #include <linux/ktime.h>
