@@ -4157,12 +4157,15 @@ static int t_view_fault_collide(void)
 	pthread_t th[FC_THREADS];
 	pthread_barrier_t bar;
 	struct vstats s0, s1;
-	long n, i, busy = 0, faults = 0, bad = 0, homes = 0, migrating = 0;
+	long n, i, busy = 0, faults = 0, bad = 0, homes = 0, migrating = 0, per;
+	int shown = 0;
 	volatile char *view;
-	char *heap = map_anon(FC_GRANULE);
+	/* One granule, aligned (6.1 does not align large anonymous maps). */
+	char *raw = map_anon(2 * FC_GRANULE), *heap;
 	int t, r, have_stats;
 
-	CHECK(heap, "mmap");
+	CHECK(raw, "mmap");
+	heap = (char *)(((uintptr_t)raw + FC_GRANULE - 1) & ~(FC_GRANULE - 1));
 	memset(heap, 0, FC_GRANULE);
 	view = kshim_view(fd, 0, heap, FC_GRANULE);
 	CHECK(view, "view");
@@ -4184,6 +4187,16 @@ static int t_view_fault_collide(void)
 		homes += kshim_migrate(fd, heap, FC_GRANULE, SVMSHIM_LOC_HOST, 0,
 				       NULL, NULL) == 0;
 		n = kshim_events(fd, ev, EVCAP, NULL);
+		for (i = 0, per = 0; i < n; i++)
+			per += ev[i].type == SVMSHIM_EVENT_DEVICE_FAULT &&
+			       ev[i].class == SVMSHIM_FAULT_MIGRATED;
+		/* A round that went wrong: what happened, for the log. */
+		for (i = 0; per != 1 && shown < 3 && i < n; i++)
+			printf("INFO: view_fault_collide: round %d: event %u class %u dev %d page %ld pages %llu flags %#x\n",
+			       r, ev[i].type, ev[i].class, ev[i].device,
+			       (long)((ev[i].addr - (uintptr_t)heap) / KPAGE),
+			       (unsigned long long)ev[i].pages, ev[i].flags);
+		shown += per != 1;
 		for (i = 0; i < n; i++) {
 			if (ev[i].type == SVMSHIM_EVENT_DEVICE_FAULT)
 				faults++;
@@ -4217,7 +4230,7 @@ static int t_view_fault_collide(void)
 	CHECK(migrating == FC_ROUNDS, "%ld faults migrated the granule in %d rounds",
 	      migrating, FC_ROUNDS);
 	munmap((void *)view, FC_GRANULE);
-	munmap(heap, FC_GRANULE);
+	munmap(raw, 2 * FC_GRANULE);
 	return 0;
 }
 
