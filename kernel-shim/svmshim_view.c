@@ -162,6 +162,7 @@ struct svm_zap {
 	struct svm_view *v;
 	bool cleared;
 	bool batch;		/* the invalidation is our own drain's */
+	bool host_only;		/* leave PTEs on our device pages alone */
 };
 
 /*
@@ -188,8 +189,14 @@ static int svm_zap_pte(pte_t *pte, unsigned long addr, void *data)
 {
 	struct svm_zap *z = data;
 	struct svm_view *v = z->v;
-	pte_t old = ptep_get_and_clear(v->mm, addr, pte);
+	pte_t old;
 
+	if (z->host_only &&
+	    (pte_none(ptep_get(pte)) ||
+	     xa_pointer_tag(xa_load(&v->maps, (addr - v->vstart) >>
+				    PAGE_SHIFT)) == SVM_VMAP_DEV))
+		return 0;
+	old = ptep_get_and_clear(v->mm, addr, pte);
 	if (pte_none(old))
 		return 0;
 	svm_zap_dirty(old);
@@ -455,25 +462,16 @@ static void svm_view_release_host(struct svm_view *v,
 				  struct vm_area_struct *vma,
 				  unsigned long start, unsigned long end)
 {
-	struct svm_zap z = { .v = v };
-	unsigned long idx;
-	void *e;
+	struct svm_zap z = { .v = v, .host_only = true };
 
-	start = max(start, v->heap_start);
-	end = min(end, v->heap_end);
-	if (start >= end || !READ_ONCE(v->nr_host))
-		return;
 	mutex_lock(&v->lock);
-	if (!v->dead) {
-		xa_for_each_range(&v->maps, idx, e, svm_vidx(v, start),
-				  svm_vidx(v, end - 1)) {
-			if (xa_pointer_tag(e) == SVM_VMAP_DEV ||
-			    xa_get_mark(&v->maps, idx, SVM_VMAP_PENDING))
-				continue;
-			apply_to_existing_page_range(v->mm,
-					v->vstart + (idx << PAGE_SHIFT),
-					PAGE_SIZE, svm_zap_pte, &z);
-		}
+	start = max3(start, v->heap_start, v->lo);
+	end = min3(end, v->heap_end, v->hi);
+	if (!v->dead && start < end && v->nr_host) {
+		/* One walk of the view's page tables over the range. */
+		apply_to_existing_page_range(v->mm,
+				v->vstart + (start - v->heap_start),
+				end - start, svm_zap_pte, &z);
 		if (z.cleared)
 			svmshim_flush_mm_tlb(v->mm);
 	}
