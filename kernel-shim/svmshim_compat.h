@@ -84,7 +84,11 @@ static inline void svmshim_vm_flags_set(struct vm_area_struct *vma,
  * switches back to it later flushes the stale ASID (x86 keeps per-ASID
  * generations and drops a CPU from mm_cpumask() when it switches away),
  * and the CPUs that have it loaded now, lazily or not, flush at once. No
- * other CPU is disturbed (nohz_full ones included).
+ * other CPU is disturbed (nohz_full ones included). Its callers are the
+ * hand clears of svmshim_view.c (svm_view_zap() from the notifier
+ * callbacks, SET_ATTR and pfn_mkwrite; svm_view_release_host()); outside
+ * callbacks the shim tells secondary MMUs through zap_vma_ptes(), whose
+ * flush is the core's ranged one.
  */
 #ifdef CONFIG_X86
 #include <asm/tlbflush.h>

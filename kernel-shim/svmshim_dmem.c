@@ -160,8 +160,48 @@ fail:
 	return -ENOMEM;
 }
 
-static unsigned long svm_take_free(struct svm_device *sdev,
-				   struct page **pages, unsigned long want)
+static struct page **svm_backing_slot(struct page *page)
+{
+	struct svm_chunk *c = svm_page_chunk(page);
+
+	return &c->backing[page_to_pfn(page) - c->pfn_first];
+}
+
+/*
+ * Device page @m goes back to the free list (sdev->lock held). A view PTE
+ * may have mapped its backing page, and hold a reference on it until the
+ * view's secondary MMUs were told of the clear (svmshim_view.c): then the
+ * backing stays theirs, and goes back to the page allocator when they let
+ * go; the device page gets a new backing before its next use
+ * (svm_take_backed()). Pages without a backing wait at the tail of the
+ * list. The put is never the page's last while a view holds it, and a
+ * last put frees in any context.
+ */
+static void svm_dpage_free_locked(struct svm_device *sdev,
+				  struct svm_dpage *m)
+{
+	struct page **slot = svm_backing_slot(m->page);
+
+	if (*slot && page_ref_count(*slot) > 1) {
+		put_page(*slot);
+		*slot = NULL;
+	}
+	m->state = SVM_DPAGE_FREE;
+	if (*slot)
+		list_add(&m->link, &sdev->free);
+	else
+		list_add_tail(&m->link, &sdev->free);
+	sdev->nr_free++;
+}
+
+/*
+ * Take up to @want free pages. @any: also those without a backing page
+ * (the caller gives them one, svm_take_backed()); else stop at the first
+ * of those (a caller that cannot allocate).
+ */
+static unsigned long svm_take_pages(struct svm_device *sdev,
+				    struct page **pages, unsigned long want,
+				    bool any)
 {
 	struct svm_dpage *m;
 	unsigned long n = 0;
@@ -169,12 +209,47 @@ static unsigned long svm_take_free(struct svm_device *sdev,
 	spin_lock(&sdev->lock);
 	while (n < want && !list_empty(&sdev->free)) {
 		m = list_first_entry(&sdev->free, struct svm_dpage, link);
+		if (!any && !*svm_backing_slot(m->page))
+			break;
 		list_del_init(&m->link);
 		m->state = SVM_DPAGE_RESERVED;
 		sdev->nr_free--;
 		pages[n++] = m->page;
 	}
 	spin_unlock(&sdev->lock);
+	return n;
+}
+
+static unsigned long svm_take_free(struct svm_device *sdev,
+				   struct page **pages, unsigned long want)
+{
+	return svm_take_pages(sdev, pages, want, false);
+}
+
+static void svm_unreserve(struct svm_device *sdev, struct page **pages,
+			  unsigned long n);
+
+/*
+ * Free pages for a reservation, which may sleep: those whose backing went
+ * to a view get a new one. One that cannot be had ends the take.
+ */
+static unsigned long svm_take_backed(struct svm_device *sdev,
+				     struct page **pages, unsigned long want)
+{
+	unsigned long i, n = svm_take_pages(sdev, pages, want, true);
+	struct page **slot;
+
+	for (i = 0; i < n; i++) {
+		slot = svm_backing_slot(pages[i]);
+		if (*slot)
+			continue;
+		*slot = alloc_pages_node(sdev->nid, GFP_HIGHUSER |
+					 __GFP_NORETRY | __GFP_NOWARN, 0);
+		if (!*slot) {
+			svm_unreserve(sdev, pages + i, n - i);
+			return i;
+		}
+	}
 	return n;
 }
 
@@ -193,16 +268,11 @@ static bool svm_has_free(struct svm_device *sdev, unsigned long n)
 static void svm_unreserve(struct svm_device *sdev, struct page **pages,
 			  unsigned long n)
 {
-	struct svm_dpage *m;
 	unsigned long i;
 
 	spin_lock(&sdev->lock);
-	for (i = 0; i < n; i++) {
-		m = svm_page_meta(pages[i]);
-		m->state = SVM_DPAGE_FREE;
-		list_add(&m->link, &sdev->free);
-		sdev->nr_free++;
-	}
+	for (i = 0; i < n; i++)
+		svm_dpage_free_locked(sdev, svm_page_meta(pages[i]));
 	spin_unlock(&sdev->lock);
 }
 
@@ -393,9 +463,7 @@ static unsigned long svm_evict(struct svm_device *sdev, unsigned long want,
 			m->state = SVM_DPAGE_USED;
 			list_add_tail(&m->link, &sdev->lru);
 		} else if (m->state == SVM_DPAGE_EVICTED) {
-			m->state = SVM_DPAGE_FREE;
-			list_add(&m->link, &sdev->free);
-			sdev->nr_free++;
+			svm_dpage_free_locked(sdev, m);
 		}
 	}
 	spin_unlock(&sdev->lock);
@@ -413,7 +481,7 @@ static unsigned long svm_reserve(struct svm_device *sdev, struct page **pages,
 				 unsigned long want, u64 gen, bool may_evict,
 				 u64 *evicted)
 {
-	unsigned long got = svm_take_free(sdev, pages, want);
+	unsigned long got = svm_take_backed(sdev, pages, want);
 	bool spare = true;
 	int round;
 
@@ -425,7 +493,7 @@ static unsigned long svm_reserve(struct svm_device *sdev, struct page **pages,
 		mutex_unlock(&sdev->chunk_lock);
 		if (ret)
 			break;
-		got += svm_take_free(sdev, pages + got, want - got);
+		got += svm_take_backed(sdev, pages + got, want - got);
 	}
 	/*
 	 * Pages that prefer this device go only when no other page is left
@@ -439,7 +507,7 @@ static unsigned long svm_reserve(struct svm_device *sdev, struct page **pages,
 					       spare, false, &found);
 
 		*evicted += done;
-		got += svm_take_free(sdev, pages + got, want - got);
+		got += svm_take_backed(sdev, pages + got, want - got);
 		if (spare && !found)
 			spare = false;	/* only preferred pages are left */
 		else if (!done)
@@ -488,9 +556,7 @@ static void svm_page_free(struct page *page)
 	} else {
 		if (m->state == SVM_DPAGE_USED)
 			list_del(&m->link);
-		m->state = SVM_DPAGE_FREE;
-		list_add(&m->link, &sdev->free);
-		sdev->nr_free++;
+		svm_dpage_free_locked(sdev, m);
 	}
 	spin_unlock(&sdev->lock);
 	/* Not the last reference while the mm maps the page; safe here. */

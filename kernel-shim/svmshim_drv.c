@@ -148,6 +148,8 @@ static int svmshim_ioctl_get_info(struct drm_device *drm, void *data,
 	if (a->device >= shim->ndevices)
 		return -EINVAL;
 	sdev = &shim->devs[a->device];
+	/* Pages the caller's views still hold pending count as in use. */
+	svm_views_drain(file->driver_priv, 0, TASK_SIZE, false);
 	svm_device_usage(sdev, &total, &free);
 	a->version = SVMSHIM_UAPI_VERSION;
 	a->device_count = shim->ndevices;
@@ -203,6 +205,9 @@ static int svmshim_ioctl_migrate(struct drm_device *drm, void *data,
 	a->retries = 0;
 	a->rounds = 0;
 	memset(a->failed, 0, sizeof(a->failed));
+	/* The views' pending references first (else they read as BUSY). */
+	svm_views_drain(file->driver_priv, a->start, a->start + a->length,
+			a->dest >= 0);
 	return svm_migrate(file->driver_priv, a);
 }
 
@@ -218,6 +223,8 @@ static int svmshim_ioctl_snapshot(struct drm_device *drm, void *data,
 	a->host = 0;
 	a->device = 0;
 	a->none = 0;
+	svm_views_drain(file->driver_priv, a->start, a->start + a->length,
+			false);
 	return svm_snapshot(file->driver_priv, a);
 }
 
@@ -403,6 +410,7 @@ static int svmshim_ioctl_set_attr(struct drm_device *drm, void *data,
 	struct svmshim *shim = to_svmshim(drm);
 	struct drm_svmshim_attr *a = data;
 	u32 g = a->granularity;
+	int ret;
 
 	if (a->flags & ~SVMSHIM_ATTR_FLAGS || a->reserved)
 		return -EINVAL;
@@ -422,7 +430,12 @@ static int svmshim_ioctl_set_attr(struct drm_device *drm, void *data,
 	if (g && (!is_power_of_2(g) || g < PAGE_SIZE ||
 		  g > SVMSHIM_MAX_GRANULARITY))
 		return -EINVAL;
-	return svm_set_attr(file->driver_priv, a);
+	ret = svm_set_attr(file->driver_priv, a);
+	if (ret)
+		return ret;
+	/* Drop what the views map there: the next access obeys the new ones. */
+	svm_views_zap(file->driver_priv, a->start, a->start + a->length);
+	return 0;
 }
 
 static int svmshim_ioctl_events(struct drm_device *drm, void *data,
@@ -554,6 +567,7 @@ static int __init svmshim_init(void)
 		goto out_group;
 	}
 	svmshim->ndevices = devices;
+	svm_shim_view_init(svmshim);
 	for (i = 0; i < devices; i++) {
 		nid = svmshim_pick_node(i);
 		if (nid < 0) {

@@ -61,7 +61,11 @@ struct svm_chunk {
 	struct list_head node;		/* svm_device.chunks */
 	unsigned long pfn_first;
 	unsigned long npages;
-	struct page **backing;		/* system page behind each device page */
+	/*
+	 * The system page behind each device page; NULL for a free page
+	 * whose backing a view still holds (given a new one when taken).
+	 */
+	struct page **backing;
 	struct svm_dpage *meta;
 };
 
@@ -83,10 +87,25 @@ struct svm_device {
 	struct list_head chunks;
 };
 
+/*
+ * A device fault migrating granule [start, end) of @mm: a second fault
+ * on an overlapping granule waits for @seq to move on instead of colliding
+ * with it in migrate_vma_setup() (svmshim_view.c).
+ */
+#define SVMSHIM_INFLIGHT	64
+struct svm_inflight {
+	struct mm_struct *mm;		/* NULL: slot free */
+	unsigned long start, end;
+	u64 seq;			/* bumped when the migration ends */
+	wait_queue_head_t wq;
+};
+
 struct svmshim {
 	struct drm_device drm;
 	unsigned int ndevices;
 	struct svm_device devs[SVMSHIM_MAX_DEVICES];
+	spinlock_t inflight_lock;
+	struct svm_inflight inflight[SVMSHIM_INFLIGHT];
 };
 
 struct svm_pin {
@@ -154,6 +173,25 @@ struct svm_view {
 	struct mutex lock;
 	bool dead;			/* page tables going: never walk them */
 	unsigned long lo, hi;		/* heap range that may have view PTEs */
+	/*
+	 * What each view PTE holds, by heap page index: a reference on the
+	 * page it maps (the host page, or, tagged 1, the backing page of our
+	 * device page, which the device page gives up if it is freed
+	 * meanwhile), so that nothing a secondary MMU of the view may still
+	 * translate is freed or reused. Marks: SVM_VMAP_PENDING (PTE cleared, secondary MMUs not
+	 * told yet), SVM_VMAP_BATCH (in the drain under way), SVM_VMAP_DBG
+	 * (the debug mirror holds it). Entries change under @lock; a slot is
+	 * reserved before @lock is taken, so nothing allocates under it.
+	 */
+	struct xarray maps;
+	unsigned long nr_pending;	/* entries marked PENDING; @lock */
+	unsigned long nr_host;		/* entries on host pages; @lock */
+	unsigned int draining;		/* a drain's zap runs: no installs */
+	struct task_struct *drainer;	/* who runs it (the zap's callback) */
+	struct mutex drain_lock;	/* one drain at a time */
+	struct delayed_work drain_work;
+	struct mmu_interval_notifier dbg_mni;	/* debug_view_mmu only */
+	bool dbg;
 };
 
 struct svm_file {
@@ -237,14 +275,24 @@ u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 		     unsigned long start, unsigned long end, unsigned long addr,
 		     const struct svm_attr *a);
 
-/* svmshim_view.c */
+/*
+ * svmshim_file.c: attributes and events. Called by the two files below,
+ * calls neither (no include or call circle: drv -> view -> dmem -> file).
+ */
 int svm_file_view_init(struct svm_file *sf);
 void svm_file_view_fini(struct svm_file *sf);
-int svmshim_mmap(struct file *filp, struct vm_area_struct *vma);
 int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args);
+void svm_attr_get(struct svm_file *sf, unsigned long addr, struct svm_attr *out);
 bool svm_attr_prefers(struct svm_file *sf, unsigned long addr, unsigned int dev);
 int svm_events_read(struct svm_file *sf, struct drm_svmshim_events *args);
 void svm_event(struct svm_file *sf, u16 type, u16 class, s32 device,
 	       unsigned long addr, u64 pages, u32 flags, u64 duration_ns);
+
+/* svmshim_view.c */
+void svm_shim_view_init(struct svmshim *shim);
+int svmshim_mmap(struct file *filp, struct vm_area_struct *vma);
+void svm_views_zap(struct svm_file *sf, unsigned long start, unsigned long end);
+void svm_views_drain(struct svm_file *sf, unsigned long start,
+		     unsigned long end, bool to_device);
 
 #endif /* _SVMSHIM_PRIV_H_ */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * svmshim_view.c - device views, device faults, range attributes, events.
+ * svmshim_view.c - device views and device faults.
  *
  * A view is the device's page table made visible to the worker threads
  * that play the device: an mmap of the render node that mirrors a range of
@@ -23,9 +23,16 @@
  * the view dead before its page tables may be freed or moved (munmap,
  * exit, mremap), after which no callback walks them.
  *
- * Lock order: mmap_lock -> (page locks, rmap locks of the invalidator) ->
- * view->lock -> view PTE lock. Nothing under view->lock allocates: the
- * view's page tables are populated before it is taken.
+ * Secondary MMUs of the view (KVM, SVA, other notifiers on the view range)
+ * are told of every clear by a drain outside any invalidation: each view
+ * PTE holds a reference on the page it maps (svm_view.maps), a clear
+ * leaves it pending, and svm_view_drain() runs zap_vma_ptes() over the
+ * view range before it lets the references go.
+ *
+ * Lock order: mmap_lock -> view->drain_lock -> (page locks, rmap locks of
+ * the invalidator) -> view->lock -> view PTE lock -> the xarray's lock;
+ * shim->inflight_lock alone. Nothing under view->lock allocates: the
+ * view's page tables and its entries' slots are made before it is taken.
  */
 #include <linux/hmm.h>
 #include <linux/ktime.h>
@@ -35,6 +42,9 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 #include <drm/drm_file.h>
 
@@ -42,251 +52,117 @@
 
 #define SVM_VIEW_DEV_SHIFT	56
 #define SVM_VIEW_MAP_TRIES	8
-#define SVM_MAX_ATTRS		65536
+
+/* Marks of svm_view.maps (see svmshim_priv.h). */
+#define SVM_VMAP_PENDING	XA_MARK_0
+#define SVM_VMAP_BATCH		XA_MARK_1
+#define SVM_VMAP_DBG		XA_MARK_2
+#define SVM_VMAP_DEV		1UL	/* pointer tag: our device page */
+
+#define SVM_DRAIN_BATCH		512	/* entries told per zap of a drain */
+#define SVM_DRAIN_ROUNDS	64	/* zaps per drain; the worker does the rest */
+#define SVM_DRAIN_NOW		256	/* pending entries that a fault drains */
+#define SVM_DRAIN_DELAY		(HZ / 100)	/* the worker, below that */
+#define SVM_INFLIGHT_WAIT_MS	200	/* > a fault's whole budget */
 
 static const struct vm_operations_struct svm_view_vm_ops;
-static void svm_views_zap(struct svm_file *sf, unsigned long start,
-			  unsigned long end);
+static void svm_view_release(struct kref *ref);
 
-/* ---- events ------------------------------------------------------------- */
+/*
+ * Test only (kshim test view_secondary_mmu): with debug_view_mmu set, each
+ * new view gets a third interval notifier on its own range that plays a
+ * secondary MMU: it "translates" every view PTE installed (SVM_VMAP_DBG)
+ * and forgets what an invalidation of the view range covers. A reference
+ * let go while the mirror still holds it, or a page found freed by the
+ * mirror, is counted as stale. 2: drains also skip telling anyone (a
+ * broken drain, to prove the check sees it).
+ */
+static unsigned int svm_debug_view_mmu;
+module_param_named(debug_view_mmu, svm_debug_view_mmu, uint, 0644);
+MODULE_PARM_DESC(debug_view_mmu, "test only: 1 = new views get a checking secondary-MMU mirror (debug_view_stats); 2 = and drains skip the notification (a deliberately broken drain)");
 
-void svm_event(struct svm_file *sf, u16 type, u16 class, s32 device,
-	       unsigned long addr, u64 pages, u32 flags, u64 duration_ns)
+static atomic_long_t svm_dbg_tracked, svm_dbg_notified, svm_dbg_stale;
+static atomic_long_t svm_stat_released, svm_stat_fault_waits;
+
+static int svm_view_stats_get(char *buf, const struct kernel_param *kp)
 {
-	struct svm_events *e = &sf->events;
-	struct drm_svmshim_event *ev;
-	unsigned long irqflags;
-
-	spin_lock_irqsave(&e->lock, irqflags);
-	if (e->count == SVMSHIM_EVENT_RING) {
-		e->dropped++;
-	} else {
-		ev = &e->ev[(e->head + e->count) % SVMSHIM_EVENT_RING];
-		e->count++;
-		ev->time_ns = ktime_get_ns();
-		ev->duration_ns = duration_ns;
-		ev->addr = addr;
-		ev->pages = pages;
-		ev->type = type;
-		ev->class = class;
-		ev->device = device;
-		ev->flags = flags;
-		ev->pad = 0;
-	}
-	spin_unlock_irqrestore(&e->lock, irqflags);
+	return sprintf(buf, "tracked %ld notified %ld stale %ld released %ld fault_waits %ld\n",
+		       atomic_long_read(&svm_dbg_tracked),
+		       atomic_long_read(&svm_dbg_notified),
+		       atomic_long_read(&svm_dbg_stale),
+		       atomic_long_read(&svm_stat_released),
+		       atomic_long_read(&svm_stat_fault_waits));
 }
 
-int svm_events_read(struct svm_file *sf, struct drm_svmshim_events *a)
+static const struct kernel_param_ops svm_view_stats_ops = {
+	.get = svm_view_stats_get,
+};
+module_param_cb(debug_view_stats, &svm_view_stats_ops, NULL, 0444);
+MODULE_PARM_DESC(debug_view_stats, "view references: mirror entries held, notified, stale (must stay 0); references released; device faults that waited for a granule in flight");
+
+/* ---- what the view PTEs hold ---------------------------------------------- */
+
+static inline unsigned long svm_vidx(struct svm_view *v, unsigned long haddr)
 {
-	struct drm_svmshim_event __user *out = u64_to_user_ptr(a->events);
-	struct svm_events *e = &sf->events;
-	struct drm_svmshim_event *buf;
-	unsigned int i, n;
-	u64 dropped;
-
-	if (!a->capacity || !a->events)
-		return -EINVAL;
-	n = min_t(u32, a->capacity, SVMSHIM_EVENT_RING);
-	buf = kvmalloc_array(n, sizeof(*buf), GFP_KERNEL_ACCOUNT);
-	if (!buf)
-		return -ENOMEM;
-
-	spin_lock_irq(&e->lock);
-	n = min(n, e->count);
-	for (i = 0; i < n; i++)
-		buf[i] = e->ev[(e->head + i) % SVMSHIM_EVENT_RING];
-	e->head = (e->head + n) % SVMSHIM_EVENT_RING;
-	e->count -= n;
-	dropped = e->dropped;
-	e->dropped = 0;
-	spin_unlock_irq(&e->lock);
-
-	a->count = n;
-	a->dropped = dropped;
-	if (n && copy_to_user(out, buf, n * sizeof(*buf))) {
-		/* Taken out of the ring but not delivered: say so. */
-		spin_lock_irq(&e->lock);
-		e->dropped += n + dropped;
-		spin_unlock_irq(&e->lock);
-		kvfree(buf);
-		return -EFAULT;
-	}
-	kvfree(buf);
-	return 0;
+	return (haddr - v->heap_start) >> PAGE_SHIFT;
 }
 
-/* ---- attributes --------------------------------------------------------- */
-
-static void svm_attr_default(struct svm_attr *a, unsigned long addr)
+/* The PTE of entry @idx was cleared: its secondary MMUs are to be told. */
+static void svm_vmap_pend(struct svm_view *v, unsigned long idx, bool batch)
 {
-	*a = (struct svm_attr) {
-		.start = addr & PAGE_MASK,
-		.end = (addr & PAGE_MASK) + PAGE_SIZE,
-		.preferred = SVMSHIM_LOC_NONE,
-		.granularity = PAGE_SIZE,
-		.backoff_us = SVM_RETRY_PAUSE_US,
-		.backoff_max_us = SVM_RETRY_PAUSE_MAX_US,
-	};
+	if (!xa_load(&v->maps, idx))
+		return;
+	if (!xa_get_mark(&v->maps, idx, SVM_VMAP_PENDING)) {
+		xa_set_mark(&v->maps, idx, SVM_VMAP_PENDING);
+		v->nr_pending++;
+	}
+	if (batch)
+		xa_set_mark(&v->maps, idx, SVM_VMAP_BATCH);
 }
 
 /*
- * The records are disjoint, so ordered by start they are ordered by end
- * too: the first record that ends after @addr holds @addr or is the next
- * one. NULL if none; attr_lock held.
+ * Let entry @idx go: its PTE is clear and every secondary MMU of the view
+ * was told (or the PTE never existed). v->lock held; the page is put here
+ * (nothing can reach our notifiers from there).
  */
-static struct svm_attr_node *svm_attr_after(struct svm_file *sf,
-					    unsigned long addr)
+static void svm_vmap_drop(struct svm_view *v, unsigned long idx)
 {
-	struct rb_node *n = sf->attrs.rb_node;
-	struct svm_attr_node *an, *best = NULL;
+	void *e = xa_load(&v->maps, idx);
+	struct page *page;
 
-	while (n) {
-		an = rb_entry(n, struct svm_attr_node, rb);
-		if (an->a.end > addr) {
-			best = an;
-			n = n->rb_left;
-		} else {
-			n = n->rb_right;
-		}
+	if (!e)
+		return;
+	xa_lock(&v->maps);
+	if (xa_get_mark(&v->maps, idx, SVM_VMAP_DBG)) {
+		__xa_clear_mark(&v->maps, idx, SVM_VMAP_DBG);
+		atomic_long_dec(&svm_dbg_tracked);
+		atomic_long_inc(&svm_dbg_stale);
 	}
-	return best;
+	if (xa_get_mark(&v->maps, idx, SVM_VMAP_PENDING))
+		v->nr_pending--;
+	__xa_erase(&v->maps, idx);
+	xa_unlock(&v->maps);
+	page = xa_untag_pointer(e);
+	if (xa_pointer_tag(e) != SVM_VMAP_DEV)
+		v->nr_host--;
+	put_page(page);
+	atomic_long_inc(&svm_stat_released);
 }
 
-/* The record holding @addr, or NULL; attr_lock held. */
-static struct svm_attr_node *svm_attr_find(struct svm_file *sf,
-					   unsigned long addr)
+static void svm_view_kick(struct svm_view *v, unsigned long pending)
 {
-	struct svm_attr_node *an = svm_attr_after(sf, addr);
-
-	return an && an->a.start <= addr ? an : NULL;
-}
-
-static void svm_attr_insert(struct svm_file *sf, struct svm_attr_node *fresh)
-{
-	struct rb_node **link = &sf->attrs.rb_node, *parent = NULL;
-
-	while (*link) {
-		parent = *link;
-		if (fresh->a.start < rb_entry(parent, struct svm_attr_node,
-					      rb)->a.start)
-			link = &parent->rb_left;
-		else
-			link = &parent->rb_right;
-	}
-	rb_link_node(&fresh->rb, parent, link);
-	rb_insert_color(&fresh->rb, &sf->attrs);
-	sf->nr_attrs++;
-}
-
-/* The attributes of the page at @addr (a copy). */
-static void svm_attr_get(struct svm_file *sf, unsigned long addr,
-			 struct svm_attr *out)
-{
-	struct svm_attr_node *an;
-
-	svm_attr_default(out, addr);
-	spin_lock(&sf->attr_lock);
-	an = svm_attr_find(sf, addr);
-	if (an)
-		*out = an->a;
-	spin_unlock(&sf->attr_lock);
-}
-
-/*
- * Does @sf prefer device @dev for the page at @addr? For eviction, under
- * the device's spinlock (attr_lock is a spinlock for this); a tree lookup,
- * so the eviction's walk does not grow with the number of records.
- */
-bool svm_attr_prefers(struct svm_file *sf, unsigned long addr, unsigned int dev)
-{
-	struct svm_attr_node *an;
-	bool ret;
-
-	spin_lock(&sf->attr_lock);
-	an = svm_attr_find(sf, addr);
-	ret = an && an->a.preferred == (s32)dev;
-	spin_unlock(&sf->attr_lock);
-	return ret;
-}
-
-int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
-{
-	unsigned long start = args->start, end = args->start + args->length;
-	struct svm_attr_node *an, *next, *fresh, *split;
-	struct rb_node *rb;
-
-	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
-	split = kzalloc(sizeof(*split), GFP_KERNEL_ACCOUNT);
-	if (!fresh || !split) {
-		kfree(fresh);
-		kfree(split);
-		return -ENOMEM;
-	}
-	fresh->a = (struct svm_attr) {
-		.start = start,
-		.end = end,
-		.flags = args->flags,
-		.preferred = args->preferred,
-		.accessed_by = args->accessed_by,
-		.granularity = args->granularity ? args->granularity : PAGE_SIZE,
-		.rounds = args->fault_retry_rounds,
-		.budget_us = args->fault_budget_us,
-		.backoff_us = SVM_RETRY_PAUSE_US,
-		.backoff_max_us = SVM_RETRY_PAUSE_MAX_US,
-	};
-	if (args->flags & SVMSHIM_ATTR_FAULT_BACKOFF) {
-		fresh->a.backoff_us = args->fault_backoff_us;
-		fresh->a.backoff_max_us = args->fault_backoff_max_us;
-	}
-
-	spin_lock(&sf->attr_lock);
-	if (sf->nr_attrs + 2 > SVM_MAX_ATTRS) {
-		spin_unlock(&sf->attr_lock);
-		kfree(fresh);
-		kfree(split);
-		return -ENOSPC;
-	}
-	/*
-	 * Cut [start, end) out of what is there (shortening a record keeps
-	 * the order: they are disjoint), then insert. O(log n) plus the
-	 * records that go.
-	 */
-	for (an = svm_attr_after(sf, start); an && an->a.start < end;
-	     an = next) {
-		rb = rb_next(&an->rb);
-		next = rb ? rb_entry(rb, struct svm_attr_node, rb) : NULL;
-		if (an->a.start < start && an->a.end > end) {
-			/* Covers both sides: keep a head and a tail. */
-			split->a = an->a;
-			split->a.start = end;
-			an->a.end = start;
-			svm_attr_insert(sf, split);
-			split = NULL;
-			break;
-		}
-		if (an->a.start < start) {
-			an->a.end = start;
-		} else if (an->a.end > end) {
-			an->a.start = end;
-			break;
-		} else {
-			rb_erase(&an->rb, &sf->attrs);
-			sf->nr_attrs--;
-			kfree(an);
-		}
-	}
-	svm_attr_insert(sf, fresh);
-	spin_unlock(&sf->attr_lock);
-	kfree(split);
-	svm_views_zap(sf, start, end);
-	return 0;
+	if (pending)
+		queue_delayed_work(system_wq, &v->drain_work,
+				   pending >= SVM_DRAIN_NOW ? 0 : SVM_DRAIN_DELAY);
 }
 
 /* ---- view page tables ----------------------------------------------------- */
 
 struct svm_zap {
-	struct mm_struct *mm;
+	struct svm_view *v;
 	bool cleared;
+	bool batch;		/* the invalidation is our own drain's */
+	bool host_only;		/* leave PTEs on our device pages alone */
 };
 
 /*
@@ -312,24 +188,34 @@ static void svm_zap_dirty(pte_t old)
 static int svm_zap_pte(pte_t *pte, unsigned long addr, void *data)
 {
 	struct svm_zap *z = data;
-	pte_t old = ptep_get_and_clear(z->mm, addr, pte);
+	struct svm_view *v = z->v;
+	pte_t old;
 
+	if (z->host_only &&
+	    (pte_none(ptep_get(pte)) ||
+	     xa_pointer_tag(xa_load(&v->maps, (addr - v->vstart) >>
+				    PAGE_SHIFT)) == SVM_VMAP_DEV))
+		return 0;
+	old = ptep_get_and_clear(v->mm, addr, pte);
 	if (pte_none(old))
 		return 0;
 	svm_zap_dirty(old);
 	z->cleared = true;
+	/* The page stays referenced until the view's secondary MMUs know. */
+	svm_vmap_pend(v, (addr - v->vstart) >> PAGE_SHIFT, z->batch);
 	return 0;
 }
 
 /*
  * Clear the view PTEs of heap range [start, end); v->lock held, the view
  * not dead. Safe inside an invalidation: walks only existing page tables,
- * starts no invalidation, allocates nothing.
+ * starts no invalidation, allocates nothing. The entries cleared become
+ * PENDING: a drain tells the view's secondary MMUs and lets them go.
  */
 static void svm_view_zap(struct svm_view *v, unsigned long start,
-			 unsigned long end)
+			 unsigned long end, bool batch)
 {
-	struct svm_zap z = { .mm = v->mm };
+	struct svm_zap z = { .v = v, .batch = batch };
 
 	start = max(start, v->lo);
 	end = min(end, v->hi);
@@ -360,13 +246,17 @@ static bool svm_heap_invalidate(struct mmu_interval_notifier *mni,
 				unsigned long cur_seq)
 {
 	struct svm_view *v = container_of(mni, struct svm_view, heap_mni);
+	unsigned long pending = 0;
 
 	if (!svm_view_lock(v, range))
 		return false;
 	mmu_interval_set_seq(mni, cur_seq);
-	if (!v->dead)
-		svm_view_zap(v, range->start, range->end);
+	if (!v->dead) {
+		svm_view_zap(v, range->start, range->end, false);
+		pending = v->nr_pending;
+	}
 	mutex_unlock(&v->lock);
+	svm_view_kick(v, pending);
 	return true;
 }
 
@@ -392,17 +282,31 @@ static bool svm_vrange_invalidate(struct mmu_interval_notifier *mni,
 	unsigned long start = max(range->start, v->vstart);
 	unsigned long end = min(range->end,
 				v->vstart + (v->heap_end - v->heap_start));
+	/*
+	 * Our own drain's zap (same task): what it clears here is told by
+	 * that very invalidation, so it joins the drain's batch.
+	 */
+	bool ours = READ_ONCE(v->drainer) == current;
+	unsigned long pending = 0;
 
 	if (!svm_view_lock(v, range))
 		return false;
 	mmu_interval_set_seq(mni, cur_seq);
 	if (!v->dead && start < end)
 		svm_view_zap(v, v->heap_start + (start - v->vstart),
-			     v->heap_start + (end - v->vstart));
+			     v->heap_start + (end - v->vstart), ours);
+	/*
+	 * Dead: the page tables go (munmap, exit) or move (mremap) with this
+	 * invalidation of the whole view, which tells every secondary MMU;
+	 * what is pending is let go when the view is released, after it.
+	 */
 	if (range->event == MMU_NOTIFY_UNMAP ||
 	    range->event == MMU_NOTIFY_RELEASE)
 		v->dead = true;
+	else if (!ours)
+		pending = v->nr_pending;
 	mutex_unlock(&v->lock);
+	svm_view_kick(v, pending);
 	return true;
 }
 
@@ -411,26 +315,245 @@ static const struct mmu_interval_notifier_ops svm_vrange_ops = {
 };
 
 /*
+ * The test-only mirror (debug_view_mmu): an invalidation of the view range
+ * makes it forget what it translated there; it checks that what it held
+ * is still allocated (the view's reference kept it so).
+ */
+static bool svm_dbg_invalidate(struct mmu_interval_notifier *mni,
+			       const struct mmu_notifier_range *range,
+			       unsigned long cur_seq)
+{
+	struct svm_view *v = container_of(mni, struct svm_view, dbg_mni);
+	unsigned long vend = v->vstart + (v->heap_end - v->heap_start);
+	unsigned long start = max(range->start, v->vstart);
+	unsigned long end = min(range->end, vend);
+	unsigned long idx, last;
+	void *e;
+
+	mmu_interval_set_seq(mni, cur_seq);
+	if (start >= end)
+		return true;
+	idx = (start - v->vstart) >> PAGE_SHIFT;
+	last = (end - 1 - v->vstart) >> PAGE_SHIFT;
+	for (e = xa_find(&v->maps, &idx, last, SVM_VMAP_DBG); e;
+	     e = xa_find_after(&v->maps, &idx, last, SVM_VMAP_DBG)) {
+		xa_lock(&v->maps);
+		if (xa_get_mark(&v->maps, idx, SVM_VMAP_DBG)) {
+			__xa_clear_mark(&v->maps, idx, SVM_VMAP_DBG);
+			atomic_long_dec(&svm_dbg_tracked);
+			atomic_long_inc(&svm_dbg_notified);
+			if (!page_ref_count((struct page *)xa_untag_pointer(e)))
+				atomic_long_inc(&svm_dbg_stale);
+		}
+		xa_unlock(&v->maps);
+	}
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops svm_dbg_ops = {
+	.invalidate = svm_dbg_invalidate,
+};
+
+/* The view's VMA in its mm (mmap_lock held), or NULL when it is gone. */
+static struct vm_area_struct *svm_view_vma(struct svm_view *v)
+{
+	struct vm_area_struct *vma = vma_lookup(v->mm, v->vstart);
+
+	return vma && vma->vm_ops == &svm_view_vm_ops &&
+	       vma->vm_private_data == v ? vma : NULL;
+}
+
+/*
+ * Tell the view's secondary MMUs about the PTEs cleared so far, then let
+ * their pages go. Runs in no invalidation, with v->mm's mmap_lock held
+ * (read) and v->lock not held; @vma is the view's VMA (NULL: gone). The
+ * telling is zap_vma_ptes() on the span of a batch: the core's own
+ * MMU_NOTIFY_CLEAR invalidation of the view range (every secondary MMU
+ * drops its translations there; its TLB flush reaches only the mm's CPUs)
+ * over PTEs that are clear already (svm_vrange_invalidate() clears any
+ * left in the span first and adds them to the batch). No PTE is
+ * installed while the zap runs (draining), so none escapes it.
+ */
+static void svm_view_drain(struct svm_view *v, struct vm_area_struct *vma)
+{
+	unsigned long idx, first, last, k, round;
+	void *e;
+
+	mutex_lock(&v->drain_lock);
+	for (round = 0; round < SVM_DRAIN_ROUNDS; round++) {
+		mutex_lock(&v->lock);
+		if (!v->nr_pending) {
+			mutex_unlock(&v->lock);
+			break;
+		}
+		if (v->dead) {
+			/*
+			 * With mmap_lock held, the UNMAP invalidation that
+			 * killed the view (the whole view range) is complete:
+			 * everyone was told.
+			 */
+			xa_for_each_marked(&v->maps, idx, e, SVM_VMAP_PENDING)
+				svm_vmap_drop(v, idx);
+			mutex_unlock(&v->lock);
+			break;
+		}
+		if (!vma) {
+			mutex_unlock(&v->lock);
+			break;
+		}
+		first = ULONG_MAX;
+		last = 0;
+		k = 0;
+		xa_for_each_marked(&v->maps, idx, e, SVM_VMAP_PENDING) {
+			xa_set_mark(&v->maps, idx, SVM_VMAP_BATCH);
+			first = min(first, idx);
+			last = idx;
+			if (++k == SVM_DRAIN_BATCH)
+				break;
+		}
+		v->draining++;
+		WRITE_ONCE(v->drainer, current);
+		mutex_unlock(&v->lock);
+
+		if (READ_ONCE(svm_debug_view_mmu) != 2)
+			zap_vma_ptes(vma, v->vstart + (first << PAGE_SHIFT),
+				     (last - first + 1) << PAGE_SHIFT);
+
+		mutex_lock(&v->lock);
+		WRITE_ONCE(v->drainer, NULL);
+		v->draining--;
+		xa_for_each_marked(&v->maps, idx, e, SVM_VMAP_BATCH)
+			svm_vmap_drop(v, idx);
+		mutex_unlock(&v->lock);
+		cond_resched();
+	}
+	mutex_unlock(&v->drain_lock);
+}
+
+/*
+ * The per-view drain worker (kicked by the invalidation callbacks, which
+ * cannot drain: that would nest an invalidation in theirs). It only
+ * trylocks mmap_lock: the view's release waits for it with the lock held
+ * for write (munmap); an exiting mm is left to the release.
+ */
+static void svm_view_drain_work(struct work_struct *work)
+{
+	struct svm_view *v = container_of(to_delayed_work(work),
+					  struct svm_view, drain_work);
+
+	if (!mmget_not_zero(v->mm))
+		return;
+	if (mmap_read_trylock(v->mm)) {
+		svm_view_drain(v, svm_view_vma(v));
+		mmap_read_unlock(v->mm);
+	} else {
+		queue_delayed_work(system_wq, &v->drain_work, SVM_DRAIN_DELAY);
+	}
+	mmput_async(v->mm);
+}
+
+/*
+ * Host pages the view maps in [start, end) of the heap: clear their PTEs
+ * and drain, so that a migration of them (our MIGRATE, a device fault)
+ * does not find them held by the view's reference. v->mm's mmap_lock
+ * held, v->lock not.
+ */
+static void svm_view_release_host(struct svm_view *v,
+				  struct vm_area_struct *vma,
+				  unsigned long start, unsigned long end)
+{
+	struct svm_zap z = { .v = v, .host_only = true };
+
+	mutex_lock(&v->lock);
+	start = max3(start, v->heap_start, v->lo);
+	end = min3(end, v->heap_end, v->hi);
+	if (!v->dead && start < end && v->nr_host) {
+		/* One walk of the view's page tables over the range. */
+		apply_to_existing_page_range(v->mm,
+				v->vstart + (start - v->heap_start),
+				end - start, svm_zap_pte, &z);
+		if (z.cleared)
+			svmshim_flush_mm_tlb(v->mm);
+	}
+	mutex_unlock(&v->lock);
+	if (z.cleared)
+		svm_view_drain(v, vma);
+}
+
+/*
+ * The views of @sf in @mm (the caller's): drain what they hold pending,
+ * and with @to_device first let go of the host pages they map in heap
+ * [start, end). @locked: the caller holds mmap_lock (a device fault).
+ */
+static void svm_views_prepare(struct svm_file *sf, struct mm_struct *mm,
+			      unsigned long start, unsigned long end,
+			      bool to_device, bool locked)
+{
+	struct vm_area_struct *vma;
+	struct svm_view *v;
+	unsigned int d;
+
+	for (d = 0; d < SVMSHIM_MAX_DEVICES && mm; d++) {
+		mutex_lock(&sf->lock);
+		v = sf->views[d];
+		if (v && (v->mm != mm || !kref_get_unless_zero(&v->ref)))
+			v = NULL;
+		mutex_unlock(&sf->lock);
+		if (!v)
+			continue;
+		if ((READ_ONCE(v->nr_pending) ||
+		     (to_device && READ_ONCE(v->nr_host))) &&
+		    (locked || !mmap_read_lock_killable(mm))) {
+			vma = svm_view_vma(v);
+			if (to_device)
+				svm_view_release_host(v, vma, start, end);
+			if (READ_ONCE(v->nr_pending))
+				svm_view_drain(v, vma);
+			if (!locked)
+				mmap_read_unlock(mm);
+		}
+		/* Never the last one when @locked: no VMA closes meanwhile. */
+		kref_put(&v->ref, svm_view_release);
+	}
+}
+
+/*
+ * MIGRATE, SNAPSHOT, INFO of [start, end) by the process of this file's
+ * views: drain what they hold pending (so that their references never
+ * make a MIGRATE report pages BUSY for long), and before a move to a
+ * device let go of the host pages they map in the range.
+ */
+void svm_views_drain(struct svm_file *sf, unsigned long start,
+		     unsigned long end, bool to_device)
+{
+	svm_views_prepare(sf, current->mm, start, end, to_device, false);
+}
+
+/*
  * New attributes for [start, end): drop what this file's views map there,
  * so the next access is decided under them. (SET_ATTR may come from
  * another process sharing the file: the walk needs no mmap_lock, as in the
  * invalidation callback.)
  */
-static void svm_views_zap(struct svm_file *sf, unsigned long start,
-			  unsigned long end)
+void svm_views_zap(struct svm_file *sf, unsigned long start,
+		   unsigned long end)
 {
 	unsigned int d;
 
 	mutex_lock(&sf->lock);
 	for (d = 0; d < SVMSHIM_MAX_DEVICES; d++) {
 		struct svm_view *v = sf->views[d];
+		unsigned long pending = 0;
 
 		if (!v)
 			continue;
 		mutex_lock(&v->lock);
-		if (!v->dead)
-			svm_view_zap(v, start, end);
+		if (!v->dead) {
+			svm_view_zap(v, start, end, false);
+			pending = v->nr_pending;
+		}
 		mutex_unlock(&v->lock);
+		svm_view_kick(v, pending);	/* the worker tells */
 	}
 	mutex_unlock(&sf->lock);
 }
@@ -452,20 +575,70 @@ static struct page *svm_view_target(struct svmshim *shim, unsigned long hpfn,
 	return *where >= 0 ? svm_page_backing(page) : page;
 }
 
-/* Insert one view PTE; v->lock held, page tables present. */
-static bool svm_view_insert(struct svm_view *v, struct vm_area_struct *vma,
-			    unsigned long haddr, struct page *page, bool ro)
+/*
+ * Insert one view PTE for heap pfn @hpfn (from hmm_range_fault()) and take
+ * the reference it holds; v->lock held, page tables present, the entry's
+ * slot reserved. 0: mapped; -EEXIST: mapped already; -EAGAIN: the slot
+ * waits for its drain, or a drain runs (the access faults again);
+ * -EFAULT: cannot be mapped.
+ */
+static int svm_view_insert(struct svm_view *v, struct vm_area_struct *vma,
+			   unsigned long haddr, unsigned long hpfn, bool ro)
 {
 	pgprot_t prot = vm_get_page_prot(ro ? vma->vm_flags & ~VM_WRITE :
 					 vma->vm_flags);
 	unsigned long vaddr = v->vstart + (haddr - v->heap_start);
+	unsigned long idx = svm_vidx(v, haddr);
+	struct page *page;
+	void *entry;
+	int where;
 
+	if (v->draining)
+		return -EAGAIN;
+	if (xa_load(&v->maps, idx))
+		return xa_get_mark(&v->maps, idx, SVM_VMAP_PENDING) ?
+		       -EAGAIN : -EEXIST;
+	/* Our device page's backing, or the host page itself. */
+	page = svm_view_target(v->sf->shim, hpfn, &where);
+	entry = where >= 0 ? xa_tag_pointer(page, SVM_VMAP_DEV) : page;
+	if (xa_is_err(xa_store(&v->maps, idx, entry, GFP_NOWAIT)))
+		return -EFAULT;	/* cannot happen: the slot is reserved */
+	get_page(page);
+	if (where < 0)
+		v->nr_host++;
 	if (vmf_insert_pfn_prot(vma, vaddr, page_to_pfn(page), prot) !=
-	    VM_FAULT_NOPAGE)
-		return false;
+	    VM_FAULT_NOPAGE) {
+		svm_vmap_drop(v, idx);	/* never mapped: nobody to tell */
+		return -EFAULT;
+	}
+	if (v->dbg) {
+		xa_set_mark(&v->maps, idx, SVM_VMAP_DBG);
+		atomic_long_inc(&svm_dbg_tracked);
+	}
 	v->lo = min(v->lo, haddr);
 	v->hi = max(v->hi, haddr + PAGE_SIZE);
-	return true;
+	return 0;
+}
+
+/* Slots for the entries of heap [gs, ge), taken before v->lock. */
+static int svm_vmap_reserve(struct svm_view *v, unsigned long gs,
+			    unsigned long ge)
+{
+	unsigned long i;
+
+	for (i = svm_vidx(v, gs); i <= svm_vidx(v, ge - 1); i++)
+		if (xa_reserve(&v->maps, i, GFP_KERNEL_ACCOUNT))
+			return -ENOMEM;
+	return 0;
+}
+
+static void svm_vmap_unreserve(struct svm_view *v, unsigned long gs,
+			       unsigned long ge)
+{
+	unsigned long i;
+
+	for (i = svm_vidx(v, gs); i <= svm_vidx(v, ge - 1); i++)
+		xa_release(&v->maps, i);	/* only if still unused */
 }
 
 /*
@@ -494,17 +667,24 @@ static int svm_view_map(struct svm_view *v, struct vm_area_struct *vma,
 	};
 	unsigned long *pfns;
 	int tries, ret, at;
-	struct page *page;
 
 	pfns = kvcalloc(n, sizeof(*pfns), GFP_KERNEL);
 	if (!pfns)
 		return -ENOMEM;
 	range.hmm_pfns = pfns;
-	/* Page tables of the view now: nothing may allocate under v->lock. */
+	/*
+	 * Page tables of the view and the slots of their entries now:
+	 * nothing may allocate under v->lock.
+	 */
 	ret = apply_to_page_range(vma->vm_mm, v->vstart + (gs - v->heap_start),
 				  ge - gs, svm_prealloc_pte, NULL);
 	if (ret)
 		goto out;
+	ret = svm_vmap_reserve(v, gs, ge);
+	if (ret) {
+		svm_vmap_unreserve(v, gs, ge);
+		goto out;
+	}
 
 	ret = -EAGAIN;
 	for (tries = 0; tries < SVM_VIEW_MAP_TRIES; tries++) {
@@ -532,29 +712,31 @@ static int svm_view_map(struct svm_view *v, struct vm_area_struct *vma,
 			continue;
 		}
 
-		page = svm_view_target(v->sf->shim, pfns[me], where);
+		svm_view_target(v->sf->shim, pfns[me], where);
 		mutex_lock(&v->lock);
 		if (mmu_interval_read_retry(&v->heap_mni, range.notifier_seq)) {
 			mutex_unlock(&v->lock);
 			ret = -EAGAIN;
 			continue;
 		}
-		ret = svm_view_insert(v, vma, haddr, page,
-				      ro || !(pfns[me] & HMM_PFN_WRITE)) ?
-		      0 : -EFAULT;
+		ret = svm_view_insert(v, vma, haddr, pfns[me],
+				      ro || !(pfns[me] & HMM_PFN_WRITE));
+		if (ret == -EEXIST)
+			ret = 0;	/* another thread mapped it */
 		for (i = 0; !ret && i < n; i++) {
 			if (i == me || !(pfns[i] & HMM_PFN_VALID))
 				continue;
-			page = svm_view_target(v->sf->shim, pfns[i], &at);
+			svm_view_target(v->sf->shim, pfns[i], &at);
 			if (at == (int)v->sdev->index ||
 			    (host_around && at == SVMSHIM_LOC_HOST))
 				svm_view_insert(v, vma, gs + (i << PAGE_SHIFT),
-						page, ro ||
+						pfns[i], ro ||
 						!(pfns[i] & HMM_PFN_WRITE));
 		}
 		mutex_unlock(&v->lock);
 		break;
 	}
+	svm_vmap_unreserve(v, gs, ge);
 out:
 	kvfree(pfns);
 	return ret;
@@ -590,6 +772,115 @@ static int svm_view_where(struct svm_view *v, unsigned long haddr,
 		return SVMSHIM_LOC_NONE;
 	*writable = hpfn & HMM_PFN_WRITE;
 	return svm_page_location(v->sf->shim, hpfn, &page);
+}
+
+/* ---- granules in flight ------------------------------------------------- */
+
+void svm_shim_view_init(struct svmshim *shim)
+{
+	unsigned int i;
+
+	spin_lock_init(&shim->inflight_lock);
+	for (i = 0; i < SVMSHIM_INFLIGHT; i++)
+		init_waitqueue_head(&shim->inflight[i].wq);
+}
+
+/*
+ * A device fault is about to migrate granule [gs, ge) of @mm. If another
+ * fault migrates an overlapping one, wait until it is done (bounded,
+ * killable; no page lock, no spinlock held, mmap_lock for read as that
+ * fault holds it too) and return true: the caller looks again. Else take
+ * a slot (*slot; NULL when all are busy: no record, as before) and
+ * return false.
+ */
+static bool svm_inflight_enter(struct svmshim *shim, struct mm_struct *mm,
+			       unsigned long gs, unsigned long ge,
+			       struct svm_inflight **slot)
+{
+	struct svm_inflight *f, *busy = NULL, *free = NULL;
+	unsigned int i;
+	u64 seq = 0;
+
+	*slot = NULL;
+	spin_lock(&shim->inflight_lock);
+	for (i = 0; i < SVMSHIM_INFLIGHT; i++) {
+		f = &shim->inflight[i];
+		if (!f->mm) {
+			free = free ? free : f;
+		} else if (f->mm == mm && f->start < ge && gs < f->end) {
+			busy = f;
+			seq = f->seq;
+			break;
+		}
+	}
+	if (!busy && free) {
+		free->mm = mm;
+		free->start = gs;
+		free->end = ge;
+		*slot = free;
+	}
+	spin_unlock(&shim->inflight_lock);
+	if (!busy)
+		return false;
+	atomic_long_inc(&svm_stat_fault_waits);
+	wait_event_killable_timeout(busy->wq, READ_ONCE(busy->seq) != seq,
+				    msecs_to_jiffies(SVM_INFLIGHT_WAIT_MS));
+	return true;
+}
+
+static void svm_inflight_exit(struct svmshim *shim, struct svm_inflight *f)
+{
+	spin_lock(&shim->inflight_lock);
+	f->mm = NULL;
+	WRITE_ONCE(f->seq, f->seq + 1);
+	spin_unlock(&shim->inflight_lock);
+	wake_up_all(&f->wq);
+}
+
+/*
+ * The migrating branch of a device fault: granule [gs, ge) to the view's
+ * device, unless another fault is moving it already: then wait for that
+ * one and take what it left (*loc is looked up again). Host pages the
+ * view maps in the granule are let go first (their references would make
+ * them BUSY). Returns how the fault is served.
+ */
+static u16 svm_view_fault_migrate(struct svm_view *v,
+				  struct vm_area_struct *vma,
+				  struct vm_area_struct *hvma,
+				  unsigned long gs, unsigned long ge,
+				  unsigned long haddr, const struct svm_attr *a,
+				  int *loc)
+{
+	struct svmshim *shim = v->sf->shim;
+	int dev = v->sdev->index;
+	struct svm_inflight *slot;
+	bool writable;
+	u16 how;
+
+	if (svm_inflight_enter(shim, v->mm, gs, ge, &slot)) {
+		*loc = svm_view_where(v, haddr, false, &writable);
+		if (*loc == dev)
+			return SVMSHIM_FAULT_RESIDENT;
+		/* It moved elsewhere or failed: try ourselves, unrecorded. */
+	} else if (slot) {
+		/*
+		 * A fault on this granule may have ended between our first
+		 * look and the record: look again, now that no other fault
+		 * can start moving it.
+		 */
+		*loc = svm_view_where(v, haddr, false, &writable);
+		if (*loc == dev) {
+			svm_inflight_exit(shim, slot);
+			return SVMSHIM_FAULT_RESIDENT;
+		}
+	}
+	/* Every view of the file may map the granule's host pages in place. */
+	svm_views_prepare(v->sf, v->mm, gs, ge, true, true);
+	how = svm_fault_migrate(v, hvma, gs, ge, haddr, a) == SVMSHIM_FAIL_NONE ?
+	      SVMSHIM_FAULT_MIGRATED : SVMSHIM_FAULT_IN_PLACE;
+	if (slot)
+		svm_inflight_exit(shim, slot);
+	return how;
 }
 
 /* Resolve a device access to an unmapped view page; see the uAPI header. */
@@ -634,6 +925,14 @@ static vm_fault_t svm_view_resolve(struct vm_fault *vmf, bool write)
 	ge = min3((haddr & ~(g - 1)) + g, hvma->vm_end, v->heap_end);
 	ge = min(ge, a.end);
 
+	/*
+	 * Pending entries: drained here past a bound (the worker does it
+	 * otherwise), and always when this page's own slot waits for it.
+	 */
+	if (READ_ONCE(v->nr_pending) >= SVM_DRAIN_NOW ||
+	    xa_get_mark(&v->maps, svm_vidx(v, haddr), SVM_VMAP_PENDING))
+		svm_view_drain(v, vma);
+
 	loc = svm_view_where(v, haddr, false, &writable);
 	/*
 	 * A write meets a read-only page (copy-on-write shared since a fork,
@@ -650,11 +949,9 @@ static vm_fault_t svm_view_resolve(struct vm_fault *vmf, bool write)
 		} else if (a.preferred == SVMSHIM_LOC_HOST ||
 			   (a.accessed_by & BIT(dev))) {
 			how = SVMSHIM_FAULT_IN_PLACE;
-		} else if (svm_fault_migrate(v, hvma, gs, ge, haddr, &a) ==
-			   SVMSHIM_FAIL_NONE) {
-			how = SVMSHIM_FAULT_MIGRATED;
 		} else {
-			how = SVMSHIM_FAULT_IN_PLACE;	/* could not move */
+			how = svm_view_fault_migrate(v, vma, hvma, gs, ge, haddr,
+						     &a, &loc);
 		}
 	}
 
@@ -700,9 +997,10 @@ static vm_fault_t svm_view_mkwrite(struct vm_fault *vmf)
 
 	if (vmf->vma->vm_mm != v->mm || vmf->vma->vm_start != v->vstart)
 		return VM_FAULT_SIGBUS;
+	/* Pending now: svm_view_resolve() drains it (tells) before mapping. */
 	mutex_lock(&v->lock);
 	if (!v->dead)
-		svm_view_zap(v, haddr, haddr + PAGE_SIZE);
+		svm_view_zap(v, haddr, haddr + PAGE_SIZE, false);
 	mutex_unlock(&v->lock);
 	return svm_view_resolve(vmf, true);
 }
@@ -726,13 +1024,29 @@ static void svm_view_release(struct kref *ref)
 {
 	struct svm_view *v = container_of(ref, struct svm_view, ref);
 	struct svm_file *sf = v->sf;
+	unsigned long idx;
+	void *e;
 
-	mmu_interval_notifier_remove(&v->heap_mni);
-	mmu_interval_notifier_remove(&v->view_mni);
+	/* First out of sight of SET_ATTR and MIGRATE (which kick the work). */
 	mutex_lock(&sf->lock);
 	if (sf->views[v->sdev->index] == v)
 		sf->views[v->sdev->index] = NULL;
 	mutex_unlock(&sf->lock);
+	mmu_interval_notifier_remove(&v->heap_mni);
+	mmu_interval_notifier_remove(&v->view_mni);
+	if (v->dbg)
+		mmu_interval_notifier_remove(&v->dbg_mni);
+	cancel_delayed_work_sync(&v->drain_work);
+	/*
+	 * Every VMA of the view is gone, each with an invalidation of its
+	 * whole range (munmap, exit): all secondary MMUs were told.
+	 */
+	mutex_lock(&v->lock);
+	xa_for_each(&v->maps, idx, e)
+		svm_vmap_drop(v, idx);
+	mutex_unlock(&v->lock);
+	xa_destroy(&v->maps);
+	mutex_destroy(&v->drain_lock);
 	mutex_destroy(&v->lock);
 	kfree(v);
 }
@@ -760,9 +1074,13 @@ static void svm_view_close(struct vm_area_struct *vma)
 	 * began): the view lives on where it was.
 	 */
 	if (vma->vm_start != v->vstart && vma->vm_mm == v->mm) {
+		unsigned long pending;
+
 		mutex_lock(&v->lock);
 		v->dead = false;
+		pending = v->nr_pending;
 		mutex_unlock(&v->lock);
+		svm_view_kick(v, pending);
 	}
 	kref_put(&v->ref, svm_view_release);
 }
@@ -815,6 +1133,10 @@ int svmshim_mmap(struct file *filp, struct vm_area_struct *vma)
 	v->lo = ULONG_MAX;
 	kref_init(&v->ref);
 	mutex_init(&v->lock);
+	mutex_init(&v->drain_lock);
+	xa_init_flags(&v->maps, XA_FLAGS_ACCOUNT);
+	INIT_DELAYED_WORK(&v->drain_work, svm_view_drain_work);
+	v->dbg = READ_ONCE(svm_debug_view_mmu) != 0;
 
 	mutex_lock(&sf->lock);
 	if (sf->views[dev]) {
@@ -835,6 +1157,14 @@ int svmshim_mmap(struct file *filp, struct vm_area_struct *vma)
 						  &svm_vrange_ops);
 	if (ret)
 		goto out_heap;
+	if (v->dbg) {
+		ret = mmu_interval_notifier_insert_locked(&v->dbg_mni,
+							  vma->vm_mm,
+							  vma->vm_start, len,
+							  &svm_dbg_ops);
+		if (ret)
+			goto out_view;
+	}
 
 	/*
 	 * VM_IO: madvise(MADV_DOFORK) cannot take VM_DONTCOPY away, so no
@@ -847,6 +1177,8 @@ int svmshim_mmap(struct file *filp, struct vm_area_struct *vma)
 	vma->vm_private_data = v;
 	return 0;
 
+out_view:
+	mmu_interval_notifier_remove(&v->view_mni);
 out_heap:
 	mmu_interval_notifier_remove(&v->heap_mni);
 out_slot:
@@ -854,32 +1186,8 @@ out_slot:
 	sf->views[dev] = NULL;
 	mutex_unlock(&sf->lock);
 out_free:
+	mutex_destroy(&v->drain_lock);
 	mutex_destroy(&v->lock);
 	kfree(v);
 	return ret;
-}
-
-/* ---- per file ------------------------------------------------------------ */
-
-int svm_file_view_init(struct svm_file *sf)
-{
-	sf->attrs = RB_ROOT;
-	spin_lock_init(&sf->attr_lock);
-	spin_lock_init(&sf->events.lock);
-	sf->events.ev = kvcalloc(SVMSHIM_EVENT_RING, sizeof(*sf->events.ev),
-				 GFP_KERNEL_ACCOUNT);
-	if (!sf->events.ev)
-		return -ENOMEM;
-	return 0;
-}
-
-/* Postclose: every view is gone already (a view's VMA holds the file). */
-void svm_file_view_fini(struct svm_file *sf)
-{
-	struct svm_attr_node *an, *tmp;
-
-	rbtree_postorder_for_each_entry_safe(an, tmp, &sf->attrs, rb)
-		kfree(an);
-	sf->attrs = RB_ROOT;
-	kvfree(sf->events.ev);
 }

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * svmshim_file.c - what a file keeps besides its views and pins: range
+ * attributes (SET_ATTR) and the event ring (EVENTS).
+ *
+ * Both the migration side (svmshim_dmem.c: events, eviction's preference
+ * lookups) and the view side (svmshim_view.c: a device fault's attributes
+ * and events) use these; they live here so that neither of those two files
+ * calls the other back: svmshim_view.c calls into svmshim_dmem.c (a device
+ * fault migrates), and both call into this file, which calls neither.
+ */
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "svmshim_priv.h"
+
+#define SVM_MAX_ATTRS		65536
+
+/* ---- events ------------------------------------------------------------- */
+
+void svm_event(struct svm_file *sf, u16 type, u16 class, s32 device,
+	       unsigned long addr, u64 pages, u32 flags, u64 duration_ns)
+{
+	struct svm_events *e = &sf->events;
+	struct drm_svmshim_event *ev;
+	unsigned long irqflags;
+
+	spin_lock_irqsave(&e->lock, irqflags);
+	if (e->count == SVMSHIM_EVENT_RING) {
+		e->dropped++;
+	} else {
+		ev = &e->ev[(e->head + e->count) % SVMSHIM_EVENT_RING];
+		e->count++;
+		ev->time_ns = ktime_get_ns();
+		ev->duration_ns = duration_ns;
+		ev->addr = addr;
+		ev->pages = pages;
+		ev->type = type;
+		ev->class = class;
+		ev->device = device;
+		ev->flags = flags;
+		ev->pad = 0;
+	}
+	spin_unlock_irqrestore(&e->lock, irqflags);
+}
+
+int svm_events_read(struct svm_file *sf, struct drm_svmshim_events *a)
+{
+	struct drm_svmshim_event __user *out = u64_to_user_ptr(a->events);
+	struct svm_events *e = &sf->events;
+	struct drm_svmshim_event *buf;
+	unsigned int i, n;
+	u64 dropped;
+
+	if (!a->capacity || !a->events)
+		return -EINVAL;
+	n = min_t(u32, a->capacity, SVMSHIM_EVENT_RING);
+	buf = kvmalloc_array(n, sizeof(*buf), GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return -ENOMEM;
+
+	spin_lock_irq(&e->lock);
+	n = min(n, e->count);
+	for (i = 0; i < n; i++)
+		buf[i] = e->ev[(e->head + i) % SVMSHIM_EVENT_RING];
+	e->head = (e->head + n) % SVMSHIM_EVENT_RING;
+	e->count -= n;
+	dropped = e->dropped;
+	e->dropped = 0;
+	spin_unlock_irq(&e->lock);
+
+	a->count = n;
+	a->dropped = dropped;
+	if (n && copy_to_user(out, buf, n * sizeof(*buf))) {
+		/* Taken out of the ring but not delivered: say so. */
+		spin_lock_irq(&e->lock);
+		e->dropped += n + dropped;
+		spin_unlock_irq(&e->lock);
+		kvfree(buf);
+		return -EFAULT;
+	}
+	kvfree(buf);
+	return 0;
+}
+
+/* ---- attributes --------------------------------------------------------- */
+
+static void svm_attr_default(struct svm_attr *a, unsigned long addr)
+{
+	*a = (struct svm_attr) {
+		.start = addr & PAGE_MASK,
+		.end = (addr & PAGE_MASK) + PAGE_SIZE,
+		.preferred = SVMSHIM_LOC_NONE,
+		.granularity = PAGE_SIZE,
+		.backoff_us = SVM_RETRY_PAUSE_US,
+		.backoff_max_us = SVM_RETRY_PAUSE_MAX_US,
+	};
+}
+
+/*
+ * The records are disjoint, so ordered by start they are ordered by end
+ * too: the first record that ends after @addr holds @addr or is the next
+ * one. NULL if none; attr_lock held.
+ */
+static struct svm_attr_node *svm_attr_after(struct svm_file *sf,
+					    unsigned long addr)
+{
+	struct rb_node *n = sf->attrs.rb_node;
+	struct svm_attr_node *an, *best = NULL;
+
+	while (n) {
+		an = rb_entry(n, struct svm_attr_node, rb);
+		if (an->a.end > addr) {
+			best = an;
+			n = n->rb_left;
+		} else {
+			n = n->rb_right;
+		}
+	}
+	return best;
+}
+
+/* The record holding @addr, or NULL; attr_lock held. */
+static struct svm_attr_node *svm_attr_find(struct svm_file *sf,
+					   unsigned long addr)
+{
+	struct svm_attr_node *an = svm_attr_after(sf, addr);
+
+	return an && an->a.start <= addr ? an : NULL;
+}
+
+static void svm_attr_insert(struct svm_file *sf, struct svm_attr_node *fresh)
+{
+	struct rb_node **link = &sf->attrs.rb_node, *parent = NULL;
+
+	while (*link) {
+		parent = *link;
+		if (fresh->a.start < rb_entry(parent, struct svm_attr_node,
+					      rb)->a.start)
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&fresh->rb, parent, link);
+	rb_insert_color(&fresh->rb, &sf->attrs);
+	sf->nr_attrs++;
+}
+
+/* The attributes of the page at @addr (a copy). */
+void svm_attr_get(struct svm_file *sf, unsigned long addr,
+			 struct svm_attr *out)
+{
+	struct svm_attr_node *an;
+
+	svm_attr_default(out, addr);
+	spin_lock(&sf->attr_lock);
+	an = svm_attr_find(sf, addr);
+	if (an)
+		*out = an->a;
+	spin_unlock(&sf->attr_lock);
+}
+
+/*
+ * Does @sf prefer device @dev for the page at @addr? For eviction, under
+ * the device's spinlock (attr_lock is a spinlock for this); a tree lookup,
+ * so the eviction's walk does not grow with the number of records.
+ */
+bool svm_attr_prefers(struct svm_file *sf, unsigned long addr, unsigned int dev)
+{
+	struct svm_attr_node *an;
+	bool ret;
+
+	spin_lock(&sf->attr_lock);
+	an = svm_attr_find(sf, addr);
+	ret = an && an->a.preferred == (s32)dev;
+	spin_unlock(&sf->attr_lock);
+	return ret;
+}
+
+int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
+{
+	unsigned long start = args->start, end = args->start + args->length;
+	struct svm_attr_node *an, *next, *fresh, *split;
+	struct rb_node *rb;
+
+	fresh = kzalloc(sizeof(*fresh), GFP_KERNEL_ACCOUNT);
+	split = kzalloc(sizeof(*split), GFP_KERNEL_ACCOUNT);
+	if (!fresh || !split) {
+		kfree(fresh);
+		kfree(split);
+		return -ENOMEM;
+	}
+	fresh->a = (struct svm_attr) {
+		.start = start,
+		.end = end,
+		.flags = args->flags,
+		.preferred = args->preferred,
+		.accessed_by = args->accessed_by,
+		.granularity = args->granularity ? args->granularity : PAGE_SIZE,
+		.rounds = args->fault_retry_rounds,
+		.budget_us = args->fault_budget_us,
+		.backoff_us = SVM_RETRY_PAUSE_US,
+		.backoff_max_us = SVM_RETRY_PAUSE_MAX_US,
+	};
+	if (args->flags & SVMSHIM_ATTR_FAULT_BACKOFF) {
+		fresh->a.backoff_us = args->fault_backoff_us;
+		fresh->a.backoff_max_us = args->fault_backoff_max_us;
+	}
+
+	spin_lock(&sf->attr_lock);
+	if (sf->nr_attrs + 2 > SVM_MAX_ATTRS) {
+		spin_unlock(&sf->attr_lock);
+		kfree(fresh);
+		kfree(split);
+		return -ENOSPC;
+	}
+	/*
+	 * Cut [start, end) out of what is there (shortening a record keeps
+	 * the order: they are disjoint), then insert. O(log n) plus the
+	 * records that go.
+	 */
+	for (an = svm_attr_after(sf, start); an && an->a.start < end;
+	     an = next) {
+		rb = rb_next(&an->rb);
+		next = rb ? rb_entry(rb, struct svm_attr_node, rb) : NULL;
+		if (an->a.start < start && an->a.end > end) {
+			/* Covers both sides: keep a head and a tail. */
+			split->a = an->a;
+			split->a.start = end;
+			an->a.end = start;
+			svm_attr_insert(sf, split);
+			split = NULL;
+			break;
+		}
+		if (an->a.start < start) {
+			an->a.end = start;
+		} else if (an->a.end > end) {
+			an->a.start = end;
+			break;
+		} else {
+			rb_erase(&an->rb, &sf->attrs);
+			sf->nr_attrs--;
+			kfree(an);
+		}
+	}
+	svm_attr_insert(sf, fresh);
+	spin_unlock(&sf->attr_lock);
+	kfree(split);
+	return 0;
+}
+
+/* ---- per file ------------------------------------------------------------ */
+
+int svm_file_view_init(struct svm_file *sf)
+{
+	sf->attrs = RB_ROOT;
+	spin_lock_init(&sf->attr_lock);
+	spin_lock_init(&sf->events.lock);
+	sf->events.ev = kvcalloc(SVMSHIM_EVENT_RING, sizeof(*sf->events.ev),
+				 GFP_KERNEL_ACCOUNT);
+	if (!sf->events.ev)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Postclose: every view is gone already (a view's VMA holds the file). */
+void svm_file_view_fini(struct svm_file *sf)
+{
+	struct svm_attr_node *an, *tmp;
+
+	rbtree_postorder_for_each_entry_safe(an, tmp, &sf->attrs, rb)
+		kfree(an);
+	sf->attrs = RB_ROOT;
+	kvfree(sf->events.ev);
+}
