@@ -51,6 +51,22 @@ static void check_values(const uint64_t *p, size_t pages, size_t words, uint64_t
 			  (unsigned long long)(i + (i % stride ? 0 : add)));
 }
 
+/*
+ * A new buffer of `pages` filled on the host, then one launch on device 0
+ * that adds 1 to a word of every page; the stats around the launch.
+ */
+static uint64_t *device_pass(size_t pages, svm_stats_t *before, svm_stats_t *after)
+{
+	uint64_t *p = svmt_alloc(pages * pg);
+	struct kargs a = { p, pg / 8, 1 };
+
+	fill(p, pages, pg / 8);
+	*before = svmt_stats();
+	CHECK_OK(svm_launch(0, pages, kernel_inc, &a));
+	*after = svmt_stats();
+	return p;
+}
+
 /* A device stream, then a host stream, with the prefetcher on (the default). */
 static void stream(void)
 {
@@ -99,14 +115,10 @@ static void odd_ranges(void)
 
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		size_t pages = sizes[k], words = pg / 8;
-		uint64_t *p = svmt_alloc(pages * pg);
-		struct kargs a = { p, words, 1 };
+		uint64_t *p;
 		svm_stats_t s0, s1;
 
-		fill(p, pages, words);
-		s0 = svmt_stats();
-		CHECK_OK(svm_launch(0, pages, kernel_inc, &a));
-		s1 = svmt_stats();
+		p = device_pass(pages, &s0, &s1);
 		CHECK_EQ(s1.pages_to_device - s0.pages_to_device, pages);
 		CHECK_EQ((s1.device_faults - s0.device_faults) +
 				 (s1.prefetched_pages - s0.prefetched_pages),
@@ -197,14 +209,9 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "fixed")) {
 		/* SVM_PREFETCH=off, SVM_GRANULARITY unset: 64K blocks, nothing more */
 		size_t pages = 4 * MIB / pg, words = pg / 8;
-		uint64_t *p = svmt_alloc(pages * pg);
-		struct kargs a = { p, words, 1 };
 		svm_stats_t s0, s1;
+		uint64_t *p = device_pass(pages, &s0, &s1);
 
-		fill(p, pages, words);
-		s0 = svmt_stats();
-		CHECK_OK(svm_launch(0, pages, kernel_inc, &a));
-		s1 = svmt_stats();
 		CHECK_EQ(s1.device_faults - s0.device_faults, pages / (64 * 1024 / pg));
 		CHECK_EQ(s1.prefetched_pages, 0);
 		check_values(p, pages, words, 1, 1);
