@@ -88,7 +88,9 @@ static void mitigate(void)
 	CHECK_OK(svm_launch(0, 1, kernel_inc, &a));
 	s4 = svmt_stats();
 	CHECK_EQ(s4.thrash_holds - s3.thrash_holds, 1);
-	CHECK_EQ(s4.thrash_held_faults - s3.thrash_held_faults, 1);
+	/* one write fault, or a read (a copy) then a write, as the CPU reports the += */
+	CHECK(s4.thrash_held_faults - s3.thrash_held_faults >= 1 &&
+	      s4.thrash_held_faults - s3.thrash_held_faults <= 2);
 	CHECK_EQ(svmt_location(p), SVM_HOST);
 	CHECK_EQ(*p, 2 * (uint64_t)bounces + 3);
 	printf("thrash: %d bounces, %llu moves, held once, %llu faults served on hold\n", bounces,
