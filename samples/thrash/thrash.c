@@ -10,7 +10,9 @@
  *     every launch (fix: SVM_ADVISE_SET_ACCESSED_BY the device: the pages
  *     stay home and the device works on them in place).
  * For each run it prints the time, the pages moved, the thrash events and
- * what the advice did instead, side by side.
+ * what the advice did instead, side by side. Without advice the runtime
+ * ends the fight by itself after a few rounds (SVM_THRASH: fought-over
+ * pages are held on the host); SVM_THRASH=0 shows the fight in full.
  *
  *   ./thrash [MiB per array, default 16] [iterations, default 20]
  */
