@@ -11,7 +11,7 @@
  * the backend wakes the faulting thread, which retries its access.
  */
 #include "policy.h"
-#include "../backends/backend.h"
+#include "../core/ops.h"
 
 struct loc_page {
 	struct svm__range *r;

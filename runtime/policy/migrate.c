@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "policy.h"
-#include "../backends/backend.h"
+#include "../core/ops.h"
 
 static uintptr_t page_addr(const struct svm__range *r, size_t i)
 {

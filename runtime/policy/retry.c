@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "fault.h"
-#include "../backends/backend.h"
+#include "../core/ops.h"
 
 void svm__retry_start(struct svm__retry *st)
 {

@@ -19,7 +19,7 @@
  * emulated devices here share the CPUs, so a delay only idles them.
  */
 #include "policy.h"
-#include "../backends/backend.h"
+#include "../core/ops.h"
 
 static uint32_t now_ms(const struct svm__rt *rt)
 {

@@ -27,9 +27,11 @@ import sys
 # layer -> what it may include: whole layers, or single files
 ALLOWED = {
     "api": {"api", "core", "mem", "obs", "policy", "backends", "topo"},
-    "policy": {"policy", "core", "mem", "obs", "topo", "backends/backend.h"},
-    # a backend: its own folder (added below), the interface, policy's
-    # fault entry, and the shared layers under policy
+    # policy reaches a backend only through the ops table, core/ops.h
+    "policy": {"policy", "core", "mem", "obs", "topo"},
+    # a backend: its own folder (added below), the registry that declares
+    # its ops table, policy's fault entry, and the shared layers under
+    # policy (core/ops.h, the interface, among them)
     "backends": {"core", "mem", "obs", "topo", "backends/backend.h", "policy/fault.h"},
     "mem": {"mem", "core", "obs"},
     "obs": {"obs", "core/rt.h", "core/config.h", "core/inject.h"},
