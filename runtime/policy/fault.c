@@ -100,35 +100,41 @@ static bool prefetchable(struct svm__rt *rt, struct svm__page *q, int src, int d
  * picks the block alone. Parts of a region outside the range count as
  * absent: a region is judged on the pages the range has in it.
  */
+/*
+ * The heap-aligned region of `size` pages around range page `first`, as
+ * range page indices [*a, *b) (the part of it inside the range).
+ */
+static void aligned_region(const struct svm__rt *rt, const struct svm__range *r, size_t first,
+			   size_t size, size_t *a, size_t *b)
+{
+	size_t r0 = (r->start - rt->heap) / SVM__PAGE_SIZE; /* heap page of r's first page */
+	size_t h0 = (r0 + first) / size * size;
+
+	*a = h0 > r0 ? h0 - r0 : 0;
+	*b = h0 + size - r0 < r->npages ? h0 + size - r0 : r->npages;
+}
+
 static void density_region(const struct svm__rt *rt, const struct svm__range *r, size_t first,
 			   size_t n, size_t coming, int dst, size_t *lo, size_t *hi)
 {
-	size_t r0 = (r->start - rt->heap) / SVM__PAGE_SIZE; /* heap page of r's first page */
-	size_t max = rt->cfg.prefetch_max / SVM__PAGE_SIZE;
+	size_t max = rt->cfg.prefetch_max / SVM__PAGE_SIZE, top = 0, a, b;
 	unsigned thr = (unsigned)rt->cfg.prefetch_threshold;
-
-	size_t top = 0; /* pages at dst in the largest region: none smaller has more */
 
 	*lo = *hi = first;
 	if (2 * n <= max) {
-		size_t m = 2 * n, h0, a, b;
+		/* pages at dst in the largest region: no smaller one has more */
+		size_t m = 2 * n;
 
 		while (m * 2 <= max)
 			m *= 2;
-		h0 = (r0 + first) / m * m;
-		a = h0 > r0 ? h0 - r0 : 0;
-		b = h0 + m - r0 < r->npages ? h0 + m - r0 : r->npages;
+		aligned_region(rt, r, first, m, &a, &b);
 		top = svm__range_count_at(r, a, b - a, dst) + coming;
 	}
 	for (size_t size = 2 * n; size <= max; size *= 2) {
-		size_t h0 = (r0 + first) / size * size; /* aligned in the heap */
-		size_t a = h0 > r0 ? h0 - r0 : 0, b = h0 + size - r0;
-
 		/* this one and every larger one would need more than there are */
 		if (top * 100 <= (size_t)thr * size)
 			break;
-		if (b > r->npages)
-			b = r->npages;
+		aligned_region(rt, r, first, size, &a, &b);
 		if ((svm__range_count_at(r, a, b - a, dst) + coming) * 100 > (size_t)thr * size) {
 			*lo = a;
 			*hi = b;
