@@ -135,6 +135,10 @@ svm_result_t svm_stats(svm_stats_t *stats)
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
 	svm__wait_all_settled(rt); /* counters of moves in flight are added at their end */
+	if (!svm__api_live()) { /* a last svm_finalize ran while it waited */
+		svm__api_leave(rt);
+		return SVM_ERROR_NOT_INITIALIZED;
+	}
 	if (rt->be->replace.sync)
 		rt->be->replace.sync(rt, true);
 	out = rt->stats;
@@ -160,6 +164,10 @@ svm_result_t svm_device_stats(int device, svm_stats_t *stats)
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
 	svm__wait_all_settled(rt);
+	if (!svm__api_live()) {
+		svm__api_leave(rt);
+		return SVM_ERROR_NOT_INITIALIZED;
+	}
 	if (rt->be->replace.sync)
 		rt->be->replace.sync(rt, true);
 	out = rt->dev[device].stats;
