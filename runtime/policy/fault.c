@@ -233,7 +233,7 @@ static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t fir
 }
 
 int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen, bool again,
-		   bool *pending)
+		   bool *pending, bool *moved_here)
 {
 	struct loc_page lp;
 	size_t first, n;
@@ -241,6 +241,8 @@ int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen
 
 	(void)write;
 	*pending = false;
+	if (moved_here)
+		*moved_here = false;
 	if (!lookup(rt, addr, seen, &lp))
 		return SVM__FAULT_NONE;
 	owner = src = lp.p->loc;
@@ -261,6 +263,8 @@ int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen
 			 NULL) == SVM_ERROR_INVALID_ARGUMENT)
 		return owner; /* freed while the move let the lock go: the access faults again */
 	*pending = lp.p->loc != SVM_HOST;
+	if (moved_here)
+		*moved_here = src != SVM_HOST && !*pending;
 	if (!*pending && !again)
 		prefetch_around(rt, lp.r, first, n, src, SVM_HOST);
 	return owner;
@@ -412,12 +416,15 @@ static void duplicate(struct svm__rt *rt, int dev, struct loc_page *lp)
 	svm__trace_pages(SVM__EV_DUP, svm__page_addr(p), 1, p->loc, dev, 0);
 }
 
-int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, uint32_t seen)
+int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, uint32_t seen,
+		      bool *moved_here)
 {
 	struct loc_page lp;
 	struct svm__page *p;
 	size_t first, n;
 
+	if (moved_here)
+		*moved_here = false;
 	if (!lookup(rt, addr, seen, &lp))
 		return SVM__FAULT_NONE;
 	p = lp.p;
@@ -445,10 +452,13 @@ int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, u
 		if (svm__migrate(rt, lp.r, first, n, dev, SVM__MIG_POPULATE | SVM__MIG_FAULT,
 				 NULL) == SVM_ERROR_INVALID_ARGUMENT)
 			return dev; /* freed during a retry pause: the access faults again */
-		if (p->loc != dev && !(p->copies & svm__loc_bit(dev)) && !(p->remote & (1u << dev)))
+		if (p->loc != dev && !(p->copies & svm__loc_bit(dev)) && !(p->remote & (1u << dev))) {
 			serve_in_place(rt, dev, &lp); /* could not move: work on it in place */
-		else if (p->loc == dev)
+		} else if (p->loc == dev) {
+			if (moved_here) /* src != dev: the early return above */
+				*moved_here = true;
 			prefetch_around(rt, lp.r, first, n, src, dev);
+		}
 	}
 	return dev;
 }
