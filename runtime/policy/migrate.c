@@ -675,10 +675,11 @@ void svm__evacuate_all(struct svm__rt *rt)
 		 * A CPU fault would retry forever; here we only get one go.
 		 * The pauses and the moves keep the lock: this walks
 		 * rt->ranges, and the fork holds everything else stopped
-		 * anyway (the caller waited until no page was in flight).
+		 * anyway (no page is in flight from the wait above on).
 		 */
 		if (svm__migrate(rt, r, 0, r->npages, SVM_HOST, SVM__MIG_LOCKED, &rep) != SVM_OK)
 			svm__err("fork: %zu pages of range %#lx could not come home; the child "
 				 "will read zeros there", rep.failed, (unsigned long)r->start);
 	}
+	svm__settled_broadcast(rt); /* locked moves do not: whoever waits looks again */
 }
