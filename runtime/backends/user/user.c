@@ -1118,11 +1118,13 @@ static void wake_pages(uintptr_t *w, size_t n)
 }
 
 /*
- * Serves one batch of messages: every fault under one hold of rt->lock,
- * then the wakes after it is let go. Several threads that fault on one
- * page queue one message each: only the first is served, the others only
- * wake (and a fault on another page of a block the first one moved is
- * stale: svm__fault_* leave it alone).
+ * Serves one batch of messages under rt->lock (which the moves, and the
+ * waits for pages in flight, let go of), then the wakes after it is let
+ * go. Several threads that fault on one page queue one message each: only
+ * the first is served, the others only wake (and a fault on another page
+ * of a block the first one moved is stale: svm__fault_* leave it alone).
+ * A message for the same page may also reach another server; that one
+ * waits for the page's move and finds its fault stale.
  */
 static void serve_batch(struct server *sv, const struct uffd_msg *msgs, size_t n,
 			uint32_t seen)
