@@ -289,6 +289,7 @@ svm_result_t svm_finalize(void)
 		pthread_mutex_unlock(&svm__launch_lock[d]);
 	}
 	pthread_mutex_lock(&rt->lock);
+	svm__wait_all_settled(rt); /* moves in flight record their pages first */
 	if (rt->be->replace.sync)
 		rt->be->replace.sync(rt, true);
 	svm__profile_stop(rt);

@@ -89,6 +89,11 @@ svm_result_t svm_free(void *ptr)
 		svm__api_leave(rt);
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
+	/* pages in flight are their mover's until it has recorded them */
+	if (!svm__wait_settled(rt, &r, 0, r->npages)) { /* freed by another thread meanwhile */
+		svm__api_leave(rt);
+		return SVM_ERROR_INVALID_ARGUMENT;
+	}
 	for (size_t i = 0; i < r->npages; i++) {
 		struct svm__page *p = &r->pages[i];
 

@@ -52,6 +52,11 @@ svm_result_t svm_query(const void *ptr, size_t bytes, svm_page_info_t *pages, si
 	for (;;) {
 		size_t k = n - done < QUERY_CHUNK ? n - done : QUERY_CHUNK;
 
+		/* a page in flight is answered once its mover has recorded it */
+		if (!svm__wait_settled(rt, &r, first + done, k)) {
+			svm__api_leave(rt);
+			return SVM_ERROR_INVALID_ARGUMENT;
+		}
 		res = query_locked(rt, r, first + done, k, buf);
 		svm__api_leave(rt);
 		if (res != SVM_OK)
@@ -96,6 +101,10 @@ svm_result_t svm_pointer_info(const void *ptr, svm_pointer_info_t *info)
 		svm__api_leave(rt);
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
+	if (!svm__wait_settled(rt, &r, (a - r->start) / SVM__PAGE_SIZE, 1)) {
+		svm__api_leave(rt);
+		return SVM_ERROR_INVALID_ARGUMENT;
+	}
 	res = query_locked(rt, r, (a - r->start) / SVM__PAGE_SIZE, 1, &page);
 	out = (svm_pointer_info_t){ .base = (void *)r->start, .bytes = r->bytes,
 				    .location = page.location };
@@ -125,6 +134,11 @@ svm_result_t svm_stats(svm_stats_t *stats)
 		svm__api_leave(rt);
 		return SVM_ERROR_INVALID_ARGUMENT;
 	}
+	svm__wait_all_settled(rt); /* counters of moves in flight are added at their end */
+	if (!svm__api_live()) { /* a last svm_finalize ran while it waited */
+		svm__api_leave(rt);
+		return SVM_ERROR_NOT_INITIALIZED;
+	}
 	if (rt->be->replace.sync)
 		rt->be->replace.sync(rt, true);
 	out = rt->stats;
@@ -148,6 +162,11 @@ svm_result_t svm_device_stats(int device, svm_stats_t *stats)
 	if (device < 0 || device >= rt->ndev || !svm__api_out_ok(rt, stats, sizeof(*stats))) {
 		svm__api_leave(rt);
 		return SVM_ERROR_INVALID_ARGUMENT;
+	}
+	svm__wait_all_settled(rt);
+	if (!svm__api_live()) {
+		svm__api_leave(rt);
+		return SVM_ERROR_NOT_INITIALIZED;
 	}
 	if (rt->be->replace.sync)
 		rt->be->replace.sync(rt, true);

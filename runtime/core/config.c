@@ -58,7 +58,10 @@ static const struct var table[] = {
 	{ "SVM_USER_DEVICE_NUMA", T_STRING, "spread", OFF(user_device_numa), 0, 127, NULL, false,
 	  "user backend: host NUMA node of each device: spread (round robin) or a list like 1,0" },
 	{ "SVM_USER_FAULT_CPU", T_INT, "-1", OFF(user_fault_cpu), -1, 4095, NULL, false,
-	  "user backend: CPU the fault-service thread is bound to (-1: not bound)" },
+	  "user backend: CPU the fault-service threads are bound to (-1: not bound)" },
+	{ "SVM_USER_FAULT_SERVERS", T_INT, "1", OFF(user_fault_servers), 1, SVM__MAX_FAULT_SERVERS,
+	  NULL, false, "user backend: fault-service threads, serving faults on different pages "
+	  "at once" },
 	{ "SVM_USER_UFFD_MOVE", T_BOOL, "1", OFF(user_uffd_move), 0, 1, NULL, false,
 	  "user backend: move pages with UFFDIO_MOVE when the kernel has it (0: always copy)" },
 	{ "SVM_USER_PIN_PROBE", T_ENUM, "auto", OFF(user_pin_probe), 0, 0, "auto|always|long-term",

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Most user-backend fault-service threads (SVM_USER_FAULT_SERVERS). */
+#define SVM__MAX_FAULT_SERVERS 16
+
 enum svm__backend_choice {
 	SVM__BACKEND_AUTO, SVM__BACKEND_KSHIM, SVM__BACKEND_USER, SVM__BACKEND_ZE,
 };
@@ -25,6 +28,7 @@ struct svm__config {
 	int user_device_threads; /* 0: one per online CPU */
 	int launch_chunk;        /* indices a launch worker takes at a time, 0: auto */
 	int user_fault_cpu;      /* -1: unbound */
+	int user_fault_servers;  /* fault-service threads (user backend) */
 	char user_device_numa[128]; /* "spread" or a node per device */
 	bool user_uffd_move;
 	int user_pin_probe;      /* 0 auto, 1 always, 2 long-term (copy path: pins of others) */

@@ -52,7 +52,12 @@ struct svm__backend_ops {
 		 * Moves n contiguous pages at addr, all owned by src
 		 * (SVM__LOC_NONE: never touched, the destination gets zeros) to
 		 * dst. Fills out[i] with SVM_FAILURE_NONE or the class of the
-		 * failure; returns the number of pages moved.
+		 * failure; returns the number of pages moved. Called WITHOUT
+		 * rt->lock (except during fork's evacuation), the pages in
+		 * flight (core/rt.h), possibly by several threads at once on
+		 * different pages: it must not read or change page records,
+		 * and it must wake the threads that wait on the destination as
+		 * soon as the pages are installed there.
 		 */
 		size_t (*move)(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
 			       svm_failure_t *out);

@@ -6,7 +6,8 @@
  */
 #include "rt.h"
 
-static struct svm__rt rt = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct svm__rt rt = { .lock = PTHREAD_MUTEX_INITIALIZER,
+				.settled = PTHREAD_COND_INITIALIZER };
 
 struct svm__rt *svm__rt_get(void)
 {

@@ -8,6 +8,14 @@
  * device LRU lists. Whoever holds it must never touch SVM memory directly:
  * on the user backend a fault on that memory is served by a thread that
  * needs the same lock. Memory is moved only through backend ops.
+ *
+ * A page being moved is marked in flight (svm__page.inflight) under the
+ * lock; the move itself runs with the lock let go, and the mover takes it
+ * again to record where the page is, clears the mark and broadcasts
+ * rt->settled. Nobody else moves, maps, copies or frees an in-flight page
+ * or changes its location: they wait for rt->settled (mem/mem.h:
+ * svm__wait_settled) or leave the page alone. A mover never waits for
+ * anything while it has pages in flight, so a waiter cannot hold it up.
  */
 #ifndef SVM_CORE_RT_H
 #define SVM_CORE_RT_H
@@ -44,7 +52,7 @@ struct svm__page {
 	uint8_t read_mostly; /* advice */
 	uint8_t last_failure;
 	uint16_t pins;
-	uint8_t busy;        /* set while a migration works on the page */
+	uint8_t inflight;    /* a migration moves it, maybe with rt->lock let go */
 	uint8_t pinned_seen : 1; /* a move failed as PINNED: served in place until cleared */
 	uint8_t prefetched : 1;  /* brought by the density prefetcher, not moved since */
 	uint8_t held : 1;        /* thrashing: held on the host until hold_until_ms */
@@ -68,6 +76,7 @@ struct svm__range {
 	size_t bytes;  /* as asked for */
 	size_t npages; /* rounded up */
 	size_t pinned_seen; /* pages with pinned_seen set */
+	size_t inflight;    /* pages in flight (svm__page.inflight) */
 	bool pinned_said;   /* the log said it has pinned pages (once per range) */
 	/*
 	 * Unique over the process's life (never reused, not even by a later
@@ -93,6 +102,7 @@ struct svm__devstate {
 	struct svm__page lru; /* sentinel; lru.lru_next is the most recent */
 	size_t resident;      /* pages owned by this device */
 	size_t capacity;      /* pages */
+	size_t incoming;      /* pages in flight to this device (room they hold) */
 	size_t remote_pages;  /* pages with an in-place working copy here */
 	uintptr_t view;       /* the device's view of the heap (same layout) */
 	int numa_node;        /* nearest host node, -1 unknown */
@@ -106,6 +116,9 @@ struct svm__backend_ops;
 
 struct svm__rt {
 	pthread_mutex_t lock;
+	/* broadcast when in-flight pages settle (see the top of this file) */
+	pthread_cond_t settled;
+	size_t inflight; /* pages in flight, all ranges */
 	int refs;
 	bool forked_child; /* state is not inherited across fork() */
 	struct svm__config cfg;

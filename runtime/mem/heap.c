@@ -95,6 +95,38 @@ struct svm__range *svm__range_again(struct svm__rt *rt, uintptr_t start, uint64_
 	return r && r->start == start && r->id == id ? r : NULL;
 }
 
+static bool any_inflight(const struct svm__range *r, size_t first, size_t n)
+{
+	if (!r->inflight)
+		return false;
+	for (size_t i = first; i < first + n; i++)
+		if (r->pages[i].inflight)
+			return true;
+	return false;
+}
+
+bool svm__wait_settled(struct svm__rt *rt, struct svm__range **rp, size_t first, size_t n)
+{
+	struct svm__range *r = *rp;
+	uintptr_t start = r->start;
+	uint64_t id = r->id;
+
+	while (any_inflight(r, first, n)) {
+		pthread_cond_wait(&rt->settled, &rt->lock);
+		r = svm__range_again(rt, start, id);
+		*rp = r;
+		if (!r)
+			return false;
+	}
+	return true;
+}
+
+void svm__wait_all_settled(struct svm__rt *rt)
+{
+	while (rt->inflight)
+		pthread_cond_wait(&rt->settled, &rt->lock);
+}
+
 struct svm__range *svm__range_find(struct svm__rt *rt, uintptr_t addr)
 {
 	size_t i = range_upper(rt, addr);

@@ -105,6 +105,42 @@ static inline size_t svm__chunk_first(uintptr_t start, size_t c)
 	return c ? c * 512 - off : 0;
 }
 
+/*
+ * Pages in flight (core/rt.h): a migration marks the pages it is about to
+ * move, lets go of rt->lock for the move, takes it again to record the
+ * result, and releases them (then svm__settled_broadcast).
+ */
+static inline void svm__page_claim(struct svm__rt *rt, struct svm__page *p)
+{
+	p->inflight = 1;
+	p->range->inflight++;
+	rt->inflight++;
+}
+
+static inline void svm__page_unclaim(struct svm__rt *rt, struct svm__page *p)
+{
+	if (!p->inflight)
+		return;
+	p->inflight = 0;
+	p->range->inflight--;
+	rt->inflight--;
+}
+
+static inline void svm__settled_broadcast(struct svm__rt *rt)
+{
+	pthread_cond_broadcast(&rt->settled);
+}
+
+/*
+ * Waits until no page of [first, first + n) of *rp is in flight, letting
+ * go of rt->lock while it waits (only when it must). The caller must have
+ * no page in flight itself. False when the range was freed meanwhile
+ * (*rp is NULL then); on true, *rp is the range again.
+ */
+bool svm__wait_settled(struct svm__rt *rt, struct svm__range **rp, size_t first, size_t n);
+/* Waits until no page at all is in flight (fork, finalize). */
+void svm__wait_all_settled(struct svm__rt *rt);
+
 /* Pages of [first, first + n) of r at loc (SVM_HOST or a device). */
 size_t svm__range_count_at(const struct svm__range *r, size_t first, size_t n, int loc);
 

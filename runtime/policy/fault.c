@@ -19,15 +19,25 @@ struct loc_page {
 	struct svm__page *p;
 };
 
-/* Finds the page; false if it is gone or changed since `seen` (stale). */
+/*
+ * Finds the page; false if it is gone or changed since `seen` (stale). A
+ * page in flight is waited for (rt->lock let go meanwhile): its mover
+ * installs it and wakes the threads that wait on it there, then records
+ * the move, which makes this fault stale; the backend wakes the thread
+ * anyway, and it faults again if it still must.
+ */
 static bool lookup(struct svm__rt *rt, uintptr_t addr, uint32_t seen, struct loc_page *lp)
 {
-	lp->r = svm__range_find(rt, addr);
-	if (!lp->r)
-		return false;
-	lp->idx = (addr - lp->r->start) / SVM__PAGE_SIZE;
-	lp->p = &lp->r->pages[lp->idx];
-	return !svm__page_changed_since(lp->p, seen);
+	for (;;) {
+		lp->r = svm__range_find(rt, addr);
+		if (!lp->r)
+			return false;
+		lp->idx = (addr - lp->r->start) / SVM__PAGE_SIZE;
+		lp->p = &lp->r->pages[lp->idx];
+		if (!lp->p->inflight)
+			return !svm__page_changed_since(lp->p, seen);
+		svm__wait_settled(rt, &lp->r, lp->idx, 1); /* then look again */
+	}
 }
 
 /*
@@ -82,7 +92,7 @@ static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t
 /* May the prefetcher bring page q, now at src, to dst? */
 static bool prefetchable(struct svm__rt *rt, struct svm__page *q, int src, int dst)
 {
-	if (q->loc == dst || (q->loc != src && q->loc != SVM__LOC_NONE))
+	if (q->inflight || q->loc == dst || (q->loc != src && q->loc != SVM__LOC_NONE))
 		return false;
 	if (q->pins || q->pinned_seen || q->remote || q->read_mostly || svm__thrash_held(rt, q))
 		return false;
@@ -149,22 +159,26 @@ static void density_region(const struct svm__rt *rt, const struct svm__range *r,
  * at dst count as there all the same): bring the rest of the density
  * region along, in runs of prefetchable pages of at most PREFETCH_PIECE,
  * above the block upwards, then below it downwards. Counts and traces what
- * it moved. Never sleeps (one pass), so r stays valid.
+ * it moved. One pass without retries; the moves let rt->lock go, so r
+ * may be freed meanwhile (*gone is set then, and r must not be used).
  */
 #define PREFETCH_PIECE 512
 
 /* Prefetches the prefetchable pages of [i, j) of r in runs; returns the pages moved. */
 static size_t prefetch_span(struct svm__rt *rt, struct svm__range *r, size_t i, size_t j, int src,
-			    int dst)
+			    int dst, bool *gone)
 {
 	size_t moved = 0;
 
-	while (i < j) {
+	while (i < j && !*gone) {
 		size_t e = i, room = SIZE_MAX;
 
-		if (dst >= 0) /* a prefetch never evicts: only what fits */
-			room = rt->dev[dst].capacity > rt->dev[dst].resident ?
-				       rt->dev[dst].capacity - rt->dev[dst].resident : 0;
+		if (dst >= 0) { /* a prefetch never evicts: only what fits */
+			const struct svm__devstate *d = &rt->dev[dst];
+			size_t used = d->resident + d->incoming;
+
+			room = d->capacity > used ? d->capacity - used : 0;
+		}
 		if (!room)
 			break;
 		while (e < j && e - i < room && e - i < PREFETCH_PIECE &&
@@ -174,8 +188,11 @@ static size_t prefetch_span(struct svm__rt *rt, struct svm__range *r, size_t i, 
 			i++;
 			continue;
 		}
-		svm__migrate(rt, r, i, e - i, dst, SVM__MIG_POPULATE | SVM__MIG_FAULT |
-			     SVM__MIG_NOWAIT, NULL);
+		if (svm__migrate(rt, r, i, e - i, dst, SVM__MIG_POPULATE | SVM__MIG_FAULT |
+				 SVM__MIG_NOWAIT, NULL) == SVM_ERROR_INVALID_ARGUMENT) {
+			*gone = true;
+			break;
+		}
 		for (size_t k = i; k < e; k++)
 			if (r->pages[k].loc == dst) {
 				r->pages[k].prefetched = 1;
@@ -190,6 +207,8 @@ static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t fir
 			    int src, int dst)
 {
 	size_t lo, hi, moved = 0, coming = 0;
+	bool gone = false;
+	uintptr_t start = r->start;
 
 	if (rt->cfg.prefetch != SVM__PREFETCH_DENSITY)
 		return;
@@ -198,23 +217,23 @@ static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t fir
 	density_region(rt, r, first, n, coming, dst, &lo, &hi);
 	if (lo == hi)
 		return;
-	moved = prefetch_span(rt, r, first + n, hi, src, dst);
+	moved = prefetch_span(rt, r, first + n, hi, src, dst, &gone);
 	/* below the block: nearest piece first */
-	for (size_t top = first; top > lo;) {
+	for (size_t top = first; top > lo && !gone;) {
 		size_t bottom = top - lo > PREFETCH_PIECE ? top - PREFETCH_PIECE : lo;
 
-		moved += prefetch_span(rt, r, bottom, top, src, dst);
+		moved += prefetch_span(rt, r, bottom, top, src, dst, &gone);
 		top = bottom;
 	}
 	if (moved) {
 		SVM__STAT(rt, dst >= 0 ? dst : src, prefetched_pages, moved);
-		svm__trace_pages(SVM__EV_DENSITY, r->start + lo * SVM__PAGE_SIZE, hi - lo, src,
+		svm__trace_pages(SVM__EV_DENSITY, start + lo * SVM__PAGE_SIZE, hi - lo, src,
 				 dst, moved);
 	}
 }
 
 int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen, bool again,
-		   bool *pending)
+		   bool *pending, bool *moved_here)
 {
 	struct loc_page lp;
 	size_t first, n;
@@ -222,6 +241,8 @@ int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen
 
 	(void)write;
 	*pending = false;
+	if (moved_here)
+		*moved_here = false;
 	if (!lookup(rt, addr, seen, &lp))
 		return SVM__FAULT_NONE;
 	owner = src = lp.p->loc;
@@ -238,8 +259,12 @@ int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen
 	 * the faulting thread asleep and comes back (svm__fault_cpu's
 	 * contract in policy.h).
 	 */
-	svm__migrate(rt, lp.r, first, n, SVM_HOST, SVM__MIG_POPULATE | SVM__MIG_NOWAIT, NULL);
+	if (svm__migrate(rt, lp.r, first, n, SVM_HOST, SVM__MIG_POPULATE | SVM__MIG_NOWAIT,
+			 NULL) == SVM_ERROR_INVALID_ARGUMENT)
+		return owner; /* freed while the move let the lock go: the access faults again */
 	*pending = lp.p->loc != SVM_HOST;
+	if (moved_here)
+		*moved_here = src != SVM_HOST && !*pending;
 	if (!*pending && !again)
 		prefetch_around(rt, lp.r, first, n, src, SVM_HOST);
 	return owner;
@@ -346,8 +371,8 @@ static void serve_block_in_place(struct svm__rt *rt, int dev, struct loc_page *l
 		while (j < first + n) {
 			struct svm__page *q = &lp->r->pages[j];
 
-			if (!in_place_for(rt, q, dev) || q->loc != SVM_HOST || q->remote ||
-			    q->copies != svm__loc_bit(SVM_HOST))
+			if (q->inflight || !in_place_for(rt, q, dev) || q->loc != SVM_HOST ||
+			    q->remote || q->copies != svm__loc_bit(SVM_HOST))
 				break;
 			j++;
 		}
@@ -391,12 +416,15 @@ static void duplicate(struct svm__rt *rt, int dev, struct loc_page *lp)
 	svm__trace_pages(SVM__EV_DUP, svm__page_addr(p), 1, p->loc, dev, 0);
 }
 
-int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, uint32_t seen)
+int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, uint32_t seen,
+		      bool *moved_here)
 {
 	struct loc_page lp;
 	struct svm__page *p;
 	size_t first, n;
 
+	if (moved_here)
+		*moved_here = false;
 	if (!lookup(rt, addr, seen, &lp))
 		return SVM__FAULT_NONE;
 	p = lp.p;
@@ -424,10 +452,13 @@ int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, u
 		if (svm__migrate(rt, lp.r, first, n, dev, SVM__MIG_POPULATE | SVM__MIG_FAULT,
 				 NULL) == SVM_ERROR_INVALID_ARGUMENT)
 			return dev; /* freed during a retry pause: the access faults again */
-		if (p->loc != dev && !(p->copies & svm__loc_bit(dev)) && !(p->remote & (1u << dev)))
+		if (p->loc != dev && !(p->copies & svm__loc_bit(dev)) && !(p->remote & (1u << dev))) {
 			serve_in_place(rt, dev, &lp); /* could not move: work on it in place */
-		else if (p->loc == dev)
+		} else if (p->loc == dev) {
+			if (moved_here) /* src != dev: the early return above */
+				*moved_here = true;
 			prefetch_around(rt, lp.r, first, n, src, dev);
+		}
 	}
 	return dev;
 }

@@ -26,13 +26,20 @@
  */
 #define SVM__FAULT_NONE (-2) /* stale, or nothing to do */
 /*
+ * *moved_here (may be NULL) is set when the faulting page was not at the
+ * faulting location when the fault was looked up (not in flight then)
+ * and is owned there now: a move to there ran after the thread faulted,
+ * and every engine move wakes the threads waiting at its destination
+ * (core/ops.h), so the backend need not wake this thread again.
+ */
+/*
  * A CPU fault makes one attempt and never sleeps (the lock is held). When
  * the page is still away, *pending is set: the backend retries later,
  * outside the lock, with `again` set (not counted as a new fault), bounded
  * overall by cfg.fault_timeout_ms.
  */
 int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen, bool again,
-		   bool *pending);
+		   bool *pending, bool *moved_here);
 int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen);
 /*
  * A fault at location loc that needed nothing (the page is there) while
@@ -43,7 +50,8 @@ int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen);
  * dropped anonymous page, and false when the page is not loc's after all.
  */
 bool svm__fault_dropped(struct svm__rt *rt, int loc, uintptr_t addr);
-int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, uint32_t seen);
+int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, uint32_t seen,
+		      bool *moved_here);
 int svm__fault_device_wp(struct svm__rt *rt, int dev, uintptr_t addr, uint32_t seen);
 
 /*

@@ -18,15 +18,24 @@ static uintptr_t page_addr(const struct svm__range *r, size_t i)
 /*
  * One backend move, timed for the profile's bandwidth figures; *now_us
  * is when it ended, in µs since svm_init (for thrash detection: one clock
- * read per run of pages serves both).
+ * read per run of pages serves both). Unless `locked`, rt->lock is let go
+ * for the move itself: the caller has the pages in flight (and, to a
+ * device, their room in dev[].incoming), so nobody else touches them; it
+ * must expect anything else to have changed when this returns.
  */
 static size_t timed_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
-			 svm_failure_t *out, uint32_t *now_us)
+			 svm_failure_t *out, uint32_t *now_us, bool locked)
 {
-	uint64_t t0 = svm__now_ns(), t1, dt;
-	size_t moved = rt->be->engine.move(rt, addr, n, src, dst, out);
+	uint64_t t0, t1, dt;
+	size_t moved;
 
+	if (!locked)
+		pthread_mutex_unlock(&rt->lock);
+	t0 = svm__now_ns();
+	moved = rt->be->engine.move(rt, addr, n, src, dst, out);
 	t1 = svm__now_ns();
+	if (!locked)
+		pthread_mutex_lock(&rt->lock);
 	dt = t1 - t0;
 	*now_us = (uint32_t)((t1 - rt->t0_ns) / 1000);
 	if (src == SVM__LOC_NONE)
@@ -36,6 +45,15 @@ static size_t timed_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, 
 	else
 		SVM__STAT(rt, src, move_ns_to_host, dt);
 	return moved;
+}
+
+/* Room on device dev for pages nobody has yet: free, not held by moves in flight. */
+static size_t dev_room(const struct svm__rt *rt, int dev)
+{
+	const struct svm__devstate *d = &rt->dev[dev];
+	size_t used = d->resident + d->incoming;
+
+	return d->capacity > used ? d->capacity - used : 0;
 }
 
 void svm__note_migration(struct svm__rt *rt, struct svm__page *p, int src, int dst,
@@ -101,9 +119,13 @@ static int cmp_page(const void *a, const void *b)
 
 /*
  * Moves up to `want` least recently used pages of dev home, never a page
- * marked busy, preferred-location pages last. Returns how many left.
+ * in flight nor one the request [first, first + n) of r has brought
+ * (mark[i - first] == 2), preferred-location pages last. The victims are
+ * put in flight, then moved run by run with rt->lock let go (unless
+ * `locked`). Returns how many left.
  */
-static size_t evict(struct svm__rt *rt, int dev, size_t want)
+static size_t evict(struct svm__rt *rt, int dev, size_t want, const struct svm__range *r,
+		    size_t first, size_t n, const uint8_t *mark, bool locked)
 {
 	struct svm__devstate *d = &rt->dev[dev];
 	struct svm__page **v;
@@ -117,7 +139,11 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want)
 	for (int pass = 0; pass < 2 && nv < want; pass++) {
 		for (struct svm__page *p = d->lru.lru_prev; p != &d->lru && nv < want;
 		     p = p->lru_prev) {
-			if (p->busy || (p->pref == dev) != (pass == 1))
+			size_t idx = (size_t)(p - p->range->pages);
+
+			if (p->inflight || (p->pref == dev) != (pass == 1))
+				continue;
+			if (p->range == r && idx - first < n && mark[idx - first] == 2)
 				continue;
 			v[nv++] = p;
 		}
@@ -125,6 +151,8 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want)
 	qsort(v, nv, sizeof(*v), cmp_page);
 	for (size_t i = 0; i < nv; i++) /* read copies elsewhere would block the move */
 		svm__make_exclusive(rt, v[i]->range, (size_t)(v[i] - v[i]->range->pages), 1);
+	for (size_t i = 0; i < nv; i++)
+		svm__page_claim(rt, v[i]);
 	for (size_t i = 0; i < nv;) {
 		size_t j = i + 1;
 		svm_failure_t out[256];
@@ -134,7 +162,8 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want)
 			j++;
 		uint64_t t0 = svm__now_ns();
 		uint32_t now;
-		size_t moved = timed_move(rt, svm__page_addr(v[i]), j - i, dev, SVM_HOST, out, &now);
+		size_t moved = timed_move(rt, svm__page_addr(v[i]), j - i, dev, SVM_HOST, out, &now,
+					  locked);
 
 		for (size_t k = i; k < j;) {
 			size_t m = moved_run(&out[k - i], j - k);
@@ -150,6 +179,9 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want)
 				   SVM_HOST, now, false);
 			k += m;
 		}
+		for (size_t k = i; k < j; k++)
+			svm__page_unclaim(rt, v[k]);
+		svm__settled_broadcast(rt);
 		SVM__STAT(rt, dev, evictions, moved);
 		svm__trace((struct svm__event){ .type = SVM__EV_EVICT, .ts_ns = t0,
 						.dur_ns = svm__now_ns() - t0,
@@ -270,10 +302,15 @@ void svm__pinned_clear(struct svm__range *r, size_t first, size_t n)
 		clear_pinned(r, &r->pages[i]);
 }
 
-/* Gives up on a page: its class goes into the report and last_failure. */
-static void give_up(struct svm__page *p, svm_failure_t f, svm_migrate_report_t *rep)
+/*
+ * Gives up on a page: its class goes into the report and last_failure, and
+ * it is no longer in flight (*m: its mark in the request).
+ */
+static void give_up(struct svm__rt *rt, struct svm__page *p, uint8_t *m, svm_failure_t f,
+		    svm_migrate_report_t *rep)
 {
-	p->busy = 0;
+	*m = 0;
+	svm__page_unclaim(rt, p);
 	p->last_failure = (uint8_t)f;
 	rep->failed_by[f]++;
 }
@@ -286,88 +323,83 @@ static bool already_there(const struct svm__page *p, int dst, unsigned flags)
 }
 
 /*
- * The pause between two retry rounds, taken without rt->lock: while it
- * lasts, every CPU fault, device fault and other call goes on (before,
- * they all waited behind it). What the pause may find changed, and how:
- * - the range may be freed (and another allocated at its place): it is
- *   looked up again by start and id; false then, and r must not be used;
- * - another migration may have used the pages' busy marks: they are put
- *   aside in mark[] before the lock goes and put back after (only the
- *   holder of rt->lock has marks on pages);
- * - the pages may have moved, been pinned, duplicated or mapped in place:
- *   the caller classifies its pages again (resume()).
- * With SVM__MIG_LOCKED, or without memory for mark[], the pause is taken
- * with the lock held, as before.
+ * Classifies page i of the request (mark m): 2 when it is at dst already
+ * (not to be evicted for this request), 1 when this call will move it
+ * (then it is in flight from here on), 0 when it stays where it is.
+ * Returns 1 when it is to move. The page is not in flight on entry.
+ */
+static size_t classify(struct svm__rt *rt, struct svm__range *r, size_t i, uint8_t *m, int dst,
+		       unsigned flags, svm_migrate_report_t *rep)
+{
+	struct svm__page *p = &r->pages[i];
+
+	*m = 0;
+	if (already_there(p, dst, flags)) {
+		rep->already++;
+		if (dst >= 0)
+			svm__lru_touch(rt, dst, p);
+		*m = 2;
+	} else if ((flags & SVM__MIG_FAULT) && stays_in_place(rt, p, dst)) {
+		rep->already++; /* advice or a known pin: served where it is */
+	} else if (p->pins && dst >= 0) {
+		give_up(rt, p, m, SVM_FAILURE_PINNED, rep);
+	} else {
+		svm__make_exclusive(rt, r, i, 1);
+		*m = 1;
+		svm__page_claim(rt, p);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The pause between two retry rounds, taken without rt->lock and with
+ * none of the request's pages in flight: while it lasts, every CPU fault,
+ * device fault and other call goes on. Afterwards the range is looked up
+ * again by start and id (false: it was freed, and r must not be used),
+ * the request's pages are waited for until none is in flight, and the
+ * pages still to move (mark 1) are classified again: they may have moved,
+ * been pinned, duplicated or mapped in place meanwhile. A page that
+ * arrived earlier (mark 2) and has left again is no longer this request's
+ * to keep. *settled gets how many of the pages still to move need no move
+ * now. With SVM__MIG_LOCKED the pause keeps the lock and the pages.
  */
 static bool pause_round(struct svm__rt *rt, struct svm__range **rp, size_t first, size_t n,
-			unsigned flags, uint64_t pause_ns, uint8_t **mark)
+			int dst, unsigned flags, uint64_t pause_ns, uint8_t *mark,
+			svm_migrate_report_t *rep, size_t *settled)
 {
 	struct svm__range *r = *rp;
 	uintptr_t start = r->start;
 	uint64_t id = r->id;
 
+	*settled = 0;
 	if (!pause_ns)
 		return true;
-	if (!(flags & SVM__MIG_LOCKED) && !*mark)
-		*mark = malloc(n);
-	if ((flags & SVM__MIG_LOCKED) || !*mark) {
+	if (flags & SVM__MIG_LOCKED) {
 		svm__retry_pause(pause_ns);
 		return true;
 	}
-	for (size_t i = 0; i < n; i++) {
-		(*mark)[i] = r->pages[first + i].busy;
-		r->pages[first + i].busy = 0;
-	}
+	for (size_t i = 0; i < n; i++) /* ours only: others may have pages here in flight */
+		if (mark[i] == 1)
+			svm__page_unclaim(rt, &r->pages[first + i]);
+	svm__settled_broadcast(rt);
 	pthread_mutex_unlock(&rt->lock);
 	svm__retry_pause(pause_ns);
 	pthread_mutex_lock(&rt->lock);
 	r = svm__range_again(rt, start, id);
 	*rp = r;
-	if (!r)
+	if (!r || !svm__wait_settled(rt, rp, first, n))
 		return false;
-	for (size_t i = 0; i < n; i++)
-		r->pages[first + i].busy = (*mark)[i];
-	return true;
-}
+	r = *rp;
+	for (size_t i = 0; i < n; i++) {
+		struct svm__page *p = &r->pages[first + i];
 
-/*
- * After a pause without the lock: the pages still to move (busy 1) are
- * classified again as at the start of the migration; a page that arrived
- * earlier (busy 2) and has left again is no longer this request's to keep.
- * Read copies or in-place copies made meanwhile end. Returns how many of
- * the pages still to move are settled now (there already, to stay in
- * place, or pinned by svm_pin).
- */
-static size_t resume(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n, int dst,
-		     unsigned flags, svm_migrate_report_t *rep)
-{
-	size_t settled = 0;
-
-	for (size_t i = first; i < first + n; i++) {
-		struct svm__page *p = &r->pages[i];
-
-		if (p->busy == 2 && p->loc != dst)
-			p->busy = 0;
-		if (p->busy != 1)
-			continue;
-		if (already_there(p, dst, flags)) {
-			rep->already++;
-			if (dst >= 0)
-				svm__lru_touch(rt, dst, p);
-			p->busy = 2;
-			settled++;
-		} else if ((flags & SVM__MIG_FAULT) && stays_in_place(rt, p, dst)) {
-			rep->already++;
-			p->busy = 0;
-			settled++;
-		} else if (p->pins && dst >= 0) {
-			give_up(p, SVM_FAILURE_PINNED, rep);
-			settled++;
-		} else {
-			svm__make_exclusive(rt, r, i, 1);
-		}
+		if (mark[i] == 2 && p->loc != dst)
+			mark[i] = 0;
+		if (mark[i] == 1)
+			*settled += !classify(rt, r, first + i, &mark[i], dst, flags, rep);
 	}
-	return settled;
+	return true;
 }
 
 /*
@@ -382,42 +414,73 @@ static size_t resume(struct svm__rt *rt, struct svm__range *r, size_t first, siz
 #define MIG_RUN_MAX 65536
 #define MIG_RUN_STACK 256
 
+/* Without memory for the marks of a large request: pieces of MIG_RUN_STACK pages. */
+static svm_result_t migrate_pieces(struct svm__rt *rt, struct svm__range *r, size_t first,
+				   size_t n, int dst, unsigned flags, svm_migrate_report_t *rep)
+{
+	uintptr_t start = r->start;
+	uint64_t id = r->id;
+	svm_result_t res = SVM_OK;
+
+	*rep = (svm_migrate_report_t){ .pages = n };
+	for (size_t i = 0; i < n; i += MIG_RUN_STACK) {
+		svm_migrate_report_t one;
+		size_t m = n - i < MIG_RUN_STACK ? n - i : MIG_RUN_STACK;
+
+		r = svm__range_again(rt, start, id);
+		res = r ? svm__migrate(rt, r, first + i, m, dst, flags, &one) :
+			  SVM_ERROR_INVALID_ARGUMENT;
+		if (res == SVM_ERROR_INVALID_ARGUMENT)
+			return res;
+		rep->moved += one.moved;
+		rep->already += one.already;
+		rep->failed += one.failed;
+		rep->retries += one.retries;
+		for (int f = 0; f < SVM_FAILURE_COUNT; f++)
+			rep->failed_by[f] += one.failed_by[f];
+	}
+	return rep->failed ? SVM_PARTIAL : SVM_OK;
+}
+
+/* Frees what svm__migrate took and says the range was freed meanwhile. */
+static svm_result_t migrate_gone(uint8_t *mark, const uint8_t *mark_stack, svm_failure_t *out,
+				 const svm_failure_t *out_stack, svm_migrate_report_t *rep)
+{
+	if (mark != mark_stack)
+		free(mark);
+	if (out != out_stack)
+		free(out);
+	rep->failed = 0;
+	for (int f = 1; f < SVM_FAILURE_COUNT; f++)
+		rep->failed += rep->failed_by[f];
+	return SVM_ERROR_INVALID_ARGUMENT;
+}
+
 svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
 			  int dst, unsigned flags, svm_migrate_report_t *rep)
 {
 	svm_migrate_report_t local = { 0 };
-	size_t todo = 0, room = SIZE_MAX, end = first + n, pinned_before = r->pinned_seen;
+	size_t todo = 0, end = first + n, pinned_before;
 	svm_failure_t out_stack[MIG_RUN_STACK], *out = out_stack;
+	uint8_t mark_stack[MIG_RUN_STACK], *mark = mark_stack; /* see classify() */
 	size_t run_max = MIG_RUN_STACK;
 	struct svm__retry st;
 	uint64_t t0 = svm__tracing ? svm__now_ns() : 0; /* for the trace only */
-	uint8_t *mark = NULL; /* busy marks put aside while a pause lets the lock go */
+	bool locked = flags & SVM__MIG_LOCKED;
 
 	if (!rep)
 		rep = &local;
 	*rep = (svm_migrate_report_t){ .pages = n };
+	if (n > MIG_RUN_STACK && !(mark = malloc(n)))
+		return migrate_pieces(rt, r, first, n, dst, flags, rep);
+	/* pages another migration has in flight are its own until it is done */
+	if (!svm__wait_settled(rt, &r, first, n))
+		return migrate_gone(mark, mark_stack, out, out_stack, rep);
+	pinned_before = r->pinned_seen;
 	svm__make_exclusive(rt, r, first, n);
 
-	/* classify: busy = 1 marks the pages this call will try to move */
-	for (size_t i = first; i < end; i++) {
-		struct svm__page *p = &r->pages[i];
-		bool there = already_there(p, dst, flags);
-
-		p->busy = 0;
-		if (there) {
-			rep->already++;
-			if (dst >= 0)
-				svm__lru_touch(rt, dst, p);
-			p->busy = 2; /* not to be evicted for this request */
-		} else if ((flags & SVM__MIG_FAULT) && stays_in_place(rt, p, dst)) {
-			rep->already++; /* advice or a known pin: served where it is */
-		} else if (p->pins && dst >= 0) {
-			give_up(p, SVM_FAILURE_PINNED, rep);
-		} else {
-			p->busy = 1;
-			todo++;
-		}
-	}
+	for (size_t i = first; i < end; i++)
+		todo += classify(rt, r, i, &mark[i - first], dst, flags, rep);
 
 	if (todo > MIG_RUN_STACK) { /* without memory: runs of MIG_RUN_STACK pages */
 		size_t want = todo < MIG_RUN_MAX ? todo : MIG_RUN_MAX;
@@ -430,13 +493,8 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 	}
 
 	/* room first: evict before any page of the request is touched */
-	if (dst >= 0 && todo) {
-		struct svm__devstate *d = &rt->dev[dst];
-
-		room = d->capacity > d->resident ? d->capacity - d->resident : 0;
-		if (todo > room)
-			room += evict(rt, dst, todo - room);
-	}
+	if (dst >= 0 && todo && todo > dev_room(rt, dst))
+		evict(rt, dst, todo - dev_room(rt, dst), r, first, n, mark, locked);
 
 	svm__retry_start(&st);
 	while (todo) {
@@ -444,28 +502,38 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 
 		for (size_t i = first; i < end;) {
 			struct svm__page *p = &r->pages[i];
-			size_t j = i + 1;
+			size_t j = i + 1, room = SIZE_MAX;
 
-			if (p->busy != 1) {
+			if (mark[i - first] != 1) {
 				i++;
 				continue;
 			}
+			if (dst >= 0) {
+				/* a move in flight elsewhere may have taken room meanwhile */
+				room = dev_room(rt, dst);
+				if (!room)
+					room = evict(rt, dst, todo, r, first, n, mark, locked) ?
+						       dev_room(rt, dst) : 0;
+			}
 			if (room == 0) { /* nothing left to evict */
-				give_up(p, SVM_FAILURE_NO_MEMORY, rep);
+				give_up(rt, p, &mark[i - first], SVM_FAILURE_NO_MEMORY, rep);
 				todo--;
 				i++;
 				continue;
 			}
-			while (j < end && j - i < run_max && j - i < room && r->pages[j].busy == 1 &&
+			while (j < end && j - i < run_max && j - i < room && mark[j - first] == 1 &&
 			       r->pages[j].loc == p->loc)
 				j++;
 			int src = p->loc;
 			uint32_t now;
-			size_t moved = timed_move(rt, page_addr(r, i), j - i, src, dst, out, &now);
 
-			SVM__STAT(rt, dst, move_attempts, j - i);
 			if (dst >= 0)
-				room -= moved;
+				rt->dev[dst].incoming += j - i;
+			timed_move(rt, page_addr(r, i), j - i, src, dst, out, &now, locked);
+
+			if (dst >= 0)
+				rt->dev[dst].incoming -= j - i;
+			SVM__STAT(rt, dst, move_attempts, j - i);
 
 			for (size_t k = i; k < j; k++) {
 				struct svm__page *q = &r->pages[k];
@@ -478,7 +546,8 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 					for (size_t e = k; e < k + m; e++) {
 						clear_pinned(r, &r->pages[e]);
 						/* arrived: not to be evicted by this request */
-						r->pages[e].busy = 2;
+						mark[e - first] = 2;
+						svm__page_unclaim(rt, &r->pages[e]);
 					}
 					rep->moved += m;
 					todo -= m;
@@ -493,21 +562,24 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 					nomem += f == SVM_FAILURE_NO_MEMORY;
 					continue;
 				}
-				give_up(q, f, rep);
+				give_up(rt, q, &mark[k - first], f, rep);
 				todo--;
 			}
+			if (!locked)
+				svm__settled_broadcast(rt);
 			i = j;
 		}
 		if (!again)
 			break;
 		uint64_t pause_ns;
+		size_t settled;
 
 		if ((flags & SVM__MIG_NOWAIT) || !svm__retry_next_round(rt, &st, &pause_ns)) {
 			/* rounds or time spent: what is left failed with its last class */
 			for (size_t i = first; i < end; i++)
-				if (r->pages[i].busy == 1)
-					give_up(&r->pages[i], (svm_failure_t)r->pages[i].last_failure,
-						rep);
+				if (mark[i - first] == 1)
+					give_up(rt, &r->pages[i], &mark[i - first],
+						(svm_failure_t)r->pages[i].last_failure, rep);
 			break;
 		}
 		rep->retries++;
@@ -516,37 +588,21 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 						.addr = page_addr(r, first), .pages = again,
 						.src = -2, .dst = (int8_t)dst,
 						.retries = (uint16_t)rep->retries });
-		size_t resident = dst >= 0 ? rt->dev[dst].resident : 0;
-
-		if (!pause_round(rt, &r, first, n, flags, pause_ns, &mark)) {
+		if (!pause_round(rt, &r, first, n, dst, flags, pause_ns, mark, rep, &settled))
 			/* freed meanwhile: nothing is left to move, or to report on */
-			free(mark);
-			if (out != out_stack)
-				free(out);
-			rep->failed = 0;
-			for (int f = 1; f < SVM_FAILURE_COUNT; f++)
-				rep->failed += rep->failed_by[f];
-			return SVM_ERROR_INVALID_ARGUMENT;
-		}
-		if (mark) { /* the lock was let go: look again */
-			todo -= resume(rt, r, first, n, dst, flags, rep);
-			if (dst >= 0 && rt->dev[dst].resident != resident) {
-				struct svm__devstate *d = &rt->dev[dst];
-
-				room = d->capacity > d->resident ? d->capacity - d->resident : 0;
-				if (todo > room)
-					room += evict(rt, dst, todo - room);
-			}
-		}
-		if (nomem && dst >= 0) /* NO_MEMORY: make room, then try again */
-			room += evict(rt, dst, nomem);
+			return migrate_gone(mark, mark_stack, out, out_stack, rep);
+		todo -= settled;
+		if (nomem && dst >= 0 && todo) /* NO_MEMORY: make room, then try again */
+			evict(rt, dst, nomem, r, first, n, mark, locked);
 	}
-	free(mark);
 	if (out != out_stack)
 		free(out);
+	for (size_t i = first; i < end; i++) /* none left but ours: each ended above */
+		if (mark[i - first] == 1)
+			svm__page_unclaim(rt, &r->pages[i]);
+	if (!locked)
+		svm__settled_broadcast(rt);
 
-	for (size_t i = first; i < end; i++)
-		r->pages[i].busy = 0;
 	for (int f = 1; f < SVM_FAILURE_COUNT; f++) {
 		rep->failed += rep->failed_by[f];
 		SVM__STAT(rt, dst, failures_by[f], rep->failed_by[f]);
@@ -571,6 +627,16 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 			  rep->failed_by[SVM_FAILURE_PINNED], rep->failed_by[SVM_FAILURE_BUSY],
 			  rep->failed_by[SVM_FAILURE_NO_MEMORY],
 			  rep->failed_by[SVM_FAILURE_UNSUPPORTED], rep->retries);
+	if (mark != mark_stack)
+		free(mark);
+	/*
+	 * Returns with no page of the request in flight, so the caller may act
+	 * on them (map in place, pin, duplicate) under the lock it holds now.
+	 * While the moves let the lock go, another migration may have put one
+	 * of them in flight: wait for it (the range may go then).
+	 */
+	if (!svm__wait_settled(rt, &r, first, n))
+		return SVM_ERROR_INVALID_ARGUMENT;
 	return rep->failed ? SVM_PARTIAL : SVM_OK;
 }
 
@@ -600,17 +666,20 @@ void svm__remote_flush_device(struct svm__rt *rt, int dev)
 
 void svm__evacuate_all(struct svm__rt *rt)
 {
+	svm__wait_all_settled(rt); /* from here on nothing moves but this */
 	for (size_t k = 0; k < rt->nranges; k++) {
 		struct svm__range *r = rt->ranges[k];
 		svm_migrate_report_t rep;
 
 		/*
 		 * A CPU fault would retry forever; here we only get one go.
-		 * The pauses keep the lock: this walks rt->ranges, and the
-		 * fork holds everything else stopped anyway.
+		 * The pauses and the moves keep the lock: this walks
+		 * rt->ranges, and the fork holds everything else stopped
+		 * anyway (no page is in flight from the wait above on).
 		 */
 		if (svm__migrate(rt, r, 0, r->npages, SVM_HOST, SVM__MIG_LOCKED, &rep) != SVM_OK)
 			svm__err("fork: %zu pages of range %#lx could not come home; the child "
 				 "will read zeros there", rep.failed, (unsigned long)r->start);
 	}
+	svm__settled_broadcast(rt); /* locked moves do not: whoever waits looks again */
 }

@@ -6,7 +6,9 @@
  * engine below for prefetch, pin and fork.
  *
  * All functions are called with rt->lock held; svm__migrate (and so
- * the fault entry points) may let go of it during a retry pause.
+ * the fault entry points) lets go of it for every move (the pages marked
+ * in flight), while it waits for pages another migration has in flight,
+ * and during a retry pause.
  */
 #ifndef SVM_POLICY_H
 #define SVM_POLICY_H
@@ -27,11 +29,15 @@
  * last_failure. BUSY pages are retried, bounded by cfg.retry_rounds.
  * Returns SVM_OK or SVM_PARTIAL.
  *
- * The pauses between retry rounds let go of rt->lock (unless
- * SVM__MIG_LOCKED): the caller must expect anything to have changed when
- * it returns. If r was freed meanwhile it returns SVM_ERROR_INVALID_ARGUMENT
- * and r (and its pages) must not be touched again; rep then holds what was
- * done before.
+ * The moves, the waits for pages in flight elsewhere and the pauses
+ * between retry rounds let go of rt->lock (the moves and pauses not with
+ * SVM__MIG_LOCKED, whose caller has made sure nothing is in flight): the
+ * caller must expect anything to have changed when it returns, except
+ * that no page of [first, first + n) is in flight then. If r was freed
+ * meanwhile it returns SVM_ERROR_INVALID_ARGUMENT and r (and its pages)
+ * must not be touched again; rep then holds what was done before. With
+ * SVM__MIG_NOWAIT there are no retry rounds, but the moves and waits
+ * still let the lock go.
  */
 svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
 			  int dst, unsigned flags, svm_migrate_report_t *rep);

@@ -10,10 +10,15 @@
  * otherwise write-protect, UFFDIO_COPY, MADV_DONTNEED, so that a write that
  * races with the copy waits instead of being lost.
  *
- * A fault-service thread reads fault messages, asks runtime/policy what to
- * do under svm__rt.lock, and wakes the faulting thread. It never installs a
- * signal handler: a thread that faults simply sleeps in the kernel until
- * the page is there.
+ * Fault-service threads (SVM_USER_FAULT_SERVERS of them) read fault
+ * messages from the one userfaultfd, ask runtime/policy what to do under
+ * svm__rt.lock, and wake the faulting threads. The moves themselves run
+ * with the lock let go, the pages marked in flight (core/rt.h), so one
+ * server moves a block while another serves a fault elsewhere; a fault
+ * on a page in flight waits for that move and is then served again. No
+ * signal handler is installed: a thread that faults simply sleeps in the
+ * kernel until the page is there, and every install (UFFDIO_MOVE, the
+ * copy path's wake after the drop, a zero fill) wakes it at once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +26,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +62,7 @@ static struct user {
 	bool have_move; /* UFFDIO_MOVE usable */
 	bool kernel_faults; /* not limited to user-mode faults */
 	bool thread_ids;    /* fault messages carry the faulting thread */
-	pthread_t thread;
-	bool thread_started;
+	int nservers; /* fault-service threads started */
 	uintptr_t heap;
 	size_t size;
 	uintptr_t view[SVM__MAX_DEVICES];
@@ -66,9 +71,23 @@ static struct user {
 	void *zeros;
 	int pagemap; /* /proc/self/pagemap, to tell pinned pages from shared ones */
 	bool probe_always; /* copy path: probe for pins before every host page copy */
-	unsigned fail_transient; /* SVM_USER_SERVICE_FAIL=transient=N: polls left to fail */
-	bool fail_fatal;         /* SVM_USER_SERVICE_FAIL=fatal: the next read fails */
+	atomic_uint fail_transient; /* SVM_USER_SERVICE_FAIL=transient=N: polls left to fail */
+	atomic_bool fail_fatal;     /* SVM_USER_SERVICE_FAIL=fatal: the next read fails */
 } U = { .uffd = -1, .stopfd = -1, .pagemap = -1 };
+
+/*
+ * One fault-service thread and what only it touches: its CPU faults whose
+ * page could not come home yet (see pending_add).
+ */
+struct server {
+	struct svm__rt *rt;
+	pthread_t thread;
+	struct pending *P;
+	size_t np, cap;
+};
+static struct server S[SVM__MAX_FAULT_SERVERS];
+/* SVM_INJECT draws from one generator; movers run in parallel now */
+static pthread_mutex_t inject_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static uintptr_t area(int loc)
 {
@@ -394,13 +413,12 @@ static bool need_pin_probe(const struct svm__rt *rt)
 /* The probe could not run: every page is taken as pinned; said once. */
 static void cannot_probe(size_t n, uintptr_t s)
 {
-	static bool said;
+	static atomic_bool said;
 
-	if (!said)
+	if (!atomic_exchange(&said, true))
 		svm__warn("cannot tell whether %zu pages at %#lx are pinned (%s); they and any "
 			  "like them stay on the host, reported PINNED", n, (unsigned long)s,
 			  U.pagemap < 0 ? "/proc/self/pagemap is not readable" : "fork failed");
-	said = true;
 }
 
 /*
@@ -645,10 +663,12 @@ static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, i
 		size_t left = 0;
 
 		memset(skip, 0, n * sizeof(*skip));
+		pthread_mutex_lock(&inject_lock);
 		for (size_t i = 0; i < n; i++) {
 			out[i] = svm__inject_draw(&rt->inject, addr + i * SVM__PAGE_SIZE, src, dst);
 			left += out[i] == SVM_FAILURE_NONE;
 		}
+		pthread_mutex_unlock(&inject_lock);
 		if (!left) {
 			/* all injected: nothing to copy, nothing to probe */
 		} else if (!protect_and_probe(s, n, true, skip)) {
@@ -668,9 +688,11 @@ static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, i
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 
+		pthread_mutex_lock(&inject_lock);
 		while (j < n && (out[j] = svm__inject_draw(&rt->inject, addr + j * SVM__PAGE_SIZE,
 							   src, dst)) == SVM_FAILURE_NONE)
 			j++;
+		pthread_mutex_unlock(&inject_lock);
 		if (j > i) {
 			moved += move_run(rt, addr + i * SVM__PAGE_SIZE, j - i, src, dst, out + i);
 			place_home(addr + i * SVM__PAGE_SIZE, j - i, src, dst);
@@ -944,12 +966,14 @@ static void user_range_unmap(struct svm__rt *rt, struct svm__range *r)
 
 /*
  * CPU faults whose page could not come home yet (svm__fault_cpu said
- * pending): the thread stays asleep in the kernel, and the service thread
- * tries again after a pause, outside the lock, doubling the pause up to
- * SVM_RETRY_BACKOFF_MAX_US, until the page is home or
- * SVM_USER_FAULT_TIMEOUT_MS has passed since the fault came in.
+ * pending): the thread stays asleep in the kernel, and the server that
+ * read the fault tries again after a pause, outside the lock, doubling the
+ * pause up to SVM_RETRY_BACKOFF_MAX_US, until the page is home or
+ * SVM_USER_FAULT_TIMEOUT_MS has passed since the fault came in. Each
+ * server keeps its own list (struct server): two servers may hold the
+ * same page, each retries it and each wakes its threads.
  */
-/* Most fault messages served under one hold of rt->lock. */
+/* Most fault messages one server reads at a time. */
 #define SERVICE_BATCH 256
 
 struct pending {
@@ -958,26 +982,24 @@ struct pending {
 	uint64_t since_ns, next_ns, pause_ns;
 	bool warned;
 };
-static struct pending *P;
-static size_t np, cap_p;
 
 /* false if there is no memory to remember it: the caller wakes the thread */
-static bool pending_add(uintptr_t a, uintptr_t h, bool write, uint64_t now,
+static bool pending_add(struct server *sv, uintptr_t a, uintptr_t h, bool write, uint64_t now,
 			const struct svm__config *cfg)
 {
-	for (size_t i = 0; i < np; i++)
-		if (P[i].a == a)
+	for (size_t i = 0; i < sv->np; i++)
+		if (sv->P[i].a == a)
 			return true; /* another thread waits on the same page */
-	if (np == cap_p) {
-		size_t cap = cap_p ? 2 * cap_p : 16;
-		struct pending *q = realloc(P, cap * sizeof(*q));
+	if (sv->np == sv->cap) {
+		size_t cap = sv->cap ? 2 * sv->cap : 16;
+		struct pending *q = realloc(sv->P, cap * sizeof(*q));
 
 		if (!q)
 			return false;
-		P = q;
-		cap_p = cap;
+		sv->P = q;
+		sv->cap = cap;
 	}
-	P[np++] = (struct pending){ .a = a, .h = h, .write = write, .since_ns = now,
+	sv->P[sv->np++] = (struct pending){ .a = a, .h = h, .write = write, .since_ns = now,
 				    .pause_ns = (uint64_t)cfg->retry_backoff_us * 1000 + 1000,
 				    .next_ns = now + (uint64_t)cfg->retry_backoff_us * 1000 + 1000 };
 	return true;
@@ -1022,12 +1044,13 @@ static int refill_dropped(struct svm__rt *rt, int loc, uintptr_t h)
  * its thread stays asleep (a CPU fault whose page is still away: it goes
  * on the pending list) or the address is not ours.
  */
-static uintptr_t serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t seen)
+static uintptr_t serve(struct server *sv, const struct uffd_msg *m, uint32_t seen)
 {
+	struct svm__rt *rt = sv->rt;
 	uintptr_t a = (uintptr_t)m->arg.pagefault.address & ~(SVM__PAGE_SIZE - 1);
 	bool wp = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP;
 	bool write = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE;
-	bool pending = false;
+	bool pending = false, moved_here = false;
 	int loc = -2, charged;
 	uint64_t t0 = svm__now_ns();
 	uint32_t tid = U.thread_ids ? m->arg.pagefault.feat.ptid : 0;
@@ -1044,19 +1067,30 @@ static uintptr_t serve(struct svm__rt *rt, const struct uffd_msg *m, uint32_t se
 	if (loc == SVM_HOST && wp)
 		charged = svm__fault_cpu_wp(rt, h, seen);
 	else if (loc == SVM_HOST) {
-		charged = svm__fault_cpu(rt, h, write, seen, false, &pending);
+		charged = svm__fault_cpu(rt, h, write, seen, false, &pending, &moved_here);
 		if (charged == SVM__FAULT_NONE && !pending)
 			charged = refill_dropped(rt, SVM_HOST, h);
 	}
 	else if (wp)
 		charged = svm__fault_device_wp(rt, loc, h, seen);
-	else if ((charged = svm__fault_device(rt, loc, h, write, seen)) == SVM__FAULT_NONE)
+	else if ((charged = svm__fault_device(rt, loc, h, write, seen, &moved_here)) ==
+		 SVM__FAULT_NONE)
 		charged = refill_dropped(rt, loc, h);
 	if (charged != SVM__FAULT_NONE)
 		svm__fault_account(rt, charged, loc == SVM_HOST, write, t0, svm__now_ns() - t0,
 				   tid, h);
-	if (pending && pending_add(a, h, write, svm__now_ns(), &rt->cfg))
+	if (pending && pending_add(sv, a, h, write, svm__now_ns(), &rt->cfg))
 		return 0; /* asleep until the page is home */
+	/*
+	 * The move that brought the page here ran after the thread faulted
+	 * and woke it (and every thread waiting on the pages it installed):
+	 * UFFDIO_MOVE wakes its destination, the copy path wakes it after
+	 * the source is dropped, the zero fill copies without DONTWAKE. A
+	 * second UFFDIO_WAKE would only cost the fault's latency a system
+	 * call (issue 18: 4 KiB fault p50).
+	 */
+	if (moved_here)
+		return 0;
 	/* resolved or not, the thread retries its access */
 	return a;
 }
@@ -1084,15 +1118,18 @@ static void wake_pages(uintptr_t *w, size_t n)
 }
 
 /*
- * Serves one batch of messages: every fault under one hold of rt->lock,
- * then the wakes after it is let go. Several threads that fault on one
- * page queue one message each: only the first is served, the others only
- * wake (and a fault on another page of a block the first one moved is
- * stale: svm__fault_* leave it alone).
+ * Serves one batch of messages under rt->lock (which the moves, and the
+ * waits for pages in flight, let go of), then the wakes after it is let
+ * go. Several threads that fault on one page queue one message each: only
+ * the first is served, the others only wake (and a fault on another page
+ * of a block the first one moved is stale: svm__fault_* leave it alone).
+ * A message for the same page may also reach another server; that one
+ * waits for the page's move and finds its fault stale.
  */
-static void serve_batch(struct svm__rt *rt, const struct uffd_msg *msgs, size_t n,
+static void serve_batch(struct server *sv, const struct uffd_msg *msgs, size_t n,
 			uint32_t seen)
 {
+	struct svm__rt *rt = sv->rt;
 	uintptr_t wake[SERVICE_BATCH];
 	size_t nwake = 0;
 
@@ -1108,7 +1145,7 @@ static void serve_batch(struct svm__rt *rt, const struct uffd_msg *msgs, size_t 
 			      !((msgs[k].arg.pagefault.address ^ m->arg.pagefault.address) &
 				~(uint64_t)(SVM__PAGE_SIZE - 1)) &&
 			      msgs[k].arg.pagefault.flags == m->arg.pagefault.flags;
-		uintptr_t a = dup ? 0 : serve(rt, m, seen);
+		uintptr_t a = dup ? 0 : serve(sv, m, seen);
 
 		if (a)
 			wake[nwake++] = a;
@@ -1118,13 +1155,14 @@ static void serve_batch(struct svm__rt *rt, const struct uffd_msg *msgs, size_t 
 }
 
 /* Tries the pending CPU faults that are due; ms until the next one, or -1. */
-static int pending_run(struct svm__rt *rt)
+static int pending_run(struct server *sv)
 {
+	struct svm__rt *rt = sv->rt;
 	uint64_t now = svm__now_ns(), next = UINT64_MAX;
 	const struct svm__config *cfg = &rt->cfg;
 
-	for (size_t i = 0; i < np;) {
-		struct pending *f = &P[i];
+	for (size_t i = 0; i < sv->np;) {
+		struct pending *f = &sv->P[i];
 		bool still = false;
 		char what[256];
 
@@ -1134,7 +1172,8 @@ static int pending_run(struct svm__rt *rt)
 			continue;
 		}
 		pthread_mutex_lock(&rt->lock);
-		svm__fault_cpu(rt, f->h, f->write, (uint32_t)atomic_load(&rt->seq), true, &still);
+		svm__fault_cpu(rt, f->h, f->write, (uint32_t)atomic_load(&rt->seq), true, &still,
+			       NULL);
 		struct svm__range *r = still ? svm__range_find(rt, f->h) : NULL;
 		svm_page_info_t info = { .location = SVM_HOST };
 
@@ -1148,7 +1187,7 @@ static int pending_run(struct svm__rt *rt)
 		now = svm__now_ns();
 		if (!still) {
 			uffd_wake(f->a, SVM__PAGE_SIZE);
-			P[i] = P[--np];
+			sv->P[i] = sv->P[--sv->np];
 			continue;
 		}
 		if (now - f->since_ns >= (uint64_t)cfg->fault_timeout_ms * 1000000ull) {
@@ -1187,14 +1226,13 @@ static int injected_errno(bool at_read)
 {
 	static const int transient[] = { EINTR, ENOMEM, EAGAIN };
 
-	if (at_read && U.fail_fatal) {
-		U.fail_fatal = false;
+	unsigned left = atomic_load(&U.fail_transient);
+
+	if (at_read && atomic_exchange(&U.fail_fatal, false))
 		return EIO;
-	}
-	if (!at_read && U.fail_transient) {
-		U.fail_transient--;
-		return transient[U.fail_transient % 3];
-	}
+	while (!at_read && left)
+		if (atomic_compare_exchange_weak(&U.fail_transient, &left, left - 1))
+			return transient[(left - 1) % 3];
 	return 0;
 }
 
@@ -1223,15 +1261,21 @@ static void service_error(const char *call, int err, unsigned *nomem)
 	service_fatal(what);
 }
 
+/*
+ * One fault-service thread. Several poll the one userfaultfd; a read hands
+ * each message to one of them (the others find the queue empty: EAGAIN),
+ * and the stop eventfd, never read, stops them all.
+ */
 static void *service_thread(void *arg)
 {
-	struct svm__rt *rt = arg;
+	struct server *sv = arg;
+	struct svm__rt *rt = sv->rt;
 	struct uffd_msg msgs[SERVICE_BATCH];
 	unsigned nomem = 0;
 
 	for (;;) {
 		struct pollfd pfd[2] = { { U.uffd, POLLIN, 0 }, { U.stopfd, POLLIN, 0 } };
-		int wait_ms = pending_run(rt), err, ready;
+		int wait_ms = pending_run(sv), err, ready;
 
 		ready = poll(pfd, 2, wait_ms);
 		err = ready < 0 ? errno : injected_errno(false);
@@ -1268,17 +1312,19 @@ static void *service_thread(void *arg)
 			if (err || got <= 0 || (size_t)got < want * sizeof(msgs[0]))
 				break;
 		}
+		if (err == EAGAIN && !n)
+			continue; /* another server took them */
 		if (err && (err != EAGAIN || !n)) {
 			service_error("read", err, &nomem);
 			if (!n)
 				continue;
 		}
 		nomem = 0;
-		serve_batch(rt, msgs, n, seen);
+		serve_batch(sv, msgs, n, seen);
 	}
-	free(P);
-	P = NULL;
-	np = cap_p = 0;
+	free(sv->P);
+	sv->P = NULL;
+	sv->np = sv->cap = 0;
 	return NULL;
 }
 
@@ -1449,9 +1495,10 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 	U.probe_always = cfg->user_pin_probe == 1 ||
 			 (cfg->user_pin_probe == 0 && !kernel_before(6, 4));
 	if (!strcmp(cfg->user_service_fail, "fatal"))
-		U.fail_fatal = true;
+		atomic_store(&U.fail_fatal, true);
 	else if (!strncmp(cfg->user_service_fail, "transient=", 10))
-		U.fail_transient = (unsigned)strtoul(cfg->user_service_fail + 10, NULL, 10);
+		atomic_store(&U.fail_transient,
+			     (unsigned)strtoul(cfg->user_service_fail + 10, NULL, 10));
 	else if (cfg->user_service_fail[0])
 		svm__warn("SVM_USER_SERVICE_FAIL=\"%s\" is not transient=N or fatal; ignored",
 			  cfg->user_service_fail);
@@ -1485,23 +1532,34 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 	rt->ndev = U.ndev;
 
 	U.stopfd = eventfd(0, EFD_CLOEXEC);
-	if (U.stopfd < 0 || pthread_create(&U.thread, NULL, service_thread, rt)) {
-		svm__err("user backend: cannot start the fault-service thread");
-		goto fail;
-	}
-	U.thread_started = true;
-	if (cfg->user_fault_cpu >= 0) {
-		cpu_set_t set;
+	if (U.stopfd < 0)
+		goto nothread;
+	for (int i = 0; i < cfg->user_fault_servers; i++) {
+		S[i] = (struct server){ .rt = rt };
+		if (pthread_create(&S[i].thread, NULL, service_thread, &S[i]))
+			break;
+		U.nservers++;
+		if (cfg->user_fault_cpu >= 0) {
+			cpu_set_t set;
 
-		CPU_ZERO(&set);
-		CPU_SET(cfg->user_fault_cpu, &set);
-		if (pthread_setaffinity_np(U.thread, sizeof(set), &set))
-			svm__warn("SVM_USER_FAULT_CPU=%d: cannot bind the fault thread there",
-				  cfg->user_fault_cpu);
+			CPU_ZERO(&set);
+			CPU_SET(cfg->user_fault_cpu, &set);
+			if (pthread_setaffinity_np(S[i].thread, sizeof(set), &set))
+				svm__warn("SVM_USER_FAULT_CPU=%d: cannot bind the fault thread there",
+					  cfg->user_fault_cpu);
+		}
 	}
+	if (!U.nservers)
+		goto nothread;
+	if (U.nservers < cfg->user_fault_servers)
+		svm__warn("user backend: %d of %d fault-service threads started",
+			  U.nservers, cfg->user_fault_servers);
 	*heap = U.heap;
 	*heap_size = U.size;
 	return SVM_OK;
+nothread:
+	svm__err("user backend: cannot start the fault-service thread");
+	goto fail;
 nomem:
 	svm__err("user backend: cannot reserve %zu bytes of address space per mapping "
 		 "(SVM_HEAP_SIZE)", U.size);
@@ -1514,12 +1572,13 @@ fail:
 
 static void user_fini(struct svm__rt *rt)
 {
-	if (U.thread_started) {
+	if (U.nservers) {
 		uint64_t one = 1;
 
 		if (write(U.stopfd, &one, sizeof(one)) != sizeof(one))
 			svm__err("fault service: cannot signal stop: %s", strerror(errno));
-		pthread_join(U.thread, NULL);
+		for (int i = 0; i < U.nservers; i++)
+			pthread_join(S[i].thread, NULL);
 	}
 	for (int d = 0; d < SVM__MAX_DEVICES; d++) {
 		if (U.view[d])
