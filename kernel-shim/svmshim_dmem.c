@@ -544,6 +544,9 @@ static void svm_page_free(struct page *page)
 
 	ClearPageDirty(page);	/* set when filled for a writer */
 	spin_lock(&sdev->lock);
+	if (m->owner && (m->state == SVM_DPAGE_USED ||
+			 m->state == SVM_DPAGE_EVICTING))
+		svm_dens_add(m->owner, m->addr, sdev->index, -1);
 	m->owner = NULL;
 	if (m->state == SVM_DPAGE_USED || m->state == SVM_DPAGE_EVICTING) {
 		mm = m->mm;
@@ -1069,6 +1072,7 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 		}
 		n_want = need;
 	}
+	svm_dens_prepare(m->sf, start, end);
 	nres = svm_reserve(sdev, m->pages, n_want, m->gen,
 			   !(m->flags & SVMSHIM_MIGRATE_NO_EVICT),
 			   &m->args->evicted);
@@ -1138,6 +1142,7 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 		svm_page_used(sdev, dm, vma->vm_mm);
 		dm->owner = m->sf;
 		dm->addr = start + (i << PAGE_SHIFT);
+		svm_dens_add(m->sf, dm->addr, sdev->index, 1);
 		dm->gen = m->gen;
 		list_add_tail(&dm->link, &sdev->lru);
 	}
@@ -1587,6 +1592,52 @@ u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 	svm_mig_events(&m, start, SVMSHIM_EVENT_BY_FAULT, ktime_get_ns() - t0);
 	svm_mig_free(&m);
 	return cls;
+}
+
+/*
+ * The density prefetcher's move of [start, end) (inside one VMA and one
+ * 2 MiB piece; mmap_lock held for read) to the view's device: one pass,
+ * no drain, no retry, never evicting; pages on another device stay. A bet,
+ * so what fails makes no FAILURE event. Returns the pages moved; *full is
+ * set when the device had no room for some.
+ */
+unsigned long svm_fault_prefetch(struct svm_view *v, struct vm_area_struct *vma,
+				 unsigned long start, unsigned long end,
+				 bool *full)
+{
+	unsigned long i, n = (end - start) >> PAGE_SHIFT;
+	struct drm_svmshim_migrate a = {
+		.start = start,
+		.length = end - start,
+		.dest = v->sdev->index,
+		.flags = SVMSHIM_MIGRATE_NO_EVICT,
+	};
+	struct svm_mig m = {
+		.shim = v->sf->shim,
+		.sf = v->sf,
+		.mni = &v->heap_mni,
+		.sdev = v->sdev,
+		.args = &a,
+		.batch = n,
+		.flags = SVMSHIM_MIGRATE_NO_EVICT,
+	};
+	unsigned long moved = 0;
+
+	*full = false;
+	if (!svm_vma_supported(vma, true))
+		return 0;
+	spin_lock(&v->sdev->lock);
+	m.gen = ++v->sdev->gen;
+	spin_unlock(&v->sdev->lock);
+	if (!svm_mig_alloc(&m)) {
+		svm_batch_to_dev(&m, vma, start, end, m.res, NULL);
+		for (i = 0; i < n; i++) {
+			moved += m.res[i] == R_MOVED;
+			*full |= m.res[i] == SVMSHIM_FAIL_NO_MEMORY;
+		}
+	}
+	svm_mig_free(&m);
+	return moved;
 }
 
 int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)

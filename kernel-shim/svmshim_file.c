@@ -209,6 +209,10 @@ int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
 		fresh->a.backoff_us = args->fault_backoff_us;
 		fresh->a.backoff_max_us = args->fault_backoff_max_us;
 	}
+	if (args->flags & SVMSHIM_ATTR_PREFETCH_DENSITY) {
+		fresh->a.prefetch_pct = args->prefetch_threshold;
+		fresh->a.prefetch_max = args->prefetch_max;
+	}
 
 	spin_lock(&sf->attr_lock);
 	if (sf->nr_attrs + 2 > SVM_MAX_ATTRS) {
@@ -252,6 +256,63 @@ int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
 	return 0;
 }
 
+/* ---- density counts ------------------------------------------------------ */
+
+/*
+ * Entries for the 2 MiB pieces of [start, end), before pages move there
+ * (nothing locked; may sleep). A file at SVM_MAX_DENS entries counts no
+ * new piece: its pages read as absent, so the prefetcher brings less,
+ * never wrong data.
+ */
+void svm_dens_prepare(struct svm_file *sf, unsigned long start,
+		      unsigned long end)
+{
+	unsigned long i;
+	struct svm_dens *d;
+
+	for (i = start >> SVM_DENS_SHIFT; i <= (end - 1) >> SVM_DENS_SHIFT; i++) {
+		if (xa_load(&sf->dens, i))
+			continue;
+		if (atomic_inc_return(&sf->nr_dens) > SVM_MAX_DENS) {
+			atomic_dec(&sf->nr_dens);
+			return;
+		}
+		d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
+		if (!d || xa_insert(&sf->dens, i, d, GFP_KERNEL_ACCOUNT)) {
+			/* No memory, or another move made it meanwhile. */
+			kfree(d);
+			atomic_dec(&sf->nr_dens);
+		}
+	}
+}
+
+/*
+ * A page this file moved to device @dev arrived at @addr (+1) or left
+ * (-1); under that device's lock (any context: a lookup only).
+ */
+void svm_dens_add(struct svm_file *sf, unsigned long addr, unsigned int dev,
+		  int delta)
+{
+	struct svm_dens *d = xa_load(&sf->dens, addr >> SVM_DENS_SHIFT);
+	u32 n;
+
+	if (!d)
+		return;
+	n = d->n[dev];
+	if (delta < 0 && !n)
+		return;		/* counted before its entry existed */
+	WRITE_ONCE(d->n[dev], n + delta);
+}
+
+/* Pages of @dev in the 2 MiB piece holding @addr (a racy read: a hint). */
+unsigned long svm_dens_get(struct svm_file *sf, unsigned long addr,
+			   unsigned int dev)
+{
+	struct svm_dens *d = xa_load(&sf->dens, addr >> SVM_DENS_SHIFT);
+
+	return d ? min_t(unsigned long, READ_ONCE(d->n[dev]), SVM_DENS_PAGES) : 0;
+}
+
 /* ---- per file ------------------------------------------------------------ */
 
 int svm_file_view_init(struct svm_file *sf)
@@ -259,6 +320,8 @@ int svm_file_view_init(struct svm_file *sf)
 	sf->attrs = RB_ROOT;
 	spin_lock_init(&sf->attr_lock);
 	spin_lock_init(&sf->events.lock);
+	xa_init(&sf->dens);
+	atomic_set(&sf->nr_dens, 0);
 	sf->events.ev = kvcalloc(SVMSHIM_EVENT_RING, sizeof(*sf->events.ev),
 				 GFP_KERNEL_ACCOUNT);
 	if (!sf->events.ev)
@@ -270,9 +333,15 @@ int svm_file_view_init(struct svm_file *sf)
 void svm_file_view_fini(struct svm_file *sf)
 {
 	struct svm_attr_node *an, *tmp;
+	struct svm_dens *d;
+	unsigned long i;
 
 	rbtree_postorder_for_each_entry_safe(an, tmp, &sf->attrs, rb)
 		kfree(an);
 	sf->attrs = RB_ROOT;
 	kvfree(sf->events.ev);
+	/* No device page names this file as its owner any more. */
+	xa_for_each(&sf->dens, i, d)
+		kfree(d);
+	xa_destroy(&sf->dens);
 }

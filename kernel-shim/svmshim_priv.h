@@ -129,6 +129,8 @@ struct svm_attr {
 	u32 budget_us;			/* fault retry budget */
 	u32 backoff_us;			/* first pause between rounds */
 	u32 backoff_max_us;		/* cap of the doubling pause */
+	u32 prefetch_pct;		/* density threshold, 0: no prefetch */
+	u32 prefetch_max;		/* bytes, a power of two */
 };
 
 /* The shim's retry pauses where the caller gives none (uAPI BACKOFF). */
@@ -205,6 +207,23 @@ struct svm_file {
 	struct rb_root attrs;		/* a lookup is O(log nr_attrs) */
 	unsigned long nr_attrs;
 	struct svm_events events;
+	/*
+	 * Density counts: per 2 MiB of the address space (index addr >>
+	 * SVM_DENS_SHIFT), a struct svm_dens of how many pages this file moved
+	 * to each device are there now. Entries are made before a move to a
+	 * device (svm_dens_prepare(), accounted, at most SVM_MAX_DENS), kept
+	 * until the file is closed; counts change under the device's lock.
+	 */
+	struct xarray dens;
+	atomic_t nr_dens;
+};
+
+#define SVM_DENS_SHIFT		21
+#define SVM_DENS_PAGES		(1UL << (SVM_DENS_SHIFT - PAGE_SHIFT))
+#define SVM_MAX_DENS		65536	/* 128 GiB of counted address space */
+
+struct svm_dens {
+	u32 n[SVMSHIM_MAX_DEVICES];	/* pages on device d; its lock */
 };
 
 /* Fault injection, set through the inject_* module parameters. */
@@ -274,6 +293,10 @@ void svm_file_evict(struct svm_file *sf);
 u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 		     unsigned long start, unsigned long end, unsigned long addr,
 		     const struct svm_attr *a);
+unsigned long svm_fault_prefetch(struct svm_view *v,
+				 struct vm_area_struct *vma,
+				 unsigned long start, unsigned long end,
+				 bool *full);
 
 /*
  * svmshim_file.c: attributes and events. Called by the two files below,
@@ -285,6 +308,12 @@ int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args);
 void svm_attr_get(struct svm_file *sf, unsigned long addr, struct svm_attr *out);
 bool svm_attr_prefers(struct svm_file *sf, unsigned long addr, unsigned int dev);
 int svm_events_read(struct svm_file *sf, struct drm_svmshim_events *args);
+void svm_dens_prepare(struct svm_file *sf, unsigned long start,
+		      unsigned long end);
+void svm_dens_add(struct svm_file *sf, unsigned long addr, unsigned int dev,
+		  int delta);
+unsigned long svm_dens_get(struct svm_file *sf, unsigned long addr,
+			   unsigned int dev);
 void svm_event(struct svm_file *sf, u16 type, u16 class, s32 device,
 	       unsigned long addr, u64 pages, u32 flags, u64 duration_ns);
 

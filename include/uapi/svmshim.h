@@ -18,6 +18,11 @@
  * Version 3: the caller's retry pauses (MIGRATE_BACKOFF, ATTR_FAULT_BACKOFF)
  *            and the retry rounds run (MIGRATE @rounds), in fields that were
  *            reserved; CPU faults report injected failures (EVENT_FAILURE).
+ * Version 4: the density prefetcher of device faults (ATTR_PREFETCH_DENSITY,
+ *            SET_ATTR @prefetch_threshold and @prefetch_max in the word that
+ *            was reserved: a caller passing 0 there keeps the granule-only
+ *            behaviour), and MIGRATE events of what it brought
+ *            (EVENT_PREFETCH).
  * Ioctl numbers 0x07..0x1f are reserved.
  */
 #ifndef _UAPI_SVMSHIM_H_
@@ -43,7 +48,7 @@ extern "C" {
 #endif
 
 #define SVMSHIM_DRIVER_NAME	"svmshim"
-#define SVMSHIM_UAPI_VERSION	3
+#define SVMSHIM_UAPI_VERSION	4
 
 /* Locations (SNAPSHOT, MIGRATE destination). Device d is d >= 0. */
 #define SVMSHIM_LOC_HOST	(-1)	/* host (system) memory */
@@ -240,12 +245,25 @@ struct drm_svmshim_snapshot {
  * FAULT_BACKOFF (version 3): a device fault's retry pauses are
  * @fault_backoff_us doubling up to @fault_backoff_max_us (like MIGRATE's
  * BACKOFF); without it those fields must be 0 and the shim's apply.
+ * PREFETCH_DENSITY (version 4): a device fault that moved its granule
+ * looks at the aligned power-of-two regions around it, from twice the
+ * granule up to @prefetch_max bytes (a power of two from twice the page
+ * size to SVMSHIM_MAX_PREFETCH), cut to the attribute range, the heap
+ * VMA and the view, and picks the largest in which more than
+ * @prefetch_threshold percent (1..100) of the pages are on the faulting
+ * device (the granule counted as there). The rest of that region moves
+ * too, after the granule, never evicting and without retries, and is
+ * mapped into the view; a MIGRATE event with SVMSHIM_EVENT_PREFETCH says
+ * what came. Without the flag both fields must be 0.
  */
 #define SVMSHIM_ATTR_READ_MOSTLY	(1u << 0)
 #define SVMSHIM_ATTR_FAULT_BACKOFF	(1u << 1)
+#define SVMSHIM_ATTR_PREFETCH_DENSITY	(1u << 2)
 #define SVMSHIM_ATTR_FLAGS		(SVMSHIM_ATTR_READ_MOSTLY | \
-					 SVMSHIM_ATTR_FAULT_BACKOFF)
+					 SVMSHIM_ATTR_FAULT_BACKOFF | \
+					 SVMSHIM_ATTR_PREFETCH_DENSITY)
 #define SVMSHIM_MAX_GRANULARITY		(2u << 20)
+#define SVMSHIM_MAX_PREFETCH		(1u << 30)
 
 struct drm_svmshim_attr {
 	__u64 start;		/* in: page aligned */
@@ -263,7 +281,8 @@ struct drm_svmshim_attr {
 	__u32 fault_budget_us;
 	__u32 fault_backoff_us;	/* in: FAULT_BACKOFF: first pause */
 	__u32 fault_backoff_max_us; /* in: FAULT_BACKOFF: longest pause */
-	__u64 reserved;		/* in: 0 */
+	__u32 prefetch_threshold; /* in: PREFETCH_DENSITY: percent, 1..100 */
+	__u32 prefetch_max;	/* in: PREFETCH_DENSITY: largest region, bytes */
 };
 
 /*
@@ -293,6 +312,11 @@ struct drm_svmshim_attr {
  * home yet (version 3: injected; the access faults again).
  */
 #define SVMSHIM_EVENT_BY_FAULT	(1u << 1)
+/*
+ * MIGRATE (version 4, with BY_FAULT): pages the density prefetcher brought
+ * along with a device fault's granule (PREFETCH_DENSITY).
+ */
+#define SVMSHIM_EVENT_PREFETCH	(1u << 2)
 
 struct drm_svmshim_event {
 	__u64 time_ns;		/* CLOCK_MONOTONIC when it ended */

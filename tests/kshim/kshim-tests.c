@@ -1419,6 +1419,7 @@ struct evsum {
 	long pages[8];			/* pages by type */
 	long by_class[8][8];		/* [type][class] events */
 	long fail_pages[SVMSHIM_FAIL_COUNT];
+	long pf_pages;			/* MIGRATE pages of the prefetcher */
 };
 
 /* Drain this file's event ring into a summary. */
@@ -1438,6 +1439,9 @@ static int ev_sum(struct evsum *e)
 
 			e->n[t]++;
 			e->pages[t] += ev[i].pages;
+			if (t == SVMSHIM_EVENT_MIGRATE &&
+			    (ev[i].flags & SVMSHIM_EVENT_PREFETCH))
+				e->pf_pages += ev[i].pages;
 			e->by_class[t][ev[i].class < 8 ? ev[i].class : 7]++;
 			if (t == SVMSHIM_EVENT_FAILURE &&
 			    ev[i].class < SVMSHIM_FAIL_COUNT)
@@ -1458,6 +1462,19 @@ static int attr_backoff(void *p, size_t len, unsigned int flags,
 	a.fault_budget_us = 10000;
 	a.fault_backoff_us = first_us;
 	a.fault_backoff_max_us = max_us;
+	return ioctl(fd, DRM_IOCTL_SVMSHIM_SET_ATTR, &a) ? -errno : 0;
+}
+
+/* SET_ATTR with granularity @g and the density prefetcher (@flags). */
+static int attr_density(void *p, size_t len, unsigned int flags,
+			unsigned int g, unsigned int thr, unsigned int max)
+{
+	struct drm_svmshim_attr a;
+
+	kshim_attr_init(&a, p, len, flags, SVMSHIM_LOC_NONE);
+	a.granularity = g;
+	a.prefetch_threshold = thr;
+	a.prefetch_max = max;
 	return ioctl(fd, DRM_IOCTL_SVMSHIM_SET_ATTR, &a) ? -errno : 0;
 }
 
@@ -1520,6 +1537,26 @@ static int t_view_args(void)
 	      "fault backoff above the maximum");
 	CHECK(attr_backoff(heap, len, SVMSHIM_ATTR_FAULT_BACKOFF, 0, 0) == 0,
 	      "fault backoff 0 (no pause)");
+	/* The density prefetcher's fields (version 4). */
+	CHECK(attr_density(heap, len, 0, 0, 51, 0) == -EINVAL,
+	      "prefetch threshold without its flag");
+	CHECK(attr_density(heap, len, 0, 0, 0, 2 * MiB) == -EINVAL,
+	      "prefetch maximum without its flag");
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, 0, 0,
+			   2 * MiB) == -EINVAL, "prefetch threshold 0");
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, 0, 101,
+			   2 * MiB) == -EINVAL, "prefetch threshold 101");
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, 0, 51,
+			   3 * MiB) == -EINVAL, "prefetch maximum not a power of two");
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, 0, 51,
+			   KPAGE) == -EINVAL, "prefetch maximum one page");
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, 0, 51,
+			   0) == -EINVAL, "prefetch maximum 0");
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, 0, 51,
+			   SVMSHIM_MAX_PREFETCH * 2u) == -EINVAL,
+	      "prefetch maximum above the bound");
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, KPAGE, 100,
+			   SVMSHIM_MAX_PREFETCH) == 0, "good prefetch attributes");
 	CHECK(kshim_events(fd, NULL, 0, NULL) == -EINVAL, "events without buffer");
 	munmap(heap, len);
 	return 0;
@@ -1574,6 +1611,90 @@ static int t_view_migrate(void)
 	      e.n[SVMSHIM_EVENT_CPU_FAULT]);
 	CHECK(e.n[SVMSHIM_EVENT_DEVICE_FAULT] == 0, "device faults %ld",
 	      e.n[SVMSHIM_EVENT_DEVICE_FAULT]);
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/*
+ * The density prefetcher (SET_ATTR PREFETCH_DENSITY): one thread reading
+ * a buffer through the view in order takes a few faults per doubling of
+ * what it read, not one per page, and every page arrives once, as a
+ * fault's or the prefetcher's; a lone touch per 2 MiB moves its page
+ * alone; without the flag (a version 3 caller) faults move granules and
+ * nothing more.
+ */
+static int t_view_prefetch(void)
+{
+	size_t len = 8 * MiB, n = len / KPAGE, i, stride = 2 * MiB / KPAGE;
+	char *heap = map_anon(len), *v;
+	long faults, bad;
+	struct evsum e;
+
+	CHECK(heap, "mmap");
+	madvise(heap, len, MADV_NOHUGEPAGE);
+	vfill(heap, len, 0x61);
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view: %s", strerror(errno));
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, KPAGE, 51,
+			   64 * MiB) == 0, "attr: %s", strerror(errno));
+	ev_sum(&e);
+
+	/* A stream. */
+	bad = vcheck(v, len, 0x61);
+	CHECK(bad < 0, "device read wrong data at word %ld", bad);
+	CHECK(ev_sum(&e) == 0, "events");
+	faults = e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED];
+	CHECK(count_at(heap, len, 0) == (long)n, "on device 0: %ld of %zu",
+	      count_at(heap, len, 0), n);
+	CHECK(e.pages[SVMSHIM_EVENT_MIGRATE] == (long)n, "moved %ld of %zu",
+	      e.pages[SVMSHIM_EVENT_MIGRATE], n);
+	CHECK(faults + e.pf_pages == (long)n,
+	      "%ld migrating faults + %ld prefetched != %zu pages", faults,
+	      e.pf_pages, n);
+	CHECK(faults <= (long)(n / 16), "%ld migrating faults for %zu pages",
+	      faults, n);
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_IN_PLACE] == 0,
+	      "%ld faults served in place",
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_IN_PLACE]);
+	printf("INFO: view_prefetch: stream of %zu pages: %ld device faults (%ld moving), %ld prefetched\n",
+	       n, e.n[SVMSHIM_EVENT_DEVICE_FAULT], faults, e.pf_pages);
+	/* Home again by CPU faults, every byte right. */
+	bad = vcheck(heap, len, 0x61);
+	CHECK(bad < 0, "host read wrong data at word %ld", bad);
+	CHECK(count_at(heap, len, SVMSHIM_LOC_HOST) == (long)n, "not home");
+	ev_sum(&e);
+
+	/* One touch per 2 MiB: one page each, nothing along. */
+	for (i = 0; i < n; i += stride) {
+		volatile uint64_t *w = (volatile uint64_t *)(v + i * KPAGE);
+
+		CHECK(*w == ((i * KPAGE / 8) ^ 0x61), "sparse read of page %zu", i);
+	}
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED] ==
+	      (long)(n / stride), "sparse: %ld migrating faults for %zu touches",
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED],
+	      n / stride);
+	CHECK(e.pf_pages == 0, "sparse: %ld pages prefetched", e.pf_pages);
+	CHECK(count_at(heap, len, 0) == (long)(n / stride),
+	      "sparse: %ld pages on device 0 for %zu touches",
+	      count_at(heap, len, 0), n / stride);
+	bad = vcheck(heap, len, 0x61);
+	CHECK(bad < 0, "host read wrong data at word %ld", bad);
+	ev_sum(&e);
+
+	/* Without the flag: 64 KiB granules and nothing more. */
+	CHECK(attr_density(heap, len, 0, 64 * 1024, 0, 0) == 0, "attr v3");
+	bad = vcheck(v, len, 0x61);
+	CHECK(bad < 0, "device read wrong data at word %ld", bad);
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.pf_pages == 0, "granules: %ld pages prefetched", e.pf_pages);
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED] >=
+	      (long)(len / (64 * 1024)),
+	      "granules: %ld migrating faults for %zu granules",
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED],
+	      len / (64 * 1024));
 	munmap(v, len);
 	munmap(heap, len);
 	return 0;
@@ -4267,6 +4388,7 @@ static const struct test tests[] = {
 	{ "inject_kill", t_inject_kill },
 	{ "view_args", t_view_args },
 	{ "view_migrate", t_view_migrate },
+	{ "view_prefetch", t_view_prefetch },
 	{ "view_pingpong", t_view_pingpong },
 	{ "view_in_place", t_view_in_place },
 	{ "view_pinned", t_view_pinned },

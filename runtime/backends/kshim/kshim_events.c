@@ -147,6 +147,16 @@ static void apply(struct svm__rt *rt, const struct drm_svmshim_event *ev)
 		else
 			SVM__STAT(rt, -1, move_ns_to_host, ev->duration_ns);
 		note_run(rt, ev->addr, ev->pages, SVM_HOST, dev >= 0 ? dev : SVM_HOST, now);
+		if (ev->flags & SVMSHIM_EVENT_PREFETCH) {
+			/*
+			 * The shim's density prefetcher: the pages need not be
+			 * contiguous from addr (only those that moved came).
+			 */
+			SVM__STAT(rt, dev, prefetched_pages, ev->pages);
+			svm__trace_pages(SVM__EV_DENSITY, ev->addr, ev->pages, SVM_HOST,
+					 dev >= 0 ? dev : SVM_HOST, ev->pages);
+			break;
+		}
 		svm__trace((struct svm__event){ .type = SVM__EV_MIGRATE, .ts_ns = t0,
 						.dur_ns = ev->duration_ns, .addr = ev->addr,
 						.pages = ev->pages, .src = -2,
