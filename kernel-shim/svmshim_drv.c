@@ -421,6 +421,13 @@ static int svmshim_ioctl_set_attr(struct drm_device *drm, void *data,
 	    a->prefetch_max < 2 * PAGE_SIZE ||
 	    a->prefetch_max > SVMSHIM_MAX_PREFETCH)
 		return -EINVAL;
+	if (a->pad || (!(a->flags & SVMSHIM_ATTR_THRASH) ?
+	    a->thrash_window_us || a->thrash_threshold || a->thrash_hold_ms :
+	    a->thrash_window_us > SVMSHIM_MAX_THRASH_WINDOW_US ||
+	    !a->thrash_threshold ||
+	    a->thrash_threshold > SVMSHIM_MAX_THRASH_THRESHOLD ||
+	    !a->thrash_hold_ms || a->thrash_hold_ms > SVMSHIM_MAX_THRASH_HOLD_MS))
+		return -EINVAL;
 	if (!svm_backoff_ok(a->flags & SVMSHIM_ATTR_FAULT_BACKOFF,
 			    a->fault_backoff_us, a->fault_backoff_max_us))
 		return -EINVAL;

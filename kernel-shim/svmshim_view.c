@@ -1041,6 +1041,7 @@ static bool svm_dens_walk(struct svm_view *v, struct svm_dens_walk *w,
 static unsigned long svm_prefetch_piece(struct svm_view *v,
 					struct vm_area_struct *vma,
 					struct vm_area_struct *hvma,
+					const struct svm_attr *a,
 					unsigned long s, unsigned long e,
 					bool *full)
 {
@@ -1053,7 +1054,7 @@ static unsigned long svm_prefetch_piece(struct svm_view *v,
 	if (svm_inflight_enter(shim, v->mm, s, e, &slot, false))
 		return 0;
 	svm_views_prepare(v->sf, v->mm, s, e, true, true);
-	moved = svm_fault_prefetch(v, hvma, s, e, full);
+	moved = svm_fault_prefetch(v, hvma, s, e, a, full);
 	if (slot)
 		svm_inflight_exit(shim, slot);
 	if (moved)
@@ -1070,6 +1071,7 @@ static unsigned long svm_prefetch_piece(struct svm_view *v,
 static unsigned long svm_prefetch_runs(struct svm_view *v,
 				       struct vm_area_struct *vma,
 				       struct vm_area_struct *hvma,
+				       const struct svm_attr *a,
 				       const struct svm_dens_walk *w,
 				       unsigned long lo, unsigned long hi,
 				       unsigned long p, unsigned long q,
@@ -1084,7 +1086,7 @@ static unsigned long svm_prefetch_runs(struct svm_view *v,
 
 		if (svm_dens_get(w->sf, b, w->dev) >= (bh - bl) >> PAGE_SHIFT)
 			return 0;
-		return svm_prefetch_piece(v, vma, hvma, p, q, full);
+		return svm_prefetch_piece(v, vma, hvma, a, p, q, full);
 	}
 	end = (q - b) >> PAGE_SHIFT;
 	for (i = (p - b) >> PAGE_SHIFT; i < end && !*full; i = j) {
@@ -1092,7 +1094,8 @@ static unsigned long svm_prefetch_runs(struct svm_view *v,
 		if (i >= end)
 			break;
 		j = find_next_bit(w->on, end, i);
-		moved += svm_prefetch_piece(v, vma, hvma, b + (i << PAGE_SHIFT),
+		moved += svm_prefetch_piece(v, vma, hvma, a,
+					    b + (i << PAGE_SHIFT),
 					    b + (j << PAGE_SHIFT), full);
 	}
 	return moved;
@@ -1132,11 +1135,13 @@ static void svm_view_prefetch(struct svm_view *v, struct vm_area_struct *vma,
 	svm_dens_pick(w, a, gs, ge, lo, hi, &rs, &re);
 	for (p = ge; p < re && !full && !fatal_signal_pending(current); p = q) {
 		q = min((p & ~(piece - 1)) + piece, re);
-		moved += svm_prefetch_runs(v, vma, hvma, w, lo, hi, p, q, &full);
+		moved += svm_prefetch_runs(v, vma, hvma, a, w, lo, hi, p, q,
+					   &full);
 	}
 	for (q = gs; q > rs && !full && !fatal_signal_pending(current); q = p) {
 		p = max((q - 1) & ~(piece - 1), rs);
-		moved += svm_prefetch_runs(v, vma, hvma, w, lo, hi, p, q, &full);
+		moved += svm_prefetch_runs(v, vma, hvma, a, w, lo, hi, p, q,
+					   &full);
 	}
 	kfree(w);
 	if (moved)
@@ -1211,6 +1216,9 @@ static vm_fault_t svm_view_resolve(struct vm_fault *vmf, bool write)
 		} else if (a.preferred == SVMSHIM_LOC_HOST ||
 			   (a.accessed_by & BIT(dev))) {
 			how = SVMSHIM_FAULT_IN_PLACE;
+		} else if (a.thrash_threshold &&
+			   svm_thrash_held(v->sf, haddr, dev, t0)) {
+			how = SVMSHIM_FAULT_HELD;	/* served in place */
 		} else {
 			how = svm_view_fault_migrate(v, vma, hvma, gs, ge, haddr,
 						     &a, &loc);

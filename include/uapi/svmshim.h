@@ -22,7 +22,10 @@
  *            SET_ATTR @prefetch_threshold and @prefetch_max in the word that
  *            was reserved: a caller passing 0 there keeps the granule-only
  *            behaviour), and MIGRATE events of what it brought
- *            (EVENT_PREFETCH).
+ *            (EVENT_PREFETCH); thrashing holds (ATTR_THRASH, in words
+ *            added at the end of struct drm_svmshim_attr: the ioctl number
+ *            carries its size, and DRM gives a caller with the version 3
+ *            size zeros there), EVENT_HOLD and FAULT_HELD.
  * Ioctl numbers 0x07..0x1f are reserved.
  */
 #ifndef _UAPI_SVMSHIM_H_
@@ -255,15 +258,36 @@ struct drm_svmshim_snapshot {
  * too, after the granule, never evicting and without retries, and is
  * mapped into the view; a MIGRATE event with SVMSHIM_EVENT_PREFETCH says
  * what came. Without the flag both fields must be 0.
+ * THRASH (version 4): a page that a fault moves (a device fault or its
+ * prefetch to the device, a CPU fault home) within @thrash_window_us of
+ * its last such move is fought over (a thrash event); after
+ * @thrash_threshold (1..15) events in a row it is put on hold for
+ * @thrash_hold_ms (1..SVMSHIM_MAX_THRASH_HOLD_MS): device faults map its
+ * host page in place (DEVICE_FAULT class FAULT_HELD) instead of moving
+ * it; a CPU fault still takes it home. When the hold has run out the next
+ * device fault may move it again; if that page is fought over again at
+ * once (its second move after the hold is a thrash event) it is held
+ * again, for twice as long as the last time (at most 32 times). EVENT_HOLD
+ * says when pages are held (class 0) and when a hold ran out (class 1).
+ * The shim remembers pages on the host in a table of SVMSHIM_THRASH_SLOTS
+ * entries per file, by page index modulo its size (contiguous memory up to
+ * that many pages never shares an entry; other pages may forget their
+ * history). Without the flag the three fields must be 0.
  */
 #define SVMSHIM_ATTR_READ_MOSTLY	(1u << 0)
 #define SVMSHIM_ATTR_FAULT_BACKOFF	(1u << 1)
 #define SVMSHIM_ATTR_PREFETCH_DENSITY	(1u << 2)
+#define SVMSHIM_ATTR_THRASH		(1u << 3)
 #define SVMSHIM_ATTR_FLAGS		(SVMSHIM_ATTR_READ_MOSTLY | \
 					 SVMSHIM_ATTR_FAULT_BACKOFF | \
-					 SVMSHIM_ATTR_PREFETCH_DENSITY)
+					 SVMSHIM_ATTR_PREFETCH_DENSITY | \
+					 SVMSHIM_ATTR_THRASH)
 #define SVMSHIM_MAX_GRANULARITY		(2u << 20)
 #define SVMSHIM_MAX_PREFETCH		(1u << 30)
+#define SVMSHIM_MAX_THRASH_WINDOW_US	10000000
+#define SVMSHIM_MAX_THRASH_THRESHOLD	15
+#define SVMSHIM_MAX_THRASH_HOLD_MS	3600000
+#define SVMSHIM_THRASH_SLOTS		8192
 
 struct drm_svmshim_attr {
 	__u64 start;		/* in: page aligned */
@@ -283,6 +307,11 @@ struct drm_svmshim_attr {
 	__u32 fault_backoff_max_us; /* in: FAULT_BACKOFF: longest pause */
 	__u32 prefetch_threshold; /* in: PREFETCH_DENSITY: percent, 1..100 */
 	__u32 prefetch_max;	/* in: PREFETCH_DENSITY: largest region, bytes */
+	/* version 4, larger struct: */
+	__u32 thrash_window_us;	/* in: THRASH: <= SVMSHIM_MAX_THRASH_WINDOW_US */
+	__u32 thrash_threshold;	/* in: THRASH: events in a row that hold */
+	__u32 thrash_hold_ms;	/* in: THRASH: first hold */
+	__u32 pad;		/* in: 0 */
 };
 
 /*
@@ -298,12 +327,15 @@ struct drm_svmshim_attr {
 #define SVMSHIM_EVENT_MIGRATE		3 /* pages moved (MIGRATE or fault) */
 #define SVMSHIM_EVENT_FAILURE		4 /* pages that did not move, one class */
 #define SVMSHIM_EVENT_EVICT		5 /* pages evicted from @device */
+/* version 4: thrashing holds; class 0: pages put on hold, 1: a hold ran out */
+#define SVMSHIM_EVENT_HOLD		6
 
 /* DEVICE_FAULT: how it was resolved (in @class). */
 #define SVMSHIM_FAULT_RESIDENT	0 /* already on the device: mapped */
 #define SVMSHIM_FAULT_MIGRATED	1 /* moved to the device, then mapped */
 #define SVMSHIM_FAULT_IN_PLACE	2 /* host page mapped (attributes or failure) */
 #define SVMSHIM_FAULT_READ_ONLY	3 /* read-mostly: host page mapped read-only */
+#define SVMSHIM_FAULT_HELD	4 /* on hold for thrashing: host page mapped */
 
 #define SVMSHIM_EVENT_WRITE	(1u << 0) /* DEVICE_FAULT: a write access */
 /*

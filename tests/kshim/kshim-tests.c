@@ -1700,6 +1700,141 @@ static int t_view_prefetch(void)
 	return 0;
 }
 
+/* SET_ATTR with thrashing holds (@flags THRASH), 4 KiB granules. */
+static int attr_thrash(void *p, size_t len, unsigned int flags,
+		       unsigned int window_us, unsigned int threshold,
+		       unsigned int hold_ms)
+{
+	struct drm_svmshim_attr a;
+
+	kshim_attr_init(&a, p, len, flags, SVMSHIM_LOC_NONE);
+	a.granularity = KPAGE;
+	a.thrash_window_us = window_us;
+	a.thrash_threshold = threshold;
+	a.thrash_hold_ms = hold_ms;
+	return ioctl(fd, DRM_IOCTL_SVMSHIM_SET_ATTR, &a) ? -errno : 0;
+}
+
+/* Pages moved by faults in @e: to the device, and home by CPU faults. */
+static long fault_moves(const struct evsum *e)
+{
+	return e->pages[SVMSHIM_EVENT_MIGRATE] + e->pages[SVMSHIM_EVENT_CPU_FAULT];
+}
+
+/*
+ * Thrashing holds (SET_ATTR THRASH): a page written in turn by the device
+ * (through the view) and the CPU moves four times (three thrash events),
+ * is put on hold, and from then on the device works on the host page in
+ * place: one HELD fault, no more moves, every increment kept. When the
+ * hold has run out, the next device fault moves it again (a hold event of
+ * class 1 says the hold ended), and one round trip holds it again at once.
+ * New attributes start afresh. Hostile values are rejected.
+ */
+static int t_view_thrash(void)
+{
+	size_t len = 16 * KPAGE;
+	char *heap = map_anon(len), *v;
+	volatile uint64_t *h, *d;
+	uint64_t want = 0;
+	struct evsum e;
+	double t0;
+	int i;
+
+	CHECK(heap, "mmap");
+	memset(heap, 0, len);
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view: %s", strerror(errno));
+	/* Argument rules first. */
+	CHECK(attr_thrash(heap, len, 0, 1000, 0, 0) == -EINVAL, "window without flag");
+	CHECK(attr_thrash(heap, len, SVMSHIM_ATTR_THRASH, 1000, 0, 300) == -EINVAL,
+	      "threshold 0");
+	CHECK(attr_thrash(heap, len, SVMSHIM_ATTR_THRASH, 1000, 16, 300) == -EINVAL,
+	      "threshold 16");
+	CHECK(attr_thrash(heap, len, SVMSHIM_ATTR_THRASH, 1000, 3, 0) == -EINVAL,
+	      "hold 0");
+	CHECK(attr_thrash(heap, len, SVMSHIM_ATTR_THRASH, 1000, 3,
+			  SVMSHIM_MAX_THRASH_HOLD_MS + 1) == -EINVAL, "hold too long");
+	CHECK(attr_thrash(heap, len, SVMSHIM_ATTR_THRASH,
+			  SVMSHIM_MAX_THRASH_WINDOW_US + 1, 3, 300) == -EINVAL,
+	      "window too long");
+	CHECK(attr_thrash(heap, len, SVMSHIM_ATTR_THRASH, 1000000, 3, 300) == 0,
+	      "attr: %s", strerror(errno));
+	ev_sum(&e);
+
+	h = (volatile uint64_t *)(heap + 5 * KPAGE);
+	d = (volatile uint64_t *)(v + 5 * KPAGE);
+	for (i = 0; i < 20; i++) {
+		*d += 1;
+		*h += 1;
+		want += 2;
+	}
+	CHECK(*h == want, "host reads %llu, want %llu", (unsigned long long)*h,
+	      (unsigned long long)want);
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(fault_moves(&e) == 4, "%ld moves in 20 bounces (want 4)", fault_moves(&e));
+	CHECK(e.by_class[SVMSHIM_EVENT_HOLD][0] == 1, "%ld holds",
+	      e.by_class[SVMSHIM_EVENT_HOLD][0]);
+	/* A read then a write, or one write fault: the view maps it then. */
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_HELD] >= 1 &&
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_HELD] <= 2,
+	      "%ld held faults",
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_HELD]);
+	CHECK(count_at((void *)h, KPAGE, SVMSHIM_LOC_HOST) == 1, "not on the host");
+
+	/*
+	 * The hold runs out (300 ms). The view maps the page until its CPU
+	 * mapping changes: an mprotect() round trip drops it (SET_ATTR would
+	 * too, but new attributes start a new history).
+	 */
+	t0 = now_sec();
+	while (now_sec() - t0 < 0.35)
+		usleep(10000);
+	CHECK(mprotect(heap, len, PROT_READ) == 0 &&
+	      mprotect(heap, len, PROT_READ | PROT_WRITE) == 0, "mprotect");
+	*d += 1;
+	want++;
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.by_class[SVMSHIM_EVENT_HOLD][1] == 1, "%ld hold ends",
+	      e.by_class[SVMSHIM_EVENT_HOLD][1]);
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED] == 1,
+	      "after the hold: %ld migrating faults",
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED]);
+	CHECK(count_at((void *)h, KPAGE, 0) == 1, "not on device 0 after the hold");
+	/* One round trip: held again at once. */
+	*h += 1;
+	*d += 1;
+	want += 2;
+	CHECK(*h == want, "host reads %llu, want %llu", (unsigned long long)*h,
+	      (unsigned long long)want);
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.by_class[SVMSHIM_EVENT_HOLD][0] == 1, "rehold: %ld holds",
+	      e.by_class[SVMSHIM_EVENT_HOLD][0]);
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_HELD] >= 1 &&
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_HELD] <= 2,
+	      "rehold: %ld held faults",
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_HELD]);
+	CHECK(fault_moves(&e) == 1, "rehold: %ld moves", fault_moves(&e));
+
+	/* Without the flag nothing is held: every bounce moves. */
+	CHECK(attr_thrash(heap, len, 0, 0, 0, 0) == 0, "attr off");
+	ev_sum(&e);
+	for (i = 0; i < 10; i++) {
+		*d += 1;
+		*h += 1;
+		want += 2;
+	}
+	CHECK(*h == want, "host reads %llu, want %llu", (unsigned long long)*h,
+	      (unsigned long long)want);
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(fault_moves(&e) == 20, "no holds: %ld moves in 10 bounces",
+	      fault_moves(&e));
+	CHECK(e.n[SVMSHIM_EVENT_HOLD] == 0, "no holds: %ld hold events",
+	      e.n[SVMSHIM_EVENT_HOLD]);
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
 /* Ping-pong of one word between the CPU and the device: never stale. */
 static int t_view_pingpong(void)
 {
@@ -4389,6 +4524,7 @@ static const struct test tests[] = {
 	{ "view_args", t_view_args },
 	{ "view_migrate", t_view_migrate },
 	{ "view_prefetch", t_view_prefetch },
+	{ "view_thrash", t_view_thrash },
 	{ "view_pingpong", t_view_pingpong },
 	{ "view_in_place", t_view_in_place },
 	{ "view_pinned", t_view_pinned },
