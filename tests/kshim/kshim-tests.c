@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sched.h>
 #include <grp.h>
 #include <sys/resource.h>
@@ -1557,6 +1558,25 @@ static int t_view_args(void)
 	      "prefetch maximum above the bound");
 	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, KPAGE, 100,
 			   SVMSHIM_MAX_PREFETCH) == 0, "good prefetch attributes");
+	{
+		/*
+		 * A version 3 caller: the struct without the words version 4
+		 * added at its end. DRM zero-fills them: accepted, and a flag
+		 * that needs them is refused.
+		 */
+		const size_t v3 = offsetof(struct drm_svmshim_attr, thrash_window_us);
+		unsigned long cmd = _IOC(_IOC_WRITE, DRM_IOCTL_BASE,
+					 DRM_COMMAND_BASE + DRM_SVMSHIM_SET_ATTR, v3);
+		struct drm_svmshim_attr a3;
+
+		CHECK(v3 == 56, "version 3 size %zu", v3);
+		kshim_attr_init(&a3, heap, len, 0, SVMSHIM_LOC_NONE);
+		a3.granularity = 64 * 1024;
+		CHECK(ioctl(fd, cmd, &a3) == 0, "version 3 SET_ATTR: %s", strerror(errno));
+		a3.flags = SVMSHIM_ATTR_THRASH;
+		CHECK(ioctl(fd, cmd, &a3) == -1 && errno == EINVAL,
+		      "version 3 size with THRASH accepted");
+	}
 	CHECK(kshim_events(fd, NULL, 0, NULL) == -EINVAL, "events without buffer");
 	munmap(heap, len);
 	return 0;
