@@ -1720,6 +1720,72 @@ static int t_view_prefetch(void)
 	return 0;
 }
 
+/*
+ * The density counts behind regions larger than 2 MiB, checked by what
+ * they decide. An 8 MiB aligned heap, pieces P0..P3 of 2 MiB: MIGRATE puts
+ * P0-P2 on device 0, so a device read at the start of P3 finds 1537 of
+ * 2048 pages there (75%) and the whole region comes: the rest of P3
+ * (511 pages). Then P0 and P1 come home by CPU reads and P3 by MIGRATE:
+ * the counts must follow (P2 alone is there), so the next read of P3 finds
+ * 513 of 1024 (50.1%): nothing with the threshold at 51, the rest of P3
+ * (510 pages) with it at 50.
+ */
+static int t_view_prefetch_counts(void)
+{
+	size_t piece = 2 * MiB, len = 4 * piece, np = piece / KPAGE;
+	char *raw = map_anon(len + piece), *heap, *v;
+	volatile uint64_t *d;
+	struct evsum e;
+	long bad;
+
+	CHECK(raw, "mmap");
+	heap = (char *)(((uintptr_t)raw + piece - 1) & ~(uintptr_t)(piece - 1));
+	madvise(heap, len, MADV_NOHUGEPAGE);
+	vfill(heap, len, 0x71);
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view: %s", strerror(errno));
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, KPAGE, 51,
+			   8 * MiB) == 0, "attr: %s", strerror(errno));
+	CHECK(kshim_migrate(fd, heap, 3 * piece, 0, SVMSHIM_MIGRATE_DRAIN_LRU,
+			    NULL, NULL) == 0, "MIGRATE");
+	CHECK(count_at(heap, 3 * piece, 0) == (long)(3 * np), "P0-P2 on the device: %ld",
+	      count_at(heap, 3 * piece, 0));
+	ev_sum(&e);
+
+	d = (volatile uint64_t *)(v + 3 * piece);
+	CHECK(*d == ((3 * piece / 8) ^ 0x71), "read P3");
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.pf_pages == (long)(np - 1), "75%%: %ld pages prefetched, want %zu",
+	      e.pf_pages, np - 1);
+	CHECK(count_at(heap, len, 0) == (long)(4 * np), "all on the device: %ld",
+	      count_at(heap, len, 0));
+
+	/* P0, P1 home by CPU faults, P3 by MIGRATE. */
+	bad = vcheck(heap, 2 * piece, 0x71);
+	CHECK(bad < 0, "host read wrong data at word %ld", bad);
+	CHECK(kshim_migrate(fd, heap + 3 * piece, piece, SVMSHIM_LOC_HOST, 0, NULL,
+			    NULL) == 0, "MIGRATE home");
+	CHECK(count_at(heap, len, 0) == (long)np, "only P2 on the device: %ld",
+	      count_at(heap, len, 0));
+	ev_sum(&e);
+	d = (volatile uint64_t *)(v + 3 * piece + KPAGE);
+	CHECK(*d == (((3 * piece + KPAGE) / 8) ^ 0x71), "read P3 again");
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.pf_pages == 0, "50.1%% under 51%%: %ld pages prefetched", e.pf_pages);
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, KPAGE, 50,
+			   8 * MiB) == 0, "attr 50");
+	d = (volatile uint64_t *)(v + 3 * piece + 2 * KPAGE);
+	CHECK(*d == (((3 * piece + 2 * KPAGE) / 8) ^ 0x71), "read P3 a third time");
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.pf_pages == (long)(np - 2), "50.2%% over 50%%: %ld pages prefetched, want %zu",
+	      e.pf_pages, np - 2);
+	bad = vcheck(heap, len, 0x71);
+	CHECK(bad < 0, "host read wrong data at word %ld", bad);
+	munmap(v, len);
+	munmap(raw, len + piece);
+	return 0;
+}
+
 /* SET_ATTR with thrashing holds (@flags THRASH), 4 KiB granules. */
 static int attr_thrash(void *p, size_t len, unsigned int flags,
 		       unsigned int window_us, unsigned int threshold,
@@ -4545,6 +4611,7 @@ static const struct test tests[] = {
 	{ "view_migrate", t_view_migrate },
 	{ "view_prefetch", t_view_prefetch },
 	{ "view_thrash", t_view_thrash },
+	{ "view_prefetch_counts", t_view_prefetch_counts },
 	{ "view_pingpong", t_view_pingpong },
 	{ "view_in_place", t_view_in_place },
 	{ "view_pinned", t_view_pinned },
