@@ -921,6 +921,7 @@ static u16 svm_view_fault_migrate(struct svm_view *v,
 struct svm_dens_walk {
 	struct svm_file *sf;
 	unsigned int dev;
+	unsigned long base;		/* regions are aligned from here */
 	unsigned long bs;
 	DECLARE_BITMAP(on, SVM_DENS_PAGES);
 };
@@ -948,12 +949,17 @@ static unsigned long svm_dens_count(const struct svm_dens_walk *w,
 	return n;
 }
 
-/* The aligned region of @size bytes around @addr, cut to [lo, hi). */
-static void svm_dens_region(unsigned long addr, unsigned long size,
-			    unsigned long lo, unsigned long hi,
-			    unsigned long *s, unsigned long *e)
+/*
+ * The region of @size bytes around @addr, aligned from @base (the view's
+ * start: the runtime aligns its regions to its heap, which is 2 MiB
+ * aligned, so they fall on the counters' pieces), cut to [lo, hi).
+ */
+static void svm_dens_region(unsigned long base, unsigned long addr,
+			    unsigned long size, unsigned long lo,
+			    unsigned long hi, unsigned long *s,
+			    unsigned long *e)
 {
-	unsigned long a = addr & ~(size - 1);
+	unsigned long a = base + ((addr - base) & ~(size - 1));
 
 	*s = max(a, lo);
 	*e = min(a + size, hi);
@@ -978,13 +984,13 @@ static void svm_dens_pick(const struct svm_dens_walk *w, const struct svm_attr *
 		/* The largest region: no smaller one holds more. */
 		for (size = 2 * n; size * 2 <= max; size *= 2)
 			;
-		svm_dens_region(gs, size << PAGE_SHIFT, lo, hi, &s, &e);
+		svm_dens_region(w->base, gs, size << PAGE_SHIFT, lo, hi, &s, &e);
 		top = svm_dens_count(w, s, e);
 	}
 	for (size = 2 * n; size <= max; size *= 2) {
 		if (top * 100 <= thr * size)
 			break;	/* nor would any larger one */
-		svm_dens_region(gs, size << PAGE_SHIFT, lo, hi, &s, &e);
+		svm_dens_region(w->base, gs, size << PAGE_SHIFT, lo, hi, &s, &e);
 		if (svm_dens_count(w, s, e) * 100 > thr * size) {
 			*rs = s;
 			*re = e;
@@ -1127,6 +1133,7 @@ static void svm_view_prefetch(struct svm_view *v, struct vm_area_struct *vma,
 		return;
 	w->sf = v->sf;
 	w->dev = v->sdev->index;
+	w->base = v->heap_start;
 	w->bs = gs & ~(piece - 1);
 	if (!svm_dens_walk(v, w, lo, hi, gs, ge)) {
 		kfree(w);

@@ -1755,8 +1755,13 @@ static int t_view_prefetch_counts(void)
 	d = (volatile uint64_t *)(v + 3 * piece);
 	CHECK(*d == ((3 * piece / 8) ^ 0x71), "read P3");
 	CHECK(ev_sum(&e) == 0, "events");
-	CHECK(e.pf_pages == (long)(np - 1), "75%%: %ld pages prefetched, want %zu",
-	      e.pf_pages, np - 1);
+	CHECK(e.pf_pages == (long)(np - 1),
+	      "75%%: %ld pages prefetched, want %zu (faults: %ld migrated, %ld resident, %ld in place; %ld moved)",
+	      e.pf_pages, np - 1,
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED],
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_RESIDENT],
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_IN_PLACE],
+	      e.pages[SVMSHIM_EVENT_MIGRATE]);
 	CHECK(count_at(heap, len, 0) == (long)(4 * np), "all on the device: %ld",
 	      count_at(heap, len, 0));
 

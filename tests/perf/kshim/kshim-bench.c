@@ -56,6 +56,32 @@ static void *map_filled(size_t len)
 	return p;
 }
 
+/*
+ * A filled buffer laid out like the runtime's heap: 2 MiB aligned (6.1
+ * does not align large anonymous mappings) and without THPs, so that the
+ * prefetcher's regions and counts fall on 2 MiB pieces as under the
+ * runtime. For the view and ping-pong sections.
+ */
+static void *map_heaplike(size_t len)
+{
+	const size_t al = 2 * MiB;
+	char *raw = mmap(NULL, len + al, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
+
+	if (raw == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	p = (char *)(((uintptr_t)raw + al - 1) & ~(uintptr_t)(al - 1));
+	if (p > raw)
+		munmap(raw, p - raw);
+	if (raw + len + al > p + len)
+		munmap(p + len, raw + len + al - (p + len));
+	madvise(p, len, MADV_NOHUGEPAGE);
+	fill(p, len, 0x5eed);
+	return p;
+}
+
 static double time_memcpy(void *dst, const void *src, size_t len)
 {
 	double t0 = now_sec();
@@ -237,7 +263,7 @@ static int view_bench(size_t len)
 				{ 2u << 20, 0, 0, "2M" }, { 4096, 1, 0, "in-place" },
 				{ 4096, 0, 1, "density" } };
 	double mig[MAXRUNS], flt[VIEW_MODES][MAXRUNS], m;
-	char *p = map_filled(len), *v = kshim_view(fd, 0, p, len);
+	char *p = map_heaplike(len), *v = kshim_view(fd, 0, p, len);
 	volatile char sink = 0;
 	int r, k;
 
@@ -338,7 +364,7 @@ static int pingpong_bench(size_t len, unsigned int window_us)
 	int mode, r;
 
 	for (mode = 0; mode < 2; mode++) {
-		char *p = map_filled(len), *v = kshim_view(fd, 0, p, len);
+		char *p = map_heaplike(len), *v = kshim_view(fd, 0, p, len);
 		struct drm_svmshim_attr a;
 
 		if (!v) {
