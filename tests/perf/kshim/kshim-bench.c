@@ -2,9 +2,10 @@
 /*
  * kshim-bench - MIGRATE throughput of svmshim, in the VM, next to the
  * kernel's test_hmm (MIGRATE_TO_DEV / MIGRATE_TO_SYS) and memcpy of the
- * same size in the same boot; then device faults through a view next to
- * MIGRATE; then the retry settings under real page contention. Medians of
- * several runs; ratios printed.
+ * same size in the same boot; then a device/host ping-pong with thrashing
+ * holds next to the advised run; then device faults through a view (the
+ * density prefetcher among them) next to MIGRATE; then the retry settings
+ * under real page contention. Medians of several runs; ratios printed.
  *
  *   kshim-bench [-r runs] [-s MiB[,MiB...]] [-b batch[,batch...]] [-B] [-R]
  *     -r  runs per measurement (default 5)
