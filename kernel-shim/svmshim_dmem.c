@@ -45,6 +45,7 @@ enum {
 	R_UNKNOWN,		/* dropped by migrate_vma_setup(): classify */
 	R_SKIP,			/* not tried in this pass (final already) */
 	R_ABSENT,		/* dropped, and not mapped: fault it in */
+	R_HELD,			/* on hold for thrashing: a fault leaves it */
 };
 
 #define SVM_EVICT_ROUNDS	3
@@ -544,6 +545,9 @@ static void svm_page_free(struct page *page)
 
 	ClearPageDirty(page);	/* set when filled for a writer */
 	spin_lock(&sdev->lock);
+	if (m->owner && (m->state == SVM_DPAGE_USED ||
+			 m->state == SVM_DPAGE_EVICTING))
+		svm_dens_add(m->owner, m->addr, sdev->index, -1);
 	m->owner = NULL;
 	if (m->state == SVM_DPAGE_USED || m->state == SVM_DPAGE_EVICTING) {
 		mm = m->mm;
@@ -637,7 +641,22 @@ static void svm_cpu_fault_event(struct page *spage, unsigned long addr,
 	struct svm_device *sdev = svm_page_chunk(spage)->sdev;
 	struct svm_dpage *m = svm_page_meta(spage);
 
+	struct svm_attr a;
+	bool held = false;
+
 	spin_lock(&sdev->lock);
+	/* A move home by a fault: the page's history goes to the table. */
+	if (m->owner && type == SVMSHIM_EVENT_CPU_FAULT &&
+	    READ_ONCE(m->owner->thrash)) {
+		svm_attr_get(m->owner, addr, &a);
+		if (a.thrash_threshold) {
+			held = svm_thrash_note(&m->thrash, &a, ktime_get_ns());
+			svm_thrash_put(m->owner, addr, &m->thrash);
+		}
+	}
+	if (held)
+		svm_event(m->owner, SVMSHIM_EVENT_HOLD, 0, SVMSHIM_LOC_HOST,
+			  addr, 1, SVMSHIM_EVENT_BY_FAULT, 0);
 	if (m->owner && type == SVMSHIM_EVENT_CPU_FAULT)
 		svm_event(m->owner, type, 0, sdev->index, addr, 1, 0, ns);
 	else if (m->owner)
@@ -844,6 +863,8 @@ struct svm_mig {
 	ktime_t deadline;
 	u32 pause_first_us;		/* first pause between retry rounds */
 	u32 pause_max_us;		/* cap of the doubling pause */
+	/* a fault's move: its attributes (thrashing holds); NULL: MIGRATE */
+	const struct svm_attr *attr;
 };
 
 /* May a page with this (internal) result be tried again? */
@@ -1035,8 +1056,10 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 			     const u8 *prev)
 {
 	unsigned long i, k = 0, nres, n = (end - start) >> PAGE_SHIFT;
-	unsigned long n_want = n;
+	unsigned long n_want = n, nheld = 0;
 	struct svm_device *sdev = m->sdev;
+	bool thrash = m->attr && m->attr->thrash_threshold;
+	u64 now = ktime_get_ns();
 	struct migrate_vma args = {
 		.vma = vma,
 		.start = start,
@@ -1069,6 +1092,7 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 		}
 		n_want = need;
 	}
+	svm_dens_prepare(m->sf, start, end);
 	nres = svm_reserve(sdev, m->pages, n_want, m->gen,
 			   !(m->flags & SVMSHIM_MIGRATE_NO_EVICT),
 			   &m->args->evicted);
@@ -1090,6 +1114,12 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 		inj = svm_inject(m, start + (i << PAGE_SHIFT));
 		if (inj) {
 			res[i] = inj;
+			continue;
+		}
+		/* A fault never takes a page that is on hold. */
+		if (thrash && svm_thrash_held(m->sf, start + (i << PAGE_SHIFT),
+					      sdev->index, now)) {
+			res[i] = R_HELD;
 			continue;
 		}
 		/* Raced with the count above: only a free page, no sleeping. */
@@ -1138,10 +1168,20 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 		svm_page_used(sdev, dm, vma->vm_mm);
 		dm->owner = m->sf;
 		dm->addr = start + (i << PAGE_SHIFT);
+		svm_dens_add(m->sf, dm->addr, sdev->index, 1);
 		dm->gen = m->gen;
+		/* A fault's move carries the page's history along. */
+		memset(&dm->thrash, 0, sizeof(dm->thrash));
+		if (thrash) {
+			svm_thrash_take(m->sf, dm->addr, &dm->thrash);
+			nheld += svm_thrash_note(&dm->thrash, m->attr, now);
+		}
 		list_add_tail(&dm->link, &sdev->lru);
 	}
 	spin_unlock(&sdev->lock);
+	if (nheld)
+		svm_event(m->sf, SVMSHIM_EVENT_HOLD, 0, sdev->index, start,
+			  nheld, SVMSHIM_EVENT_BY_FAULT, 0);
 
 	/* Frees the destination pages that did not get used. */
 	migrate_vma_finalize(&args);
@@ -1465,6 +1505,9 @@ static void svm_account(struct svm_mig *m, unsigned long n)
 			a->already++;
 			m->res[i] = SVMSHIM_FAIL_NONE;
 			break;
+		case R_HELD:	/* left where it is on purpose: no failure */
+			m->res[i] = SVMSHIM_FAIL_BUSY;
+			break;
 		case SVMSHIM_FAIL_PINNED:
 		case SVMSHIM_FAIL_BUSY:
 		case SVMSHIM_FAIL_NO_MEMORY:
@@ -1561,6 +1604,7 @@ u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 		.batch = n,
 		.pause_first_us = attr->backoff_us,
 		.pause_max_us = attr->backoff_max_us,
+		.attr = attr,
 	};
 	u64 t0 = ktime_get_ns();
 	u8 cls = SVMSHIM_FAIL_BUSY;
@@ -1587,6 +1631,53 @@ u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 	svm_mig_events(&m, start, SVMSHIM_EVENT_BY_FAULT, ktime_get_ns() - t0);
 	svm_mig_free(&m);
 	return cls;
+}
+
+/*
+ * The density prefetcher's move of [start, end) (inside one VMA and one
+ * 2 MiB piece; mmap_lock held for read) to the view's device: one pass,
+ * no drain, no retry, never evicting; pages on another device stay. A bet,
+ * so what fails makes no FAILURE event. Returns the pages moved; *full is
+ * set when the device had no room for some.
+ */
+unsigned long svm_fault_prefetch(struct svm_view *v, struct vm_area_struct *vma,
+				 unsigned long start, unsigned long end,
+				 const struct svm_attr *attr, bool *full)
+{
+	unsigned long i, n = (end - start) >> PAGE_SHIFT;
+	struct drm_svmshim_migrate a = {
+		.start = start,
+		.length = end - start,
+		.dest = v->sdev->index,
+		.flags = SVMSHIM_MIGRATE_NO_EVICT,
+	};
+	struct svm_mig m = {
+		.shim = v->sf->shim,
+		.sf = v->sf,
+		.mni = &v->heap_mni,
+		.sdev = v->sdev,
+		.args = &a,
+		.batch = n,
+		.flags = SVMSHIM_MIGRATE_NO_EVICT,
+		.attr = attr,
+	};
+	unsigned long moved = 0;
+
+	*full = false;
+	if (!svm_vma_supported(vma, true))
+		return 0;
+	spin_lock(&v->sdev->lock);
+	m.gen = ++v->sdev->gen;
+	spin_unlock(&v->sdev->lock);
+	if (!svm_mig_alloc(&m)) {
+		svm_batch_to_dev(&m, vma, start, end, m.res, NULL);
+		for (i = 0; i < n; i++) {
+			moved += m.res[i] == R_MOVED;
+			*full |= m.res[i] == SVMSHIM_FAIL_NO_MEMORY;
+		}
+	}
+	svm_mig_free(&m);
+	return moved;
 }
 
 int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)

@@ -412,7 +412,21 @@ static int svmshim_ioctl_set_attr(struct drm_device *drm, void *data,
 	u32 g = a->granularity;
 	int ret;
 
-	if (a->flags & ~SVMSHIM_ATTR_FLAGS || a->reserved)
+	if (a->flags & ~SVMSHIM_ATTR_FLAGS)
+		return -EINVAL;
+	if (!(a->flags & SVMSHIM_ATTR_PREFETCH_DENSITY) ?
+	    a->prefetch_threshold || a->prefetch_max :
+	    !a->prefetch_threshold || a->prefetch_threshold > 100 ||
+	    !is_power_of_2(a->prefetch_max) ||
+	    a->prefetch_max < 2 * PAGE_SIZE ||
+	    a->prefetch_max > SVMSHIM_MAX_PREFETCH)
+		return -EINVAL;
+	if (a->pad || (!(a->flags & SVMSHIM_ATTR_THRASH) ?
+	    a->thrash_window_us || a->thrash_threshold || a->thrash_hold_ms :
+	    a->thrash_window_us > SVMSHIM_MAX_THRASH_WINDOW_US ||
+	    !a->thrash_threshold ||
+	    a->thrash_threshold > SVMSHIM_MAX_THRASH_THRESHOLD ||
+	    !a->thrash_hold_ms || a->thrash_hold_ms > SVMSHIM_MAX_THRASH_HOLD_MS))
 		return -EINVAL;
 	if (!svm_backoff_ok(a->flags & SVMSHIM_ATTR_FAULT_BACKOFF,
 			    a->fault_backoff_us, a->fault_backoff_max_us))

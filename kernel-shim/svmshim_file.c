@@ -180,6 +180,38 @@ bool svm_attr_prefers(struct svm_file *sf, unsigned long addr, unsigned int dev)
 	return ret;
 }
 
+static struct svm_thrash_slot *svm_thrash_slot(struct svm_file *sf,
+					       unsigned long addr);
+
+/*
+ * New attributes start a new history: the host pages of [start, end)
+ * forget theirs (the runtime sets a new allocation's attributes, and an
+ * address freed and given out again is another page). At most one pass
+ * over the table.
+ */
+static void svm_thrash_forget(struct svm_file *sf, unsigned long start,
+			      unsigned long end)
+{
+	unsigned long a, i, first = start >> PAGE_SHIFT, last = end >> PAGE_SHIFT;
+	struct svm_thrash_slot *tab = READ_ONCE(sf->thrash), *s;
+
+	if (!tab)
+		return;
+	spin_lock(&sf->thrash_lock);
+	if (last - first >= SVMSHIM_THRASH_SLOTS) {
+		for (i = 0; i < SVMSHIM_THRASH_SLOTS; i++)
+			if (tab[i].idx > first && tab[i].idx <= last)
+				tab[i].idx = 0;
+	} else {
+		for (a = start; a < end; a += PAGE_SIZE) {
+			s = svm_thrash_slot(sf, a);
+			if (s->idx == (a >> PAGE_SHIFT) + 1)
+				s->idx = 0;
+		}
+	}
+	spin_unlock(&sf->thrash_lock);
+}
+
 int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
 {
 	unsigned long start = args->start, end = args->start + args->length;
@@ -208,6 +240,33 @@ int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
 	if (args->flags & SVMSHIM_ATTR_FAULT_BACKOFF) {
 		fresh->a.backoff_us = args->fault_backoff_us;
 		fresh->a.backoff_max_us = args->fault_backoff_max_us;
+	}
+	if (args->flags & SVMSHIM_ATTR_PREFETCH_DENSITY) {
+		fresh->a.prefetch_pct = args->prefetch_threshold;
+		fresh->a.prefetch_max = args->prefetch_max;
+	}
+	if (args->flags & SVMSHIM_ATTR_THRASH) {
+		fresh->a.thrash_window_us = args->thrash_window_us;
+		fresh->a.thrash_threshold = args->thrash_threshold;
+		fresh->a.thrash_hold_ms = args->thrash_hold_ms;
+		if (!READ_ONCE(sf->thrash)) {
+			struct svm_thrash_slot *t;
+
+			t = kvcalloc(SVMSHIM_THRASH_SLOTS, sizeof(*t),
+				     GFP_KERNEL_ACCOUNT);
+			if (!t) {
+				kfree(fresh);
+				kfree(split);
+				return -ENOMEM;
+			}
+			spin_lock(&sf->thrash_lock);
+			if (!sf->thrash) {
+				WRITE_ONCE(sf->thrash, t);
+				t = NULL;
+			}
+			spin_unlock(&sf->thrash_lock);
+			kvfree(t);
+		}
 	}
 
 	spin_lock(&sf->attr_lock);
@@ -249,7 +308,184 @@ int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args)
 	svm_attr_insert(sf, fresh);
 	spin_unlock(&sf->attr_lock);
 	kfree(split);
+	svm_thrash_forget(sf, start, end);
 	return 0;
+}
+
+/* ---- density counts ------------------------------------------------------ */
+
+/*
+ * Entries for the 2 MiB pieces of [start, end), before pages move there
+ * (nothing locked; may sleep). A file at SVM_MAX_DENS entries counts no
+ * new piece: its pages read as absent, so the prefetcher brings less,
+ * never wrong data.
+ */
+void svm_dens_prepare(struct svm_file *sf, unsigned long start,
+		      unsigned long end)
+{
+	unsigned long i;
+	struct svm_dens *d;
+
+	for (i = start >> SVM_DENS_SHIFT; i <= (end - 1) >> SVM_DENS_SHIFT; i++) {
+		if (xa_load(&sf->dens, i))
+			continue;
+		if (atomic_inc_return(&sf->nr_dens) > SVM_MAX_DENS) {
+			atomic_dec(&sf->nr_dens);
+			return;
+		}
+		d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
+		if (!d || xa_insert(&sf->dens, i, d, GFP_KERNEL_ACCOUNT)) {
+			/* No memory, or another move made it meanwhile. */
+			kfree(d);
+			atomic_dec(&sf->nr_dens);
+		}
+	}
+}
+
+/*
+ * A page this file moved to device @dev arrived at @addr (+1) or left
+ * (-1); under that device's lock (any context: a lookup only).
+ */
+void svm_dens_add(struct svm_file *sf, unsigned long addr, unsigned int dev,
+		  int delta)
+{
+	struct svm_dens *d = xa_load(&sf->dens, addr >> SVM_DENS_SHIFT);
+	u32 n;
+
+	if (!d)
+		return;
+	n = d->n[dev];
+	if (delta < 0 && !n)
+		return;		/* counted before its entry existed */
+	WRITE_ONCE(d->n[dev], n + delta);
+}
+
+/* Pages of @dev in the 2 MiB piece holding @addr (a racy read: a hint). */
+unsigned long svm_dens_get(struct svm_file *sf, unsigned long addr,
+			   unsigned int dev)
+{
+	struct svm_dens *d = xa_load(&sf->dens, addr >> SVM_DENS_SHIFT);
+
+	return d ? min_t(unsigned long, READ_ONCE(d->n[dev]), SVM_DENS_PAGES) : 0;
+}
+
+/* ---- thrashing holds ------------------------------------------------------ */
+
+#define SVM_HOLD_LEVEL_MAX	5	/* a hold doubles at most this often */
+
+/*
+ * A fault moved the page whose history is @t (attributes @a) at @now.
+ * Returns true when this move puts it on hold. As the runtime's
+ * policy/thrash.c: a move within the window of the last is a thrash
+ * event; @thrash_threshold of them in a row hold the page; the first move
+ * after a hold says nothing, and if the second is a thrash event the page
+ * is held again at once, twice as long; a move outside the window ends it.
+ * Moves of a page while it is held (CPU faults) only count.
+ */
+bool svm_thrash_note(struct svm_thrash *t, const struct svm_attr *a, u64 now)
+{
+	bool thrash = t->last_ns &&
+		      now - t->last_ns < (u64)a->thrash_window_us * NSEC_PER_USEC;
+
+	t->last_ns = now;
+	if (!a->thrash_threshold)
+		return false;
+	/*
+	 * The first move after a hold: the page did not move while held, so
+	 * this says nothing (the runtime's window is shorter than its holds;
+	 * here a window may be longer, hence the test comes first).
+	 */
+	if (t->rehold == 2) {
+		t->rehold = 1;
+		return false;
+	}
+	if (!thrash) {
+		t->run = 0;
+		t->rehold = 0;
+		t->level = 0;
+		return false;
+	}
+	if (t->run < SVMSHIM_MAX_THRASH_THRESHOLD)
+		t->run++;
+	if (t->held || (t->run < a->thrash_threshold && !t->rehold))
+		return false;
+	if (t->rehold && t->level < SVM_HOLD_LEVEL_MAX)
+		t->level++;
+	else if (!t->rehold)
+		t->level = 0;
+	t->held = 1;
+	t->run = 0;
+	t->rehold = 0;
+	t->until_ns = now + ((u64)a->thrash_hold_ms * NSEC_PER_MSEC << t->level);
+	return true;
+}
+
+static struct svm_thrash_slot *svm_thrash_slot(struct svm_file *sf,
+					       unsigned long addr)
+{
+	struct svm_thrash_slot *tab = READ_ONCE(sf->thrash);
+
+	return tab ? &tab[(addr >> PAGE_SHIFT) % SVMSHIM_THRASH_SLOTS] : NULL;
+}
+
+/*
+ * Is the host page at @addr on hold at @now? A hold that ran out is ended
+ * here (the page may move again) and told by an EVENT_HOLD of class 1
+ * (device @dev: the one whose fault found it).
+ */
+bool svm_thrash_held(struct svm_file *sf, unsigned long addr, s32 dev, u64 now)
+{
+	struct svm_thrash_slot *s = svm_thrash_slot(sf, addr);
+	bool held = false, ended = false;
+
+	if (!s)
+		return false;
+	spin_lock(&sf->thrash_lock);
+	if (s->idx == (addr >> PAGE_SHIFT) + 1 && s->t.held) {
+		if ((s64)(s->t.until_ns - now) > 0) {
+			held = true;
+		} else {
+			s->t.held = 0;
+			s->t.rehold = 2;
+			ended = true;
+		}
+	}
+	spin_unlock(&sf->thrash_lock);
+	if (ended)
+		svm_event(sf, SVMSHIM_EVENT_HOLD, 1, dev, addr & PAGE_MASK, 1,
+			  SVMSHIM_EVENT_BY_FAULT, 0);
+	return held;
+}
+
+/* The history of the host page at @addr, taken out of the table (or none). */
+void svm_thrash_take(struct svm_file *sf, unsigned long addr,
+		     struct svm_thrash *out)
+{
+	struct svm_thrash_slot *s = svm_thrash_slot(sf, addr);
+
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return;
+	spin_lock(&sf->thrash_lock);
+	if (s->idx == (addr >> PAGE_SHIFT) + 1) {
+		*out = s->t;
+		s->idx = 0;
+	}
+	spin_unlock(&sf->thrash_lock);
+}
+
+/* The page at @addr came home with history @t: remember it. */
+void svm_thrash_put(struct svm_file *sf, unsigned long addr,
+		    const struct svm_thrash *t)
+{
+	struct svm_thrash_slot *s = svm_thrash_slot(sf, addr);
+
+	if (!s)
+		return;
+	spin_lock(&sf->thrash_lock);
+	s->idx = (addr >> PAGE_SHIFT) + 1;
+	s->t = *t;
+	spin_unlock(&sf->thrash_lock);
 }
 
 /* ---- per file ------------------------------------------------------------ */
@@ -259,6 +495,9 @@ int svm_file_view_init(struct svm_file *sf)
 	sf->attrs = RB_ROOT;
 	spin_lock_init(&sf->attr_lock);
 	spin_lock_init(&sf->events.lock);
+	xa_init(&sf->dens);
+	spin_lock_init(&sf->thrash_lock);
+	atomic_set(&sf->nr_dens, 0);
 	sf->events.ev = kvcalloc(SVMSHIM_EVENT_RING, sizeof(*sf->events.ev),
 				 GFP_KERNEL_ACCOUNT);
 	if (!sf->events.ev)
@@ -270,9 +509,16 @@ int svm_file_view_init(struct svm_file *sf)
 void svm_file_view_fini(struct svm_file *sf)
 {
 	struct svm_attr_node *an, *tmp;
+	struct svm_dens *d;
+	unsigned long i;
 
 	rbtree_postorder_for_each_entry_safe(an, tmp, &sf->attrs, rb)
 		kfree(an);
 	sf->attrs = RB_ROOT;
 	kvfree(sf->events.ev);
+	/* No device page names this file as its owner any more. */
+	xa_for_each(&sf->dens, i, d)
+		kfree(d);
+	xa_destroy(&sf->dens);
+	kvfree(sf->thrash);
 }

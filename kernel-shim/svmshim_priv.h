@@ -39,6 +39,20 @@ enum svm_dpage_state {
 
 struct svm_file;
 
+/*
+ * Thrashing history of one page (SET_ATTR THRASH): when a fault last moved
+ * it, thrash events in a row, and its hold. Kept in the device page while
+ * the page is on a device, in the file's table while it is on the host.
+ */
+struct svm_thrash {
+	u64 last_ns;			/* last move by a fault, 0: none */
+	u64 until_ns;			/* end of the hold */
+	u8 run;				/* thrash events in a row */
+	u8 level;			/* hold doubled this many times */
+	u8 held;
+	u8 rehold;			/* 2: hold just ended, 1: next move tells */
+};
+
 struct svm_dpage {
 	struct list_head link;		/* free list or LRU */
 	struct page *page;		/* the device page */
@@ -52,6 +66,7 @@ struct svm_dpage {
 	struct mm_struct *mm;
 	unsigned long addr;
 	u64 gen;			/* MIGRATE call that moved it here */
+	struct svm_thrash thrash;	/* moved here by a fault; device lock */
 	u8 state;			/* enum svm_dpage_state */
 };
 
@@ -129,6 +144,11 @@ struct svm_attr {
 	u32 budget_us;			/* fault retry budget */
 	u32 backoff_us;			/* first pause between rounds */
 	u32 backoff_max_us;		/* cap of the doubling pause */
+	u32 prefetch_pct;		/* density threshold, 0: no prefetch */
+	u32 prefetch_max;		/* bytes, a power of two */
+	u32 thrash_window_us;
+	u32 thrash_threshold;		/* 0: no holds */
+	u32 thrash_hold_ms;
 };
 
 /* The shim's retry pauses where the caller gives none (uAPI BACKOFF). */
@@ -205,6 +225,36 @@ struct svm_file {
 	struct rb_root attrs;		/* a lookup is O(log nr_attrs) */
 	unsigned long nr_attrs;
 	struct svm_events events;
+	/*
+	 * Density counts: per 2 MiB of the address space (index addr >>
+	 * SVM_DENS_SHIFT), a struct svm_dens of how many pages this file moved
+	 * to each device are there now. Entries are made before a move to a
+	 * device (svm_dens_prepare(), accounted, at most SVM_MAX_DENS), kept
+	 * until the file is closed; counts change under the device's lock.
+	 */
+	struct xarray dens;
+	atomic_t nr_dens;
+	/*
+	 * Thrashing history of pages on the host (SVMSHIM_THRASH_SLOTS
+	 * entries by page index modulo the size; made by the first SET_ATTR
+	 * with THRASH, accounted). Written by CPU faults, under a page lock:
+	 * a fixed table, so nothing is allocated there.
+	 */
+	spinlock_t thrash_lock;		/* inside svm_device.lock */
+	struct svm_thrash_slot *thrash;
+};
+
+struct svm_thrash_slot {
+	unsigned long idx;		/* page index + 1; 0: free */
+	struct svm_thrash t;
+};
+
+#define SVM_DENS_SHIFT		21
+#define SVM_DENS_PAGES		(1UL << (SVM_DENS_SHIFT - PAGE_SHIFT))
+#define SVM_MAX_DENS		65536	/* 128 GiB of counted address space */
+
+struct svm_dens {
+	u32 n[SVMSHIM_MAX_DEVICES];	/* pages on device d; its lock */
 };
 
 /* Fault injection, set through the inject_* module parameters. */
@@ -274,6 +324,10 @@ void svm_file_evict(struct svm_file *sf);
 u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 		     unsigned long start, unsigned long end, unsigned long addr,
 		     const struct svm_attr *a);
+unsigned long svm_fault_prefetch(struct svm_view *v,
+				 struct vm_area_struct *vma,
+				 unsigned long start, unsigned long end,
+				 const struct svm_attr *a, bool *full);
 
 /*
  * svmshim_file.c: attributes and events. Called by the two files below,
@@ -285,6 +339,18 @@ int svm_set_attr(struct svm_file *sf, const struct drm_svmshim_attr *args);
 void svm_attr_get(struct svm_file *sf, unsigned long addr, struct svm_attr *out);
 bool svm_attr_prefers(struct svm_file *sf, unsigned long addr, unsigned int dev);
 int svm_events_read(struct svm_file *sf, struct drm_svmshim_events *args);
+void svm_dens_prepare(struct svm_file *sf, unsigned long start,
+		      unsigned long end);
+void svm_dens_add(struct svm_file *sf, unsigned long addr, unsigned int dev,
+		  int delta);
+unsigned long svm_dens_get(struct svm_file *sf, unsigned long addr,
+			   unsigned int dev);
+bool svm_thrash_note(struct svm_thrash *t, const struct svm_attr *a, u64 now);
+bool svm_thrash_held(struct svm_file *sf, unsigned long addr, s32 dev, u64 now);
+void svm_thrash_take(struct svm_file *sf, unsigned long addr,
+		     struct svm_thrash *out);
+void svm_thrash_put(struct svm_file *sf, unsigned long addr,
+		    const struct svm_thrash *t);
 void svm_event(struct svm_file *sf, u16 type, u16 class, s32 device,
 	       unsigned long addr, u64 pages, u32 flags, u64 duration_ns);
 

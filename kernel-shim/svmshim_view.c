@@ -620,25 +620,46 @@ static int svm_view_insert(struct svm_view *v, struct vm_area_struct *vma,
 	return 0;
 }
 
-/* Slots for the entries of heap [gs, ge), taken before v->lock. */
+/*
+ * Slots for the entries of heap [gs, ge), taken before v->lock: what
+ * xa_reserve() does per index, in one hold of the xarray's lock per
+ * allocation (a 2 MiB prefetch maps 512 pages at once).
+ */
 static int svm_vmap_reserve(struct svm_view *v, unsigned long gs,
 			    unsigned long ge)
 {
-	unsigned long i;
+	unsigned long i = svm_vidx(v, gs), last = svm_vidx(v, ge - 1);
+	XA_STATE(xas, &v->maps, i);
 
-	for (i = svm_vidx(v, gs); i <= svm_vidx(v, ge - 1); i++)
-		if (xa_reserve(&v->maps, i, GFP_KERNEL_ACCOUNT))
-			return -ENOMEM;
-	return 0;
+	do {
+		xas_lock(&xas);
+		for (; i <= last; i++) {
+			xas_set(&xas, i);
+			if (xas_load(&xas))
+				continue;	/* an entry, or reserved */
+			xas_store(&xas, XA_ZERO_ENTRY);
+			if (xas_error(&xas))
+				break;
+		}
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, GFP_KERNEL_ACCOUNT));
+	return xas_error(&xas);
 }
 
+/* Let go of the slots of [gs, ge) still unused (xa_release() each). */
 static void svm_vmap_unreserve(struct svm_view *v, unsigned long gs,
 			       unsigned long ge)
 {
-	unsigned long i;
+	unsigned long i = svm_vidx(v, gs), last = svm_vidx(v, ge - 1);
+	XA_STATE(xas, &v->maps, i);
 
-	for (i = svm_vidx(v, gs); i <= svm_vidx(v, ge - 1); i++)
-		xa_release(&v->maps, i);	/* only if still unused */
+	xas_lock(&xas);
+	for (; i <= last; i++) {
+		xas_set(&xas, i);
+		if (xas_load(&xas) == XA_ZERO_ENTRY)
+			xas_store(&xas, NULL);
+	}
+	xas_unlock(&xas);
 }
 
 /*
@@ -650,13 +671,15 @@ static void svm_vmap_unreserve(struct svm_view *v, unsigned long gs,
  * device, and host pages if @host_around (a range served in place). Returns
  * 0 (mapped), -EAGAIN (raced with invalidations: let the access fault
  * again), or an error (nothing can be mapped). mmap_lock held for read.
+ * @haddr 0: no faulting page, only the pages already on this device (what
+ * a prefetch brought).
  */
 static int svm_view_map(struct svm_view *v, struct vm_area_struct *vma,
 			unsigned long haddr, unsigned long gs, unsigned long ge,
 			bool write, bool ro, bool host_around, int *where)
 {
 	unsigned long i, n = (ge - gs) >> PAGE_SHIFT;
-	unsigned long me = (haddr - gs) >> PAGE_SHIFT;
+	unsigned long me = haddr ? (haddr - gs) >> PAGE_SHIFT : n;
 	unsigned long req = HMM_PFN_REQ_FAULT | (write ? HMM_PFN_REQ_WRITE : 0);
 	struct hmm_range range = {
 		.notifier = &v->heap_mni,
@@ -705,21 +728,24 @@ static int svm_view_map(struct svm_view *v, struct vm_area_struct *vma,
 		 * faults the page home and breaks COW; it is then mapped in
 		 * place, writable.
 		 */
-		if (write && range.dev_private_owner && !(pfns[me] & HMM_PFN_WRITE) &&
+		if (me < n && write && range.dev_private_owner &&
+		    !(pfns[me] & HMM_PFN_WRITE) &&
 		    is_device_private_page(hmm_pfn_to_page(pfns[me]))) {
 			range.dev_private_owner = NULL;
 			ret = -EAGAIN;
 			continue;
 		}
 
-		svm_view_target(v->sf->shim, pfns[me], where);
+		if (me < n)
+			svm_view_target(v->sf->shim, pfns[me], where);
 		mutex_lock(&v->lock);
 		if (mmu_interval_read_retry(&v->heap_mni, range.notifier_seq)) {
 			mutex_unlock(&v->lock);
 			ret = -EAGAIN;
 			continue;
 		}
-		ret = svm_view_insert(v, vma, haddr, pfns[me],
+		ret = me == n ? 0 :
+		      svm_view_insert(v, vma, haddr, pfns[me],
 				      ro || !(pfns[me] & HMM_PFN_WRITE));
 		if (ret == -EEXIST)
 			ret = 0;	/* another thread mapped it */
@@ -795,7 +821,7 @@ void svm_shim_view_init(struct svmshim *shim)
  */
 static bool svm_inflight_enter(struct svmshim *shim, struct mm_struct *mm,
 			       unsigned long gs, unsigned long ge,
-			       struct svm_inflight **slot)
+			       struct svm_inflight **slot, bool wait)
 {
 	struct svm_inflight *f, *busy = NULL, *free = NULL;
 	unsigned int i;
@@ -822,6 +848,8 @@ static bool svm_inflight_enter(struct svmshim *shim, struct mm_struct *mm,
 	spin_unlock(&shim->inflight_lock);
 	if (!busy)
 		return false;
+	if (!wait)
+		return true;	/* a prefetch leaves it to that fault */
 	atomic_long_inc(&svm_stat_fault_waits);
 	wait_event_killable_timeout(busy->wq, READ_ONCE(busy->seq) != seq,
 				    msecs_to_jiffies(SVM_INFLIGHT_WAIT_MS));
@@ -857,7 +885,7 @@ static u16 svm_view_fault_migrate(struct svm_view *v,
 	bool writable;
 	u16 how;
 
-	if (svm_inflight_enter(shim, v->mm, gs, ge, &slot)) {
+	if (svm_inflight_enter(shim, v->mm, gs, ge, &slot, true)) {
 		*loc = svm_view_where(v, haddr, false, &writable);
 		if (*loc == dev)
 			return SVMSHIM_FAULT_RESIDENT;
@@ -881,6 +909,252 @@ static u16 svm_view_fault_migrate(struct svm_view *v,
 	if (slot)
 		svm_inflight_exit(shim, slot);
 	return how;
+}
+
+/* ---- the density prefetcher ----------------------------------------------- */
+
+/*
+ * What a fault knows about its own 2 MiB piece [bs, bs + 2 MiB): which
+ * pages are on the device (a walk after its granule moved, the granule
+ * counted as there); the other pieces are known by the file's counters.
+ */
+struct svm_dens_walk {
+	struct svm_file *sf;
+	unsigned int dev;
+	unsigned long base;		/* regions are aligned from here */
+	unsigned long bs;
+	DECLARE_BITMAP(on, SVM_DENS_PAGES);
+};
+
+/* Pages on the device in [s, e). */
+static unsigned long svm_dens_count(const struct svm_dens_walk *w,
+				    unsigned long s, unsigned long e)
+{
+	unsigned long b, bend, i, n = 0;
+
+	for (b = s & ~((1UL << SVM_DENS_SHIFT) - 1); b < e; b = bend) {
+		unsigned long ps = max(b, s), pe;
+
+		bend = b + (1UL << SVM_DENS_SHIFT);
+		pe = min(bend, e);
+		if (b == w->bs) {
+			for (i = (ps - b) >> PAGE_SHIFT;
+			     i < (pe - b) >> PAGE_SHIFT; i++)
+				n += test_bit(i, w->on);
+		} else {
+			n += min(svm_dens_get(w->sf, b, w->dev),
+				 (pe - ps) >> PAGE_SHIFT);
+		}
+	}
+	return n;
+}
+
+/*
+ * The region of @size bytes around @addr, aligned from @base (the view's
+ * start: the runtime aligns its regions to its heap, which is 2 MiB
+ * aligned, so they fall on the counters' pieces), cut to [lo, hi).
+ */
+static void svm_dens_region(unsigned long base, unsigned long addr,
+			    unsigned long size, unsigned long lo,
+			    unsigned long hi, unsigned long *s,
+			    unsigned long *e)
+{
+	unsigned long a = base + ((addr - base) & ~(size - 1));
+
+	*s = max(a, lo);
+	*e = min(a + size, hi);
+}
+
+/*
+ * The region the density rule picks around granule [gs, ge) inside
+ * [lo, hi), as the runtime's policy/fault.c does: the largest aligned
+ * power-of-two region, from twice the granule to the attribute's maximum,
+ * in which more than the threshold of the pages are on the device. Parts
+ * outside [lo, hi) count as absent. *rs == *re: the granule alone.
+ */
+static void svm_dens_pick(const struct svm_dens_walk *w, const struct svm_attr *a,
+			  unsigned long gs, unsigned long ge, unsigned long lo,
+			  unsigned long hi, unsigned long *rs, unsigned long *re)
+{
+	unsigned long n = (ge - gs) >> PAGE_SHIFT, size, s, e, top = 0;
+	unsigned long max = a->prefetch_max >> PAGE_SHIFT, thr = a->prefetch_pct;
+
+	*rs = *re = gs;
+	if (2 * n <= max) {
+		/* The largest region: no smaller one holds more. */
+		for (size = 2 * n; size * 2 <= max; size *= 2)
+			;
+		svm_dens_region(w->base, gs, size << PAGE_SHIFT, lo, hi, &s, &e);
+		top = svm_dens_count(w, s, e);
+	}
+	for (size = 2 * n; size <= max; size *= 2) {
+		if (top * 100 <= thr * size)
+			break;	/* nor would any larger one */
+		svm_dens_region(w->base, gs, size << PAGE_SHIFT, lo, hi, &s, &e);
+		if (svm_dens_count(w, s, e) * 100 > thr * size) {
+			*rs = s;
+			*re = e;
+		}
+		if (s == lo && e == hi)
+			break;	/* all there is */
+	}
+}
+
+/*
+ * The walk of the fault's own piece, cut to [lo, hi): which pages are on
+ * the device now. False if it could not be had (no prefetch then).
+ */
+static bool svm_dens_walk(struct svm_view *v, struct svm_dens_walk *w,
+			  unsigned long lo, unsigned long hi,
+			  unsigned long gs, unsigned long ge)
+{
+	unsigned long s = max(w->bs, lo);
+	unsigned long e = min(w->bs + (1UL << SVM_DENS_SHIFT), hi);
+	unsigned long i, n = (e - s) >> PAGE_SHIFT, *pfns;
+	struct hmm_range range = {
+		.notifier = &v->heap_mni,
+		.start = s,
+		.end = e,
+		.dev_private_owner = v->sf->shim,
+	};
+	struct page *page;
+	int tries, ret = -EBUSY;
+
+	pfns = kvcalloc(n, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return false;
+	range.hmm_pfns = pfns;
+	for (tries = 0; tries < SVM_VIEW_MAP_TRIES && ret == -EBUSY; tries++) {
+		range.notifier_seq = mmu_interval_read_begin(&v->heap_mni);
+		ret = hmm_range_fault(&range);
+	}
+	bitmap_zero(w->on, SVM_DENS_PAGES);
+	for (i = 0; !ret && i < n; i++)
+		if (svm_page_location(v->sf->shim, pfns[i], &page) == (int)w->dev)
+			__set_bit(((s - w->bs) >> PAGE_SHIFT) + i, w->on);
+	kvfree(pfns);
+	if (ret)
+		return false;
+	bitmap_set(w->on, (gs - w->bs) >> PAGE_SHIFT, (ge - gs) >> PAGE_SHIFT);
+	return true;
+}
+
+/*
+ * Move [s, e) (inside one 2 MiB piece) as a prefetch and map what came
+ * into the view. A piece that another fault is moving is left to it (a
+ * prefetch never waits). Returns the pages moved.
+ */
+static unsigned long svm_prefetch_piece(struct svm_view *v,
+					struct vm_area_struct *vma,
+					struct vm_area_struct *hvma,
+					const struct svm_attr *a,
+					unsigned long s, unsigned long e,
+					bool *full)
+{
+	struct svmshim *shim = v->sf->shim;
+	struct svm_inflight *slot;
+	unsigned long moved;
+	int where;
+
+	*full = false;
+	if (svm_inflight_enter(shim, v->mm, s, e, &slot, false))
+		return 0;
+	svm_views_prepare(v->sf, v->mm, s, e, true, true);
+	moved = svm_fault_prefetch(v, hvma, s, e, a, full);
+	if (slot)
+		svm_inflight_exit(shim, slot);
+	if (moved)
+		svm_view_map(v, vma, 0, s, e, false, false, false, &where);
+	return moved;
+}
+
+/*
+ * Prefetch [p, q) (inside one 2 MiB piece and [lo, hi)), skipping what is
+ * known to be on the device: in the fault's own piece the runs of pages
+ * the walk did not see there; elsewhere all of it, unless the counters
+ * say the piece is all there already.
+ */
+static unsigned long svm_prefetch_runs(struct svm_view *v,
+				       struct vm_area_struct *vma,
+				       struct vm_area_struct *hvma,
+				       const struct svm_attr *a,
+				       const struct svm_dens_walk *w,
+				       unsigned long lo, unsigned long hi,
+				       unsigned long p, unsigned long q,
+				       bool *full)
+{
+	unsigned long b = p & ~((1UL << SVM_DENS_SHIFT) - 1), i, j, end;
+	unsigned long moved = 0;
+
+	if (b != w->bs) {
+		unsigned long bl = max(b, lo);
+		unsigned long bh = min(b + (1UL << SVM_DENS_SHIFT), hi);
+
+		if (svm_dens_get(w->sf, b, w->dev) >= (bh - bl) >> PAGE_SHIFT)
+			return 0;
+		return svm_prefetch_piece(v, vma, hvma, a, p, q, full);
+	}
+	end = (q - b) >> PAGE_SHIFT;
+	for (i = (p - b) >> PAGE_SHIFT; i < end && !*full; i = j) {
+		i = find_next_zero_bit(w->on, end, i);
+		if (i >= end)
+			break;
+		j = find_next_bit(w->on, end, i);
+		moved += svm_prefetch_piece(v, vma, hvma, a,
+					    b + (i << PAGE_SHIFT),
+					    b + (j << PAGE_SHIFT), full);
+	}
+	return moved;
+}
+
+/*
+ * After a device fault moved granule [gs, ge) (attributes @a with the
+ * density prefetcher on): pick the region (svm_dens_pick()) and move the
+ * rest of it in pieces of at most 2 MiB, never across a piece boundary,
+ * first upwards from the granule, then downwards from it; stop when the
+ * device is full (a prefetch never evicts) or on a fatal signal. One
+ * MIGRATE event (BY_FAULT | PREFETCH) says what came.
+ */
+static void svm_view_prefetch(struct svm_view *v, struct vm_area_struct *vma,
+			      struct vm_area_struct *hvma,
+			      const struct svm_attr *a,
+			      unsigned long gs, unsigned long ge)
+{
+	const unsigned long piece = 1UL << SVM_DENS_SHIFT;
+	unsigned long lo, hi, rs, re, p, q, moved = 0;
+	struct svm_dens_walk *w;
+	bool full = false;
+	u64 t0 = ktime_get_ns();
+
+	lo = max3(hvma->vm_start, v->heap_start, a->start);
+	hi = min3(hvma->vm_end, v->heap_end, a->end);
+	w = kmalloc(sizeof(*w), GFP_KERNEL);
+	if (!w)
+		return;
+	w->sf = v->sf;
+	w->dev = v->sdev->index;
+	w->base = v->heap_start;
+	w->bs = gs & ~(piece - 1);
+	if (!svm_dens_walk(v, w, lo, hi, gs, ge)) {
+		kfree(w);
+		return;
+	}
+	svm_dens_pick(w, a, gs, ge, lo, hi, &rs, &re);
+	for (p = ge; p < re && !full && !fatal_signal_pending(current); p = q) {
+		q = min((p & ~(piece - 1)) + piece, re);
+		moved += svm_prefetch_runs(v, vma, hvma, a, w, lo, hi, p, q,
+					   &full);
+	}
+	for (q = gs; q > rs && !full && !fatal_signal_pending(current); q = p) {
+		p = max((q - 1) & ~(piece - 1), rs);
+		moved += svm_prefetch_runs(v, vma, hvma, a, w, lo, hi, p, q,
+					   &full);
+	}
+	kfree(w);
+	if (moved)
+		svm_event(v->sf, SVMSHIM_EVENT_MIGRATE, 0, v->sdev->index, rs,
+			  moved, SVMSHIM_EVENT_BY_FAULT | SVMSHIM_EVENT_PREFETCH,
+			  ktime_get_ns() - t0);
 }
 
 /* Resolve a device access to an unmapped view page; see the uAPI header. */
@@ -949,6 +1223,9 @@ static vm_fault_t svm_view_resolve(struct vm_fault *vmf, bool write)
 		} else if (a.preferred == SVMSHIM_LOC_HOST ||
 			   (a.accessed_by & BIT(dev))) {
 			how = SVMSHIM_FAULT_IN_PLACE;
+		} else if (a.thrash_threshold &&
+			   svm_thrash_held(v->sf, haddr, dev, t0)) {
+			how = SVMSHIM_FAULT_HELD;	/* served in place */
 		} else {
 			how = svm_view_fault_migrate(v, vma, hvma, gs, ge, haddr,
 						     &a, &loc);
@@ -972,6 +1249,8 @@ static vm_fault_t svm_view_resolve(struct vm_fault *vmf, bool write)
 		how = SVMSHIM_FAULT_IN_PLACE;
 	svm_event(v->sf, SVMSHIM_EVENT_DEVICE_FAULT, how, dev, haddr, 1,
 		  write ? SVMSHIM_EVENT_WRITE : 0, ktime_get_ns() - t0);
+	if (how == SVMSHIM_FAULT_MIGRATED && a.prefetch_pct)
+		svm_view_prefetch(v, vma, hvma, &a, gs, ge);
 	return VM_FAULT_NOPAGE;
 }
 

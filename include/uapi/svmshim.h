@@ -18,6 +18,14 @@
  * Version 3: the caller's retry pauses (MIGRATE_BACKOFF, ATTR_FAULT_BACKOFF)
  *            and the retry rounds run (MIGRATE @rounds), in fields that were
  *            reserved; CPU faults report injected failures (EVENT_FAILURE).
+ * Version 4: the density prefetcher of device faults (ATTR_PREFETCH_DENSITY,
+ *            SET_ATTR @prefetch_threshold and @prefetch_max in the word that
+ *            was reserved: a caller passing 0 there keeps the granule-only
+ *            behaviour), and MIGRATE events of what it brought
+ *            (EVENT_PREFETCH); thrashing holds (ATTR_THRASH, in words
+ *            added at the end of struct drm_svmshim_attr: the ioctl number
+ *            carries its size, and DRM gives a caller with the version 3
+ *            size zeros there), EVENT_HOLD and FAULT_HELD.
  * Ioctl numbers 0x07..0x1f are reserved.
  */
 #ifndef _UAPI_SVMSHIM_H_
@@ -43,7 +51,7 @@ extern "C" {
 #endif
 
 #define SVMSHIM_DRIVER_NAME	"svmshim"
-#define SVMSHIM_UAPI_VERSION	3
+#define SVMSHIM_UAPI_VERSION	4
 
 /* Locations (SNAPSHOT, MIGRATE destination). Device d is d >= 0. */
 #define SVMSHIM_LOC_HOST	(-1)	/* host (system) memory */
@@ -240,12 +248,46 @@ struct drm_svmshim_snapshot {
  * FAULT_BACKOFF (version 3): a device fault's retry pauses are
  * @fault_backoff_us doubling up to @fault_backoff_max_us (like MIGRATE's
  * BACKOFF); without it those fields must be 0 and the shim's apply.
+ * PREFETCH_DENSITY (version 4): a device fault that moved its granule
+ * looks at the aligned power-of-two regions around it, from twice the
+ * granule up to @prefetch_max bytes (a power of two from twice the page
+ * size to SVMSHIM_MAX_PREFETCH), cut to the attribute range, the heap
+ * VMA and the view, and picks the largest in which more than
+ * @prefetch_threshold percent (1..100) of the pages are on the faulting
+ * device (the granule counted as there). The rest of that region moves
+ * too, after the granule, never evicting and without retries, and is
+ * mapped into the view; a MIGRATE event with SVMSHIM_EVENT_PREFETCH says
+ * what came. Without the flag both fields must be 0.
+ * THRASH (version 4): a page that a fault moves (a device fault or its
+ * prefetch to the device, a CPU fault home) within @thrash_window_us of
+ * its last such move is fought over (a thrash event); after
+ * @thrash_threshold (1..15) events in a row it is put on hold for
+ * @thrash_hold_ms (1..SVMSHIM_MAX_THRASH_HOLD_MS): device faults map its
+ * host page in place (DEVICE_FAULT class FAULT_HELD) instead of moving
+ * it; a CPU fault still takes it home. When the hold has run out the next
+ * device fault may move it again; if that page is fought over again at
+ * once (its second move after the hold is a thrash event) it is held
+ * again, for twice as long as the last time (at most 32 times). EVENT_HOLD
+ * says when pages are held (class 0) and when a hold ran out (class 1).
+ * The shim remembers pages on the host in a table of SVMSHIM_THRASH_SLOTS
+ * entries per file, by page index modulo its size (contiguous memory up to
+ * that many pages never shares an entry; other pages may forget their
+ * history). Without the flag the three fields must be 0.
  */
 #define SVMSHIM_ATTR_READ_MOSTLY	(1u << 0)
 #define SVMSHIM_ATTR_FAULT_BACKOFF	(1u << 1)
+#define SVMSHIM_ATTR_PREFETCH_DENSITY	(1u << 2)
+#define SVMSHIM_ATTR_THRASH		(1u << 3)
 #define SVMSHIM_ATTR_FLAGS		(SVMSHIM_ATTR_READ_MOSTLY | \
-					 SVMSHIM_ATTR_FAULT_BACKOFF)
+					 SVMSHIM_ATTR_FAULT_BACKOFF | \
+					 SVMSHIM_ATTR_PREFETCH_DENSITY | \
+					 SVMSHIM_ATTR_THRASH)
 #define SVMSHIM_MAX_GRANULARITY		(2u << 20)
+#define SVMSHIM_MAX_PREFETCH		(1u << 30)
+#define SVMSHIM_MAX_THRASH_WINDOW_US	10000000
+#define SVMSHIM_MAX_THRASH_THRESHOLD	15
+#define SVMSHIM_MAX_THRASH_HOLD_MS	3600000
+#define SVMSHIM_THRASH_SLOTS		8192
 
 struct drm_svmshim_attr {
 	__u64 start;		/* in: page aligned */
@@ -263,7 +305,13 @@ struct drm_svmshim_attr {
 	__u32 fault_budget_us;
 	__u32 fault_backoff_us;	/* in: FAULT_BACKOFF: first pause */
 	__u32 fault_backoff_max_us; /* in: FAULT_BACKOFF: longest pause */
-	__u64 reserved;		/* in: 0 */
+	__u32 prefetch_threshold; /* in: PREFETCH_DENSITY: percent, 1..100 */
+	__u32 prefetch_max;	/* in: PREFETCH_DENSITY: largest region, bytes */
+	/* version 4, larger struct: */
+	__u32 thrash_window_us;	/* in: THRASH: <= SVMSHIM_MAX_THRASH_WINDOW_US */
+	__u32 thrash_threshold;	/* in: THRASH: events in a row that hold */
+	__u32 thrash_hold_ms;	/* in: THRASH: first hold */
+	__u32 pad;		/* in: 0 */
 };
 
 /*
@@ -279,12 +327,15 @@ struct drm_svmshim_attr {
 #define SVMSHIM_EVENT_MIGRATE		3 /* pages moved (MIGRATE or fault) */
 #define SVMSHIM_EVENT_FAILURE		4 /* pages that did not move, one class */
 #define SVMSHIM_EVENT_EVICT		5 /* pages evicted from @device */
+/* version 4: thrashing holds; class 0: pages put on hold, 1: a hold ran out */
+#define SVMSHIM_EVENT_HOLD		6
 
 /* DEVICE_FAULT: how it was resolved (in @class). */
 #define SVMSHIM_FAULT_RESIDENT	0 /* already on the device: mapped */
 #define SVMSHIM_FAULT_MIGRATED	1 /* moved to the device, then mapped */
 #define SVMSHIM_FAULT_IN_PLACE	2 /* host page mapped (attributes or failure) */
 #define SVMSHIM_FAULT_READ_ONLY	3 /* read-mostly: host page mapped read-only */
+#define SVMSHIM_FAULT_HELD	4 /* on hold for thrashing: host page mapped */
 
 #define SVMSHIM_EVENT_WRITE	(1u << 0) /* DEVICE_FAULT: a write access */
 /*
@@ -293,6 +344,11 @@ struct drm_svmshim_attr {
  * home yet (version 3: injected; the access faults again).
  */
 #define SVMSHIM_EVENT_BY_FAULT	(1u << 1)
+/*
+ * MIGRATE (version 4, with BY_FAULT): pages the density prefetcher brought
+ * along with a device fault's granule (PREFETCH_DENSITY).
+ */
+#define SVMSHIM_EVENT_PREFETCH	(1u << 2)
 
 struct drm_svmshim_event {
 	__u64 time_ns;		/* CLOCK_MONOTONIC when it ended */

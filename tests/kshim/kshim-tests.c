@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sched.h>
 #include <grp.h>
 #include <sys/resource.h>
@@ -1419,6 +1420,7 @@ struct evsum {
 	long pages[8];			/* pages by type */
 	long by_class[8][8];		/* [type][class] events */
 	long fail_pages[SVMSHIM_FAIL_COUNT];
+	long pf_pages;			/* MIGRATE pages of the prefetcher */
 };
 
 /* Drain this file's event ring into a summary. */
@@ -1438,6 +1440,9 @@ static int ev_sum(struct evsum *e)
 
 			e->n[t]++;
 			e->pages[t] += ev[i].pages;
+			if (t == SVMSHIM_EVENT_MIGRATE &&
+			    (ev[i].flags & SVMSHIM_EVENT_PREFETCH))
+				e->pf_pages += ev[i].pages;
 			e->by_class[t][ev[i].class < 8 ? ev[i].class : 7]++;
 			if (t == SVMSHIM_EVENT_FAILURE &&
 			    ev[i].class < SVMSHIM_FAIL_COUNT)
@@ -1458,6 +1463,19 @@ static int attr_backoff(void *p, size_t len, unsigned int flags,
 	a.fault_budget_us = 10000;
 	a.fault_backoff_us = first_us;
 	a.fault_backoff_max_us = max_us;
+	return ioctl(fd, DRM_IOCTL_SVMSHIM_SET_ATTR, &a) ? -errno : 0;
+}
+
+/* SET_ATTR with granularity @g and the density prefetcher (@flags). */
+static int attr_density(void *p, size_t len, unsigned int flags,
+			unsigned int g, unsigned int thr, unsigned int max)
+{
+	struct drm_svmshim_attr a;
+
+	kshim_attr_init(&a, p, len, flags, SVMSHIM_LOC_NONE);
+	a.granularity = g;
+	a.prefetch_threshold = thr;
+	a.prefetch_max = max;
 	return ioctl(fd, DRM_IOCTL_SVMSHIM_SET_ATTR, &a) ? -errno : 0;
 }
 
@@ -1520,6 +1538,45 @@ static int t_view_args(void)
 	      "fault backoff above the maximum");
 	CHECK(attr_backoff(heap, len, SVMSHIM_ATTR_FAULT_BACKOFF, 0, 0) == 0,
 	      "fault backoff 0 (no pause)");
+	/* The density prefetcher's fields (version 4). */
+	CHECK(attr_density(heap, len, 0, 0, 51, 0) == -EINVAL,
+	      "prefetch threshold without its flag");
+	CHECK(attr_density(heap, len, 0, 0, 0, 2 * MiB) == -EINVAL,
+	      "prefetch maximum without its flag");
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, 0, 0,
+			   2 * MiB) == -EINVAL, "prefetch threshold 0");
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, 0, 101,
+			   2 * MiB) == -EINVAL, "prefetch threshold 101");
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, 0, 51,
+			   3 * MiB) == -EINVAL, "prefetch maximum not a power of two");
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, 0, 51,
+			   KPAGE) == -EINVAL, "prefetch maximum one page");
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, 0, 51,
+			   0) == -EINVAL, "prefetch maximum 0");
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, 0, 51,
+			   SVMSHIM_MAX_PREFETCH * 2u) == -EINVAL,
+	      "prefetch maximum above the bound");
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, KPAGE, 100,
+			   SVMSHIM_MAX_PREFETCH) == 0, "good prefetch attributes");
+	{
+		/*
+		 * A version 3 caller: the struct without the words version 4
+		 * added at its end. DRM zero-fills them: accepted, and a flag
+		 * that needs them is refused.
+		 */
+		const size_t v3 = offsetof(struct drm_svmshim_attr, thrash_window_us);
+		unsigned long cmd = _IOC(_IOC_WRITE, DRM_IOCTL_BASE,
+					 DRM_COMMAND_BASE + DRM_SVMSHIM_SET_ATTR, v3);
+		struct drm_svmshim_attr a3;
+
+		CHECK(v3 == 56, "version 3 size %zu", v3);
+		kshim_attr_init(&a3, heap, len, 0, SVMSHIM_LOC_NONE);
+		a3.granularity = 64 * 1024;
+		CHECK(ioctl(fd, cmd, &a3) == 0, "version 3 SET_ATTR: %s", strerror(errno));
+		a3.flags = SVMSHIM_ATTR_THRASH;
+		CHECK(ioctl(fd, cmd, &a3) == -1 && errno == EINVAL,
+		      "version 3 size with THRASH accepted");
+	}
 	CHECK(kshim_events(fd, NULL, 0, NULL) == -EINVAL, "events without buffer");
 	munmap(heap, len);
 	return 0;
@@ -1574,6 +1631,296 @@ static int t_view_migrate(void)
 	      e.n[SVMSHIM_EVENT_CPU_FAULT]);
 	CHECK(e.n[SVMSHIM_EVENT_DEVICE_FAULT] == 0, "device faults %ld",
 	      e.n[SVMSHIM_EVENT_DEVICE_FAULT]);
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/*
+ * The density prefetcher (SET_ATTR PREFETCH_DENSITY): one thread reading
+ * a buffer through the view in order takes a few faults per doubling of
+ * what it read, not one per page, and every page arrives once, as a
+ * fault's or the prefetcher's; a lone touch per 2 MiB moves its page
+ * alone; without the flag (a version 3 caller) faults move granules and
+ * nothing more.
+ */
+static int t_view_prefetch(void)
+{
+	size_t len = 8 * MiB, n = len / KPAGE, i, stride = 2 * MiB / KPAGE;
+	char *heap = map_anon(len), *v;
+	long faults, bad;
+	struct evsum e;
+
+	CHECK(heap, "mmap");
+	madvise(heap, len, MADV_NOHUGEPAGE);
+	vfill(heap, len, 0x61);
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view: %s", strerror(errno));
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, KPAGE, 51,
+			   64 * MiB) == 0, "attr: %s", strerror(errno));
+	ev_sum(&e);
+
+	/* A stream. */
+	bad = vcheck(v, len, 0x61);
+	CHECK(bad < 0, "device read wrong data at word %ld", bad);
+	CHECK(ev_sum(&e) == 0, "events");
+	faults = e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED];
+	CHECK(count_at(heap, len, 0) == (long)n, "on device 0: %ld of %zu",
+	      count_at(heap, len, 0), n);
+	CHECK(e.pages[SVMSHIM_EVENT_MIGRATE] == (long)n, "moved %ld of %zu",
+	      e.pages[SVMSHIM_EVENT_MIGRATE], n);
+	CHECK(faults + e.pf_pages == (long)n,
+	      "%ld migrating faults + %ld prefetched != %zu pages", faults,
+	      e.pf_pages, n);
+	CHECK(faults <= (long)(n / 16), "%ld migrating faults for %zu pages",
+	      faults, n);
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_IN_PLACE] == 0,
+	      "%ld faults served in place",
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_IN_PLACE]);
+	printf("INFO: view_prefetch: stream of %zu pages: %ld device faults (%ld moving), %ld prefetched\n",
+	       n, e.n[SVMSHIM_EVENT_DEVICE_FAULT], faults, e.pf_pages);
+	/* Home again by CPU faults, every byte right. */
+	bad = vcheck(heap, len, 0x61);
+	CHECK(bad < 0, "host read wrong data at word %ld", bad);
+	CHECK(count_at(heap, len, SVMSHIM_LOC_HOST) == (long)n, "not home");
+	ev_sum(&e);
+
+	/* One touch per 2 MiB: one page each, nothing along. */
+	for (i = 0; i < n; i += stride) {
+		volatile uint64_t *w = (volatile uint64_t *)(v + i * KPAGE);
+
+		CHECK(*w == ((i * KPAGE / 8) ^ 0x61), "sparse read of page %zu", i);
+	}
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED] ==
+	      (long)(n / stride), "sparse: %ld migrating faults for %zu touches",
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED],
+	      n / stride);
+	CHECK(e.pf_pages == 0, "sparse: %ld pages prefetched", e.pf_pages);
+	CHECK(count_at(heap, len, 0) == (long)(n / stride),
+	      "sparse: %ld pages on device 0 for %zu touches",
+	      count_at(heap, len, 0), n / stride);
+	bad = vcheck(heap, len, 0x61);
+	CHECK(bad < 0, "host read wrong data at word %ld", bad);
+	ev_sum(&e);
+
+	/* Without the flag: 64 KiB granules and nothing more. */
+	CHECK(attr_density(heap, len, 0, 64 * 1024, 0, 0) == 0, "attr v3");
+	bad = vcheck(v, len, 0x61);
+	CHECK(bad < 0, "device read wrong data at word %ld", bad);
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.pf_pages == 0, "granules: %ld pages prefetched", e.pf_pages);
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED] >=
+	      (long)(len / (64 * 1024)),
+	      "granules: %ld migrating faults for %zu granules",
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED],
+	      len / (64 * 1024));
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
+/*
+ * The density counts behind regions larger than 2 MiB, checked by what
+ * they decide. An 8 MiB aligned heap, pieces P0..P3 of 2 MiB: MIGRATE puts
+ * P0-P2 on device 0, so a device read at the start of P3 finds 1537 of
+ * 2048 pages there (75%) and the whole region comes: the rest of P3
+ * (511 pages). Then P0 and P1 come home by CPU reads and P3 by MIGRATE:
+ * the counts must follow (P2 alone is there), so the next read of P3 finds
+ * 513 of 1024 (50.1%): nothing with the threshold at 51, the rest of P3
+ * (510 pages) with it at 50.
+ */
+static int t_view_prefetch_counts(void)
+{
+	size_t piece = 2 * MiB, len = 4 * piece, np = piece / KPAGE;
+	char *raw = map_anon(len + piece), *heap, *v;
+	volatile uint64_t *d;
+	struct evsum e;
+	long bad;
+
+	CHECK(raw, "mmap");
+	heap = (char *)(((uintptr_t)raw + piece - 1) & ~(uintptr_t)(piece - 1));
+	madvise(heap, len, MADV_NOHUGEPAGE);
+	vfill(heap, len, 0x71);
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view: %s", strerror(errno));
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, KPAGE, 51,
+			   8 * MiB) == 0, "attr: %s", strerror(errno));
+	CHECK(kshim_migrate(fd, heap, 3 * piece, 0, SVMSHIM_MIGRATE_DRAIN_LRU,
+			    NULL, NULL) == 0, "MIGRATE");
+	CHECK(count_at(heap, 3 * piece, 0) == (long)(3 * np), "P0-P2 on the device: %ld",
+	      count_at(heap, 3 * piece, 0));
+	ev_sum(&e);
+
+	d = (volatile uint64_t *)(v + 3 * piece);
+	CHECK(*d == ((3 * piece / 8) ^ 0x71), "read P3");
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.pf_pages == (long)(np - 1),
+	      "75%%: %ld pages prefetched, want %zu (faults: %ld migrated, %ld resident, %ld in place; %ld moved)",
+	      e.pf_pages, np - 1,
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED],
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_RESIDENT],
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_IN_PLACE],
+	      e.pages[SVMSHIM_EVENT_MIGRATE]);
+	CHECK(count_at(heap, len, 0) == (long)(4 * np), "all on the device: %ld",
+	      count_at(heap, len, 0));
+
+	/* P0, P1 home by CPU faults, P3 by MIGRATE. */
+	bad = vcheck(heap, 2 * piece, 0x71);
+	CHECK(bad < 0, "host read wrong data at word %ld", bad);
+	CHECK(kshim_migrate(fd, heap + 3 * piece, piece, SVMSHIM_LOC_HOST, 0, NULL,
+			    NULL) == 0, "MIGRATE home");
+	CHECK(count_at(heap, len, 0) == (long)np, "only P2 on the device: %ld",
+	      count_at(heap, len, 0));
+	ev_sum(&e);
+	d = (volatile uint64_t *)(v + 3 * piece + KPAGE);
+	CHECK(*d == (((3 * piece + KPAGE) / 8) ^ 0x71), "read P3 again");
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.pf_pages == 0, "50.1%% under 51%%: %ld pages prefetched", e.pf_pages);
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, KPAGE, 50,
+			   8 * MiB) == 0, "attr 50");
+	d = (volatile uint64_t *)(v + 3 * piece + 2 * KPAGE);
+	CHECK(*d == (((3 * piece + 2 * KPAGE) / 8) ^ 0x71), "read P3 a third time");
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.pf_pages == (long)(np - 2), "50.2%% over 50%%: %ld pages prefetched, want %zu",
+	      e.pf_pages, np - 2);
+	bad = vcheck(heap, len, 0x71);
+	CHECK(bad < 0, "host read wrong data at word %ld", bad);
+	munmap(v, len);
+	munmap(raw, len + piece);
+	return 0;
+}
+
+/* SET_ATTR with thrashing holds (@flags THRASH), 4 KiB granules. */
+static int attr_thrash(void *p, size_t len, unsigned int flags,
+		       unsigned int window_us, unsigned int threshold,
+		       unsigned int hold_ms)
+{
+	struct drm_svmshim_attr a;
+
+	kshim_attr_init(&a, p, len, flags, SVMSHIM_LOC_NONE);
+	a.granularity = KPAGE;
+	a.thrash_window_us = window_us;
+	a.thrash_threshold = threshold;
+	a.thrash_hold_ms = hold_ms;
+	return ioctl(fd, DRM_IOCTL_SVMSHIM_SET_ATTR, &a) ? -errno : 0;
+}
+
+/* Pages moved by faults in @e: to the device, and home by CPU faults. */
+static long fault_moves(const struct evsum *e)
+{
+	return e->pages[SVMSHIM_EVENT_MIGRATE] + e->pages[SVMSHIM_EVENT_CPU_FAULT];
+}
+
+/*
+ * Thrashing holds (SET_ATTR THRASH): a page written in turn by the device
+ * (through the view) and the CPU moves four times (three thrash events),
+ * is put on hold, and from then on the device works on the host page in
+ * place: one HELD fault, no more moves, every increment kept. When the
+ * hold has run out, the next device fault moves it again (a hold event of
+ * class 1 says the hold ended), and one round trip holds it again at once.
+ * New attributes start afresh. Hostile values are rejected.
+ */
+static int t_view_thrash(void)
+{
+	size_t len = 16 * KPAGE;
+	char *heap = map_anon(len), *v;
+	volatile uint64_t *h, *d;
+	uint64_t want = 0;
+	struct evsum e;
+	double t0;
+	int i;
+
+	CHECK(heap, "mmap");
+	memset(heap, 0, len);
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view: %s", strerror(errno));
+	/* Argument rules first. */
+	CHECK(attr_thrash(heap, len, 0, 1000, 0, 0) == -EINVAL, "window without flag");
+	CHECK(attr_thrash(heap, len, SVMSHIM_ATTR_THRASH, 1000, 0, 300) == -EINVAL,
+	      "threshold 0");
+	CHECK(attr_thrash(heap, len, SVMSHIM_ATTR_THRASH, 1000, 16, 300) == -EINVAL,
+	      "threshold 16");
+	CHECK(attr_thrash(heap, len, SVMSHIM_ATTR_THRASH, 1000, 3, 0) == -EINVAL,
+	      "hold 0");
+	CHECK(attr_thrash(heap, len, SVMSHIM_ATTR_THRASH, 1000, 3,
+			  SVMSHIM_MAX_THRASH_HOLD_MS + 1) == -EINVAL, "hold too long");
+	CHECK(attr_thrash(heap, len, SVMSHIM_ATTR_THRASH,
+			  SVMSHIM_MAX_THRASH_WINDOW_US + 1, 3, 300) == -EINVAL,
+	      "window too long");
+	CHECK(attr_thrash(heap, len, SVMSHIM_ATTR_THRASH, 1000000, 3, 300) == 0,
+	      "attr: %s", strerror(errno));
+	ev_sum(&e);
+
+	h = (volatile uint64_t *)(heap + 5 * KPAGE);
+	d = (volatile uint64_t *)(v + 5 * KPAGE);
+	for (i = 0; i < 20; i++) {
+		*d += 1;
+		*h += 1;
+		want += 2;
+	}
+	CHECK(*h == want, "host reads %llu, want %llu", (unsigned long long)*h,
+	      (unsigned long long)want);
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(fault_moves(&e) == 4, "%ld moves in 20 bounces (want 4)", fault_moves(&e));
+	CHECK(e.by_class[SVMSHIM_EVENT_HOLD][0] == 1, "%ld holds",
+	      e.by_class[SVMSHIM_EVENT_HOLD][0]);
+	/* A read then a write, or one write fault: the view maps it then. */
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_HELD] >= 1 &&
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_HELD] <= 2,
+	      "%ld held faults",
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_HELD]);
+	CHECK(count_at((void *)h, KPAGE, SVMSHIM_LOC_HOST) == 1, "not on the host");
+
+	/*
+	 * The hold runs out (300 ms). The view maps the page until its CPU
+	 * mapping changes: an mprotect() round trip drops it (SET_ATTR would
+	 * too, but new attributes start a new history).
+	 */
+	t0 = now_sec();
+	while (now_sec() - t0 < 0.35)
+		usleep(10000);
+	CHECK(mprotect(heap, len, PROT_READ) == 0 &&
+	      mprotect(heap, len, PROT_READ | PROT_WRITE) == 0, "mprotect");
+	*d += 1;
+	want++;
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.by_class[SVMSHIM_EVENT_HOLD][1] == 1, "%ld hold ends",
+	      e.by_class[SVMSHIM_EVENT_HOLD][1]);
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED] == 1,
+	      "after the hold: %ld migrating faults",
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED]);
+	CHECK(count_at((void *)h, KPAGE, 0) == 1, "not on device 0 after the hold");
+	/* One round trip: held again at once. */
+	*h += 1;
+	*d += 1;
+	want += 2;
+	CHECK(*h == want, "host reads %llu, want %llu", (unsigned long long)*h,
+	      (unsigned long long)want);
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.by_class[SVMSHIM_EVENT_HOLD][0] == 1, "rehold: %ld holds",
+	      e.by_class[SVMSHIM_EVENT_HOLD][0]);
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_HELD] >= 1 &&
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_HELD] <= 2,
+	      "rehold: %ld held faults",
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_HELD]);
+	CHECK(fault_moves(&e) == 1, "rehold: %ld moves", fault_moves(&e));
+
+	/* Without the flag nothing is held: every bounce moves. */
+	CHECK(attr_thrash(heap, len, 0, 0, 0, 0) == 0, "attr off");
+	ev_sum(&e);
+	for (i = 0; i < 10; i++) {
+		*d += 1;
+		*h += 1;
+		want += 2;
+	}
+	CHECK(*h == want, "host reads %llu, want %llu", (unsigned long long)*h,
+	      (unsigned long long)want);
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(fault_moves(&e) == 20, "no holds: %ld moves in 10 bounces",
+	      fault_moves(&e));
+	CHECK(e.n[SVMSHIM_EVENT_HOLD] == 0, "no holds: %ld hold events",
+	      e.n[SVMSHIM_EVENT_HOLD]);
 	munmap(v, len);
 	munmap(heap, len);
 	return 0;
@@ -4267,6 +4614,9 @@ static const struct test tests[] = {
 	{ "inject_kill", t_inject_kill },
 	{ "view_args", t_view_args },
 	{ "view_migrate", t_view_migrate },
+	{ "view_prefetch", t_view_prefetch },
+	{ "view_thrash", t_view_thrash },
+	{ "view_prefetch_counts", t_view_prefetch_counts },
 	{ "view_pingpong", t_view_pingpong },
 	{ "view_in_place", t_view_in_place },
 	{ "view_pinned", t_view_pinned },

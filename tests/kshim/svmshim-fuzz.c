@@ -719,7 +719,16 @@ static int do_attr(uint64_t *r)
 		a.fault_backoff_max_us = chance(r, 5) ? pick_u32(r, SVMSHIM_MAX_BACKOFF_US)
 						      : (uint32_t)below(r, 1000);
 	}
-	a.reserved = pick_pad(r);
+	/* The density prefetcher (version 4): bounds, and 0 without the flag. */
+	if (a.flags & SVMSHIM_ATTR_PREFETCH_DENSITY) {
+		a.prefetch_threshold = chance(r, 80) ? 1 + (uint32_t)below(r, 100)
+						     : pick_u32(r, 100);
+		a.prefetch_max = chance(r, 80) ? (uint32_t)(2 * KPAGE << below(r, 18))
+					       : pick_u32(r, SVMSHIM_MAX_PREFETCH);
+	} else {
+		a.prefetch_threshold = (uint32_t)pick_pad(r);
+		a.prefetch_max = (uint32_t)pick_pad(r);
+	}
 	return shim_ioctl(DRM_IOCTL_SVMSHIM_SET_ATTR, &a);
 }
 

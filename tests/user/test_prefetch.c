@@ -10,7 +10,10 @@
  *  - a prefetch never evicts: a small device ends full, every byte right;
  *  - SVM_PREFETCH=off moves exactly the SVM_GRANULARITY block per fault.
  * The test runs with one device worker, so the order of faults is the
- * order of indices.
+ * order of indices. On kshim the shim runs the prefetcher in its device
+ * fault path (uAPI version 4); CPU faults there bring one page each (the
+ * kernel's migrate_to_ram), so the host stream's fault bound is not
+ * asserted there, only that every page came home with its bytes.
  */
 #define _GNU_SOURCE
 #include <stdbool.h>
@@ -20,6 +23,7 @@
 #define MIB (1ul << 20)
 
 static size_t pg;
+static bool kshim; /* CPU faults are the kernel's: no host-side prefetch */
 
 struct kargs {
 	uint64_t *p;
@@ -96,8 +100,10 @@ static void stream(void)
 	CHECK_EQ(s2.pages_to_host - s1.pages_to_host, pages);
 	CHECK_EQ((s2.cpu_faults - s1.cpu_faults) + (s2.prefetched_pages - s1.prefetched_pages),
 		 pages);
-	CHECK_MSG(s2.cpu_faults - s1.cpu_faults <= pages / 16, "%llu CPU faults for %zu pages",
-		  (unsigned long long)(s2.cpu_faults - s1.cpu_faults), pages);
+	if (!kshim)
+		CHECK_MSG(s2.cpu_faults - s1.cpu_faults <= pages / 16,
+			  "%llu CPU faults for %zu pages",
+			  (unsigned long long)(s2.cpu_faults - s1.cpu_faults), pages);
 	CHECK_EQ(s2.prefetched_evicted, s0.prefetched_evicted);
 	printf("prefetch: stream of %zu pages: %llu device faults, %llu CPU faults\n", pages,
 	       (unsigned long long)(s1.device_faults - s0.device_faults),
@@ -203,9 +209,7 @@ int main(int argc, char **argv)
 {
 	pg = svmt_page_size();
 	svmt_init();
-	svmt_skip_on_kshim("the density prefetcher runs in the runtime's fault path; on kshim the "
-			   "shim serves device faults by itself, a granule each (issue 18: the "
-			   "shim's own prefetcher is still to come)");
+	kshim = !strcmp(svmt_backend(), "kshim");
 	if (argc > 1 && !strcmp(argv[1], "fixed")) {
 		/* SVM_PREFETCH=off, SVM_GRANULARITY unset: 64K blocks, nothing more */
 		size_t pages = 4 * MIB / pg, words = pg / 8;
@@ -221,8 +225,13 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 1 && !strcmp(argv[1], "small")) {
-		/* SVM_USER_DEVICE_MEMORY=1M */
-		small_device(1 * MIB);
+		/* SVM_USER_DEVICE_MEMORY=1M (on kshim: the VM's module, 2 MiB) */
+		svm_device_props_t props;
+
+		CHECK_OK(svm_device_props(0, &props));
+		CHECK_MSG(props.memory_bytes <= 2 * MIB, "device 0 has %llu bytes, not a small one",
+			  (unsigned long long)props.memory_bytes);
+		small_device(props.memory_bytes);
 		CHECK_OK(svm_finalize());
 		printf("prefetch small device: ok\n");
 		return 0;

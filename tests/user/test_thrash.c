@@ -14,6 +14,8 @@
  * trip holds it again.
  */
 #define _GNU_SOURCE
+#include <stdbool.h>
+
 #include "svmtest.h"
 
 #define BOUNCES 100
@@ -39,6 +41,7 @@ static uint64_t moves(const svm_stats_t *s)
 /* SVM_THRASH_HOLD_MS=300, SVM_THRASH_THRESHOLD=3 */
 static void mitigate(void)
 {
+	bool kshim = !strcmp(svmt_backend(), "kshim");
 	svm_stats_t s0, s1, s2, s3, s4;
 	struct kargs a;
 	uint64_t *p = svmt_alloc(svmt_page_size()), *q = svmt_alloc(svmt_page_size());
@@ -61,7 +64,16 @@ static void mitigate(void)
 	/* moves until the hold (3 thrash events: 4 moves), then none */
 	CHECK_MSG(moves(&s1) - moves(&s0) <= 4, "%llu moves in %d bounces",
 		  (unsigned long long)(moves(&s1) - moves(&s0)), bounces);
-	CHECK_GE(s1.thrash_held_faults - s0.thrash_held_faults, (uint64_t)bounces - 3);
+	/*
+	 * kshim: the shim maps the held host page into the view once and the
+	 * mapping stays (nothing changes the page's CPU mapping), so later
+	 * bounces take no fault at all.
+	 */
+	if (kshim)
+		CHECK(s1.thrash_held_faults - s0.thrash_held_faults >= 1 &&
+		      s1.thrash_held_faults - s0.thrash_held_faults <= 2);
+	else
+		CHECK_GE(s1.thrash_held_faults - s0.thrash_held_faults, (uint64_t)bounces - 3);
 	CHECK_EQ(svmt_location(p), SVM_HOST);
 
 	/* asked moves are never held */
@@ -74,6 +86,14 @@ static void mitigate(void)
 	s2 = svmt_stats();
 	CHECK_EQ(s2.thrash_holds, s1.thrash_holds);
 	CHECK_EQ(*q, 7);
+	if (kshim) {
+		/* kshim-tests view_thrash checks the end of a hold on the uAPI */
+		printf("thrash: kshim: the end of the hold is not checked here (the view keeps "
+		       "the held page mapped in place until its mapping changes)\n");
+		CHECK_OK(svm_free(p));
+		CHECK_OK(svm_free(q));
+		return;
+	}
 
 	/* the hold runs out: the next device access moves the page again */
 	while (svmt_now_ns() - t0 < 400000000ull)
@@ -109,9 +129,6 @@ int main(int argc, char **argv)
 	svmt_default_env("SVM_GRANULARITY", "4K");
 	svmt_init();
 	if (argc > 1 && !strcmp(argv[1], "mitigate")) {
-		svmt_skip_on_kshim("thrashing holds are decided in the runtime's fault path; on "
-				   "kshim the shim serves device faults by itself (issue 18: the "
-				   "shim's side is still to come)");
 		mitigate();
 		CHECK_OK(svm_finalize());
 		printf("thrash mitigation: ok\n");

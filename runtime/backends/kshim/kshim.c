@@ -289,6 +289,51 @@ static bool retry_pauses(const struct svm__rt *rt, uint32_t *first_us, uint32_t 
 	return true;
 }
 
+/*
+ * The policy's fault unit and density prefetcher, as the driver runs them
+ * (uAPI version 4): where a fault starts is SVM_GRANULARITY, or one page
+ * with SVM_PREFETCH=density and SVM_GRANULARITY not set (as the user
+ * backend's faults do, policy/fault.c); the prefetcher grows it by
+ * SVM_PREFETCH_THRESHOLD and SVM_PREFETCH_MAX. An older shim moves the
+ * SVM_GRANULARITY block and prefetches nothing.
+ */
+static void fault_unit(const struct svm__rt *rt, struct drm_svmshim_attr *a)
+{
+	uint64_t max = (uint64_t)rt->cfg.prefetch_max;
+
+	a->granularity = (uint32_t)rt->cfg.granularity;
+	if (K.version < 4 || rt->cfg.prefetch != SVM__PREFETCH_DENSITY)
+		return;
+	if (!rt->cfg.granularity_set)
+		a->granularity = SVM__PAGE_SIZE;
+	if (max > SVMSHIM_MAX_PREFETCH)
+		max = SVMSHIM_MAX_PREFETCH;
+	a->flags |= SVMSHIM_ATTR_PREFETCH_DENSITY;
+	a->prefetch_threshold = (uint32_t)rt->cfg.prefetch_threshold;
+	a->prefetch_max = (uint32_t)max;
+}
+
+/*
+ * Thrashing holds (SVM_THRASH and its window, threshold and hold), decided
+ * by the driver in its fault paths (uAPI version 4); its EVENT_HOLD and
+ * FAULT_HELD events feed thrash_holds and thrash_held_faults.
+ */
+static void thrash_attrs(const struct svm__rt *rt, struct drm_svmshim_attr *a)
+{
+	if (K.version < 4 || !rt->cfg.thrash)
+		return;
+	a->flags |= SVMSHIM_ATTR_THRASH;
+	a->thrash_window_us = (uint32_t)rt->cfg.thrash_window_us;
+	if (a->thrash_window_us > SVMSHIM_MAX_THRASH_WINDOW_US)
+		a->thrash_window_us = SVMSHIM_MAX_THRASH_WINDOW_US;
+	a->thrash_threshold = (uint32_t)rt->cfg.thrash_threshold;
+	if (a->thrash_threshold > SVMSHIM_MAX_THRASH_THRESHOLD)
+		a->thrash_threshold = SVMSHIM_MAX_THRASH_THRESHOLD;
+	a->thrash_hold_ms = (uint32_t)rt->cfg.thrash_hold_ms;
+	if (a->thrash_hold_ms > SVMSHIM_MAX_THRASH_HOLD_MS)
+		a->thrash_hold_ms = SVMSHIM_MAX_THRASH_HOLD_MS;
+}
+
 static bool same_attrs(const struct svm__page *a, const struct svm__page *b)
 {
 	return a->pref == b->pref && a->read_mostly == b->read_mostly &&
@@ -321,7 +366,8 @@ static int set_attr(const struct svm__rt *rt, uintptr_t start, size_t len, int p
 	a.flags = read_mostly ? SVMSHIM_ATTR_READ_MOSTLY : 0;
 	a.preferred = shim_loc(pref);
 	a.accessed_by = accessed_by;
-	a.granularity = (uint32_t)rt->cfg.granularity;
+	fault_unit(rt, &a);
+	thrash_attrs(rt, &a);
 	fault_retry(rt, SVMSHIM_MAX_FAULT_BUDGET_US, &a.fault_retry_rounds, &a.fault_budget_us);
 	if (retry_pauses(rt, &a.fault_backoff_us, &a.fault_backoff_max_us))
 		a.flags |= SVMSHIM_ATTR_FAULT_BACKOFF;
@@ -1045,7 +1091,8 @@ static bool heap_attrs(struct svm__rt *rt)
 	a.start = K.heap;
 	a.length = K.size;
 	a.preferred = SVMSHIM_LOC_NONE;
-	a.granularity = (uint32_t)rt->cfg.granularity;
+	fault_unit(rt, &a);
+	thrash_attrs(rt, &a);
 	fault_retry(rt, SVMSHIM_MAX_FAULT_BUDGET_US, &a.fault_retry_rounds, &a.fault_budget_us);
 	err = shim_ioctl(DRM_IOCTL_SVMSHIM_SET_ATTR, &a);
 	if (err)

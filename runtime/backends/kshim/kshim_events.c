@@ -128,7 +128,10 @@ static void apply(struct svm__rt *rt, const struct drm_svmshim_event *ev)
 		/* a page already there only needed its view mapping again */
 		if (ev->class != SVMSHIM_FAULT_RESIDENT)
 			SVM__STAT(rt, dev, device_faults, 1);
-		if (ev->class == SVMSHIM_FAULT_IN_PLACE || ev->class == SVMSHIM_FAULT_READ_ONLY) {
+		if (ev->class == SVMSHIM_FAULT_HELD)
+			SVM__STAT(rt, dev, thrash_held_faults, 1);
+		if (ev->class == SVMSHIM_FAULT_IN_PLACE || ev->class == SVMSHIM_FAULT_READ_ONLY ||
+		    ev->class == SVMSHIM_FAULT_HELD) {
 			SVM__STAT(rt, dev, remote_accesses, ev->pages);
 			/* for the report: the driver maps them in place until they move */
 			svm__trace_pages(SVM__EV_INPLACE, ev->addr, ev->pages, SVM_HOST, dev, 0);
@@ -147,6 +150,16 @@ static void apply(struct svm__rt *rt, const struct drm_svmshim_event *ev)
 		else
 			SVM__STAT(rt, -1, move_ns_to_host, ev->duration_ns);
 		note_run(rt, ev->addr, ev->pages, SVM_HOST, dev >= 0 ? dev : SVM_HOST, now);
+		if (ev->flags & SVMSHIM_EVENT_PREFETCH) {
+			/*
+			 * The shim's density prefetcher: the pages need not be
+			 * contiguous from addr (only those that moved came).
+			 */
+			SVM__STAT(rt, dev, prefetched_pages, ev->pages);
+			svm__trace_pages(SVM__EV_DENSITY, ev->addr, ev->pages, SVM_HOST,
+					 dev >= 0 ? dev : SVM_HOST, ev->pages);
+			break;
+		}
 		svm__trace((struct svm__event){ .type = SVM__EV_MIGRATE, .ts_ns = t0,
 						.dur_ns = ev->duration_ns, .addr = ev->addr,
 						.pages = ev->pages, .src = -2,
@@ -174,6 +187,15 @@ static void apply(struct svm__rt *rt, const struct drm_svmshim_event *ev)
 						.dur_ns = ev->duration_ns, .addr = ev->addr,
 						.pages = ev->pages, .src = (int8_t)dev,
 						.dst = SVM_HOST });
+		break;
+	case SVMSHIM_EVENT_HOLD: /* the driver's thrashing holds */
+		if (ev->class == 0) {
+			SVM__STAT(rt, dev, thrash_holds, ev->pages);
+			svm__trace_pages(SVM__EV_HOLD, ev->addr, ev->pages, SVM_HOST,
+					 dev >= 0 ? dev : SVM_HOST, 0);
+		} else {
+			svm__trace_pages(SVM__EV_RELEASE, ev->addr, ev->pages, SVM_HOST, -2, 0);
+		}
 		break;
 	default:
 		svm__dbg("kshim: event of unknown type %u skipped", ev->type);
