@@ -10,7 +10,8 @@
  * otherwise write-protect, UFFDIO_COPY, MADV_DONTNEED, so that a write that
  * races with the copy waits instead of being lost.
  *
- * Fault-service threads (SVM_USER_FAULT_SERVERS of them) read fault
+ * Fault-service threads (SVM_USER_FAULT_SERVERS of them, each woken alone
+ * through its own epoll instance: waiter_open) read fault
  * messages from the one userfaultfd, ask runtime/policy what to do under
  * svm__rt.lock, and wake the faulting threads. The moves themselves run
  * with the lock let go, the pages marked in flight (core/rt.h), so one
