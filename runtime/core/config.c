@@ -73,7 +73,8 @@ static const struct var table[] = {
 	  "aborts the process with a message instead of waiting forever" },
 	{ "SVM_USER_SERVICE_FAIL", T_STRING, "", OFF(user_service_fail), 0, 31, NULL, false,
 	  "tests only: transient=N makes the fault-service thread's next N polls fail with "
-	  "EINTR/EAGAIN/ENOMEM; fatal makes its next read fail with EIO" },
+	  "EINTR/EAGAIN/ENOMEM; fatal makes its next read fail with EIO; epoll makes each "
+	  "server's epoll setup fail, so that it waits with poll()" },
 	{ "SVM_ZE_LOADER", T_STRING, "libze_loader.so.1", OFF(ze_loader), 0, 255, NULL, false,
 	  "ze backend: file name (or path) of the Level Zero loader that svmrt dlopens" },
 	{ "SVM_RETRY_ROUNDS", T_INT, "4", OFF(retry_rounds), 0, 100, NULL, false,

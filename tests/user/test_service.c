@@ -12,7 +12,11 @@
  *   timeout    every move to the host fails (SVM_INJECT); a host access to
  *              a page on the device aborts after SVM_USER_FAULT_TIMEOUT_MS
  *              with a message naming the page and the failure, no hang
- * usage: user_service transient|fatal|timeout
+ *   epoll      two servers: each waits in its own epoll instance (no
+ *              fallback line in the debug log); with SVM_USER_SERVICE_FAIL=
+ *              epoll their epoll setup fails, both say so and fall back to
+ *              poll(), and the transient workload still completes exactly
+ * usage: user_service transient|fatal|timeout|epoll
  */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -138,8 +142,8 @@ int main(int argc, char **argv)
 	const char *mode;
 
 	if (argc != 2)
-		FAIL("usage: %s transient|fatal|timeout", argv[0]);
-	if (!strcmp(argv[1], "child-transient"))
+		FAIL("usage: %s transient|fatal|timeout|epoll", argv[0]);
+	if (!strcmp(argv[1], "child-transient") || !strcmp(argv[1], "child-epoll"))
 		child_transient();
 	else if (!strcmp(argv[1], "child-fatal"))
 		child_fatal();
@@ -158,7 +162,10 @@ int main(int argc, char **argv)
 		size_t seen = 0;
 
 		run_child(argv[0], mode, env, 60, &o);
+		/* poll: the fallback; epoll_wait: each server's own instance */
 		for (const char *p = o.err; (p = strstr(p, "fault service: poll: ")); p++)
+			seen++;
+		for (const char *p = o.err; (p = strstr(p, "fault service: epoll_wait: ")); p++)
 			seen++;
 		CHECK_MSG(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0,
 			  "the child failed (status %#x):\n%.4000s", o.status, o.err);
@@ -185,6 +192,27 @@ int main(int argc, char **argv)
 		CHECK_MSG(o.secs < 20, "the abort took %.1f s", o.secs);
 		printf("PASS service timeout: a fault that cannot complete aborts after 300 ms with a "
 		       "message (%.2f s)\n", o.secs);
+	} else if (!strcmp(mode, "epoll")) {
+		char *epoll_ok[] = { "SVM_USER_FAULT_SERVERS=2", "SVM_LOG=debug", NULL };
+		char *epoll_fails[] = { "SVM_USER_FAULT_SERVERS=2", "SVM_LOG=debug",
+				    "SVM_USER_SERVICE_FAIL=epoll", NULL };
+		const char *line = "waiting with poll(), so every fault wakes every server";
+		size_t seen = 0;
+
+		run_child(argv[0], mode, epoll_ok, 60, &o);
+		CHECK_MSG(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0,
+			  "the child failed (status %#x):\n%.4000s", o.status, o.err);
+		CHECK_MSG(!strstr(o.err, line), "a server fell back to poll() unasked:\n%.4000s",
+			  o.err);
+		run_child(argv[0], mode, epoll_fails, 60, &o);
+		CHECK_MSG(WIFEXITED(o.status) && WEXITSTATUS(o.status) == 0,
+			  "the child failed without epoll (status %#x):\n%.4000s", o.status, o.err);
+		for (const char *p = o.err; (p = strstr(p, line)); p++)
+			seen++;
+		CHECK_MSG(seen == 2, "%zu servers said they fall back to poll(), not 2:\n%.4000s",
+			  seen, o.err);
+		printf("PASS service epoll: two servers wait in epoll; when its setup fails both "
+		       "fall back to poll() and the data is exact (%.2f s)\n", o.secs);
 	} else {
 		FAIL("unknown case %s", mode);
 	}

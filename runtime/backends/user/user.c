@@ -10,7 +10,8 @@
  * otherwise write-protect, UFFDIO_COPY, MADV_DONTNEED, so that a write that
  * races with the copy waits instead of being lost.
  *
- * Fault-service threads (SVM_USER_FAULT_SERVERS of them) read fault
+ * Fault-service threads (SVM_USER_FAULT_SERVERS of them, each woken alone
+ * through its own epoll instance: waiter_open) read fault
  * messages from the one userfaultfd, ask runtime/policy what to do under
  * svm__rt.lock, and wake the faulting threads. The moves themselves run
  * with the lock let go, the pages marked in flight (core/rt.h), so one
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -73,6 +75,7 @@ static struct user {
 	bool probe_always; /* copy path: probe for pins before every host page copy */
 	atomic_uint fail_transient; /* SVM_USER_SERVICE_FAIL=transient=N: polls left to fail */
 	atomic_bool fail_fatal;     /* SVM_USER_SERVICE_FAIL=fatal: the next read fails */
+	bool fail_epoll;            /* SVM_USER_SERVICE_FAIL=epoll: epoll setup fails */
 } U = { .uffd = -1, .stopfd = -1, .pagemap = -1 };
 
 /*
@@ -82,6 +85,7 @@ static struct user {
 struct server {
 	struct svm__rt *rt;
 	pthread_t thread;
+	int epfd; /* its own epoll instance (see waiter_open); -1: it uses poll() */
 	struct pending *P;
 	size_t np, cap;
 };
@@ -1262,9 +1266,93 @@ static void service_error(const char *call, int err, unsigned *nomem)
 }
 
 /*
- * One fault-service thread. Several poll the one userfaultfd; a read hands
- * each message to one of them (the others find the queue empty: EAGAIN),
- * and the stop eventfd, never read, stops them all.
+ * How a server waits for faults. With several servers, a plain poll() on
+ * the one userfaultfd wakes every one of them for each fault (the kernel
+ * queues poll waiters as non-exclusive), and on few CPUs the ones that then
+ * find the queue empty take the faulting thread's CPU. So each server waits
+ * in its own epoll instance that holds the userfaultfd as an exclusive
+ * waiter (EPOLLEXCLUSIVE, Linux 4.5 on): the kernel's fault path wakes the
+ * userfaultfd's queue for one waiter, and epoll passes that wake-up on to
+ * the next instance when the first has nobody waiting in it (its server is
+ * busy serving), so one fault wakes one idle server. A busy server still
+ * finds the userfaultfd ready on its next wait (level-triggered), so no
+ * fault is left unseen. The stop eventfd is in every instance, not
+ * exclusive: it wakes them all.
+ *
+ * If the instance cannot be set up (no memory, no file descriptors left, a
+ * kernel without EPOLLEXCLUSIVE, or SVM_USER_SERVICE_FAIL=epoll) the server
+ * says so in a debug line and waits with poll() as before: correct, only
+ * woken more often than it needs. Init does not fail for it.
+ */
+static int waiter_open(int idx)
+{
+	struct epoll_event uf = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = U.uffd };
+	struct epoll_event stop = { .events = EPOLLIN, .data.fd = U.stopfd };
+	const char *what = "epoll_create1";
+	int epfd = U.fail_epoll ? -1 : epoll_create1(EPOLL_CLOEXEC), err = U.fail_epoll ? EMFILE : 0;
+
+	if (epfd >= 0) {
+		what = "epoll_ctl";
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, U.uffd, &uf) ||
+		    epoll_ctl(epfd, EPOLL_CTL_ADD, U.stopfd, &stop)) {
+			err = errno;
+			close(epfd);
+			epfd = -1;
+		}
+	} else if (!err) {
+		err = errno;
+	}
+	if (epfd < 0)
+		svm__dbg("fault service %d: %s: %s; waiting with poll(), so every fault wakes "
+			 "every server", idx, what, strerror(err));
+	return epfd;
+}
+
+/*
+ * Wait up to wait_ms (-1: no limit) for a fault message or the stop
+ * eventfd. Returns 0 or the wait's errno; *in: the userfaultfd is ready,
+ * *stop: stop now. An error or hang-up on the userfaultfd is fatal.
+ */
+static int wait_for_faults(const struct server *sv, int wait_ms, bool *in, bool *stop)
+{
+	short bad = 0;
+	int ready;
+
+	*in = *stop = false;
+	if (sv->epfd >= 0) {
+		struct epoll_event ev[2];
+
+		ready = epoll_wait(sv->epfd, ev, 2, wait_ms);
+		for (int i = 0; i < ready; i++) {
+			if (ev[i].data.fd == U.stopfd)
+				*stop = true;
+			else if (ev[i].events & (EPOLLERR | EPOLLHUP))
+				bad = POLLERR;
+			else if (ev[i].events & EPOLLIN)
+				*in = true;
+		}
+	} else {
+		struct pollfd pfd[2] = { { U.uffd, POLLIN, 0 }, { U.stopfd, POLLIN, 0 } };
+
+		ready = poll(pfd, 2, wait_ms);
+		if (ready > 0) {
+			*stop = pfd[1].revents != 0;
+			bad = pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL);
+			*in = pfd[0].revents & POLLIN;
+		}
+	}
+	if (ready < 0)
+		return errno;
+	if (!*stop && bad)
+		service_fatal("fault service: the userfaultfd reports an error or hang-up");
+	return 0;
+}
+
+/*
+ * One fault-service thread. Several wait on the one userfaultfd, woken one
+ * at a time (waiter_open); a read hands each message to one of them (one
+ * that finds the queue empty gets EAGAIN), and the stop eventfd, never
+ * read, stops them all.
  */
 static void *service_thread(void *arg)
 {
@@ -1274,20 +1362,19 @@ static void *service_thread(void *arg)
 	unsigned nomem = 0;
 
 	for (;;) {
-		struct pollfd pfd[2] = { { U.uffd, POLLIN, 0 }, { U.stopfd, POLLIN, 0 } };
-		int wait_ms = pending_run(sv), err, ready;
+		int wait_ms = pending_run(sv), err;
+		bool in, stop;
 
-		ready = poll(pfd, 2, wait_ms);
-		err = ready < 0 ? errno : injected_errno(false);
+		err = wait_for_faults(sv, wait_ms, &in, &stop);
+		if (!err)
+			err = injected_errno(false);
 		if (err) {
-			service_error("poll", err, &nomem);
+			service_error(sv->epfd >= 0 ? "epoll_wait" : "poll", err, &nomem);
 			continue;
 		}
-		if (pfd[1].revents)
+		if (stop)
 			break;
-		if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))
-			service_fatal("fault service: the userfaultfd reports an error or hang-up");
-		if (!(pfd[0].revents & POLLIN))
+		if (!in)
 			continue; /* a pending fault is due */
 		/*
 		 * Before the read: a page that changes after this point woke
@@ -1496,11 +1583,13 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 			 (cfg->user_pin_probe == 0 && !kernel_before(6, 4));
 	if (!strcmp(cfg->user_service_fail, "fatal"))
 		atomic_store(&U.fail_fatal, true);
+	else if (!strcmp(cfg->user_service_fail, "epoll"))
+		U.fail_epoll = true;
 	else if (!strncmp(cfg->user_service_fail, "transient=", 10))
 		atomic_store(&U.fail_transient,
 			     (unsigned)strtoul(cfg->user_service_fail + 10, NULL, 10));
 	else if (cfg->user_service_fail[0])
-		svm__warn("SVM_USER_SERVICE_FAIL=\"%s\" is not transient=N or fatal; ignored",
+		svm__warn("SVM_USER_SERVICE_FAIL=\"%s\" is not transient=N, fatal or epoll; ignored",
 			  cfg->user_service_fail);
 	if (!U.have_move)
 		svm__info("user backend: copy path; pins looked for %s", U.probe_always ?
@@ -1535,9 +1624,13 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 	if (U.stopfd < 0)
 		goto nothread;
 	for (int i = 0; i < cfg->user_fault_servers; i++) {
-		S[i] = (struct server){ .rt = rt };
-		if (pthread_create(&S[i].thread, NULL, service_thread, &S[i]))
+		S[i] = (struct server){ .rt = rt, .epfd = waiter_open(i) };
+		if (pthread_create(&S[i].thread, NULL, service_thread, &S[i])) {
+			if (S[i].epfd >= 0)
+				close(S[i].epfd);
+			S[i].epfd = -1;
 			break;
+		}
 		U.nservers++;
 		if (cfg->user_fault_cpu >= 0) {
 			cpu_set_t set;
@@ -1577,8 +1670,12 @@ static void user_fini(struct svm__rt *rt)
 
 		if (write(U.stopfd, &one, sizeof(one)) != sizeof(one))
 			svm__err("fault service: cannot signal stop: %s", strerror(errno));
-		for (int i = 0; i < U.nservers; i++)
+		for (int i = 0; i < U.nservers; i++) {
 			pthread_join(S[i].thread, NULL);
+			if (S[i].epfd >= 0)
+				close(S[i].epfd);
+			S[i].epfd = -1;
+		}
 	}
 	for (int d = 0; d < SVM__MAX_DEVICES; d++) {
 		if (U.view[d])
