@@ -29,6 +29,7 @@ static size_t timed_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, 
 	uint64_t t0, t1, dt;
 	size_t moved;
 
+	locked = locked || rt->move_under_lock;
 	if (!locked)
 		pthread_mutex_unlock(&rt->lock);
 	t0 = svm__now_ns();

@@ -1558,6 +1558,8 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 		return SVM_ERROR_NO_DEVICE;
 	}
 	U.have_move = cfg->user_uffd_move && (have & UFFD_FEATURE_MOVE);
+	/* the copy path's moves stay under rt->lock (core/rt.h: move_under_lock) */
+	rt->move_under_lock = !U.have_move;
 	if (U.have_move)
 		want |= UFFD_FEATURE_MOVE;
 	U.thread_ids = have & UFFD_FEATURE_THREAD_ID;
