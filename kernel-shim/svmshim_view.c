@@ -687,10 +687,15 @@ static int svm_view_insert_batch(struct svm_view *v,
 	for (i = 0; i < n; i++) {
 		void *old;
 
+		/* One step of the walk per index; a new walk after an error. */
+		if (i && !xas_error(&xas)) {
+			old = xas_next(&xas);
+		} else {
+			xas_set(&xas, idx0 + i);
+			old = xas_load(&xas);
+		}
 		if (!pfns[i])
 			continue;
-		xas_set(&xas, idx0 + i);
-		old = xas_load(&xas);
 		if (old && old != XA_ZERO_ENTRY) {	/* mapped, or pending */
 			if (i == me)
 				ret = xas_get_mark(&xas, SVM_VMAP_PENDING) ?
@@ -754,22 +759,26 @@ static int svm_view_insert_batch(struct svm_view *v,
 /*
  * Slots for the entries of heap [gs, ge), taken before v->lock: what
  * xa_reserve() does per index, in one hold of the xarray's lock per
- * allocation (a 2 MiB prefetch maps 512 pages at once).
+ * allocation and one step of the walk per index (a 2 MiB prefetch maps
+ * 512 pages at once).
  */
 static int svm_vmap_reserve(struct svm_view *v, unsigned long gs,
 			    unsigned long ge)
 {
 	unsigned long i = svm_vidx(v, gs), last = svm_vidx(v, ge - 1);
 	XA_STATE(xas, &v->maps, i);
+	void *e;
 
 	do {
 		xas_lock(&xas);
-		for (; i <= last; i++) {
-			xas_set(&xas, i);
-			if (xas_load(&xas))
-				continue;	/* an entry, or reserved */
-			xas_store(&xas, XA_ZERO_ENTRY);
-			if (xas_error(&xas))
+		xas_set(&xas, i);
+		for (e = xas_load(&xas); ; e = xas_next(&xas)) {
+			if (!e) {	/* an entry, or reserved: nothing */
+				xas_store(&xas, XA_ZERO_ENTRY);
+				if (xas_error(&xas))
+					break;
+			}
+			if (++i > last)
 				break;
 		}
 		xas_unlock(&xas);
@@ -783,14 +792,35 @@ static void svm_vmap_unreserve(struct svm_view *v, unsigned long gs,
 {
 	unsigned long i = svm_vidx(v, gs), last = svm_vidx(v, ge - 1);
 	XA_STATE(xas, &v->maps, i);
+	void *e;
 
 	xas_lock(&xas);
-	for (; i <= last; i++) {
-		xas_set(&xas, i);
-		if (xas_load(&xas) == XA_ZERO_ENTRY)
+	for (e = xas_load(&xas); ; e = xas_next(&xas)) {
+		if (e == XA_ZERO_ENTRY)
 			xas_store(&xas, NULL);
+		if (++i > last)
+			break;
 	}
 	xas_unlock(&xas);
+}
+
+/*
+ * The view's page tables for [start, end): one PTE of each table asked
+ * for, which makes the table (the batch walk under v->lock must not).
+ */
+static int svm_view_prealloc(struct mm_struct *mm, unsigned long start,
+			     unsigned long end)
+{
+	unsigned long a;
+	int ret;
+
+	for (a = start; a < end; a = (a | ~PMD_MASK) + 1) {
+		ret = apply_to_page_range(mm, a, PAGE_SIZE, svm_prealloc_pte,
+					  NULL);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 /*
@@ -830,8 +860,8 @@ static int svm_view_map(struct svm_view *v, struct vm_area_struct *vma,
 	 * Page tables of the view and the slots of their entries now:
 	 * nothing may allocate under v->lock.
 	 */
-	ret = apply_to_page_range(vma->vm_mm, v->vstart + (gs - v->heap_start),
-				  ge - gs, svm_prealloc_pte, NULL);
+	ret = svm_view_prealloc(vma->vm_mm, v->vstart + (gs - v->heap_start),
+				v->vstart + (ge - v->heap_start));
 	if (ret)
 		goto out;
 	ret = svm_vmap_reserve(v, gs, ge);
