@@ -576,69 +576,209 @@ static struct page *svm_view_target(struct svmshim *shim, unsigned long hpfn,
 }
 
 /*
- * Insert one view PTE for heap pfn @hpfn (from hmm_range_fault()) and take
- * the reference it holds; v->lock held, page tables present, the entry's
- * slot reserved. 0: mapped; -EEXIST: mapped already; -EAGAIN: the slot
- * waits for its drain, or a drain runs (the access faults again);
- * -EFAULT: cannot be mapped.
+ * A batch of view PTEs (svm_view_insert_batch()): per page of [gs, ge),
+ * written over its hmm pfn, the pfn of the page to map and how, or 0.
  */
-static int svm_view_insert(struct svm_view *v, struct vm_area_struct *vma,
-			   unsigned long haddr, unsigned long hpfn, bool ro)
+#define SVM_ENT_RO	1UL	/* map it read-only */
+#define SVM_ENT_DEV	2UL	/* our device page's backing (entry tag) */
+#define SVM_ENT_PLAIN	4UL	/* write-back RAM: the batch walk may set it */
+#define SVM_ENT_SET	8UL	/* its PTE is set */
+#define SVM_ENT_SHIFT	4
+
+struct svm_fill {
+	unsigned long *ents;
+	unsigned long vbase;	/* view address of ents[0] */
+	struct mm_struct *mm;
+	pgprot_t prot, prot_ro;
+};
+
+/*
+ * Plain RAM whose cache mode is write-back by construction: our backing
+ * pages and the host's anonymous and page-cache pages. Only those are set
+ * by the batch walk, which skips the PAT lookup of vmf_insert_pfn_prot();
+ * anything else (another driver's page) goes that way, one by one.
+ */
+static bool svm_ent_plain(struct page *page, int where)
 {
-	pgprot_t prot = vm_get_page_prot(ro ? vma->vm_flags & ~VM_WRITE :
-					 vma->vm_flags);
-	unsigned long vaddr = v->vstart + (haddr - v->heap_start);
-	unsigned long idx = svm_vidx(v, haddr);
+	struct folio *folio;
+
+	if (where >= 0)
+		return true;
+	folio = page_folio(page);
+	return folio_test_anon(folio) || folio_mapping(folio);
+}
+
+/*
+ * apply_to_page_range() callback, under the PTE lock of the table: set the
+ * PTE of each plain entry of the batch, as vmf_insert_pfn_prot() would (a
+ * special PFN PTE). A PTE already there cannot be (its entry would be
+ * there too); it is left alone, and its new entry dropped by the caller.
+ */
+static int svm_fill_pte(pte_t *pte, unsigned long addr, void *data)
+{
+	struct svm_fill *f = data;
+	unsigned long *e = &f->ents[(addr - f->vbase) >> PAGE_SHIFT];
+
+	if (!(*e & SVM_ENT_PLAIN) || (*e & SVM_ENT_SET) ||
+	    !pte_none(ptep_get(pte)))
+		return 0;
+	set_pte_at(f->mm, addr, pte,
+		   pte_mkspecial(pfn_pte(*e >> SVM_ENT_SHIFT,
+					 *e & SVM_ENT_RO ? f->prot_ro :
+					 f->prot)));
+	*e |= SVM_ENT_SET;
+	return 0;
+}
+
+/*
+ * Map pages of heap [gs, gs + @n pages) into the view, from their hmm
+ * pfns @pfns (overwritten): page @me (if < @n), and of the others those on
+ * this device, and host pages too if @host_around. Each PTE holds a
+ * reference recorded in v->maps. The entries are stored and referenced in
+ * one hold of the xarray's lock, then the PTEs set in one walk of the
+ * view's page tables (one PTE lock per table, no PAT lookup: plain RAM).
+ * v->lock held, page tables present, slots reserved: nothing allocates.
+ * Returns for page @me: 0 (mapped, or @me == @n), -EEXIST (mapped
+ * already), -EAGAIN (its slot waits for a drain, or a drain runs: the
+ * access faults again), -EFAULT (cannot be mapped).
+ */
+static int svm_view_insert_batch(struct svm_view *v,
+				 struct vm_area_struct *vma, unsigned long gs,
+				 unsigned long *pfns, unsigned long n,
+				 unsigned long me, bool ro, bool host_around)
+{
+	unsigned long idx0 = svm_vidx(v, gs);
+	struct svm_fill f = {
+		.ents = pfns,
+		.vbase = v->vstart + (gs - v->heap_start),
+		.mm = vma->vm_mm,
+		.prot = vm_get_page_prot(vma->vm_flags),
+		.prot_ro = vm_get_page_prot(vma->vm_flags & ~VM_WRITE),
+	};
+	unsigned long i, first = n, last = 0, e;
+	XA_STATE(xas, &v->maps, idx0);
 	struct page *page;
-	void *entry;
-	int where;
+	int ret = 0, at;
 
 	if (v->draining)
-		return -EAGAIN;
-	if (xa_load(&v->maps, idx))
-		return xa_get_mark(&v->maps, idx, SVM_VMAP_PENDING) ?
-		       -EAGAIN : -EEXIST;
-	/* Our device page's backing, or the host page itself. */
-	page = svm_view_target(v->sf->shim, hpfn, &where);
-	entry = where >= 0 ? xa_tag_pointer(page, SVM_VMAP_DEV) : page;
-	if (xa_is_err(xa_store(&v->maps, idx, entry, GFP_NOWAIT)))
-		return -EFAULT;	/* cannot happen: the slot is reserved */
-	get_page(page);
-	if (where < 0)
-		v->nr_host++;
-	if (vmf_insert_pfn_prot(vma, vaddr, page_to_pfn(page), prot) !=
-	    VM_FAULT_NOPAGE) {
-		svm_vmap_drop(v, idx);	/* never mapped: nobody to tell */
-		return -EFAULT;
+		return me < n ? -EAGAIN : 0;
+
+	/* What to map: the pfn of the memory behind each page, and how. */
+	for (i = 0; i < n; i++) {
+		e = 0;
+		if (pfns[i] & HMM_PFN_VALID) {
+			page = svm_view_target(v->sf->shim, pfns[i], &at);
+			if (i == me || at == (int)v->sdev->index ||
+			    (host_around && at == SVMSHIM_LOC_HOST)) {
+				e = page_to_pfn(page) << SVM_ENT_SHIFT;
+				if (ro || !(pfns[i] & HMM_PFN_WRITE))
+					e |= SVM_ENT_RO;
+				if (at >= 0)
+					e |= SVM_ENT_DEV;
+				if (svm_ent_plain(page, at))
+					e |= SVM_ENT_PLAIN;
+			}
+		}
+		pfns[i] = e;
 	}
-	if (v->dbg) {
-		xa_set_mark(&v->maps, idx, SVM_VMAP_DBG);
-		atomic_long_inc(&svm_dbg_tracked);
+
+	/* Their entries and references, in one hold of the xarray's lock. */
+	xas_lock(&xas);
+	for (i = 0; i < n; i++) {
+		void *old;
+
+		/* One step of the walk per index; a new walk after an error. */
+		if (i && !xas_error(&xas)) {
+			old = xas_next(&xas);
+		} else {
+			xas_set(&xas, idx0 + i);
+			old = xas_load(&xas);
+		}
+		if (!pfns[i])
+			continue;
+		if (old && old != XA_ZERO_ENTRY) {	/* mapped, or pending */
+			if (i == me)
+				ret = xas_get_mark(&xas, SVM_VMAP_PENDING) ?
+				      -EAGAIN : -EEXIST;
+			pfns[i] = 0;
+			continue;
+		}
+		page = pfn_to_page(pfns[i] >> SVM_ENT_SHIFT);
+		xas_store(&xas, pfns[i] & SVM_ENT_DEV ?
+			  xa_tag_pointer(page, SVM_VMAP_DEV) : page);
+		if (xas_error(&xas)) {	/* cannot happen: the slot is reserved */
+			if (i == me)
+				ret = -EFAULT;
+			pfns[i] = 0;
+			continue;
+		}
+		get_page(page);
+		if (!(pfns[i] & SVM_ENT_DEV))
+			v->nr_host++;
+		first = min(first, i);
+		last = i;
 	}
-	v->lo = min(v->lo, haddr);
-	v->hi = max(v->hi, haddr + PAGE_SIZE);
-	return 0;
+	xas_unlock(&xas);
+	if (first > last)
+		return ret;
+
+	/* The PTEs: one walk (one PTE lock per table) for the plain pages. */
+	if (f.vbase + (first << PAGE_SHIFT) >= vma->vm_start &&
+	    f.vbase + ((last + 1) << PAGE_SHIFT) <= vma->vm_end)
+		apply_to_page_range(vma->vm_mm,
+				    f.vbase + (first << PAGE_SHIFT),
+				    (last + 1 - first) << PAGE_SHIFT,
+				    svm_fill_pte, &f);
+	for (i = first; i <= last; i++) {
+		unsigned long vaddr = f.vbase + (i << PAGE_SHIFT);
+
+		e = pfns[i];
+		if (!e)
+			continue;
+		if (!(e & SVM_ENT_SET) && !(e & SVM_ENT_PLAIN) &&
+		    vmf_insert_pfn_prot(vma, vaddr, e >> SVM_ENT_SHIFT,
+					e & SVM_ENT_RO ? f.prot_ro : f.prot) ==
+		    VM_FAULT_NOPAGE)
+			e |= SVM_ENT_SET;
+		if (!(e & SVM_ENT_SET)) {
+			svm_vmap_drop(v, idx0 + i);	/* never mapped */
+			if (i == me)
+				ret = -EFAULT;
+			continue;
+		}
+		if (v->dbg) {
+			xa_set_mark(&v->maps, idx0 + i, SVM_VMAP_DBG);
+			atomic_long_inc(&svm_dbg_tracked);
+		}
+	}
+	v->lo = min(v->lo, gs + (first << PAGE_SHIFT));
+	v->hi = max(v->hi, gs + ((last + 1) << PAGE_SHIFT));
+	return ret;
 }
 
 /*
  * Slots for the entries of heap [gs, ge), taken before v->lock: what
  * xa_reserve() does per index, in one hold of the xarray's lock per
- * allocation (a 2 MiB prefetch maps 512 pages at once).
+ * allocation and one step of the walk per index (a 2 MiB prefetch maps
+ * 512 pages at once).
  */
 static int svm_vmap_reserve(struct svm_view *v, unsigned long gs,
 			    unsigned long ge)
 {
 	unsigned long i = svm_vidx(v, gs), last = svm_vidx(v, ge - 1);
 	XA_STATE(xas, &v->maps, i);
+	void *e;
 
 	do {
 		xas_lock(&xas);
-		for (; i <= last; i++) {
-			xas_set(&xas, i);
-			if (xas_load(&xas))
-				continue;	/* an entry, or reserved */
-			xas_store(&xas, XA_ZERO_ENTRY);
-			if (xas_error(&xas))
+		xas_set(&xas, i);
+		for (e = xas_load(&xas); ; e = xas_next(&xas)) {
+			if (!e) {	/* an entry, or reserved: nothing */
+				xas_store(&xas, XA_ZERO_ENTRY);
+				if (xas_error(&xas))
+					break;
+			}
+			if (++i > last)
 				break;
 		}
 		xas_unlock(&xas);
@@ -652,14 +792,35 @@ static void svm_vmap_unreserve(struct svm_view *v, unsigned long gs,
 {
 	unsigned long i = svm_vidx(v, gs), last = svm_vidx(v, ge - 1);
 	XA_STATE(xas, &v->maps, i);
+	void *e;
 
 	xas_lock(&xas);
-	for (; i <= last; i++) {
-		xas_set(&xas, i);
-		if (xas_load(&xas) == XA_ZERO_ENTRY)
+	for (e = xas_load(&xas); ; e = xas_next(&xas)) {
+		if (e == XA_ZERO_ENTRY)
 			xas_store(&xas, NULL);
+		if (++i > last)
+			break;
 	}
 	xas_unlock(&xas);
+}
+
+/*
+ * The view's page tables for [start, end): one PTE of each table asked
+ * for, which makes the table (the batch walk under v->lock must not).
+ */
+static int svm_view_prealloc(struct mm_struct *mm, unsigned long start,
+			     unsigned long end)
+{
+	unsigned long a;
+	int ret;
+
+	for (a = start; a < end; a = (a | ~PMD_MASK) + 1) {
+		ret = apply_to_page_range(mm, a, PAGE_SIZE, svm_prealloc_pte,
+					  NULL);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 /*
@@ -689,7 +850,7 @@ static int svm_view_map(struct svm_view *v, struct vm_area_struct *vma,
 		.dev_private_owner = v->sf->shim,
 	};
 	unsigned long *pfns;
-	int tries, ret, at;
+	int tries, ret;
 
 	pfns = kvcalloc(n, sizeof(*pfns), GFP_KERNEL);
 	if (!pfns)
@@ -699,8 +860,8 @@ static int svm_view_map(struct svm_view *v, struct vm_area_struct *vma,
 	 * Page tables of the view and the slots of their entries now:
 	 * nothing may allocate under v->lock.
 	 */
-	ret = apply_to_page_range(vma->vm_mm, v->vstart + (gs - v->heap_start),
-				  ge - gs, svm_prealloc_pte, NULL);
+	ret = svm_view_prealloc(vma->vm_mm, v->vstart + (gs - v->heap_start),
+				v->vstart + (ge - v->heap_start));
 	if (ret)
 		goto out;
 	ret = svm_vmap_reserve(v, gs, ge);
@@ -744,21 +905,10 @@ static int svm_view_map(struct svm_view *v, struct vm_area_struct *vma,
 			ret = -EAGAIN;
 			continue;
 		}
-		ret = me == n ? 0 :
-		      svm_view_insert(v, vma, haddr, pfns[me],
-				      ro || !(pfns[me] & HMM_PFN_WRITE));
+		ret = svm_view_insert_batch(v, vma, gs, pfns, n, me, ro,
+					    host_around);
 		if (ret == -EEXIST)
 			ret = 0;	/* another thread mapped it */
-		for (i = 0; !ret && i < n; i++) {
-			if (i == me || !(pfns[i] & HMM_PFN_VALID))
-				continue;
-			svm_view_target(v->sf->shim, pfns[i], &at);
-			if (at == (int)v->sdev->index ||
-			    (host_around && at == SVMSHIM_LOC_HOST))
-				svm_view_insert(v, vma, gs + (i << PAGE_SHIFT),
-						pfns[i], ro ||
-						!(pfns[i] & HMM_PFN_WRITE));
-		}
 		mutex_unlock(&v->lock);
 		break;
 	}

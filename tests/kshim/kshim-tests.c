@@ -2094,6 +2094,44 @@ static int t_view_zero(void)
 	return 0;
 }
 
+/*
+ * Untouched memory served in place: a device read maps the shared zero
+ * page (not anonymous, not page cache: the one kind of host page the
+ * view's batch fill leaves to vmf_insert_pfn_prot()); host writes replace
+ * it and the device sees them; device writes reach the host.
+ */
+static int t_view_zero_in_place(void)
+{
+	size_t len = 256 * 1024, n = len / KPAGE, i;
+	char *heap = map_anon(len), *v;
+	struct evsum e;
+	long bad;
+
+	CHECK(heap, "mmap");
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view");
+	CHECK(kshim_attr(fd, heap, len, 0, SVMSHIM_LOC_HOST, 0, 0) == 0, "attr");
+	ev_sum(&e);
+	for (i = 0; i < len; i += 8)
+		CHECK(*(volatile uint64_t *)(v + i) == 0, "not zero at %zu", i);
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_IN_PLACE] ==
+	      (long)n && e.n[SVMSHIM_EVENT_MIGRATE] == 0,
+	      "in-place faults %ld of %zu, migrations %ld",
+	      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_IN_PLACE], n,
+	      e.n[SVMSHIM_EVENT_MIGRATE]);
+	vfill(heap, len, 0x71);		/* the zero page goes from every PTE */
+	bad = vcheck(v, len, 0x71);
+	CHECK(bad < 0, "device read stale data at word %ld", bad);
+	vfill(v, len, 0x72);
+	bad = vcheck(heap, len, 0x72);
+	CHECK(bad < 0, "host read wrong data at word %ld", bad);
+	CHECK(count_at(heap, len, SVMSHIM_LOC_HOST) == (long)n, "a page moved");
+	munmap(v, len);
+	munmap(heap, len);
+	return 0;
+}
+
 /* fork() after the device wrote in place: the child keeps its copy. */
 static int t_view_fork(void)
 {
@@ -4622,6 +4660,7 @@ static const struct test tests[] = {
 	{ "view_pinned", t_view_pinned },
 	{ "view_read_mostly", t_view_read_mostly },
 	{ "view_zero", t_view_zero },
+	{ "view_zero_in_place", t_view_zero_in_place },
 	{ "view_fork", t_view_fork },
 	{ "view_munmap", t_view_munmap },
 	{ "view_race", t_view_race },
