@@ -53,7 +53,8 @@ struct svm__backend_ops {
 		 * (SVM__LOC_NONE: never touched, the destination gets zeros) to
 		 * dst. Fills out[i] with SVM_FAILURE_NONE or the class of the
 		 * failure; returns the number of pages moved. Called WITHOUT
-		 * rt->lock (except during fork's evacuation), the pages in
+		 * rt->lock (except during fork's evacuation, and always when
+		 * the backend set rt->move_under_lock at init), the pages in
 		 * flight (core/rt.h), possibly by several threads at once on
 		 * different pages: it must not read or change page records,
 		 * and it must wake the threads that wait on the destination as

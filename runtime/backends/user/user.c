@@ -13,8 +13,9 @@
  * Fault-service threads (SVM_USER_FAULT_SERVERS of them, each woken alone
  * through its own epoll instance: waiter_open) read fault
  * messages from the one userfaultfd, ask runtime/policy what to do under
- * svm__rt.lock, and wake the faulting threads. The moves themselves run
- * with the lock let go, the pages marked in flight (core/rt.h), so one
+ * svm__rt.lock, and wake the faulting threads. With UFFDIO_MOVE the moves
+ * themselves run with the lock let go (the copy path keeps it: core/rt.h,
+ * move_under_lock), the pages marked in flight (core/rt.h), so one
  * server moves a block while another serves a fault elsewhere; a fault
  * on a page in flight waits for that move and is then served again. No
  * signal handler is installed: a thread that faults simply sleeps in the
