@@ -31,10 +31,11 @@
  * At the end a table of issue 18's targets: measured, baseline, ratio,
  * goal, met or NOT MET.
  *
- * usage: svm-bench [--quick] [--scaling | --targets] [--strict] [--copy-path]
+ * usage: svm-bench [--quick] [--scaling | --fault | --targets] [--strict] [--copy-path]
  *                  [--samples N] [--mib M] [--runs R] [--sweep-mib S]
  *                  [--sparse-mib S] [--pp-mib P] [--pp-rounds K]
  *   --scaling  section (d) only
+ *   --fault    section (a) only: the 4 KiB fault latency next to its baselines
  *   --targets  only what the target table needs (a, b, c-sparse, d, f, g)
  *   --strict   exit 3 when a target is NOT MET (for local use; CTest does
  *              not pass it: targets are not CI gates on a shared machine)
@@ -95,7 +96,7 @@ struct uffdio_move {
 #define MIB (1ull << 20)
 #define MAX_T 1024 /* SVM_USER_DEVICE_THREADS' upper bound */
 
-enum mode { MODE_ALL, MODE_SCALING, MODE_TARGETS };
+enum mode { MODE_ALL, MODE_SCALING, MODE_FAULT, MODE_TARGETS };
 
 static struct {
 	size_t samples, mib, runs, sweep_mib, sparse_mib, pp_mib, pp_rounds;
@@ -1512,7 +1513,7 @@ static void stream_section(void)
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [--quick] [--scaling | --targets] [--strict] [--copy-path] [--samples N] "
+		"usage: %s [--quick] [--scaling | --fault | --targets] [--strict] [--copy-path] [--samples N] "
 		"[--mib M] [--runs R] [--sweep-mib S] [--sparse-mib S] [--pp-mib P] "
 		"[--pp-rounds K]\n",
 		argv0);
@@ -1527,6 +1528,10 @@ static void parse_args(int argc, char **argv)
 
 		if (!strcmp(a, "--scaling")) {
 			opt.mode = MODE_SCALING;
+			continue;
+		}
+		if (!strcmp(a, "--fault")) {
+			opt.mode = MODE_FAULT;
 			continue;
 		}
 		if (!strcmp(a, "--targets")) {
@@ -1620,12 +1625,16 @@ int main(int argc, char **argv)
 	       have_move ? "available" :
 	       (features & UFFD_FEATURE_MOVE) ? "available, not used: --copy-path" :
 						"not available");
-	if (!user && opt.mode != MODE_SCALING)
+	if (!user && opt.mode != MODE_SCALING && opt.mode != MODE_FAULT)
 		printf("  (a), (b) and (e) compare the user backend with raw userfaultfd: "
 		       "skipped on %s\n", backend);
 	switch (opt.mode) {
 	case MODE_SCALING:
 		scaling_section();
+		break;
+	case MODE_FAULT:
+		if (user)
+			fault_section(0);
 		break;
 	case MODE_TARGETS:
 		if (user) {

@@ -1163,8 +1163,13 @@ static void serve_batch(struct server *sv, const struct uffd_msg *msgs, size_t n
 static int pending_run(struct server *sv)
 {
 	struct svm__rt *rt = sv->rt;
-	uint64_t now = svm__now_ns(), next = UINT64_MAX;
+	uint64_t now, next = UINT64_MAX;
 	const struct svm__config *cfg = &rt->cfg;
+
+	/* the usual case: no clock read (it is on every fault's path) */
+	if (!sv->np)
+		return -1;
+	now = svm__now_ns();
 
 	for (size_t i = 0; i < sv->np;) {
 		struct pending *f = &sv->P[i];
