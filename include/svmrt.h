@@ -211,7 +211,8 @@ typedef struct svm_stats {
 	/* since 0.2 */
 	uint64_t prefetched_pages;  /* pages the fault prefetcher brought along (SVM_PREFETCH) */
 	uint64_t prefetched_evicted; /* of those, evicted before they moved for any other reason */
-	uint64_t thrash_holds;      /* pages put on hold on the host for thrashing (SVM_THRASH) */
+	uint64_t thrash_holds;      /* pages put on hold on the host for thrashing (SVM_THRASH),
+				       holds renewed included */
 	uint64_t thrash_held_faults; /* device faults served in place or by a copy: page on hold */
 } svm_stats_t;
 /* Totals since svm_init over all devices. */

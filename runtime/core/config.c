@@ -109,7 +109,8 @@ static const struct var table[] = {
 	  "thrash events in a row (each within SVM_THRASH_WINDOW_US of the last move) that put "
 	  "a page on hold" },
 	{ "SVM_THRASH_HOLD_MS", T_INT, "200", OFF(thrash_hold_ms), 1, 3600000, NULL, false,
-	  "how long a thrashing page is held on the host; after that it may move again" },
+	  "how long a thrashing page is held on the host; after that it may move again (user "
+	  "backend: unless both sides still use it, then the hold is renewed)" },
 	{ "SVM_INJECT", T_STRING, "", OFF(inject), 0, 127, NULL, false,
 	  "fault injection: class=C,percent=P[,seed=S][,direction=to-host|to-device][,count=N]" },
 };

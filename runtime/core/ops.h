@@ -79,6 +79,13 @@ struct svm__backend_ops {
 				       svm_failure_t *out);
 		/* Optional: drain per-CPU LRU caches before a retry round. */
 		void (*drain)(struct svm__rt *rt);
+		/*
+		 * Optional: write-protects n host-owned pages (no copies, not
+		 * in place) so that the host's next write to them faults
+		 * (svm__fault_cpu_wp lifts it with collapse): how policy learns
+		 * that the host still writes a page held for thrashing.
+		 */
+		svm_result_t (*watch)(struct svm__rt *rt, uintptr_t addr, size_t n);
 	} engine;
 
 	/*

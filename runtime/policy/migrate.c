@@ -231,6 +231,8 @@ static void remote_end(struct svm__rt *rt, struct svm__range *r, size_t first, s
 		p->copies = svm__loc_bit(dev);
 		p->last_failure = (uint8_t)out[i];
 	}
+	/* the host page is writable again: a held one is watched anew */
+	svm__thrash_watch(rt, r, first, n);
 }
 
 void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n)
@@ -247,6 +249,7 @@ void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first,
 			svm__page_changed(rt, p);
 			SVM__STAT(rt, -1, collapses, 1);
 			svm__trace_pages(SVM__EV_COLLAPSE, page_addr(r, i), 1, -2, p->loc, 0);
+			svm__thrash_watch(rt, r, i, 1);
 		}
 	}
 }

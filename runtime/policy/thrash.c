@@ -14,6 +14,22 @@
  * hold (up to 32 times SVM_THRASH_HOLD_MS); a move outside the window
  * ends that, and the next hold needs as many events in a row again.
  *
+ * A hold that runs out while the fight is still on is renewed instead of
+ * ended, for as long again: the host wrote the page during the hold and
+ * a device faulted on it within SVM_THRASH_WINDOW_US of the end. Letting
+ * it go would only cost one round trip of every such page before the
+ * next hold (issue 18: a ping-pong whose rounds outlast a hold moved the
+ * whole buffer again at each end). When either side stops, the hold ends
+ * at the next expiry, or the one after.
+ *
+ * A device's use shows as its faults on the page (an in-place copy ends
+ * with each launch). The host's writes to a page it owns fault on
+ * nothing, so a renewed hold has the backend write-protect the page
+ * (engine.watch) whenever it is plainly the host's again, until the host
+ * has written it once: one fault per page and hold, not per round. The
+ * hold that a fight starts counts the host as writing (the fight itself
+ * was the host taking the page back).
+ *
  * Throttling (delaying the service of a thrashing page's faults, as
  * NVIDIA's UVM does before it pins) is not done: the host and the
  * emulated devices here share the CPUs, so a delay only idles them.
@@ -24,6 +40,14 @@
 static uint32_t now_ms(const struct svm__rt *rt)
 {
 	return (uint32_t)((svm__now_ns() - rt->t0_ns) / 1000000);
+}
+
+/* Both sides still use a held page: the host wrote it during this hold, a device faulted lately. */
+static bool fight_goes_on(const struct svm__rt *rt, const struct svm__page *p, uint64_t now_ns)
+{
+	uint32_t now_us = (uint32_t)((now_ns - rt->t0_ns) / 1000);
+
+	return p->held_host && now_us - p->last_move_us < (uint32_t)rt->cfg.thrash_window_us;
 }
 
 /* Longest hold: SVM_THRASH_HOLD_MS doubled this many times in a row. */
@@ -62,6 +86,7 @@ void svm__thrash_note(struct svm__rt *rt, struct svm__page *p, bool thrash, int 
 	else if (!p->rehold)
 		p->hold_level = 0;
 	p->held = 1;
+	p->held_host = 1; /* see the top of this file */
 	p->thrash = 0;
 	p->rehold = 0;
 	p->hold_until_ms = now_ms(rt) + ((uint32_t)rt->cfg.thrash_hold_ms << p->hold_level);
@@ -71,12 +96,64 @@ void svm__thrash_note(struct svm__rt *rt, struct svm__page *p, bool thrash, int 
 
 bool svm__thrash_held(struct svm__rt *rt, struct svm__page *p)
 {
+	uint64_t now_ns;
+	uint32_t ms;
+
 	if (!p->held)
 		return false;
-	if ((int32_t)(p->hold_until_ms - now_ms(rt)) > 0)
+	now_ns = svm__now_ns();
+	ms = (uint32_t)((now_ns - rt->t0_ns) / 1000000);
+	if ((int32_t)(p->hold_until_ms - ms) > 0)
 		return true;
+	if (fight_goes_on(rt, p, now_ns)) {
+		/* renewed, as long as the hold that ran out; counted and traced as a hold */
+		p->held_host = 0;
+		p->hold_until_ms = ms + ((uint32_t)rt->cfg.thrash_hold_ms << p->hold_level);
+		SVM__STAT(rt, -1, thrash_holds, 1);
+		svm__trace_pages(SVM__EV_HOLD, svm__page_addr(p), 1, SVM_HOST, -2, 0);
+		svm__thrash_watch(rt, p->range, (size_t)(p - p->range->pages), 1);
+		return true;
+	}
 	p->held = 0; /* ran out: the page may move again */
 	p->rehold = 2;
+	/* its next move is the first after the hold, whatever touched it meanwhile */
+	p->last_move_us = (uint32_t)((now_ns - rt->t0_ns) / 1000) -
+			  (uint32_t)rt->cfg.thrash_window_us - 1;
 	svm__trace_pages(SVM__EV_RELEASE, svm__page_addr(p), 1, SVM_HOST, -2, 0);
 	return false;
+}
+
+void svm__thrash_touched(struct svm__rt *rt, struct svm__page *p, int who)
+{
+	if (!p->held)
+		return;
+	if (who == SVM_HOST)
+		p->held_host = 1;
+	else /* it does not move while held: its last move time is free */
+		p->last_move_us = (uint32_t)((svm__now_ns() - rt->t0_ns) / 1000);
+}
+
+/* Held, the host not seen writing since the hold began, and nothing else makes its writes fault. */
+static bool to_watch(const struct svm__page *p)
+{
+	return p->held && !p->held_host && !p->inflight && p->loc == SVM_HOST && !p->remote &&
+	       p->copies == svm__loc_bit(SVM_HOST);
+}
+
+void svm__thrash_watch(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n)
+{
+	if (!rt->be->engine.watch)
+		return;
+	for (size_t i = first, j; i < first + n; i = j) {
+		if (!to_watch(&r->pages[i])) {
+			j = i + 1;
+			continue;
+		}
+		for (j = i + 1; j < first + n && to_watch(&r->pages[j]); j++)
+			;
+		/* if it fails, the host's writes go unseen and the hold ends at its time */
+		if (rt->be->engine.watch(rt, r->start + i * SVM__PAGE_SIZE, j - i) != SVM_OK)
+			svm__dbg("thrash: cannot watch %zu held pages at %#lx", j - i,
+				 (unsigned long)(r->start + i * SVM__PAGE_SIZE));
+	}
 }

@@ -12,6 +12,11 @@
  * moving it; explicit prefetches never put a page on hold; when the hold
  * runs out (SVM_THRASH_HOLD_MS) the page moves again, and one more round
  * trip holds it again.
+ *
+ * With "renew" (SVM_THRASH_HOLD_MS=30): a fight that outlasts many holds
+ * renews the hold each time instead of moving the page again at each end;
+ * once the host stops writing, the hold ends within two holds and the
+ * device's next fault moves the page.
  */
 #define _GNU_SOURCE
 #include <stdbool.h>
@@ -120,6 +125,56 @@ static void mitigate(void)
 	CHECK_OK(svm_free(q));
 }
 
+/* SVM_THRASH_HOLD_MS=30, SVM_THRASH_THRESHOLD=3, the default 100 ms window */
+static void renew(void)
+{
+	svm_stats_t s0, s1, s2;
+	struct kargs a;
+	uint64_t *p = svmt_alloc(svmt_page_size()), t0, t1, want;
+	int bounces = 0, launches = 0;
+
+	if (!strcmp(svmt_backend(), "kshim"))
+		svmt_skip("renewal of holds: the shim decides holds itself (kshim-tests view_thrash)");
+	a.word = p;
+	*p = 0;
+	s0 = svmt_stats();
+	t0 = svmt_now_ns();
+	/* ten holds' worth of fighting, each bounce microseconds apart */
+	for (; bounces < 200000 && svmt_now_ns() - t0 < 300000000ull; bounces++) {
+		CHECK_OK(svm_launch(0, 1, kernel_inc, &a));
+		*p += 1;
+	}
+	s1 = svmt_stats();
+	CHECK_EQ(*p, 2 * (uint64_t)bounces);
+	CHECK_MSG(bounces >= 50, "only %d bounces in 300 ms", bounces);
+	/* the moves before the first hold (3 thrash events), then none: renewed, not let go */
+	CHECK_MSG(moves(&s1) - moves(&s0) <= 4, "%llu moves in %d bounces over 300 ms (holds of "
+		  "30 ms: each end let the page go)", (unsigned long long)(moves(&s1) - moves(&s0)),
+		  bounces);
+	CHECK_MSG(s1.thrash_holds - s0.thrash_holds >= 2, "%llu holds in 300 ms of fighting",
+		  (unsigned long long)(s1.thrash_holds - s0.thrash_holds));
+	CHECK_EQ(svmt_location(p), SVM_HOST);
+
+	/* the host stops: the device alone ends up with the page */
+	t1 = svmt_now_ns();
+	while (svmt_location(p) != 0 && svmt_now_ns() - t1 < 2000000000ull) {
+		CHECK_OK(svm_launch(0, 1, kernel_inc, &a));
+		launches++;
+	}
+	s2 = svmt_stats();
+	want = 2 * (uint64_t)bounces + (uint64_t)launches;
+	CHECK_MSG(svmt_location(p) == 0, "the host stopped, %d device launches in 2 s, and the "
+		  "page is still held on the host", launches);
+	CHECK_EQ(*p, want);
+	printf("thrash renew: %d bounces in 300 ms, %llu moves, %llu holds; the device alone "
+	       "got the page after %.1f ms (%d launches, %llu more holds)\n",
+	       bounces, (unsigned long long)(moves(&s1) - moves(&s0)),
+	       (unsigned long long)(s1.thrash_holds - s0.thrash_holds),
+	       (double)(svmt_now_ns() - t1) / 1e6, launches,
+	       (unsigned long long)(s2.thrash_holds - s1.thrash_holds));
+	CHECK_OK(svm_free(p));
+}
+
 int main(int argc, char **argv)
 {
 	svm_stats_t before, after;
@@ -128,6 +183,12 @@ int main(int argc, char **argv)
 
 	svmt_default_env("SVM_GRANULARITY", "4K");
 	svmt_init();
+	if (argc > 1 && !strcmp(argv[1], "renew")) {
+		renew();
+		CHECK_OK(svm_finalize());
+		printf("thrash renewal: ok\n");
+		return 0;
+	}
 	if (argc > 1 && !strcmp(argv[1], "mitigate")) {
 		mitigate();
 		CHECK_OK(svm_finalize());

@@ -726,6 +726,13 @@ static svm_result_t user_duplicate(struct svm__rt *rt, uintptr_t addr, size_t n,
 	return SVM_OK;
 }
 
+/* The host's next write to these pages faults (policy/thrash.c: holds). */
+static svm_result_t user_watch(struct svm__rt *rt, uintptr_t addr, size_t n)
+{
+	(void)rt;
+	return uffd_wp(at(SVM_HOST, addr), n * SVM__PAGE_SIZE, true) ? SVM_ERROR_BACKEND : SVM_OK;
+}
+
 static svm_result_t user_collapse(struct svm__rt *rt, uintptr_t addr, size_t n, int owner,
 				  uint32_t drop_mask)
 {
@@ -1727,4 +1734,5 @@ const struct svm__backend_ops svm__user_ops = {
 	.engine.collapse = user_collapse,
 	.engine.remote_map = user_remote_map,
 	.engine.remote_unmap = user_remote_unmap,
+	.engine.watch = user_watch,
 };
