@@ -56,14 +56,16 @@ void svm__evacuate_all(struct svm__rt *rt);
  * (thrash: it came within the window) and may put p on hold;
  * svm__thrash_held says whether p is on hold now (and ends a hold that ran
  * out, or renews it while the fight goes on); svm__thrash_touched records
- * that a side used a held page (dev: a device fault served on hold,
- * SVM_HOST: a host fault on it); svm__thrash_watch has the backend make
+ * that a side used the held pages among [first, first + n) of r (a device:
+ * it reaches them on hold after a fault; SVM_HOST: a host fault on them);
+ * svm__thrash_watch has the backend make
  * the host's next write to the held pages of [first, first + n) of r
  * fault, where nothing else would tell.
  */
 void svm__thrash_note(struct svm__rt *rt, struct svm__page *p, bool thrash, int src, int dst);
 bool svm__thrash_held(struct svm__rt *rt, struct svm__page *p);
-void svm__thrash_touched(struct svm__rt *rt, struct svm__page *p, int who);
+void svm__thrash_touched(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
+			 int who);
 void svm__thrash_watch(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n);
 
 #endif

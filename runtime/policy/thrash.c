@@ -16,7 +16,7 @@
  *
  * A hold that runs out while the fight is still on is renewed instead of
  * ended, for as long again: the host wrote the page during the hold and
- * a device faulted on it within SVM_THRASH_WINDOW_US of the end. Letting
+ * a device reached it within SVM_THRASH_WINDOW_US of the end. Letting
  * it go would only cost one round trip of every such page before the
  * next hold (issue 18: a ping-pong whose rounds outlast a hold moved the
  * whole buffer again at each end). When either side stops, the hold ends
@@ -42,12 +42,21 @@ static uint32_t now_ms(const struct svm__rt *rt)
 	return (uint32_t)((svm__now_ns() - rt->t0_ns) / 1000000);
 }
 
-/* Both sides still use a held page: the host wrote it during this hold, a device faulted lately. */
-static bool fight_goes_on(const struct svm__rt *rt, const struct svm__page *p, uint64_t now_ns)
+/*
+ * Both sides still use a held page whose hold ran out: the host wrote it
+ * during the hold, and a device reached it within the window before the
+ * hold's end (or since). Called when something looks at the page after
+ * the end, typically a device's next fault, which does not count itself:
+ * a device that comes back after a pause longer than the window is not
+ * fighting over it any more.
+ */
+static bool fight_goes_on(const struct svm__rt *rt, const struct svm__page *p)
 {
-	uint32_t now_us = (uint32_t)((now_ns - rt->t0_ns) / 1000);
+	/* µs since init, wrapping as last_move_us does */
+	uint32_t end_us = (uint32_t)((uint64_t)p->hold_until_ms * 1000);
 
-	return p->held_host && now_us - p->last_move_us < (uint32_t)rt->cfg.thrash_window_us;
+	return p->held_host &&
+	       (int32_t)(end_us - p->last_move_us) <= (int32_t)rt->cfg.thrash_window_us;
 }
 
 /* Longest hold: SVM_THRASH_HOLD_MS doubled this many times in a row. */
@@ -105,7 +114,7 @@ bool svm__thrash_held(struct svm__rt *rt, struct svm__page *p)
 	ms = (uint32_t)((now_ns - rt->t0_ns) / 1000000);
 	if ((int32_t)(p->hold_until_ms - ms) > 0)
 		return true;
-	if (fight_goes_on(rt, p, now_ns)) {
+	if (fight_goes_on(rt, p)) {
 		/* renewed, as long as the hold that ran out; counted and traced as a hold */
 		p->held_host = 0;
 		p->hold_until_ms = ms + ((uint32_t)rt->cfg.thrash_hold_ms << p->hold_level);
@@ -123,14 +132,27 @@ bool svm__thrash_held(struct svm__rt *rt, struct svm__page *p)
 	return false;
 }
 
-void svm__thrash_touched(struct svm__rt *rt, struct svm__page *p, int who)
+void svm__thrash_touched(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
+			 int who)
 {
-	if (!p->held)
-		return;
-	if (who == SVM_HOST)
-		p->held_host = 1;
-	else /* it does not move while held: its last move time is free */
-		p->last_move_us = (uint32_t)((svm__now_ns() - rt->t0_ns) / 1000);
+	uint32_t now_us = 0;
+	bool timed = false;
+
+	for (size_t i = first; i < first + n; i++) {
+		struct svm__page *p = &r->pages[i];
+
+		if (!p->held)
+			continue;
+		if (who == SVM_HOST) {
+			p->held_host = 1;
+			continue;
+		}
+		if (!timed) { /* one clock read for the run */
+			now_us = (uint32_t)((svm__now_ns() - rt->t0_ns) / 1000);
+			timed = true;
+		}
+		p->last_move_us = now_us; /* it does not move while held: the field is free */
+	}
 }
 
 /* Held, the host not seen writing since the hold began, and nothing else makes its writes fault. */

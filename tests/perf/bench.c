@@ -31,11 +31,14 @@
  * At the end a table of issue 18's targets: measured, baseline, ratio,
  * goal, met or NOT MET.
  *
- * usage: svm-bench [--quick] [--scaling | --fault | --targets] [--strict] [--copy-path]
+ * usage: svm-bench [--quick] [--scaling | --fault | --targets | --only L] [--strict]
+ *                  [--copy-path]
  *                  [--samples N] [--mib M] [--runs R] [--sweep-mib S]
  *                  [--sparse-mib S] [--pp-mib P] [--pp-rounds K]
  *   --scaling  section (d) only
  *   --fault    section (a) only: the 4 KiB fault latency next to its baselines
+ *   --only L   the sections whose letters are in L (e.g. --only fg), in the
+ *              usual order; the sparse part of (c) is "s"
  *   --targets  only what the target table needs (a, b, c-sparse, d, f, g)
  *   --strict   exit 3 when a target is NOT MET (for local use; CTest does
  *              not pass it: targets are not CI gates on a shared machine)
@@ -96,13 +99,14 @@ struct uffdio_move {
 #define MIB (1ull << 20)
 #define MAX_T 1024 /* SVM_USER_DEVICE_THREADS' upper bound */
 
-enum mode { MODE_ALL, MODE_SCALING, MODE_FAULT, MODE_TARGETS };
+enum mode { MODE_ALL, MODE_SCALING, MODE_FAULT, MODE_TARGETS, MODE_ONLY };
 
 static struct {
 	size_t samples, mib, runs, sweep_mib, sparse_mib, pp_mib, pp_rounds;
 	enum mode mode;
 	int strict, copy_path;
-} opt = { 2000, 256, 5, 64, 256, 16, 8, MODE_ALL, 0, 0 };
+	const char *only; /* MODE_ONLY: the section letters to run */
+} opt = { 2000, 256, 5, 64, 256, 16, 8, MODE_ALL, 0, 0, NULL };
 
 static size_t pg;
 static int ncpu;          /* CPUs this process may run on */
@@ -1513,7 +1517,8 @@ static void stream_section(void)
 static void usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s [--quick] [--scaling | --fault | --targets] [--strict] [--copy-path] [--samples N] "
+		"usage: %s [--quick] [--scaling | --fault | --targets | --only L] [--strict] "
+		"[--copy-path] [--samples N] "
 		"[--mib M] [--runs R] [--sweep-mib S] [--sparse-mib S] [--pp-mib P] "
 		"[--pp-rounds K]\n",
 		argv0);
@@ -1532,6 +1537,14 @@ static void parse_args(int argc, char **argv)
 		}
 		if (!strcmp(a, "--fault")) {
 			opt.mode = MODE_FAULT;
+			continue;
+		}
+		if (!strcmp(a, "--only")) {
+			if (i + 1 >= argc || !argv[i + 1][0] ||
+			    strspn(argv[i + 1], "abcdefgs") != strlen(argv[i + 1]))
+				usage(argv[0]);
+			opt.mode = MODE_ONLY;
+			opt.only = argv[++i];
 			continue;
 		}
 		if (!strcmp(a, "--targets")) {
@@ -1625,7 +1638,7 @@ int main(int argc, char **argv)
 	       have_move ? "available" :
 	       (features & UFFD_FEATURE_MOVE) ? "available, not used: --copy-path" :
 						"not available");
-	if (!user && opt.mode != MODE_SCALING && opt.mode != MODE_FAULT)
+	if (!user && opt.mode != MODE_SCALING && opt.mode != MODE_FAULT && opt.mode != MODE_ONLY)
 		printf("  (a), (b) and (e) compare the user backend with raw userfaultfd: "
 		       "skipped on %s\n", backend);
 	switch (opt.mode) {
@@ -1635,6 +1648,24 @@ int main(int argc, char **argv)
 	case MODE_FAULT:
 		if (user)
 			fault_section(0);
+		break;
+	case MODE_ONLY: /* (a), (b), (e) are the user backend's */
+		if (user && strchr(opt.only, 'a'))
+			fault_section(1);
+		if (user && strchr(opt.only, 'b'))
+			throughput_section(1);
+		if (strchr(opt.only, 'c'))
+			sweep_section();
+		if (strchr(opt.only, 's'))
+			sparse_section();
+		if (strchr(opt.only, 'g'))
+			stream_section();
+		if (strchr(opt.only, 'f'))
+			pingpong_section();
+		if (strchr(opt.only, 'd'))
+			scaling_section();
+		if (user && strchr(opt.only, 'e'))
+			profiling_section();
 		break;
 	case MODE_TARGETS:
 		if (user) {
