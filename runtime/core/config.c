@@ -39,11 +39,12 @@ static const struct var table[] = {
 	{ "SVM_PREFETCH", T_ENUM, "auto", OFF(prefetch), 0, 0, "auto|off|density", false,
 	  "what a fault brings besides its page: off (its SVM_GRANULARITY block) or density "
 	  "(from a 4K page, or the SVM_GRANULARITY block when that is set, grow to the largest "
-	  "aligned region of up to 2M that is mostly at the destination already); auto: "
+	  "aligned region of up to SVM_PREFETCH_MAX that is mostly at the destination "
+	  "already); auto: "
 	  "density unless SVM_GRANULARITY is set, then off" },
-	{ "SVM_PREFETCH_THRESHOLD", T_INT, "51", OFF(prefetch_threshold), 1, 100, NULL, false,
-	  "density prefetch: percent of a region's blocks that must be at the destination "
-	  "(or faulting) for the whole region to come along" },
+	{ "SVM_PREFETCH_THRESHOLD", T_INT, "50", OFF(prefetch_threshold), 1, 100, NULL, false,
+	  "density prefetch: a region comes along when more than this percent of its pages "
+	  "are at the destination (or faulting)" },
 	{ "SVM_PREFETCH_MAX", T_SIZE, "64M", OFF(prefetch_max), 8192, 1LL << 30, NULL, true,
 	  "density prefetch: the largest region one fault may bring along (a power of two)" },
 	{ "SVM_USER_DEVICES", T_INT, "1", OFF(user_devices), 1, 16, NULL, false,
