@@ -13,7 +13,8 @@
  * runs out (SVM_THRASH_HOLD_MS) the page moves again, and one more round
  * trip holds it again.
  *
- * With "renew" (SVM_THRASH_HOLD_MS=30): a fight that outlasts many holds
+ * With "renew" (SVM_THRASH_HOLD_MS=30; a 1 s window, so that a loaded
+ * machine's slow bounces still count as a fight): a fight that outlasts many holds
  * renews the hold each time instead of moving the page again at each end;
  * once the host stops writing, the hold ends within two holds and the
  * device's next fault moves the page.
@@ -125,7 +126,7 @@ static void mitigate(void)
 	CHECK_OK(svm_free(q));
 }
 
-/* SVM_THRASH_HOLD_MS=30, SVM_THRASH_THRESHOLD=3, the default 100 ms window */
+/* SVM_THRASH_HOLD_MS=30, SVM_THRASH_THRESHOLD=3, SVM_THRASH_WINDOW_US=1000000 */
 static void renew(void)
 {
 	svm_stats_t s0, s1, s2;
