@@ -1610,6 +1610,24 @@ static void pick_cpus(void)
 	}
 }
 
+/*
+ * The machine's load average, printed at the start and the end: the
+ * figures of a shared machine mean little without it. "" if unknown.
+ */
+static const char *loadavg(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	buf[0] = 0;
+	if (f) {
+		if (!fgets(buf, (int)len, f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = 0;
+	return buf;
+}
+
 /* The backend svm_init picks in this environment. */
 static void probe_backend(void)
 {
@@ -1622,6 +1640,7 @@ int main(int argc, char **argv)
 {
 	uint64_t features;
 	int user;
+	char la[128];
 
 	parse_args(argc, argv);
 	pg = svmt_page_size();
@@ -1638,6 +1657,7 @@ int main(int argc, char **argv)
 	       have_move ? "available" :
 	       (features & UFFD_FEATURE_MOVE) ? "available, not used: --copy-path" :
 						"not available");
+	printf("  load average at the start: %s\n", loadavg(la, sizeof(la)));
 	if (!user && opt.mode != MODE_SCALING && opt.mode != MODE_FAULT && opt.mode != MODE_ONLY)
 		printf("  (a), (b) and (e) compare the user backend with raw userfaultfd: "
 		       "skipped on %s\n", backend);
@@ -1690,6 +1710,7 @@ int main(int argc, char **argv)
 			profiling_section();
 		break;
 	}
+	printf("\nload average at the end: %s\n", loadavg(la, sizeof(la)));
 	fflush(stdout);
 	if (print_targets() && opt.strict) {
 		printf("--strict: targets NOT MET, exit 3\n");
