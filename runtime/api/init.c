@@ -214,6 +214,7 @@ svm_result_t svm_init(void)
 	uintptr_t heap = 0;
 	size_t heap_size = 0;
 	svm_result_t res;
+	bool heap_failed;
 	char why[160];
 
 	pthread_once(&atfork_once, install_atfork);
@@ -240,6 +241,12 @@ svm_result_t svm_init(void)
 	res = SVM_ERROR_NO_DEVICE;
 	if (!rt->be)
 		goto out;
+	/*
+	 * Under rt->lock: a caller of the last runtime may still be inside an
+	 * entry point, asleep on rt->settled (a page in flight), and reads
+	 * these under the lock when it wakes (it then finds its range gone).
+	 */
+	pthread_mutex_lock(&rt->lock);
 	memset(rt->dev, 0, sizeof(rt->dev));
 	memset(&rt->stats, 0, sizeof(rt->stats));
 	atomic_store(&rt->launches, 0);
@@ -248,11 +255,15 @@ svm_result_t svm_init(void)
 		svm__lru_init(&rt->dev[d]);
 		rt->dev[d].numa_node = -1;
 	}
+	pthread_mutex_unlock(&rt->lock);
 	svm__topo_init(); /* once per process: reading PCI config is slow */
 	res = rt->be->init(rt, &heap, &heap_size);
 	if (res != SVM_OK)
 		goto out;
-	if (svm__heap_init(rt, heap, heap_size)) {
+	pthread_mutex_lock(&rt->lock);
+	heap_failed = svm__heap_init(rt, heap, heap_size) != 0;
+	pthread_mutex_unlock(&rt->lock);
+	if (heap_failed) {
 		rt->be->fini(rt);
 		res = SVM_ERROR_OUT_OF_MEMORY;
 		goto out;
