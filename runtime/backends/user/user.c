@@ -891,6 +891,7 @@ static bool write_back_in_place(uintptr_t h, uintptr_t v)
 	return true;
 }
 
+/* n <= 256: the engine ends in-place copies in runs of at most that (remote_end). */
 static size_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, int dev,
 				svm_failure_t *out)
 {
@@ -901,13 +902,18 @@ static size_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, in
 	/* stop device writes */
 	uffd_wp(at(dev, addr), n * SVM__PAGE_SIZE, true);
 	/*
-	 * Pins the runtime saw, and long-term ones it looks for now. A new
-	 * writable pin (O_DIRECT read, io_uring registration) cannot be taken
-	 * on these pages meanwhile: they are write-protected, so it waits and
-	 * ends the device's copy first.
+	 * Pins the runtime saw, and the ones it looks for now, by the same
+	 * rule as the copy path (need_pin_probe). A new writable pin (O_DIRECT
+	 * read, io_uring registration) cannot be taken on these pages
+	 * meanwhile: they are write-protected, so it waits and ends the
+	 * device's copy first. But one taken before remote_map protected them
+	 * may not be counted in VmPin yet: io_uring pins all the pages of a
+	 * buffer (faulting the rest in) before it accounts them, so "VmPin is
+	 * 0" does not mean "nothing is pinned". Where the probe runs before
+	 * every copy (Linux 6.4 and later by default) it runs here too, or
+	 * such a pin was dropped with its page (user.pin.race).
 	 */
-	if (n <= 256 && pinned_kb() != 0 &&
-	    !probe_pins(at(SVM_HOST, addr), n, probed)) {
+	if (need_pin_probe(rt) && !probe_pins(at(SVM_HOST, addr), n, probed)) {
 		cannot_probe(n, at(SVM_HOST, addr));
 		for (i = 0; i < n; i++)
 			probed[i] = true; /* cannot tell: keep every page */
