@@ -81,6 +81,7 @@ static struct user {
 	void *zeros;
 	int pagemap; /* /proc/self/pagemap, to tell pinned pages from shared ones */
 	bool probe_always; /* copy path: probe for pins before every host page copy */
+	atomic_bool ever_pinned; /* a pin was seen (VmPin, or a probe found one): see pins_maybe */
 	atomic_uint fail_transient; /* SVM_USER_SERVICE_FAIL=transient=N: polls left to fail */
 	atomic_bool fail_fatal;     /* SVM_USER_SERVICE_FAIL=fatal: the next read fails */
 	bool fail_epoll;            /* SVM_USER_SERVICE_FAIL=epoll: epoll setup fails */
@@ -399,8 +400,11 @@ static bool probe_pins(uintptr_t h, size_t n, bool *pinned)
 		size_t m = n - c < 256 ? n - c : 256;
 
 		ok = pagemap_entries(h + c * SVM__PAGE_SIZE, m, e);
-		for (size_t i = 0; ok && i < m; i++)
+		for (size_t i = 0; ok && i < m; i++) {
 			pinned[c + i] = (e[i] & PM_PRESENT) && (e[i] & PM_EXCLUSIVE);
+			if (pinned[c + i])
+				atomic_store(&U.ever_pinned, true);
+		}
 	}
 	/* a byte, not EOF: a process forked meanwhile may hold p[1] too */
 	if (pid > 0 && write(p[1], "", 1) != 1)
@@ -426,6 +430,26 @@ static bool need_pin_probe(const struct svm__rt *rt)
 {
 	(void)rt;
 	return U.probe_always || pinned_kb() != 0; /* unknown (-1) counts as maybe */
+}
+
+/*
+ * May someone else pin host pages now? While VmPin says so, and from the
+ * first pin seen on (VmPin, a probe, UFFDIO_MOVE refusing a pinned page)
+ * to the end of the process: VmPin alone lags, since io_uring (and RDMA)
+ * takes all the pins of a buffer, faulting the missing pages in, before it
+ * accounts them, so VmPin reads 0 while pages are pinned already. A
+ * process that never pinned anything pays nothing (no fork).
+ */
+static bool pins_maybe(void)
+{
+	long kb;
+
+	if (atomic_load(&U.ever_pinned))
+		return true;
+	kb = pinned_kb();
+	if (kb > 0)
+		atomic_store(&U.ever_pinned, true);
+	return kb != 0; /* unknown (-1) counts as maybe */
 }
 
 /* The probe could not run: every page is taken as pinned; said once. */
@@ -630,6 +654,7 @@ static size_t move_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, in
 		 */
 		switch (busy_page(d + done, s + done)) {
 		case BUSY_PINNED:
+			atomic_store(&U.ever_pinned, true);
 			out[k] = SVM_FAILURE_PINNED;
 			break;
 		case BUSY_MOVED:
@@ -949,18 +974,18 @@ static size_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, in
 	/* stop device writes */
 	uffd_wp(at(dev, addr), n * SVM__PAGE_SIZE, true);
 	/*
-	 * Pins the runtime saw, and the ones it looks for now, by the same
-	 * rule as the copy path (need_pin_probe). A new writable pin (O_DIRECT
-	 * read, io_uring registration) cannot be taken on these pages
-	 * meanwhile: they are write-protected, so it waits and ends the
-	 * device's copy first. But one taken before remote_map protected them
-	 * may not be counted in VmPin yet: io_uring pins all the pages of a
-	 * buffer (faulting the rest in) before it accounts them, so "VmPin is
-	 * 0" does not mean "nothing is pinned". Where the probe runs before
-	 * every copy (Linux 6.4 and later by default) it runs here too, or
-	 * such a pin was dropped with its page (user.pin.race).
+	 * Pins the runtime saw, and the ones it looks for now (pins_maybe). A
+	 * new writable pin (O_DIRECT read, io_uring registration) cannot be
+	 * taken on these pages meanwhile: they are write-protected, so it
+	 * waits and ends the device's copy first. But one taken before
+	 * remote_map protected them may not be counted in VmPin yet, and was
+	 * dropped with its page when the probe went by VmPin alone
+	 * (user.pin.race). Not by need_pin_probe: probing before every in-place
+	 * end forks there even in a process that never pins, and on the
+	 * UFFDIO_MOVE path pages a fork child shared for a moment were then
+	 * refused by UFFDIO_MOVE and reported PINNED (user.servers.move).
 	 */
-	if (need_pin_probe(rt) && !probe_pins(at(SVM_HOST, addr), n, probed)) {
+	if (pins_maybe() && !probe_pins(at(SVM_HOST, addr), n, probed)) {
 		cannot_probe(n, at(SVM_HOST, addr));
 		for (i = 0; i < n; i++)
 			probed[i] = true; /* cannot tell: keep every page */
