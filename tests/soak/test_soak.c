@@ -124,16 +124,32 @@ static uint64_t expect(const struct slot *s, uint32_t gen, size_t word)
 	return gen ? svmt_pattern(s->key ^ ((uint64_t)gen << 40), word) : 0;
 }
 
+/*
+ * A lost word: where (slot, word, page and its address, so that a trace
+ * or a log of the runtime can be searched for the page), who found it and
+ * when (CLOCK_MONOTONIC ns, as svmt_now_ns), what was expected and found,
+ * and which generation the found word belongs to, if any (0: none known).
+ * The caller holds the slot's life lock, so table[slot] is its allocation.
+ */
 static void lost(int slot, const char *where, size_t word, uint64_t want, uint64_t got)
 {
 	unsigned long n = atomic_fetch_add(&lost_words, 1);
+	const struct slot *s = &slots[slot];
+	uint32_t found_gen = 0;
 
 	atomic_store(&failed, true);
 	atomic_store(&stop, true);
-	if (n < MAX_LOST_PRINTED)
-		fprintf(stderr, "LOST WORD: slot %d word %zu (page %zu) found by %s: "
-			"expected %#018llx, found %#018llx\n", slot, word, word / wpp, where,
-			(unsigned long long)want, (unsigned long long)got);
+	if (n >= MAX_LOST_PRINTED)
+		return;
+	for (uint32_t g = s->next_gen; g > 0 && !found_gen; g--)
+		if (expect(s, g, word) == got)
+			found_gen = g;
+	fprintf(stderr, "LOST WORD: slot %d word %zu (page %zu at %p, key %#llx) found by %s "
+		"at %llu ns: expected %#018llx (generation %u), found %#018llx (generation %u "
+		"of %u)\n", slot, word, word / wpp, (void *)((char *)table[slot] + word / wpp * pg),
+		(unsigned long long)s->key, where, (unsigned long long)svmt_now_ns(),
+		(unsigned long long)want, s->gen[word / wpp], (unsigned long long)got, found_gen,
+		s->next_gen);
 }
 
 static size_t rnd(uint64_t *r, size_t n)
@@ -482,9 +498,12 @@ static void do_uring(struct worker *wk, int k)
 	uint64_t *p = table[k];
 	struct iovec iov;
 	size_t a, n, len;
-	svm_result_t res;
+	svm_result_t res, res2 = SVM_OK;
 	uint32_t g;
-	int r;
+	int r, to1, to2 = -1;
+	/* when each step began, for the report of a loss found here */
+	uint64_t t_reg, t_pf1, t_wr, t_wfix, t_pf2 = 0, t_rfix = 0, t_end;
+	unsigned long lost_before = atomic_load(&lost_words);
 
 	if (!wk->ring_ok)
 		return;
@@ -494,6 +513,7 @@ static void do_uring(struct worker *wk, int k)
 	len = n * pg;
 	iov.iov_base = p + a * wpp;
 	iov.iov_len = len;
+	t_reg = svmt_now_ns();
 	r = io_uring_register_buffers(&wk->ring, &iov, 1);
 	if (r < 0) { /* RLIMIT_MEMLOCK, or a page the kernel would not pin: not now */
 		if (!atomic_fetch_add(&uring_refused, 1))
@@ -502,11 +522,15 @@ static void do_uring(struct worker *wk, int k)
 		return;
 	}
 	/* the pages are home and pinned now; send them away anyway */
-	res = svm_prefetch(iov.iov_base, len, (int)rnd(&wk->rng, (size_t)ndev), NULL);
+	to1 = (int)rnd(&wk->rng, (size_t)ndev);
+	t_pf1 = svmt_now_ns();
+	res = svm_prefetch(iov.iov_base, len, to1, NULL);
 	CHECK_MSG(res == SVM_OK || res == SVM_PARTIAL, "prefetch of io_uring pages: %s",
 		  svm_result_string(res));
 	/* the host writes; the kernel must read what the host wrote */
+	t_wr = svmt_now_ns();
 	g = rewrite_pages(k, p, a, n, "an io_uring op (before writing)");
+	t_wfix = svmt_now_ns();
 	CHECK_EQ(uring_rw(wk, true, iov.iov_base, len), (int)len);
 	CHECK(pread(wk->mfd, wk->io, len, 0) == (ssize_t)len);
 	for (size_t i = 0; i < n * wpp; i++) {
@@ -517,19 +541,35 @@ static void do_uring(struct worker *wk, int k)
 			lost(k, "io_uring WRITE_FIXED (the kernel read a stale page)", word, want,
 			     wk->io[i]);
 	}
-	/* the kernel writes; the host must read what the kernel wrote */
-	g = ++s->next_gen;
-	for (size_t i = 0; i < n * wpp; i++)
-		wk->io[i] = expect(s, g, a * wpp + i);
-	CHECK(pwrite(wk->mfd, wk->io, len, 0) == (ssize_t)len);
-	res = svm_prefetch(iov.iov_base, len, (int)rnd(&wk->rng, (size_t)ndev), NULL);
-	CHECK_MSG(res == SVM_OK || res == SVM_PARTIAL, "prefetch of io_uring pages: %s",
-		  svm_result_string(res));
-	CHECK_EQ(uring_rw(wk, false, iov.iov_base, len), (int)len);
-	for (size_t page = a; page < a + n; page++)
-		s->gen[page] = g;
-	host_check(k, a, n, "a host read after io_uring READ_FIXED (the kernel wrote a page "
-		   "the program no longer sees)");
+	if (atomic_load(&lost_words) == lost_before) {
+		/* the kernel writes; the host must read what the kernel wrote */
+		g = ++s->next_gen;
+		for (size_t i = 0; i < n * wpp; i++)
+			wk->io[i] = expect(s, g, a * wpp + i);
+		CHECK(pwrite(wk->mfd, wk->io, len, 0) == (ssize_t)len);
+		to2 = (int)rnd(&wk->rng, (size_t)ndev);
+		t_pf2 = svmt_now_ns();
+		res2 = svm_prefetch(iov.iov_base, len, to2, NULL);
+		CHECK_MSG(res2 == SVM_OK || res2 == SVM_PARTIAL, "prefetch of io_uring pages: %s",
+			  svm_result_string(res2));
+		t_rfix = svmt_now_ns();
+		CHECK_EQ(uring_rw(wk, false, iov.iov_base, len), (int)len);
+		for (size_t page = a; page < a + n; page++)
+			s->gen[page] = g;
+		host_check(k, a, n, "a host read after io_uring READ_FIXED (the kernel wrote a "
+			   "page the program no longer sees)");
+	}
+	t_end = svmt_now_ns();
+	if (atomic_load(&lost_words) != lost_before)
+		fprintf(stderr, "  io_uring op of worker %d: slot %d pages %zu-%zu (%p-%p) "
+			"registered at %llu; prefetch to %d (%s) at %llu; host write at %llu; "
+			"WRITE_FIXED at %llu; prefetch to %d (%s) at %llu; READ_FIXED at %llu; "
+			"end %llu\n", wk->id, k, a, a + n - 1, iov.iov_base,
+			(void *)((char *)iov.iov_base + len - 1), (unsigned long long)t_reg, to1,
+			svm_result_string(res), (unsigned long long)t_pf1,
+			(unsigned long long)t_wr, (unsigned long long)t_wfix, to2,
+			svm_result_string(res2), (unsigned long long)t_pf2,
+			(unsigned long long)t_rfix, (unsigned long long)t_end);
 	CHECK_EQ(io_uring_unregister_buffers(&wk->ring), 0);
 	atomic_fetch_add(&checked_words, 2 * n * wpp);
 	atomic_fetch_add(&uring_rounds, 1);

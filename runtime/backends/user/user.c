@@ -69,11 +69,19 @@ static struct user {
 	uintptr_t heap;
 	size_t size;
 	uintptr_t view[SVM__MAX_DEVICES];
+	/*
+	 * The host bytes each in-place copy started from (same layout as the
+	 * heap; only pages a device works on in place hold anything): the
+	 * write-back of a pinned page stores only the bytes the device changed
+	 * (see write_back_in_place). Not registered with the userfaultfd.
+	 */
+	uintptr_t shadow;
 	int node[SVM__MAX_DEVICES]; /* each device's host NUMA node */
 	int ndev;
 	void *zeros;
 	int pagemap; /* /proc/self/pagemap, to tell pinned pages from shared ones */
 	bool probe_always; /* copy path: probe for pins before every host page copy */
+	atomic_bool ever_pinned; /* a pin was seen (VmPin, or a probe found one): see pins_maybe */
 	atomic_uint fail_transient; /* SVM_USER_SERVICE_FAIL=transient=N: polls left to fail */
 	atomic_bool fail_fatal;     /* SVM_USER_SERVICE_FAIL=fatal: the next read fails */
 	bool fail_epoll;            /* SVM_USER_SERVICE_FAIL=epoll: epoll setup fails */
@@ -103,6 +111,12 @@ static uintptr_t area(int loc)
 static uintptr_t at(int loc, uintptr_t addr)
 {
 	return area(loc) + (addr - U.heap);
+}
+
+/* Where the in-place snapshot of heap address addr lives (U.shadow). */
+static uintptr_t snap_at(uintptr_t addr)
+{
+	return U.shadow + (addr - U.heap);
 }
 
 static svm_failure_t classify_errno(int err, const char *what, uintptr_t addr)
@@ -386,8 +400,11 @@ static bool probe_pins(uintptr_t h, size_t n, bool *pinned)
 		size_t m = n - c < 256 ? n - c : 256;
 
 		ok = pagemap_entries(h + c * SVM__PAGE_SIZE, m, e);
-		for (size_t i = 0; ok && i < m; i++)
+		for (size_t i = 0; ok && i < m; i++) {
 			pinned[c + i] = (e[i] & PM_PRESENT) && (e[i] & PM_EXCLUSIVE);
+			if (pinned[c + i])
+				atomic_store(&U.ever_pinned, true);
+		}
 	}
 	/* a byte, not EOF: a process forked meanwhile may hold p[1] too */
 	if (pid > 0 && write(p[1], "", 1) != 1)
@@ -413,6 +430,26 @@ static bool need_pin_probe(const struct svm__rt *rt)
 {
 	(void)rt;
 	return U.probe_always || pinned_kb() != 0; /* unknown (-1) counts as maybe */
+}
+
+/*
+ * May someone else pin host pages now? While VmPin says so, and from the
+ * first pin seen on (VmPin, a probe, UFFDIO_MOVE refusing a pinned page)
+ * to the end of the process: VmPin alone lags, since io_uring (and RDMA)
+ * takes all the pins of a buffer, faulting the missing pages in, before it
+ * accounts them, so VmPin reads 0 while pages are pinned already. A
+ * process that never pinned anything pays nothing (no fork).
+ */
+static bool pins_maybe(void)
+{
+	long kb;
+
+	if (atomic_load(&U.ever_pinned))
+		return true;
+	kb = pinned_kb();
+	if (kb > 0)
+		atomic_store(&U.ever_pinned, true);
+	return kb != 0; /* unknown (-1) counts as maybe */
 }
 
 /* The probe could not run: every page is taken as pinned; said once. */
@@ -617,6 +654,7 @@ static size_t move_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, in
 		 */
 		switch (busy_page(d + done, s + done)) {
 		case BUSY_PINNED:
+			atomic_store(&U.ever_pinned, true);
 			out[k] = SVM_FAILURE_PINNED;
 			break;
 		case BUSY_MOVED:
@@ -762,8 +800,31 @@ static svm_result_t user_remote_map(struct svm__rt *rt, uintptr_t addr, size_t n
 	(void)rt;
 	if (uffd_wp(h, len, true))
 		return SVM_ERROR_BACKEND;
-	if (uffd_copy_filled(at(dev, addr), h, n, 0, &err) != len) {
+	/*
+	 * The snapshot first, then the device's copy from the snapshot: the
+	 * host page is protected against the program's writes, not against
+	 * the kernel's into a page pinned for DMA (an io_uring READ_FIXED),
+	 * so the copy and the snapshot must be the same bytes, taken once.
+	 */
+	for (size_t c = 0; c < n; c += 256) {
+		size_t m = n - c < 256 ? n - c : 256;
+		bool hole[256];
+
+		holes(h + c * SVM__PAGE_SIZE, m, hole);
+		for (size_t i = 0; i < m; i++) {
+			uintptr_t off = (c + i) * SVM__PAGE_SIZE;
+
+			if (hole[i]) /* nothing to read there (see holes()): zeros */
+				madvise((void *)snap_at(addr + off), SVM__PAGE_SIZE, MADV_DONTNEED);
+			else
+				memcpy((void *)snap_at(addr + off), (const void *)(h + off),
+				       SVM__PAGE_SIZE);
+		}
+	}
+	if (uffd_copy(at(dev, addr), snap_at(addr), len, 0, &err) != len) {
 		svm__err("in-place copy of %#lx failed: %s", (unsigned long)addr, strerror(err));
+		madvise((void *)at(dev, addr), len, MADV_DONTNEED);
+		madvise((void *)snap_at(addr), len, MADV_DONTNEED);
 		uffd_wp(h, len, false);
 		return SVM_ERROR_BACKEND;
 	}
@@ -856,6 +917,17 @@ static void restore_device_copy(uintptr_t v, const uint64_t *bytes)
 		service_fatal("in-place write-back: the device's copy could not be restored");
 }
 
+/*
+ * Ends an in-place copy of a pinned host page h (device copy at v): the
+ * host page stays (its pinner uses it), and the bytes the device changed
+ * are stored into it. Changed means: unlike the snapshot the copy started
+ * from (remote_map), not unlike the host page now. Someone else may have
+ * written the pinned page meanwhile (the kernel, for an io_uring
+ * READ_FIXED or RDMA: the write protection does not stop them), and
+ * comparing with the host page would take those bytes for the device's
+ * and put the device's old ones back (user.pin.race). The caller drops the
+ * snapshot.
+ */
 static bool write_back_in_place(uintptr_t h, uintptr_t v)
 {
 	uint64_t before[SVM__PAGE_SIZE / 8], now[SVM__PAGE_SIZE / 8];
@@ -878,7 +950,7 @@ static bool write_back_in_place(uintptr_t h, uintptr_t v)
 		restore_device_copy(v, now);
 		return false;
 	}
-	memcpy(before, dst, sizeof(before));
+	memcpy(before, (const void *)snap_at(h), sizeof(before));
 	if (uffd_wp_mode(h, SVM__PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_DONTWAKE)) {
 		restore_device_copy(v, now);
 		return false;
@@ -898,6 +970,7 @@ static bool write_back_in_place(uintptr_t h, uintptr_t v)
 	return true;
 }
 
+/* n <= 256: the engine ends in-place copies in runs of at most that (remote_end). */
 static size_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, int dev,
 				svm_failure_t *out)
 {
@@ -908,13 +981,18 @@ static size_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, in
 	/* stop device writes */
 	uffd_wp(at(dev, addr), n * SVM__PAGE_SIZE, true);
 	/*
-	 * Pins the runtime saw, and long-term ones it looks for now. A new
-	 * writable pin (O_DIRECT read, io_uring registration) cannot be taken
-	 * on these pages meanwhile: they are write-protected, so it waits and
-	 * ends the device's copy first.
+	 * Pins the runtime saw, and the ones it looks for now (pins_maybe). A
+	 * new writable pin (O_DIRECT read, io_uring registration) cannot be
+	 * taken on these pages meanwhile: they are write-protected, so it
+	 * waits and ends the device's copy first. But one taken before
+	 * remote_map protected them may not be counted in VmPin yet, and was
+	 * dropped with its page when the probe went by VmPin alone
+	 * (user.pin.race). Not by need_pin_probe: probing before every in-place
+	 * end forks there even in a process that never pins, and on the
+	 * UFFDIO_MOVE path pages a fork child shared for a moment were then
+	 * refused by UFFDIO_MOVE and reported PINNED (user.servers.move).
 	 */
-	if (n <= 256 && pinned_kb() != 0 &&
-	    !probe_pins(at(SVM_HOST, addr), n, probed)) {
+	if (pins_maybe() && !probe_pins(at(SVM_HOST, addr), n, probed)) {
 		cannot_probe(n, at(SVM_HOST, addr));
 		for (i = 0; i < n; i++)
 			probed[i] = true; /* cannot tell: keep every page */
@@ -941,6 +1019,7 @@ static size_t user_remote_unmap(struct svm__rt *rt, uintptr_t addr, size_t n, in
 			}
 		}
 	}
+	madvise((void *)snap_at(addr), n * SVM__PAGE_SIZE, MADV_DONTNEED); /* the snapshots */
 	uffd_wake(at(dev, addr), n * SVM__PAGE_SIZE);
 	return ok;
 }
@@ -950,11 +1029,16 @@ static svm_result_t user_range_map(struct svm__rt *rt, struct svm__range *r)
 	size_t len = r->npages * SVM__PAGE_SIZE;
 
 	(void)rt;
+	if (mprotect((void *)snap_at(r->start), len, PROT_READ | PROT_WRITE)) {
+		svm__err("mprotect of %zu bytes failed: %s", len, strerror(errno));
+		return SVM_ERROR_OUT_OF_MEMORY;
+	}
 	for (int loc = SVM_HOST; loc < U.ndev; loc++) {
 		if (mprotect((void *)at(loc, r->start), len, PROT_READ | PROT_WRITE)) {
 			svm__err("mprotect of %zu bytes failed: %s", len, strerror(errno));
 			while (--loc >= SVM_HOST)
 				mprotect((void *)at(loc, r->start), len, PROT_NONE);
+			mprotect((void *)snap_at(r->start), len, PROT_NONE);
 			return SVM_ERROR_OUT_OF_MEMORY;
 		}
 	}
@@ -974,6 +1058,8 @@ static void user_range_unmap(struct svm__rt *rt, struct svm__range *r)
 		mprotect((void *)a, len, PROT_NONE);
 		uffd_wake(a, len); /* a racing access now faults as SIGSEGV */
 	}
+	madvise((void *)snap_at(r->start), len, MADV_DONTNEED);
+	mprotect((void *)snap_at(r->start), len, PROT_NONE);
 }
 
 /*
@@ -1611,8 +1697,11 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 			  "before every copy of host pages" : "while the process holds long-term pins");
 	U.zeros = mmap(NULL, ZERO_CHUNK, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	U.heap = (uintptr_t)svm__heap_reserve(U.size);
-	if (U.zeros == MAP_FAILED || !U.heap)
+	U.shadow = (uintptr_t)svm__heap_reserve(U.size);
+	if (U.zeros == MAP_FAILED || !U.heap || !U.shadow)
 		goto nomem;
+	/* a fork child gets the data through the heap */
+	madvise((void *)U.shadow, U.size, MADV_DONTFORK);
 	if (register_area(U.heap, U.size, U.have_move))
 		goto fail;
 	for (int d = 0; d < U.ndev; d++) {
@@ -1699,6 +1788,8 @@ static void user_fini(struct svm__rt *rt)
 	}
 	if (U.heap)
 		munmap((void *)U.heap, U.size);
+	if (U.shadow)
+		munmap((void *)U.shadow, U.size);
 	if (U.zeros && U.zeros != MAP_FAILED)
 		munmap(U.zeros, ZERO_CHUNK);
 	if (U.uffd >= 0)
