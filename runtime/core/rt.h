@@ -60,13 +60,13 @@ struct svm__page {
 	uint8_t hold_level : 3;  /* holds in a row: each lasts twice the last */
 	uint8_t rehold : 2;      /* after a hold: 2 just ended, 1 armed, 0 none */
 	uint8_t held_host : 1;   /* held: the host wrote it during this hold */
+	uint8_t held_dev : 1;    /* held: a device reached it during this hold */
 	uint32_t copies;     /* read-only duplicates: bit 0 host, bit 1+d device */
 	uint32_t remote;     /* bit d: device d holds an in-place working copy */
 	uint32_t accessed_by; /* advice: bit d */
 	uint32_t migrations;
 	uint32_t seq;         /* rt->seq when the page last changed */
-	uint32_t last_move_us; /* when it last moved (µs since init, wraps); while held,
-				  when a device last faulted on it (policy/thrash.c) */
+	uint32_t last_move_us; /* when it last moved (µs since init, wraps) */
 	uint32_t hold_until_ms; /* held: until then (ms since init) */
 	/* device LRU (pages owned by a device), most recent at head */
 	struct svm__page *lru_prev, *lru_next;

@@ -15,20 +15,22 @@
  * ends that, and the next hold needs as many events in a row again.
  *
  * A hold that runs out while the fight is still on is renewed instead of
- * ended, for as long again: the host wrote the page during the hold and
- * a device reached it within SVM_THRASH_WINDOW_US of the end. Letting
- * it go would only cost one round trip of every such page before the
- * next hold (issue 18: a ping-pong whose rounds outlast a hold moved the
- * whole buffer again at each end). When either side stops, the hold ends
- * at the next expiry, or the one after.
+ * ended, for as long again: both sides used the page during the hold
+ * (the host wrote it, a device reached it), and the end is noticed within
+ * a hold's length of it (a page nobody looked at for that long is not
+ * fought over). Letting it go would only cost one round trip of every
+ * such page before the next hold (issue 18: a ping-pong whose rounds
+ * outlast a hold moved the whole buffer again at each end). When either
+ * side stops, the hold ends at the next expiry. The evidence is use
+ * during the hold, not within SVM_THRASH_WINDOW_US of its end: one round
+ * slowed past the window on a loaded machine must not end a fight that
+ * the other rounds of the hold show going on.
  *
- * A device's use shows as its faults on the page (an in-place copy ends
- * with each launch). The host's writes to a page it owns fault on
- * nothing, so a renewed hold has the backend write-protect the page
- * (engine.watch) whenever it is plainly the host's again, until the host
- * has written it once: one fault per page and hold, not per round. The
- * hold that a fight starts counts the host as writing (the fight itself
- * was the host taking the page back).
+ * A device's use shows as its faults on the page and its block (an
+ * in-place copy ends with each launch). The host's writes to a page it
+ * owns fault on nothing, so while the host has not been seen writing a
+ * held page, the backend write-protects it (engine.watch) whenever it is
+ * plainly the host's again: one fault per page and hold, not per round.
  *
  * Throttling (delaying the service of a thrashing page's faults, as
  * NVIDIA's UVM does before it pins) is not done: the host and the
@@ -43,20 +45,24 @@ static uint32_t now_ms(const struct svm__rt *rt)
 }
 
 /*
- * Both sides still use a held page whose hold ran out: the host wrote it
- * during the hold, and a device reached it within the window before the
- * hold's end (or since). Called when something looks at the page after
- * the end, typically a device's next fault, which does not count itself:
- * a device that comes back after a pause longer than the window is not
- * fighting over it any more.
+ * Both sides used a held page during its hold, which ran out less than a
+ * hold's length ago (now_ms). Called when something looks at the page
+ * after the end, typically a device's next fault, which does not count
+ * itself: a device that comes back long after is not fighting any more.
  */
-static bool fight_goes_on(const struct svm__rt *rt, const struct svm__page *p)
+static bool fight_goes_on(const struct svm__rt *rt, const struct svm__page *p, uint32_t ms)
 {
-	/* µs since init, wrapping as last_move_us does */
-	uint32_t end_us = (uint32_t)((uint64_t)p->hold_until_ms * 1000);
+	uint32_t len = (uint32_t)rt->cfg.thrash_hold_ms << p->hold_level;
 
-	return p->held_host &&
-	       (int32_t)(end_us - p->last_move_us) <= (int32_t)rt->cfg.thrash_window_us;
+	return p->held_host && p->held_dev && ms - p->hold_until_ms < len;
+}
+
+/* A hold (or its renewal) begins: the evidence of use starts again. */
+static void hold_from(const struct svm__rt *rt, struct svm__page *p, uint32_t ms)
+{
+	p->held_host = 0;
+	p->held_dev = 0;
+	p->hold_until_ms = ms + ((uint32_t)rt->cfg.thrash_hold_ms << p->hold_level);
 }
 
 /* Longest hold: SVM_THRASH_HOLD_MS doubled this many times in a row. */
@@ -95,29 +101,25 @@ void svm__thrash_note(struct svm__rt *rt, struct svm__page *p, bool thrash, int 
 	else if (!p->rehold)
 		p->hold_level = 0;
 	p->held = 1;
-	p->held_host = 1; /* see the top of this file */
 	p->thrash = 0;
 	p->rehold = 0;
-	p->hold_until_ms = now_ms(rt) + ((uint32_t)rt->cfg.thrash_hold_ms << p->hold_level);
+	hold_from(rt, p, now_ms(rt));
 	SVM__STAT(rt, dst >= 0 ? dst : src, thrash_holds, 1);
 	svm__trace_pages(SVM__EV_HOLD, svm__page_addr(p), 1, SVM_HOST, dst >= 0 ? dst : src, 0);
 }
 
 bool svm__thrash_held(struct svm__rt *rt, struct svm__page *p)
 {
-	uint64_t now_ns;
 	uint32_t ms;
 
 	if (!p->held)
 		return false;
-	now_ns = svm__now_ns();
-	ms = (uint32_t)((now_ns - rt->t0_ns) / 1000000);
+	ms = now_ms(rt);
 	if ((int32_t)(p->hold_until_ms - ms) > 0)
 		return true;
-	if (fight_goes_on(rt, p)) {
+	if (fight_goes_on(rt, p, ms)) {
 		/* renewed, as long as the hold that ran out; counted and traced as a hold */
-		p->held_host = 0;
-		p->hold_until_ms = ms + ((uint32_t)rt->cfg.thrash_hold_ms << p->hold_level);
+		hold_from(rt, p, ms);
 		SVM__STAT(rt, -1, thrash_holds, 1);
 		svm__trace_pages(SVM__EV_HOLD, svm__page_addr(p), 1, SVM_HOST, -2, 0);
 		svm__thrash_watch(rt, p->range, (size_t)(p - p->range->pages), 1);
@@ -125,9 +127,6 @@ bool svm__thrash_held(struct svm__rt *rt, struct svm__page *p)
 	}
 	p->held = 0; /* ran out: the page may move again */
 	p->rehold = 2;
-	/* its next move is the first after the hold, whatever touched it meanwhile */
-	p->last_move_us = (uint32_t)((now_ns - rt->t0_ns) / 1000) -
-			  (uint32_t)rt->cfg.thrash_window_us - 1;
 	svm__trace_pages(SVM__EV_RELEASE, svm__page_addr(p), 1, SVM_HOST, -2, 0);
 	return false;
 }
@@ -135,23 +134,16 @@ bool svm__thrash_held(struct svm__rt *rt, struct svm__page *p)
 void svm__thrash_touched(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
 			 int who)
 {
-	uint32_t now_us = 0;
-	bool timed = false;
-
+	(void)rt;
 	for (size_t i = first; i < first + n; i++) {
 		struct svm__page *p = &r->pages[i];
 
 		if (!p->held)
 			continue;
-		if (who == SVM_HOST) {
+		if (who == SVM_HOST)
 			p->held_host = 1;
-			continue;
-		}
-		if (!timed) { /* one clock read for the run */
-			now_us = (uint32_t)((svm__now_ns() - rt->t0_ns) / 1000);
-			timed = true;
-		}
-		p->last_move_us = now_us; /* it does not move while held: the field is free */
+		else
+			p->held_dev = 1;
 	}
 }
 
