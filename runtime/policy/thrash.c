@@ -127,6 +127,11 @@ bool svm__thrash_held(struct svm__rt *rt, struct svm__page *p)
 	}
 	p->held = 0; /* ran out: the page may move again */
 	p->rehold = 2;
+	/*
+	 * Its next move is the first after the hold, never a thrash event,
+	 * even with a window longer than the hold (see svm__thrash_note).
+	 */
+	p->last_move_us = (uint32_t)((uint64_t)ms * 1000) - (uint32_t)rt->cfg.thrash_window_us - 1;
 	svm__trace_pages(SVM__EV_RELEASE, svm__page_addr(p), 1, SVM_HOST, -2, 0);
 	return false;
 }
