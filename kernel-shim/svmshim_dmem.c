@@ -1528,30 +1528,32 @@ static void svm_mig_free(struct svm_mig *m)
 		put_page(m->pool[--m->npool]);
 		m->pool[m->npool] = NULL;
 	}
-	kvfree(m->src);
-	kvfree(m->dst);
-	kvfree(m->snap);
-	kvfree(m->pages);
-	kvfree(m->pool);
-	kvfree(m->res);
-	kvfree(m->res2);
+	kvfree(m->src);		/* every array of the batch */
+	m->src = NULL;
 }
 
-/* The per-batch arrays of @m, m->batch entries each; svm_mig_free() frees. */
-static int svm_mig_alloc(struct svm_mig *m)
+/*
+ * The per-batch arrays of @m, m->batch entries each, in one allocation
+ * (a device fault used to make seven); svm_mig_free() frees.
+ */
+static int svm_mig_alloc(struct svm_mig *m, gfp_t gfp)
 {
 	unsigned long n = m->batch;
+	void *p;
 
-	m->src = kvcalloc(n, sizeof(*m->src), GFP_KERNEL);
-	m->dst = kvcalloc(n, sizeof(*m->dst), GFP_KERNEL);
-	m->snap = kvcalloc(n, sizeof(*m->snap), GFP_KERNEL);
-	m->pages = kvcalloc(n, sizeof(*m->pages), GFP_KERNEL);
-	m->pool = kvcalloc(n, sizeof(*m->pool), GFP_KERNEL);
-	m->res = kvzalloc(n, GFP_KERNEL);
-	m->res2 = kvzalloc(n, GFP_KERNEL);
-	if (!m->src || !m->dst || !m->snap || !m->pages || !m->pool ||
-	    !m->res || !m->res2)
+	if (n > SVMSHIM_MAX_BATCH)
+		return -EINVAL;
+	p = kvzalloc(n * (3 * sizeof(unsigned long) +
+			  2 * sizeof(struct page *) + 2), gfp);
+	if (!p)
 		return -ENOMEM;
+	m->src = p;
+	m->dst = m->src + n;
+	m->snap = m->dst + n;
+	m->pages = (struct page **)(m->snap + n);
+	m->pool = m->pages + n;
+	m->res = (u8 *)(m->pool + n);
+	m->res2 = m->res + n;
 	return 0;
 }
 
@@ -1618,7 +1620,7 @@ u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 	m.gen = ++v->sdev->gen;
 	spin_unlock(&v->sdev->lock);
 	m.flags = a.flags;
-	if (svm_mig_alloc(&m)) {
+	if (svm_mig_alloc(&m, GFP_KERNEL)) {
 		svm_mig_free(&m);
 		return SVMSHIM_FAIL_NO_MEMORY;
 	}
@@ -1634,49 +1636,86 @@ u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 }
 
 /*
- * The density prefetcher's move of [start, end) (inside one VMA and one
- * 2 MiB piece; mmap_lock held for read) to the view's device: one pass,
- * no drain, no retry, never evicting; pages on another device stay. A bet,
- * so what fails makes no FAILURE event. Returns the pages moved; *full is
- * set when the device had no room for some.
+ * The density prefetcher's move context: the arrays for a 2 MiB piece.
+ * A stream's prefetch moves a region piece by piece, and making the
+ * context for each piece (seven allocations) cost about a tenth of the
+ * stream on a debug kernel: a view keeps one (svmshim_view.c) and every
+ * prefetch of it reuses it (svm_prefetch_start()).
  */
-unsigned long svm_fault_prefetch(struct svm_view *v, struct vm_area_struct *vma,
-				 unsigned long start, unsigned long end,
-				 const struct svm_attr *attr, bool *full)
+struct svm_prefetch {
+	struct svm_mig m;
+	struct drm_svmshim_migrate a;
+};
+
+struct svm_prefetch *svm_prefetch_alloc(struct svm_view *v)
 {
-	unsigned long i, n = (end - start) >> PAGE_SHIFT;
-	struct drm_svmshim_migrate a = {
-		.start = start,
-		.length = end - start,
-		.dest = v->sdev->index,
-		.flags = SVMSHIM_MIGRATE_NO_EVICT,
-	};
-	struct svm_mig m = {
-		.shim = v->sf->shim,
-		.sf = v->sf,
-		.mni = &v->heap_mni,
-		.sdev = v->sdev,
-		.args = &a,
-		.batch = n,
-		.flags = SVMSHIM_MIGRATE_NO_EVICT,
-		.attr = attr,
-	};
-	unsigned long moved = 0;
+	struct svm_prefetch *pf = kzalloc(sizeof(*pf), GFP_KERNEL_ACCOUNT);
+
+	if (!pf)
+		return NULL;
+	pf->a.dest = v->sdev->index;
+	pf->a.flags = SVMSHIM_MIGRATE_NO_EVICT;
+	pf->m.shim = v->sf->shim;
+	pf->m.sf = v->sf;
+	pf->m.mni = &v->heap_mni;
+	pf->m.sdev = v->sdev;
+	pf->m.args = &pf->a;
+	pf->m.batch = SVM_DENS_PAGES;
+	pf->m.flags = SVMSHIM_MIGRATE_NO_EVICT;
+	if (svm_mig_alloc(&pf->m, GFP_KERNEL_ACCOUNT)) {
+		svm_mig_free(&pf->m);
+		kfree(pf);
+		return NULL;
+	}
+	return pf;
+}
+
+void svm_prefetch_free(struct svm_prefetch *pf)
+{
+	if (!pf)
+		return;
+	svm_mig_free(&pf->m);
+	kfree(pf);
+}
+
+/*
+ * One fault's prefetch starts: its attributes (@attr must live until its
+ * last svm_prefetch_move()) and a generation of its own for the pages it
+ * places, as a MIGRATE call has.
+ */
+void svm_prefetch_start(struct svm_prefetch *pf, const struct svm_attr *attr)
+{
+	struct svm_device *sdev = pf->m.sdev;
+
+	pf->m.attr = attr;
+	spin_lock(&sdev->lock);
+	pf->m.gen = ++sdev->gen;
+	spin_unlock(&sdev->lock);
+}
+
+/*
+ * Move [start, end) (inside one VMA and one 2 MiB piece; mmap_lock held
+ * for read) to the view's device as a prefetch: one pass, no drain, no
+ * retry, never evicting; pages on another device stay. A bet, so what
+ * fails makes no FAILURE event. Returns the pages moved; *full is set
+ * when the device had no room for some.
+ */
+unsigned long svm_prefetch_move(struct svm_prefetch *pf,
+				struct vm_area_struct *vma,
+				unsigned long start, unsigned long end,
+				bool *full)
+{
+	struct svm_mig *m = &pf->m;
+	unsigned long i, n = (end - start) >> PAGE_SHIFT, moved = 0;
 
 	*full = false;
-	if (!svm_vma_supported(vma, true))
+	if (!n || n > m->batch || !svm_vma_supported(vma, true))
 		return 0;
-	spin_lock(&v->sdev->lock);
-	m.gen = ++v->sdev->gen;
-	spin_unlock(&v->sdev->lock);
-	if (!svm_mig_alloc(&m)) {
-		svm_batch_to_dev(&m, vma, start, end, m.res, NULL);
-		for (i = 0; i < n; i++) {
-			moved += m.res[i] == R_MOVED;
-			*full |= m.res[i] == SVMSHIM_FAIL_NO_MEMORY;
-		}
+	svm_batch_to_dev(m, vma, start, end, m->res, NULL);
+	for (i = 0; i < n; i++) {
+		moved += m->res[i] == R_MOVED;
+		*full |= m->res[i] == SVMSHIM_FAIL_NO_MEMORY;
 	}
-	svm_mig_free(&m);
 	return moved;
 }
 
@@ -1710,7 +1749,7 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 		spin_unlock(&m.sdev->lock);
 	}
 
-	ret = svm_mig_alloc(&m);
+	ret = svm_mig_alloc(&m, GFP_KERNEL);
 	if (ret)
 		goto out_free;
 

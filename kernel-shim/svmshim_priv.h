@@ -38,6 +38,7 @@ enum svm_dpage_state {
 };
 
 struct svm_file;
+struct svm_dens_walk;
 
 /*
  * Thrashing history of one page (SET_ATTR THRASH): when a fault last moved
@@ -212,6 +213,13 @@ struct svm_view {
 	struct delayed_work drain_work;
 	struct mmu_interval_notifier dbg_mni;	/* debug_view_mmu only */
 	bool dbg;
+	/*
+	 * The density prefetcher's working memory (its walk, pfns and move
+	 * context, ~30 KiB, accounted), kept between faults so that a
+	 * stream's faults do not allocate it each time; taken with xchg()
+	 * by one fault at a time (a concurrent one makes its own).
+	 */
+	struct svm_dens_walk *pf_spare;
 };
 
 struct svm_file {
@@ -324,10 +332,14 @@ void svm_file_evict(struct svm_file *sf);
 u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 		     unsigned long start, unsigned long end, unsigned long addr,
 		     const struct svm_attr *a);
-unsigned long svm_fault_prefetch(struct svm_view *v,
-				 struct vm_area_struct *vma,
-				 unsigned long start, unsigned long end,
-				 const struct svm_attr *a, bool *full);
+struct svm_prefetch;
+struct svm_prefetch *svm_prefetch_alloc(struct svm_view *v);
+void svm_prefetch_free(struct svm_prefetch *pf);
+void svm_prefetch_start(struct svm_prefetch *pf, const struct svm_attr *a);
+unsigned long svm_prefetch_move(struct svm_prefetch *pf,
+				struct vm_area_struct *vma,
+				unsigned long start, unsigned long end,
+				bool *full);
 
 /*
  * svmshim_file.c: attributes and events. Called by the two files below,

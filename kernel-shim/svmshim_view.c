@@ -833,11 +833,12 @@ static int svm_view_prealloc(struct mm_struct *mm, unsigned long start,
  * 0 (mapped), -EAGAIN (raced with invalidations: let the access fault
  * again), or an error (nothing can be mapped). mmap_lock held for read.
  * @haddr 0: no faulting page, only the pages already on this device (what
- * a prefetch brought).
+ * a prefetch brought). @buf: room for the pfns of [gs, ge), or NULL.
  */
 static int svm_view_map(struct svm_view *v, struct vm_area_struct *vma,
 			unsigned long haddr, unsigned long gs, unsigned long ge,
-			bool write, bool ro, bool host_around, int *where)
+			bool write, bool ro, bool host_around, int *where,
+			unsigned long *buf)
 {
 	unsigned long i, n = (ge - gs) >> PAGE_SHIFT;
 	unsigned long me = haddr ? (haddr - gs) >> PAGE_SHIFT : n;
@@ -849,10 +850,11 @@ static int svm_view_map(struct svm_view *v, struct vm_area_struct *vma,
 		.pfn_flags_mask = HMM_PFN_REQ_FAULT | HMM_PFN_REQ_WRITE,
 		.dev_private_owner = v->sf->shim,
 	};
-	unsigned long *pfns;
+	unsigned long *pfns = buf;
 	int tries, ret;
 
-	pfns = kvcalloc(n, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		pfns = kvcalloc(n, sizeof(*pfns), GFP_KERNEL);
 	if (!pfns)
 		return -ENOMEM;
 	range.hmm_pfns = pfns;
@@ -914,7 +916,8 @@ static int svm_view_map(struct svm_view *v, struct vm_area_struct *vma,
 	}
 	svm_vmap_unreserve(v, gs, ge);
 out:
-	kvfree(pfns);
+	if (pfns != buf)
+		kvfree(pfns);
 	return ret;
 }
 
@@ -1074,7 +1077,23 @@ struct svm_dens_walk {
 	unsigned long base;		/* regions are aligned from here */
 	unsigned long bs;
 	DECLARE_BITMAP(on, SVM_DENS_PAGES);
+	/*
+	 * The move context (made the first time a region is moved) and
+	 * room for the pfns of one piece, for the walk and each piece's
+	 * mapping: nothing is allocated per piece, and nothing per fault
+	 * while the view keeps this (svm_view.pf_spare).
+	 */
+	struct svm_prefetch *pf;
+	unsigned long pfns[SVM_DENS_PAGES];
 };
+
+static void svm_dens_walk_free(struct svm_dens_walk *w)
+{
+	if (!w)
+		return;
+	svm_prefetch_free(w->pf);
+	kfree(w);
+}
 
 /* Pages on the device in [s, e). */
 static unsigned long svm_dens_count(const struct svm_dens_walk *w,
@@ -1160,20 +1179,18 @@ static bool svm_dens_walk(struct svm_view *v, struct svm_dens_walk *w,
 {
 	unsigned long s = max(w->bs, lo);
 	unsigned long e = min(w->bs + (1UL << SVM_DENS_SHIFT), hi);
-	unsigned long i, n = (e - s) >> PAGE_SHIFT, *pfns;
+	unsigned long i, n = (e - s) >> PAGE_SHIFT, *pfns = w->pfns;
 	struct hmm_range range = {
 		.notifier = &v->heap_mni,
 		.start = s,
 		.end = e,
+		.hmm_pfns = pfns,
 		.dev_private_owner = v->sf->shim,
 	};
 	struct page *page;
 	int tries, ret = -EBUSY;
 
-	pfns = kvcalloc(n, sizeof(*pfns), GFP_KERNEL);
-	if (!pfns)
-		return false;
-	range.hmm_pfns = pfns;
+	memset(pfns, 0, n * sizeof(*pfns));
 	for (tries = 0; tries < SVM_VIEW_MAP_TRIES && ret == -EBUSY; tries++) {
 		range.notifier_seq = mmu_interval_read_begin(&v->heap_mni);
 		ret = hmm_range_fault(&range);
@@ -1182,7 +1199,6 @@ static bool svm_dens_walk(struct svm_view *v, struct svm_dens_walk *w,
 	for (i = 0; !ret && i < n; i++)
 		if (svm_page_location(v->sf->shim, pfns[i], &page) == (int)w->dev)
 			__set_bit(((s - w->bs) >> PAGE_SHIFT) + i, w->on);
-	kvfree(pfns);
 	if (ret)
 		return false;
 	bitmap_set(w->on, (gs - w->bs) >> PAGE_SHIFT, (ge - gs) >> PAGE_SHIFT);
@@ -1197,7 +1213,7 @@ static bool svm_dens_walk(struct svm_view *v, struct svm_dens_walk *w,
 static unsigned long svm_prefetch_piece(struct svm_view *v,
 					struct vm_area_struct *vma,
 					struct vm_area_struct *hvma,
-					const struct svm_attr *a,
+					struct svm_dens_walk *w,
 					unsigned long s, unsigned long e,
 					bool *full)
 {
@@ -1210,11 +1226,12 @@ static unsigned long svm_prefetch_piece(struct svm_view *v,
 	if (svm_inflight_enter(shim, v->mm, s, e, &slot, false))
 		return 0;
 	svm_views_prepare(v->sf, v->mm, s, e, true, true);
-	moved = svm_fault_prefetch(v, hvma, s, e, a, full);
+	moved = svm_prefetch_move(w->pf, hvma, s, e, full);
 	if (slot)
 		svm_inflight_exit(shim, slot);
 	if (moved)
-		svm_view_map(v, vma, 0, s, e, false, false, false, &where);
+		svm_view_map(v, vma, 0, s, e, false, false, false, &where,
+			     w->pfns);
 	return moved;
 }
 
@@ -1227,8 +1244,7 @@ static unsigned long svm_prefetch_piece(struct svm_view *v,
 static unsigned long svm_prefetch_runs(struct svm_view *v,
 				       struct vm_area_struct *vma,
 				       struct vm_area_struct *hvma,
-				       const struct svm_attr *a,
-				       const struct svm_dens_walk *w,
+				       struct svm_dens_walk *w,
 				       unsigned long lo, unsigned long hi,
 				       unsigned long p, unsigned long q,
 				       bool *full)
@@ -1242,7 +1258,7 @@ static unsigned long svm_prefetch_runs(struct svm_view *v,
 
 		if (svm_dens_get(w->sf, b, w->dev) >= (bh - bl) >> PAGE_SHIFT)
 			return 0;
-		return svm_prefetch_piece(v, vma, hvma, a, p, q, full);
+		return svm_prefetch_piece(v, vma, hvma, w, p, q, full);
 	}
 	end = (q - b) >> PAGE_SHIFT;
 	for (i = (p - b) >> PAGE_SHIFT; i < end && !*full; i = j) {
@@ -1250,7 +1266,7 @@ static unsigned long svm_prefetch_runs(struct svm_view *v,
 		if (i >= end)
 			break;
 		j = find_next_bit(w->on, end, i);
-		moved += svm_prefetch_piece(v, vma, hvma, a,
+		moved += svm_prefetch_piece(v, vma, hvma, w,
 					    b + (i << PAGE_SHIFT),
 					    b + (j << PAGE_SHIFT), full);
 	}
@@ -1271,36 +1287,47 @@ static void svm_view_prefetch(struct svm_view *v, struct vm_area_struct *vma,
 			      unsigned long gs, unsigned long ge)
 {
 	const unsigned long piece = 1UL << SVM_DENS_SHIFT;
-	unsigned long lo, hi, rs, re, p, q, moved = 0;
+	unsigned long lo, hi, rs = 0, re, p, q, moved = 0;
 	struct svm_dens_walk *w;
-	bool full = false;
+	bool full = false, go;
 	u64 t0 = ktime_get_ns();
 
 	lo = max3(hvma->vm_start, v->heap_start, a->start);
 	hi = min3(hvma->vm_end, v->heap_end, a->end);
-	w = kmalloc(sizeof(*w), GFP_KERNEL);
+	w = xchg(&v->pf_spare, NULL);
+	if (!w)
+		w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
 	if (!w)
 		return;
 	w->sf = v->sf;
 	w->dev = v->sdev->index;
 	w->base = v->heap_start;
 	w->bs = gs & ~(piece - 1);
-	if (!svm_dens_walk(v, w, lo, hi, gs, ge)) {
-		kfree(w);
-		return;
-	}
+	if (!svm_dens_walk(v, w, lo, hi, gs, ge))
+		goto out;
 	svm_dens_pick(w, a, gs, ge, lo, hi, &rs, &re);
-	for (p = ge; p < re && !full && !fatal_signal_pending(current); p = q) {
+	go = rs < gs || re > ge;
+	if (go && !w->pf)
+		w->pf = svm_prefetch_alloc(v);
+	go = go && w->pf;
+	if (go)
+		svm_prefetch_start(w->pf, a);
+	for (p = ge; go && p < re && !full &&
+	     !fatal_signal_pending(current); p = q) {
 		q = min((p & ~(piece - 1)) + piece, re);
-		moved += svm_prefetch_runs(v, vma, hvma, a, w, lo, hi, p, q,
+		moved += svm_prefetch_runs(v, vma, hvma, w, lo, hi, p, q,
 					   &full);
 	}
-	for (q = gs; q > rs && !full && !fatal_signal_pending(current); q = p) {
+	for (q = gs; go && q > rs && !full &&
+	     !fatal_signal_pending(current); q = p) {
 		p = max((q - 1) & ~(piece - 1), rs);
-		moved += svm_prefetch_runs(v, vma, hvma, a, w, lo, hi, p, q,
+		moved += svm_prefetch_runs(v, vma, hvma, w, lo, hi, p, q,
 					   &full);
 	}
-	kfree(w);
+out:
+	/* Kept for the view's next prefetch, unless another fault's is. */
+	if (cmpxchg(&v->pf_spare, NULL, w))
+		svm_dens_walk_free(w);
 	if (moved)
 		svm_event(v->sf, SVMSHIM_EVENT_MIGRATE, 0, v->sdev->index, rs,
 			  moved, SVMSHIM_EVENT_BY_FAULT | SVMSHIM_EVENT_PREFETCH,
@@ -1386,7 +1413,7 @@ static vm_fault_t svm_view_resolve(struct vm_fault *vmf, bool write)
 			   how == SVMSHIM_FAULT_READ_ONLY ||
 			   (how == SVMSHIM_FAULT_IN_PLACE &&
 			    (a.preferred == SVMSHIM_LOC_HOST ||
-			     (a.accessed_by & BIT(dev)))), &where);
+			     (a.accessed_by & BIT(dev)))), &where, NULL);
 	if (ret == -EAGAIN)
 		return VM_FAULT_NOPAGE;	/* the access faults again */
 	if (ret == -ENOMEM)
@@ -1475,6 +1502,7 @@ static void svm_view_release(struct kref *ref)
 		svm_vmap_drop(v, idx);
 	mutex_unlock(&v->lock);
 	xa_destroy(&v->maps);
+	svm_dens_walk_free(v->pf_spare);
 	mutex_destroy(&v->drain_lock);
 	mutex_destroy(&v->lock);
 	kfree(v);
