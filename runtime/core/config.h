@@ -47,6 +47,7 @@ struct svm__config {
 	bool thrash;             /* thrashing mitigation on */
 	int thrash_threshold;    /* thrash events in a row that put a page on hold */
 	int thrash_hold_ms;      /* how long it is held */
+	bool thrash_renew;       /* renew a hold while both sides use the page */
 	char profile[256];       /* "", "1" or "json:FILE" */
 	bool profile_callsites;
 	char trace[256];         /* Chrome trace file, "" for none */

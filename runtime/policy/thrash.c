@@ -14,7 +14,8 @@
  * hold (up to 32 times SVM_THRASH_HOLD_MS); a move outside the window
  * ends that, and the next hold needs as many events in a row again.
  *
- * A hold that runs out while the fight is still on is renewed instead of
+ * With SVM_THRASH_RENEW (off by default: see docs/architecture.md), a
+ * hold that runs out while the fight is still on is renewed instead of
  * ended, for as long again: both sides used the page during the hold
  * (the host wrote it, a device reached it), and the end is noticed within
  * a hold's length of it (a page nobody looked at for that long is not
@@ -117,7 +118,7 @@ bool svm__thrash_held(struct svm__rt *rt, struct svm__page *p)
 	ms = now_ms(rt);
 	if ((int32_t)(p->hold_until_ms - ms) > 0)
 		return true;
-	if (fight_goes_on(rt, p, ms)) {
+	if (rt->cfg.thrash_renew && fight_goes_on(rt, p, ms)) {
 		/* renewed, as long as the hold that ran out; counted and traced as a hold */
 		hold_from(rt, p, ms);
 		SVM__STAT(rt, -1, thrash_holds, 1);
@@ -161,7 +162,7 @@ static bool to_watch(const struct svm__page *p)
 
 void svm__thrash_watch(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n)
 {
-	if (!rt->be->engine.watch)
+	if (!rt->cfg.thrash_renew || !rt->be->engine.watch)
 		return;
 	for (size_t i = first, j; i < first + n; i = j) {
 		if (!to_watch(&r->pages[i])) {
