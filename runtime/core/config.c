@@ -110,8 +110,8 @@ static const struct var table[] = {
 	  "thrash events in a row (each within SVM_THRASH_WINDOW_US of the last move) that put "
 	  "a page on hold" },
 	{ "SVM_THRASH_HOLD_MS", T_INT, "200", OFF(thrash_hold_ms), 1, 3600000, NULL, false,
-	  "how long a thrashing page is held on the host; after that it may move again (user "
-	  "backend: unless both sides still use it, then the hold is renewed)" },
+	  "how long a thrashing page is held on the host; after that it may move again "
+	  "(with SVM_THRASH_RENEW: unless both sides still use it, then it is renewed)" },
 	{ "SVM_THRASH_RENEW", T_BOOL, "0", OFF(thrash_renew), 0, 1, NULL, false,
 	  "user backend: renew a hold that runs out while both sides used the page during it "
 	  "(the host's writes are watched: one write fault per page and hold)" },

@@ -173,12 +173,8 @@ static size_t prefetch_span(struct svm__rt *rt, struct svm__range *r, size_t i, 
 	while (i < j && !*gone) {
 		size_t e = i, room = SIZE_MAX;
 
-		if (dst >= 0) { /* a prefetch never evicts: only what fits */
-			const struct svm__devstate *d = &rt->dev[dst];
-			size_t used = d->resident + d->incoming;
-
-			room = d->capacity > used ? d->capacity - used : 0;
-		}
+		if (dst >= 0) /* a prefetch never evicts: only what fits */
+			room = svm__dev_room(rt, dst);
 		if (!room)
 			break;
 		while (e < j && e - i < room && e - i < PREFETCH_PIECE &&
@@ -300,7 +296,7 @@ int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen)
 	if (lp.p->remote || (lp.p->loc != SVM__LOC_NONE &&
 			     (lp.p->copies & ~svm__loc_bit(lp.p->loc)))) {
 		SVM__STAT(rt, -1, cpu_faults, 1);
-		svm__thrash_touched(rt, lp.r, lp.idx, 1, SVM_HOST);
+		svm__thrash_touched(lp.r, lp.idx, 1, SVM_HOST);
 		svm__make_exclusive(rt, lp.r, lp.idx, 1);
 		return SVM_HOST;
 	}
@@ -309,7 +305,7 @@ int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen)
 		 * A held page's watch (policy/thrash.c), or a protection left
 		 * over from a failed step: lift it, never loop.
 		 */
-		svm__thrash_touched(rt, lp.r, lp.idx, 1, SVM_HOST);
+		svm__thrash_touched(lp.r, lp.idx, 1, SVM_HOST);
 		rt->be->engine.collapse(rt, addr, 1, SVM_HOST, 0);
 	}
 	/*
@@ -392,7 +388,7 @@ static void serve_block_in_place(struct svm__rt *rt, int dev, struct loc_page *l
 				svm__page_changed(rt, &lp->r->pages[k]);
 			}
 			rt->dev[dev].remote_pages += j - i;
-			svm__thrash_touched(rt, lp->r, i, j - i, dev); /* the device works on them */
+			svm__thrash_touched(lp->r, i, j - i, dev); /* the device works on them */
 			SVM__STAT(rt, dev, remote_accesses, j - i);
 			svm__trace_pages(SVM__EV_INPLACE, lp->r->start + i * SVM__PAGE_SIZE, j - i,
 					 SVM_HOST, dev, 0);
@@ -442,7 +438,7 @@ int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, u
 	    !(p->accessed_by & (1u << dev)) && p->pref != SVM_HOST) {
 		/* on hold for thrashing: a read gets a copy, a write works in place */
 		SVM__STAT(rt, dev, thrash_held_faults, 1);
-		svm__thrash_touched(rt, lp.r, lp.idx, 1, dev);
+		svm__thrash_touched(lp.r, lp.idx, 1, dev);
 		if (!write)
 			duplicate(rt, dev, &lp);
 		else if (serve_in_place(rt, dev, &lp))

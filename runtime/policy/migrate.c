@@ -48,8 +48,7 @@ static size_t timed_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, 
 	return moved;
 }
 
-/* Room on device dev for pages nobody has yet: free, not held by moves in flight. */
-static size_t dev_room(const struct svm__rt *rt, int dev)
+size_t svm__dev_room(const struct svm__rt *rt, int dev)
 {
 	const struct svm__devstate *d = &rt->dev[dev];
 	size_t used = d->resident + d->incoming;
@@ -497,8 +496,8 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 	}
 
 	/* room first: evict before any page of the request is touched */
-	if (dst >= 0 && todo && todo > dev_room(rt, dst))
-		evict(rt, dst, todo - dev_room(rt, dst), r, first, n, mark, locked);
+	if (dst >= 0 && todo && todo > svm__dev_room(rt, dst))
+		evict(rt, dst, todo - svm__dev_room(rt, dst), r, first, n, mark, locked);
 
 	svm__retry_start(&st);
 	while (todo) {
@@ -514,10 +513,10 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 			}
 			if (dst >= 0) {
 				/* a move in flight elsewhere may have taken room meanwhile */
-				room = dev_room(rt, dst);
+				room = svm__dev_room(rt, dst);
 				if (!room)
 					room = evict(rt, dst, todo, r, first, n, mark, locked) ?
-						       dev_room(rt, dst) : 0;
+						       svm__dev_room(rt, dst) : 0;
 			}
 			if (room == 0) { /* nothing left to evict */
 				give_up(rt, p, &mark[i - first], SVM_FAILURE_NO_MEMORY, rep);

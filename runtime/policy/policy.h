@@ -48,6 +48,9 @@ void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first,
 /* Ends device dev's in-place working copies (at the end of its launches). */
 void svm__remote_flush_device(struct svm__rt *rt, int dev);
 
+/* Room on device dev for pages nobody has yet: free, not held by moves in flight. */
+size_t svm__dev_room(const struct svm__rt *rt, int dev);
+
 /* Brings every page home (before fork()). */
 void svm__evacuate_all(struct svm__rt *rt);
 
@@ -64,8 +67,7 @@ void svm__evacuate_all(struct svm__rt *rt);
  */
 void svm__thrash_note(struct svm__rt *rt, struct svm__page *p, bool thrash, int src, int dst);
 bool svm__thrash_held(struct svm__rt *rt, struct svm__page *p);
-void svm__thrash_touched(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
-			 int who);
+void svm__thrash_touched(struct svm__range *r, size_t first, size_t n, int who);
 void svm__thrash_watch(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n);
 
 #endif

@@ -51,11 +51,15 @@ static uint32_t now_ms(const struct svm__rt *rt)
  * after the end, typically a device's next fault, which does not count
  * itself: a device that comes back long after is not fighting any more.
  */
+/* How long p's hold lasts at its level: SVM_THRASH_HOLD_MS, doubled per level. */
+static uint32_t hold_len(const struct svm__rt *rt, const struct svm__page *p)
+{
+	return (uint32_t)rt->cfg.thrash_hold_ms << p->hold_level;
+}
+
 static bool fight_goes_on(const struct svm__rt *rt, const struct svm__page *p, uint32_t ms)
 {
-	uint32_t len = (uint32_t)rt->cfg.thrash_hold_ms << p->hold_level;
-
-	return p->held_host && p->held_dev && ms - p->hold_until_ms < len;
+	return p->held_host && p->held_dev && ms - p->hold_until_ms < hold_len(rt, p);
 }
 
 /* A hold (or its renewal) begins: the evidence of use starts again. */
@@ -63,7 +67,7 @@ static void hold_from(const struct svm__rt *rt, struct svm__page *p, uint32_t ms
 {
 	p->held_host = 0;
 	p->held_dev = 0;
-	p->hold_until_ms = ms + ((uint32_t)rt->cfg.thrash_hold_ms << p->hold_level);
+	p->hold_until_ms = ms + hold_len(rt, p);
 }
 
 /* Longest hold: SVM_THRASH_HOLD_MS doubled this many times in a row. */
@@ -137,10 +141,8 @@ bool svm__thrash_held(struct svm__rt *rt, struct svm__page *p)
 	return false;
 }
 
-void svm__thrash_touched(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
-			 int who)
+void svm__thrash_touched(struct svm__range *r, size_t first, size_t n, int who)
 {
-	(void)rt;
 	for (size_t i = first; i < first + n; i++) {
 		struct svm__page *p = &r->pages[i];
 
