@@ -1636,6 +1636,31 @@ static void probe_backend(void)
 	CHECK_OK(svm_finalize());
 }
 
+/*
+ * The sections named by their letters, in the usual order (a b c g s f d
+ * e); (a), (b) and (e) compare the user backend with raw userfaultfd and
+ * run on it only. `full`: (a) and (b) add their other configurations.
+ */
+static void run_sections(const char *letters, int user, int full)
+{
+	if (user && strchr(letters, 'a'))
+		fault_section(full);
+	if (user && strchr(letters, 'b'))
+		throughput_section(full);
+	if (strchr(letters, 'c'))
+		sweep_section();
+	if (strchr(letters, 'g'))
+		stream_section();
+	if (strchr(letters, 's'))
+		sparse_section();
+	if (strchr(letters, 'f'))
+		pingpong_section();
+	if (strchr(letters, 'd'))
+		scaling_section();
+	if (user && strchr(letters, 'e'))
+		profiling_section();
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t features;
@@ -1663,51 +1688,19 @@ int main(int argc, char **argv)
 		       "skipped on %s\n", backend);
 	switch (opt.mode) {
 	case MODE_SCALING:
-		scaling_section();
+		run_sections("d", user, 0);
 		break;
 	case MODE_FAULT:
-		if (user)
-			fault_section(0);
+		run_sections("a", user, 0);
 		break;
-	case MODE_ONLY: /* (a), (b), (e) are the user backend's */
-		if (user && strchr(opt.only, 'a'))
-			fault_section(1);
-		if (user && strchr(opt.only, 'b'))
-			throughput_section(1);
-		if (strchr(opt.only, 'c'))
-			sweep_section();
-		if (strchr(opt.only, 's'))
-			sparse_section();
-		if (strchr(opt.only, 'g'))
-			stream_section();
-		if (strchr(opt.only, 'f'))
-			pingpong_section();
-		if (strchr(opt.only, 'd'))
-			scaling_section();
-		if (user && strchr(opt.only, 'e'))
-			profiling_section();
+	case MODE_ONLY:
+		run_sections(opt.only, user, 1);
 		break;
 	case MODE_TARGETS:
-		if (user) {
-			fault_section(0);
-			throughput_section(0);
-		}
-		stream_section();
-		sparse_section();
-		pingpong_section();
-		scaling_section();
+		run_sections("abgsfd", user, 0);
 		break;
-	case MODE_ALL:
-		if (user) {
-			fault_section(1);
-			throughput_section(1);
-		}
-		sweep_section();
-		stream_section();
-		pingpong_section();
-		scaling_section();
-		if (user)
-			profiling_section();
+	case MODE_ALL: /* (c) holds the sparse pattern too */
+		run_sections("abcgfde", user, 1);
 		break;
 	}
 	printf("\nload average at the end: %s\n", loadavg(la, sizeof(la)));
