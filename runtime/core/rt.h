@@ -61,6 +61,7 @@ struct svm__page {
 	uint8_t rehold : 2;      /* after a hold: 2 just ended, 1 armed, 0 none */
 	uint8_t held_host : 1;   /* held: the host wrote it during this hold */
 	uint8_t held_dev : 1;    /* held: a device reached it during this hold */
+	uint8_t held_wrote : 1;  /* held: a device wrote it (its reads work in place too) */
 	uint32_t copies;     /* read-only duplicates: bit 0 host, bit 1+d device */
 	uint32_t remote;     /* bit d: device d holds an in-place working copy */
 	uint32_t accessed_by; /* advice: bit d */

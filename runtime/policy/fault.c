@@ -303,8 +303,12 @@ int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen)
 	if (lp.p->loc == SVM_HOST) {
 		/*
 		 * A held page's watch (policy/thrash.c), or a protection left
-		 * over from a failed step: lift it, never loop.
+		 * over from a failed step: lift it, never loop. A watch is
+		 * lifted for the pages around it as well (policy/thrash.c).
 		 */
+		if (lp.p->held)
+			SVM__STAT(rt, -1, cpu_faults, 1); /* a watch's fault */
+		svm__thrash_host_wrote(rt, lp.r, lp.idx);
 		svm__thrash_touched(lp.r, lp.idx, 1, SVM_HOST);
 		rt->be->engine.collapse(rt, addr, 1, SVM_HOST, 0);
 	}
@@ -436,10 +440,17 @@ int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, u
 
 	if (svm__thrash_held(rt, p) && !p->pins && !p->pinned_seen &&
 	    !(p->accessed_by & (1u << dev)) && p->pref != SVM_HOST) {
-		/* on hold for thrashing: a read gets a copy, a write works in place */
+		/*
+		 * On hold for thrashing: a read gets a copy, a write works in
+		 * place; and so does a read once a device wrote the page in
+		 * this fight, since its write follows (a read copy, then its
+		 * write protection, would cost two more faults per block).
+		 */
 		SVM__STAT(rt, dev, thrash_held_faults, 1);
 		svm__thrash_touched(lp.r, lp.idx, 1, dev);
-		if (!write)
+		if (write)
+			p->held_wrote = 1;
+		if (!write && !p->held_wrote)
 			duplicate(rt, dev, &lp);
 		else if (serve_in_place(rt, dev, &lp))
 			serve_block_in_place(rt, dev, &lp);

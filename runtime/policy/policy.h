@@ -63,11 +63,13 @@ void svm__evacuate_all(struct svm__rt *rt);
  * it reaches them on hold after a fault; SVM_HOST: a host fault on them);
  * svm__thrash_watch has the backend make
  * the host's next write to the held pages of [first, first + n) of r
- * fault, where nothing else would tell.
+ * fault, where nothing else would tell; svm__thrash_host_wrote, on such
+ * a fault at page idx of r, lifts the watch of the pages around it too.
  */
 void svm__thrash_note(struct svm__rt *rt, struct svm__page *p, bool thrash, int src, int dst);
 bool svm__thrash_held(struct svm__rt *rt, struct svm__page *p);
 void svm__thrash_touched(struct svm__range *r, size_t first, size_t n, int who);
 void svm__thrash_watch(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n);
+void svm__thrash_host_wrote(struct svm__rt *rt, struct svm__range *r, size_t idx);
 
 #endif

@@ -31,7 +31,9 @@
  * in-place copy ends with each launch). The host's writes to a page it
  * owns fault on nothing, so while the host has not been seen writing a
  * held page, the backend write-protects it (engine.watch) whenever it is
- * plainly the host's again: one fault per page and hold, not per round.
+ * plainly the host's again. The first write in a 64 KiB span lifts the
+ * watch of the whole span (WATCH_SPAN): one host fault per span and hold,
+ * not per page, nor per round.
  *
  * Throttling (delaying the service of a thrashing page's faults, as
  * NVIDIA's UVM does before it pins) is not done: the host and the
@@ -88,6 +90,7 @@ void svm__thrash_note(struct svm__rt *rt, struct svm__page *p, bool thrash, int 
 		p->thrash = 0;
 		p->rehold = 0;
 		p->hold_level = 0; /* the fight is over */
+		p->held_wrote = 0;
 		return;
 	}
 	if (p->thrash < 15)
@@ -160,6 +163,39 @@ static bool to_watch(const struct svm__page *p)
 {
 	return p->held && !p->held_host && !p->inflight && p->loc == SVM_HOST && !p->remote &&
 	       p->copies == svm__loc_bit(SVM_HOST);
+}
+
+/*
+ * How much one host write tells: the watch of a held page is lifted for
+ * every page watched in the same heap-aligned span of this many pages, and
+ * they all count as written. A page's own watch would cost one host fault
+ * per page and hold; on an idle machine a host fault that wakes the
+ * serving CPU costs ~50 us, and a 16 MiB ping-pong's watch took as long as
+ * the hold itself (docs/performance.md). 64 KiB: the fault granule of a
+ * fixed granularity, 256 faults per 16 MiB and hold.
+ */
+#define WATCH_SPAN 16
+
+void svm__thrash_host_wrote(struct svm__rt *rt, struct svm__range *r, size_t idx)
+{
+	size_t r0 = (r->start - rt->heap) / SVM__PAGE_SIZE; /* heap page of r's first page */
+	size_t a = (r0 + idx) / WATCH_SPAN * WATCH_SPAN, b = a + WATCH_SPAN;
+
+	if (!rt->cfg.thrash_renew || !rt->be->engine.watch || !r->pages[idx].held)
+		return;
+	a = a > r0 ? a - r0 : 0;
+	b = b - r0 < r->npages ? b - r0 : r->npages;
+	for (size_t i = a, j; i < b; i = j) {
+		if (i == idx || !to_watch(&r->pages[i])) {
+			j = i + 1;
+			continue;
+		}
+		for (j = i + 1; j < b && j != idx && to_watch(&r->pages[j]); j++)
+			;
+		svm__thrash_touched(r, i, j - i, SVM_HOST);
+		/* lifts the protection the watch left (drops nothing) */
+		rt->be->engine.collapse(rt, r->start + i * SVM__PAGE_SIZE, j - i, SVM_HOST, 0);
+	}
 }
 
 void svm__thrash_watch(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n)
