@@ -187,7 +187,7 @@ SVM_API int svm_kernel_device(const svm_kernel_ctx_t *ctx);
 SVM_API unsigned svm_kernel_thread(const svm_kernel_ctx_t *ctx);
 
 typedef struct svm_stats {
-	uint64_t cpu_faults;        /* host accesses to pages not on the host */
+	uint64_t cpu_faults;        /* host accesses the runtime served: pages not on the host, or protected (copies, holds) */
 	uint64_t device_faults;     /* device accesses to pages not on that device */
 	uint64_t pages_to_device;   /* pages moved host -> device (or device -> device) */
 	uint64_t pages_to_host;     /* pages moved device -> host */

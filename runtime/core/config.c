@@ -111,10 +111,10 @@ static const struct var table[] = {
 	  "a page on hold" },
 	{ "SVM_THRASH_HOLD_MS", T_INT, "200", OFF(thrash_hold_ms), 1, 3600000, NULL, false,
 	  "how long a thrashing page is held on the host; after that it may move again "
-	  "(with SVM_THRASH_RENEW: unless both sides still use it, then it is renewed)" },
-	{ "SVM_THRASH_RENEW", T_BOOL, "0", OFF(thrash_renew), 0, 1, NULL, false,
+	  "(unless SVM_THRASH_RENEW renews it: both sides still use it)" },
+	{ "SVM_THRASH_RENEW", T_BOOL, "1", OFF(thrash_renew), 0, 1, NULL, false,
 	  "user backend: renew a hold that runs out while both sides used the page during it "
-	  "(the host's writes are watched: one write fault per page and hold)" },
+	  "(the host's writes are watched: one write fault per 64 KiB and hold)" },
 	{ "SVM_INJECT", T_STRING, "", OFF(inject), 0, 127, NULL, false,
 	  "fault injection: class=C,percent=P[,seed=S][,direction=to-host|to-device][,count=N]" },
 };
