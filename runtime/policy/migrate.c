@@ -127,12 +127,14 @@ static int cmp_page(const void *a, const void *b)
 static size_t evict(struct svm__rt *rt, int dev, size_t want, const struct svm__range *r,
 		    size_t first, size_t n, const uint8_t *mark, bool locked)
 {
-	struct svm__devstate *d = &rt->dev[dev];
+	struct svm__devstate *d;
 	struct svm__page **v;
 	size_t nv = 0, done = 0;
 
-	if (!want)
+	/* the host has no room to make (every caller checks; -O3 cannot tell) */
+	if (!want || dev < 0 || dev >= SVM__MAX_DEVICES)
 		return 0;
+	d = &rt->dev[dev];
 	v = malloc(want * sizeof(*v));
 	if (!v)
 		return 0;

@@ -316,7 +316,7 @@ struct ev_parse {
 static bool ev_arg(struct parser *p, const char *key, void *arg)
 {
 	struct ev_parse *x = arg;
-	uint64_t v;
+	uint64_t v = 0;
 
 	if (!strcmp(key, "addr")) {
 		char s[40], *end;
@@ -413,7 +413,7 @@ static bool ev_member(struct parser *p, const char *key, void *arg)
 		return true;
 	}
 	if (!strcmp(key, "tid")) {
-		uint64_t v;
+		uint64_t v = 0;
 
 		if (!uint_val(p, "tid", UINT32_MAX, &v))
 			return false;
