@@ -26,7 +26,7 @@
  * copy path with SVM_USER_PIN_PROBE=long-term it found the same lag in
  * the copy path's choice to probe: a page pinned by a registration in
  * progress was copied away to a device (WRITE_FIXED then read the page
- * the program no longer saw), within 5 s in 3 runs of 3.
+ * the program no longer saw), within 5 s in 18 runs of 20.
  *
  *   user_pin_race [seconds]   default SVMT_PIN_RACE_SECONDS or 5
  *   SVMT_PIN_RACE_OPS=mask    the disturbers' operations (to narrow a
