@@ -15,7 +15,7 @@
  * (READ_FIXED) and the host must read that. Before the fix, on the move
  * path, 8 of 17 runs of 5 s lost a page (WRITE_FIXED read the old one).
  *
- *   user_pin_shared [seconds]   default SVMT_PIN_SHARED_SECONDS or 3
+ *   user_pin_shared [seconds]   default SVMT_PIN_SHARED_SECONDS or 5
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -83,7 +83,7 @@ static void fixed_rw(struct io_uring *ring, int fd, bool to_file)
 int main(int argc, char **argv)
 {
 	const char *env = getenv("SVMT_PIN_SHARED_SECONDS"), *path;
-	double seconds = argc > 1 ? atof(argv[1]) : env && *env ? atof(env) : 3;
+	double seconds = argc > 1 ? atof(argv[1]) : env && *env ? atof(env) : 5;
 	struct iovec iov;
 	struct io_uring ring;
 	uint64_t *io, key = svmt_now_ns(), t_end;

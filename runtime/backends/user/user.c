@@ -614,6 +614,36 @@ static enum busy_kind busy_page(uintptr_t d, uintptr_t s)
 	return err == EBUSY ? BUSY_PINNED : BUSY_UNSURE;
 }
 
+/*
+ * Copies the page at s that busy_page() found shared, so not pinned. But
+ * a writable pin (an io_uring registration) may have ended the sharing
+ * since it looked: its copy-on-write leaves this process a page of its
+ * own, pinned, and copying that away would orphan the pin. So it looks
+ * again once the page is write-protected (a new writable pin now waits):
+ * still shared, it is copied; this process's own now, it stays, BUSY, and
+ * the next try's UFFDIO_MOVE moves it or finds it pinned (user.pin.shared).
+ */
+static size_t copy_shared(uintptr_t d, uintptr_t s, svm_failure_t *out)
+{
+	bool keep = false;
+	uint64_t e;
+	size_t moved;
+
+	if (uffd_wp(s, SVM__PAGE_SIZE, true)) {
+		*out = SVM_FAILURE_BUSY;
+		return 0;
+	}
+	if (!pagemap_entries(s, 1, &e) || (e & PM_EXCLUSIVE)) {
+		uffd_wp(s, SVM__PAGE_SIZE, false);
+		uffd_wake(s, SVM__PAGE_SIZE);
+		*out = SVM_FAILURE_BUSY;
+		return 0;
+	}
+	moved = copy_runs(d, s, 1, &keep, false, out);
+	uffd_wake(s, SVM__PAGE_SIZE);
+	return moved;
+}
+
 static size_t move_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
 		       svm_failure_t *out)
 {
@@ -653,7 +683,8 @@ static size_t move_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, in
 		/*
 		 * A pinned page stays, PINNED: copying it away would leave the
 		 * pinned page to its DMA user while the address shows another.
-		 * Only a shared page (never a pinned one) is copied.
+		 * Only a shared page (never a pinned one) is copied, if it is
+		 * still shared once write-protected (copy_shared).
 		 */
 		switch (busy_page(d + done, s + done)) {
 		case BUSY_PINNED:
@@ -665,7 +696,7 @@ static size_t move_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, in
 			moved++;
 			break;
 		case BUSY_SHARED:
-			moved += copy_move(d + done, s + done, SVM__PAGE_SIZE, false, &out[k]);
+			moved += copy_shared(d + done, s + done, &out[k]);
 			break;
 		case BUSY_UNSURE:
 			out[k] = SVM_FAILURE_BUSY;
