@@ -68,7 +68,8 @@ static const struct var table[] = {
 	{ "SVM_USER_PIN_PROBE", T_ENUM, "auto", OFF(user_pin_probe), 0, 0, "auto|always|long-term",
 	  false, "user backend, copy path: when to look for pages pinned by others before copying "
 	  "host pages away: auto is always on Linux 6.4+ (O_DIRECT pins) and long-term before; "
-	  "always: before every copy; long-term: while the process holds long-term pins (VmPin)" },
+	  "always: before every copy; long-term: from the first long-term pin seen on (VmPin, a "
+	  "probe), since VmPin lags behind the pins" },
 	{ "SVM_USER_FAULT_TIMEOUT_MS", T_INT, "60000", OFF(fault_timeout_ms), 100, 86400000, NULL, false,
 	  "user backend: a host access whose page cannot come home within this many ms "
 	  "aborts the process with a message instead of waiting forever" },

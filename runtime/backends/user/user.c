@@ -418,21 +418,6 @@ static bool probe_pins(uintptr_t h, size_t n, bool *pinned)
 }
 
 /*
- * Must the copy path look for pins before copying host pages away? Always
- * where a short-term pin can exist that the probe sees (O_DIRECT pins its
- * pages from Linux 6.4 on; before, it takes plain references, which
- * nothing in user space can see), or when asked (SVM_USER_PIN_PROBE=
- * always). Otherwise (before 6.4, or SVM_USER_PIN_PROBE=long-term) while
- * the process holds long-term pins (io_uring buffers, RDMA registrations:
- * VmPin in /proc/self/status).
- */
-static bool need_pin_probe(const struct svm__rt *rt)
-{
-	(void)rt;
-	return U.probe_always || pinned_kb() != 0; /* unknown (-1) counts as maybe */
-}
-
-/*
  * May someone else pin host pages now? While VmPin says so, and from the
  * first pin seen on (VmPin, a probe, UFFDIO_MOVE refusing a pinned page)
  * to the end of the process: VmPin alone lags, since io_uring (and RDMA)
@@ -450,6 +435,24 @@ static bool pins_maybe(void)
 	if (kb > 0)
 		atomic_store(&U.ever_pinned, true);
 	return kb != 0; /* unknown (-1) counts as maybe */
+}
+
+/*
+ * Must the copy path look for pins before copying host pages away? Always
+ * where a short-term pin can exist that the probe sees (O_DIRECT pins its
+ * pages from Linux 6.4 on; before, it takes plain references, which
+ * nothing in user space can see), or when asked (SVM_USER_PIN_PROBE=
+ * always). Otherwise (before 6.4, or SVM_USER_PIN_PROBE=long-term) when
+ * someone may pin host pages now (pins_maybe): not while VmPin reads 0
+ * alone, since a registration in progress has pinned pages it has not
+ * counted yet, and a page copied away then is lost to its pinner
+ * (user.pin.race.longterm.copy). From the first pin seen on, this forks
+ * before every copy of host pages, as `always` does.
+ */
+static bool need_pin_probe(const struct svm__rt *rt)
+{
+	(void)rt;
+	return U.probe_always || pins_maybe();
 }
 
 /* The probe could not run: every page is taken as pinned; said once. */
@@ -611,6 +614,36 @@ static enum busy_kind busy_page(uintptr_t d, uintptr_t s)
 	return err == EBUSY ? BUSY_PINNED : BUSY_UNSURE;
 }
 
+/*
+ * Copies the page at s that busy_page() found shared, so not pinned. But
+ * a writable pin (an io_uring registration) may have ended the sharing
+ * since it looked: its copy-on-write leaves this process a page of its
+ * own, pinned, and copying that away would orphan the pin. So it looks
+ * again once the page is write-protected (a new writable pin now waits):
+ * still shared, it is copied; this process's own now, it stays, BUSY, and
+ * the next try's UFFDIO_MOVE moves it or finds it pinned (user.pin.shared).
+ */
+static size_t copy_shared(uintptr_t d, uintptr_t s, svm_failure_t *out)
+{
+	bool keep = false;
+	uint64_t e;
+	size_t moved;
+
+	if (uffd_wp(s, SVM__PAGE_SIZE, true)) {
+		*out = SVM_FAILURE_BUSY;
+		return 0;
+	}
+	if (!pagemap_entries(s, 1, &e) || (e & PM_EXCLUSIVE)) {
+		uffd_wp(s, SVM__PAGE_SIZE, false);
+		uffd_wake(s, SVM__PAGE_SIZE);
+		*out = SVM_FAILURE_BUSY;
+		return 0;
+	}
+	moved = copy_runs(d, s, 1, &keep, false, out);
+	uffd_wake(s, SVM__PAGE_SIZE);
+	return moved;
+}
+
 static size_t move_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
 		       svm_failure_t *out)
 {
@@ -650,7 +683,8 @@ static size_t move_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, in
 		/*
 		 * A pinned page stays, PINNED: copying it away would leave the
 		 * pinned page to its DMA user while the address shows another.
-		 * Only a shared page (never a pinned one) is copied.
+		 * Only a shared page (never a pinned one) is copied, if it is
+		 * still shared once write-protected (copy_shared).
 		 */
 		switch (busy_page(d + done, s + done)) {
 		case BUSY_PINNED:
@@ -662,7 +696,7 @@ static size_t move_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, in
 			moved++;
 			break;
 		case BUSY_SHARED:
-			moved += copy_move(d + done, s + done, SVM__PAGE_SIZE, false, &out[k]);
+			moved += copy_shared(d + done, s + done, &out[k]);
 			break;
 		case BUSY_UNSURE:
 			out[k] = SVM_FAILURE_BUSY;
@@ -1694,7 +1728,8 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 			  cfg->user_service_fail);
 	if (!U.have_move)
 		svm__info("user backend: copy path; pins looked for %s", U.probe_always ?
-			  "before every copy of host pages" : "while the process holds long-term pins");
+			  "before every copy of host pages" :
+			  "before every copy of host pages from the first long-term pin seen on");
 	U.zeros = mmap(NULL, ZERO_CHUNK, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	U.heap = (uintptr_t)svm__heap_reserve(U.size);
 	U.shadow = (uintptr_t)svm__heap_reserve(U.size);
