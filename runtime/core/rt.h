@@ -97,6 +97,14 @@ struct svm__range {
 	 * what is where over a large region costs one step per chunk.
 	 */
 	uint16_t (*at)[SVM__MAX_DEVICES + 1];
+	/*
+	 * Per chunk: where the latest move of one of its pages between two
+	 * locations went (a first touch or a discard is no such move);
+	 * SVM__LOC_NONE before any. The density prefetcher counts a chunk's
+	 * pages at a fault's destination only when this is that destination
+	 * (svm__range_count_moved_to).
+	 */
+	int8_t *moved_to;
 	size_t nchunks;
 };
 

@@ -220,12 +220,15 @@ static struct svm__range *range_new(struct svm__rt *rt, uintptr_t start, size_t 
 	r->pages = calloc(npages, sizeof(*r->pages));
 	r->nchunks = svm__chunk_of(start, npages - 1) + 1;
 	r->at = calloc(r->nchunks, sizeof(*r->at));
-	if (!r->pages || !r->at) {
+	r->moved_to = malloc(r->nchunks);
+	if (!r->pages || !r->at || !r->moved_to) {
 		free(r->pages);
 		free(r->at);
+		free(r->moved_to);
 		free(r);
 		return NULL;
 	}
+	memset(r->moved_to, (unsigned char)SVM__LOC_NONE, r->nchunks);
 	static uint64_t next_id; /* rt->lock is held */
 
 	r->id = ++next_id;
@@ -280,6 +283,7 @@ void svm__range_release(struct svm__rt *rt, struct svm__range *r)
 			  r->npages * SVM__PAGE_SIZE);
 	free(r->pages);
 	free(r->at);
+	free(r->moved_to);
 	free(r);
 }
 
@@ -346,6 +350,8 @@ void svm__pages_set_loc(struct svm__rt *rt, struct svm__range *r, size_t first, 
 		}
 		if (p->loc != SVM__LOC_NONE)
 			r->at[c][p->loc + 1]--;
+		if (p->loc != SVM__LOC_NONE && loc != SVM__LOC_NONE)
+			r->moved_to[c] = (int8_t)loc;
 		p->loc = (int8_t)loc;
 		if (loc == SVM__LOC_NONE)
 			continue;
@@ -371,7 +377,8 @@ void svm__pages_set_loc(struct svm__rt *rt, struct svm__range *r, size_t first, 
 	}
 }
 
-size_t svm__range_count_at(const struct svm__range *r, size_t first, size_t n, int loc)
+/* Pages of [first, first + n) at loc; with `moved`, in chunks moved_to loc only. */
+static size_t count_at(const struct svm__range *r, size_t first, size_t n, int loc, bool moved)
 {
 	size_t count = 0, end = first + n;
 
@@ -379,6 +386,10 @@ size_t svm__range_count_at(const struct svm__range *r, size_t first, size_t n, i
 		size_t c = svm__chunk_of(r->start, i);
 		size_t next = svm__chunk_first(r->start, c + 1); /* first page of the next chunk */
 
+		if (moved && r->moved_to[c] != loc) {
+			i = next < end ? next : end;
+			continue;
+		}
 		if (i == svm__chunk_first(r->start, c) && next <= end) {
 			count += r->at[c][loc + 1]; /* the whole chunk */
 			i = next;
@@ -388,4 +399,14 @@ size_t svm__range_count_at(const struct svm__range *r, size_t first, size_t n, i
 			count += r->pages[i].loc == loc;
 	}
 	return count;
+}
+
+size_t svm__range_count_at(const struct svm__range *r, size_t first, size_t n, int loc)
+{
+	return count_at(r, first, n, loc, false);
+}
+
+size_t svm__range_count_moved_to(const struct svm__range *r, size_t first, size_t n, int loc)
+{
+	return count_at(r, first, n, loc, true);
 }

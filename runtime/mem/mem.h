@@ -143,5 +143,10 @@ void svm__wait_all_settled(struct svm__rt *rt);
 
 /* Pages of [first, first + n) of r at loc (SVM_HOST or a device). */
 size_t svm__range_count_at(const struct svm__range *r, size_t first, size_t n, int loc);
+/*
+ * The same, counting only the chunks whose latest move between two
+ * locations went to loc (svm__range.moved_to): one step per chunk too.
+ */
+size_t svm__range_count_moved_to(const struct svm__range *r, size_t first, size_t n, int loc);
 
 #endif
