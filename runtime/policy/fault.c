@@ -81,6 +81,17 @@ static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t
  * goes on while its next pages arrive piece by piece. A stream so takes a few faults per doubling of
  * what it has touched, and a lone touch moves its block only.
  *
+ * What counts as at the destination depends on where the fault's page
+ * came from. From another location, a chunk's pages at the destination
+ * count only when the chunk's latest move went there (svm__range.moved_to;
+ * the fault's own move makes its own chunk one): pages that never left
+ * the destination, or that a move the other way has since followed, are
+ * no sign that the program is bringing this region over, and counting
+ * them made one host touch of one of a few device pages sparse over a
+ * buffer the host had filled take every other one within SVM_PREFETCH_MAX
+ * home. On a first touch nothing is taken from anywhere, and every page
+ * at the destination counts.
+ *
  * Only pages that would come anyway are taken: pages at the faulting
  * page's own location (or never touched), with no pin, no pinned mark, no
  * advice that keeps them in place, no copies elsewhere; and only as many
@@ -105,12 +116,6 @@ static bool prefetchable(struct svm__rt *rt, struct svm__page *q, int src, int d
 }
 
 /*
- * The region [*lo, *hi) of range page indices the density rule picks
- * around block [first, first + n), which is at dst; lo == hi when it
- * picks the block alone. Parts of a region outside the range count as
- * absent: a region is judged on the pages the range has in it.
- */
-/*
  * The heap-aligned region of `size` pages around range page `first`, as
  * range page indices [*a, *b) (the part of it inside the range).
  */
@@ -124,8 +129,26 @@ static void aligned_region(const struct svm__rt *rt, const struct svm__range *r,
 	*b = h0 + size - r0 < r->npages ? h0 + size - r0 : r->npages;
 }
 
+/*
+ * Pages of [a, b) of r that count as at dst for a fault whose page came
+ * from src (the density prefetcher's comment above).
+ */
+static size_t density_count(const struct svm__range *r, size_t a, size_t b, int src, int dst)
+{
+	if (src == SVM__LOC_NONE)
+		return svm__range_count_at(r, a, b - a, dst);
+	return svm__range_count_moved_to(r, a, b - a, dst);
+}
+
+/*
+ * The region [*lo, *hi) of range page indices the density rule picks
+ * around block [first, first + n), which came from src and is at dst;
+ * lo == hi when it picks the block alone. Parts of a region outside the
+ * range count as absent: a region is judged on the pages the range has
+ * in it.
+ */
 static void density_region(const struct svm__rt *rt, const struct svm__range *r, size_t first,
-			   size_t n, size_t coming, int dst, size_t *lo, size_t *hi)
+			   size_t n, size_t coming, int src, int dst, size_t *lo, size_t *hi)
 {
 	size_t max = rt->cfg.prefetch_max / SVM__PAGE_SIZE, top = 0, a, b;
 	unsigned thr = (unsigned)rt->cfg.prefetch_threshold;
@@ -138,14 +161,14 @@ static void density_region(const struct svm__rt *rt, const struct svm__range *r,
 		while (m * 2 <= max)
 			m *= 2;
 		aligned_region(rt, r, first, m, &a, &b);
-		top = svm__range_count_at(r, a, b - a, dst) + coming;
+		top = density_count(r, a, b, src, dst) + coming;
 	}
 	for (size_t size = 2 * n; size <= max; size *= 2) {
 		/* this one and every larger one would need more than there are */
 		if (top * 100 <= (size_t)thr * size)
 			break;
 		aligned_region(rt, r, first, size, &a, &b);
-		if ((svm__range_count_at(r, a, b - a, dst) + coming) * 100 > (size_t)thr * size) {
+		if ((density_count(r, a, b, src, dst) + coming) * 100 > (size_t)thr * size) {
 			*lo = a;
 			*hi = b;
 		}
@@ -210,7 +233,7 @@ static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t fir
 		return;
 	for (size_t i = first; i < first + n; i++)
 		coming += r->pages[i].loc != dst;
-	density_region(rt, r, first, n, coming, dst, &lo, &hi);
+	density_region(rt, r, first, n, coming, src, dst, &lo, &hi);
 	if (lo == hi)
 		return;
 	moved = prefetch_span(rt, r, first + n, hi, src, dst, &gone);
