@@ -98,13 +98,16 @@ struct svm__range {
 	 */
 	uint16_t (*at)[SVM__MAX_DEVICES + 1];
 	/*
-	 * Per chunk: where the latest move of one of its pages between two
-	 * locations went (a first touch or a discard is no such move);
-	 * SVM__LOC_NONE before any. The density prefetcher counts a chunk's
-	 * pages at a fault's destination only when this is that destination
-	 * (svm__range_count_moved_to).
+	 * Per chunk, the moves of its pages between two locations (a first
+	 * touch or a discard is none): where the latest went (`to`,
+	 * SVM__LOC_NONE before any) and how many pages arrived there since
+	 * a move last went elsewhere (`arrived`, saturating). The density
+	 * prefetcher's evidence above 2 MiB (svm__range_count_arrived).
 	 */
-	int8_t *moved_to;
+	struct svm__chunk_moves {
+		uint16_t arrived;
+		int8_t to;
+	} *moves;
 	size_t nchunks;
 };
 

@@ -9,7 +9,7 @@
  *  - after a device touched one page per 2 MiB of a host buffer, one host
  *    touch of one of them brings that page home and leaves the others on
  *    the device (the host pages that never left do not make the region
- *    dense), also after the whole buffer had been on the device and came
+ *    dense), and a host pass over the others faults on each, also after the whole buffer had been on the device and came
  *    home by svm_prefetch; and the same the other way round: a device
  *    touch of one of a few pages the host took back does not take the
  *    host's other pages (user backend: kshim's device faults run the
@@ -176,7 +176,7 @@ static void sparse_host_touch(size_t pages, size_t stride, size_t one,
 {
 	size_t words = pg / 8, n = pages / stride;
 	uint64_t *p = svmt_alloc(pages * pg);
-	svm_stats_t s0, s1, s2;
+	svm_stats_t s0, s1, s2, s3;
 	struct kargs a = { p, words, stride };
 	volatile uint64_t *w = &p[one * stride * words];
 
@@ -201,6 +201,20 @@ static void sparse_host_touch(size_t pages, size_t stride, size_t one,
 		CHECK_MSG(svmt_location(&p[k * stride * words]) == (k == one ? SVM_HOST : 0),
 			  "sparse page %zu at %d after the host touched page %zu", k,
 			  svmt_location(&p[k * stride * words]), one);
+	/* then the host reads the others in order: each a fault of its own */
+	s2 = svmt_stats();
+	for (size_t k = 0; k < n; k++)
+		if (k != one)
+			CHECK_EQ(p[k * stride * words], k * stride + 1 + (before ? 1 : 0));
+	s3 = svmt_stats();
+	CHECK_MSG(s3.cpu_faults - s2.cpu_faults == n - 1 &&
+			  s3.pages_to_host - s2.pages_to_host == n - 1 &&
+			  s3.prefetched_pages == s2.prefetched_pages,
+		  "a host pass over %zu sparse pages: %llu faults, %llu pages home, %llu "
+		  "prefetched",
+		  n - 1, (unsigned long long)(s3.cpu_faults - s2.cpu_faults),
+		  (unsigned long long)(s3.pages_to_host - s2.pages_to_host),
+		  (unsigned long long)(s3.prefetched_pages - s2.prefetched_pages));
 	check_values(p, pages, words, before ? 2 : 1, stride);
 	CHECK_OK(svm_free(p));
 }
