@@ -269,6 +269,13 @@ static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t fir
 	density_region(rt, r, first, n, coming, src, dst, &lo, &hi);
 	if (lo == hi)
 		return;
+	/*
+	 * A region of whole chunks already all at dst (a lone touch among
+	 * pages that never left it): nothing to take, and the per-chunk
+	 * counts say so without walking its pages.
+	 */
+	if (hi - lo >= CHUNK_PAGES && svm__range_count_at(r, lo, hi - lo, dst) == hi - lo)
+		return;
 	moved = prefetch_span(rt, r, first + n, hi, src, dst, &gone);
 	/* below the block: nearest piece first */
 	for (size_t top = first; top > lo && !gone;) {
