@@ -98,6 +98,17 @@ struct svm__range {
 	 * what is where over a large region costs one step per chunk.
 	 */
 	uint16_t (*at)[SVM__MAX_DEVICES + 1];
+	/*
+	 * Per chunk, the moves of its pages between two locations (a first
+	 * touch or a discard is none): where the latest went (`to`,
+	 * SVM__LOC_NONE before any) and how many pages arrived there since
+	 * a move last went elsewhere (`arrived`, saturating). The density
+	 * prefetcher's evidence above 2 MiB (svm__range_count_arrived).
+	 */
+	struct svm__chunk_moves {
+		uint16_t arrived;
+		int8_t to;
+	} *moves;
 	size_t nchunks;
 };
 

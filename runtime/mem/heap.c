@@ -220,12 +220,16 @@ static struct svm__range *range_new(struct svm__rt *rt, uintptr_t start, size_t 
 	r->pages = calloc(npages, sizeof(*r->pages));
 	r->nchunks = svm__chunk_of(start, npages - 1) + 1;
 	r->at = calloc(r->nchunks, sizeof(*r->at));
-	if (!r->pages || !r->at) {
+	r->moves = calloc(r->nchunks, sizeof(*r->moves));
+	if (!r->pages || !r->at || !r->moves) {
 		free(r->pages);
 		free(r->at);
+		free(r->moves);
 		free(r);
 		return NULL;
 	}
+	for (size_t c = 0; c < r->nchunks; c++)
+		r->moves[c].to = SVM__LOC_NONE;
 	static uint64_t next_id; /* rt->lock is held */
 
 	r->id = ++next_id;
@@ -280,6 +284,7 @@ void svm__range_release(struct svm__rt *rt, struct svm__range *r)
 			  r->npages * SVM__PAGE_SIZE);
 	free(r->pages);
 	free(r->at);
+	free(r->moves);
 	free(r);
 }
 
@@ -346,6 +351,16 @@ void svm__pages_set_loc(struct svm__rt *rt, struct svm__range *r, size_t first, 
 		}
 		if (p->loc != SVM__LOC_NONE)
 			r->at[c][p->loc + 1]--;
+		if (p->loc != SVM__LOC_NONE && loc != SVM__LOC_NONE) {
+			struct svm__chunk_moves *m = &r->moves[c];
+
+			if (m->to != loc) { /* a new direction: what came before says nothing */
+				m->to = (int8_t)loc;
+				m->arrived = 0;
+			}
+			if (m->arrived < UINT16_MAX)
+				m->arrived++;
+		}
 		p->loc = (int8_t)loc;
 		if (loc == SVM__LOC_NONE)
 			continue;
@@ -386,6 +401,32 @@ size_t svm__range_count_at(const struct svm__range *r, size_t first, size_t n, i
 		}
 		for (; i < end && i < next; i++)
 			count += r->pages[i].loc == loc;
+	}
+	return count;
+}
+
+/*
+ * Per chunk, the pages that arrived at loc in its latest direction, at
+ * most as many as are at loc (in the part of the chunk inside the window:
+ * a chunk cut by it is counted page by page, as svm__range_count_at does).
+ */
+size_t svm__range_count_arrived(const struct svm__range *r, size_t first, size_t n, int loc)
+{
+	size_t count = 0, end = first + n;
+
+	for (size_t i = first; i < end;) {
+		size_t c = svm__chunk_of(r->start, i);
+		size_t next = svm__chunk_first(r->start, c + 1);
+		size_t s = i, e = next < end ? next : end, at;
+
+		i = e;
+		if (r->moves[c].to != loc)
+			continue;
+		if (s == svm__chunk_first(r->start, c) && next <= end)
+			at = r->at[c][loc + 1];
+		else
+			at = svm__range_count_at(r, s, e - s, loc);
+		count += r->moves[c].arrived < at ? r->moves[c].arrived : at;
 	}
 	return count;
 }

@@ -143,5 +143,12 @@ void svm__wait_all_settled(struct svm__rt *rt);
 
 /* Pages of [first, first + n) of r at loc (SVM_HOST or a device). */
 size_t svm__range_count_at(const struct svm__range *r, size_t first, size_t n, int loc);
+/*
+ * Pages of [first, first + n) of r that arrived at loc by a move from
+ * another location, in the chunks whose latest move went to loc, since a
+ * move in that chunk last went elsewhere (svm__range.moves): one step
+ * per whole chunk, like svm__range_count_at.
+ */
+size_t svm__range_count_arrived(const struct svm__range *r, size_t first, size_t n, int loc);
 
 #endif

@@ -81,12 +81,27 @@ static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t
  * goes on while its next pages arrive piece by piece. A stream so takes a few faults per doubling of
  * what it has touched, and a lone touch moves its block only.
  *
+ * What counts as at the destination: in a region up to 2 MiB (inside one
+ * chunk, UVM's rule), every page there. Above 2 MiB, when the fault's
+ * page came from another location, only the pages that arrived there by
+ * a move, in chunks whose latest move went there, since a move in that
+ * chunk last went elsewhere (svm__range.moves): pages that never left the
+ * destination, or came long ago and were followed by a move the other
+ * way, are no sign that the program is bringing this region over.
+ * Counting them made one host touch among device pages sparse in a
+ * buffer the host had filled (one per 2 MiB) bring every other one within
+ * SVM_PREFETCH_MAX home, and a host pass over them in order take most of
+ * them ahead of it. A stream's chunks behind it arrived whole, so streams
+ * grow as before. On a first touch nothing is taken from anywhere, and
+ * every page at the destination counts at every size.
+ *
  * Only pages that would come anyway are taken: pages at the faulting
  * page's own location (or never touched), with no pin, no pinned mark, no
  * advice that keeps them in place, no copies elsewhere; and only as many
  * as fit without evicting. The move is one pass without retries (a
  * prefetch is a bet, never a wait). Counting costs one step per page up
- * to 2 MiB and one per 2 MiB chunk above (svm__range_count_at).
+ * to 2 MiB and one per 2 MiB chunk above (svm__range_count_at,
+ * svm__range_count_arrived).
  */
 
 /* May the prefetcher bring page q, now at src, to dst? */
@@ -105,12 +120,6 @@ static bool prefetchable(struct svm__rt *rt, struct svm__page *q, int src, int d
 }
 
 /*
- * The region [*lo, *hi) of range page indices the density rule picks
- * around block [first, first + n), which is at dst; lo == hi when it
- * picks the block alone. Parts of a region outside the range count as
- * absent: a region is judged on the pages the range has in it.
- */
-/*
  * The heap-aligned region of `size` pages around range page `first`, as
  * range page indices [*a, *b) (the part of it inside the range).
  */
@@ -124,33 +133,80 @@ static void aligned_region(const struct svm__rt *rt, const struct svm__range *r,
 	*b = h0 + size - r0 < r->npages ? h0 + size - r0 : r->npages;
 }
 
+/* Pages of a 2 MiB chunk. */
+#define CHUNK_PAGES (SVM__HUGE_SIZE / SVM__PAGE_SIZE)
+
+/*
+ * Pages of [a, b) of r, the part inside r of a region of `size` pages,
+ * that count as at dst for a fault whose page came from src (the density
+ * prefetcher's comment above).
+ */
+static size_t density_count(const struct svm__range *r, size_t a, size_t b, size_t size,
+			    int src, int dst)
+{
+	if (src == SVM__LOC_NONE || size <= CHUNK_PAGES)
+		return svm__range_count_at(r, a, b - a, dst);
+	return svm__range_count_arrived(r, a, b - a, dst);
+}
+
+static bool dense(size_t count, size_t size, unsigned thr)
+{
+	return count * 100 > (size_t)thr * size;
+}
+
+/*
+ * The region [*lo, *hi) of range page indices the density rule picks
+ * around block [first, first + n), which came from src and is at dst;
+ * lo == hi when it picks the block alone. Parts of a region outside the
+ * range count as absent: a region is judged on the pages the range has
+ * in it. The regions above 2 MiB are tried first, upwards; if none
+ * passes, those up to 2 MiB, downwards: either way the largest that
+ * passes wins, and each count of a kind is bounded by the count of the
+ * largest region of that kind, so a lone touch costs a count or two.
+ */
 static void density_region(const struct svm__rt *rt, const struct svm__range *r, size_t first,
-			   size_t n, size_t coming, int dst, size_t *lo, size_t *hi)
+			   size_t n, size_t coming, int src, int dst, size_t *lo, size_t *hi)
 {
 	size_t max = rt->cfg.prefetch_max / SVM__PAGE_SIZE, top = 0, a, b;
+	size_t sizes[64], k = 0, small = 0; /* sizes[0 .. small) are up to 2 MiB */
 	unsigned thr = (unsigned)rt->cfg.prefetch_threshold;
 
 	*lo = *hi = first;
-	if (2 * n <= max) {
-		/* pages at dst in the largest region: no smaller one has more */
-		size_t m = 2 * n;
-
-		while (m * 2 <= max)
-			m *= 2;
-		aligned_region(rt, r, first, m, &a, &b);
-		top = svm__range_count_at(r, a, b - a, dst) + coming;
+	for (size_t size = 2 * n; size <= max && k < 64; size *= 2) {
+		sizes[k++] = size;
+		small += size <= CHUNK_PAGES;
 	}
-	for (size_t size = 2 * n; size <= max; size *= 2) {
-		/* this one and every larger one would need more than there are */
-		if (top * 100 <= (size_t)thr * size)
-			break;
-		aligned_region(rt, r, first, size, &a, &b);
-		if ((svm__range_count_at(r, a, b - a, dst) + coming) * 100 > (size_t)thr * size) {
+	if (k > small) {
+		/* pages that count in the largest region: no smaller one has more */
+		aligned_region(rt, r, first, sizes[k - 1], &a, &b);
+		top = density_count(r, a, b, sizes[k - 1], src, dst) + coming;
+	}
+	for (size_t i = small; i < k; i++) {
+		if (!dense(top, sizes[i], thr))
+			break; /* this one and every larger one would need more than there are */
+		aligned_region(rt, r, first, sizes[i], &a, &b);
+		if (dense(density_count(r, a, b, sizes[i], src, dst) + coming, sizes[i], thr)) {
 			*lo = a;
 			*hi = b;
 		}
 		if (a == 0 && b == r->npages)
 			break; /* the whole range: no larger region has more */
+	}
+	if (*lo != *hi || !small)
+		return;
+	aligned_region(rt, r, first, sizes[small - 1], &a, &b);
+	top = density_count(r, a, b, sizes[small - 1], src, dst) + coming;
+	for (size_t i = small; i-- > 0;) {
+		if (!dense(top, sizes[i], thr))
+			continue; /* a smaller one may pass: it needs fewer */
+		if (i < small - 1)
+			aligned_region(rt, r, first, sizes[i], &a, &b);
+		if (i == small - 1 ||
+		    dense(density_count(r, a, b, sizes[i], src, dst) + coming, sizes[i], thr)) {
+			*lo = a;
+			*hi = b;
+			return;
+		}
 	}
 }
 
@@ -210,8 +266,15 @@ static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t fir
 		return;
 	for (size_t i = first; i < first + n; i++)
 		coming += r->pages[i].loc != dst;
-	density_region(rt, r, first, n, coming, dst, &lo, &hi);
+	density_region(rt, r, first, n, coming, src, dst, &lo, &hi);
 	if (lo == hi)
+		return;
+	/*
+	 * A region of whole chunks already all at dst (a lone touch among
+	 * pages that never left it): nothing to take, and the per-chunk
+	 * counts say so without walking its pages.
+	 */
+	if (hi - lo >= CHUNK_PAGES && svm__range_count_at(r, lo, hi - lo, dst) == hi - lo)
 		return;
 	moved = prefetch_span(rt, r, first + n, hi, src, dst, &gone);
 	/* below the block: nearest piece first */

@@ -921,6 +921,8 @@ struct sparse_res {
 	double dev_mean_us, host_mean_us; /* pass time / touches, median over runs */
 	uint64_t moved_dev;               /* pages moved to the device by one pass */
 	size_t touches;
+	/* the host pass: its faults, pages home, of them prefetched */
+	uint64_t host_faults, moved_host, prefetched_host;
 };
 
 /*
@@ -938,7 +940,7 @@ static struct sparse_res sparse_one(const char *gran, size_t runs, int print)
 	double *dev_touch = dvec(runs * sparse), *host_touch = dvec(runs * sparse);
 	uint64_t rng = 42;
 	struct sparse_args a;
-	struct sparse_res res = { 0, 0, 0, 0, 0, sparse };
+	struct sparse_res res = { 0, 0, 0, 0, 0, sparse, 0, 0, 0 };
 	unsigned char *p;
 
 	CHECK(page != NULL);
@@ -983,6 +985,9 @@ static struct sparse_res sparse_one(const char *gran, size_t runs, int print)
 			host_us[k - 1] = (double)(t2 - t1) / 1e3 / (double)sparse;
 		}
 		res.moved_dev = s1.pages_to_device - s0.pages_to_device;
+		res.host_faults = s2.cpu_faults - s1.cpu_faults;
+		res.moved_host = s2.pages_to_host - s1.pages_to_host;
+		res.prefetched_host = s2.prefetched_pages - s1.prefetched_pages;
 		CHECK_OK(svm_prefetch(p, bytes, SVM_HOST, NULL));
 	}
 	for (size_t i = 0; i < sparse; i++)
@@ -993,9 +998,12 @@ static struct sparse_res sparse_one(const char *gran, size_t runs, int print)
 	res.host_us = median(host_touch, runs * sparse);
 	if (print)
 		printf("  %-7s touch median %6.1f us device, %6.1f us host (pass / touches "
-		       "%6.1f, %6.1f); %6llu pages moved for %zu touches\n",
+		       "%6.1f, %6.1f); %6llu pages moved for %zu touches; host: %llu faults, "
+		       "%llu pages home, %llu prefetched\n",
 		       gran_name(gran), res.dev_us, res.host_us, res.dev_mean_us,
-		       res.host_mean_us, (unsigned long long)res.moved_dev, sparse);
+		       res.host_mean_us, (unsigned long long)res.moved_dev, sparse,
+		       (unsigned long long)res.host_faults, (unsigned long long)res.moved_host,
+		       (unsigned long long)res.prefetched_host);
 	CHECK_OK(svm_free(p));
 	CHECK_OK(svm_finalize());
 	free(page);
@@ -1016,7 +1024,7 @@ static void sparse_targets(void)
 {
 	size_t runs = opt.runs;
 	double *dd = dvec(runs), *dh = dvec(runs), *fd_ = dvec(runs), *fh = dvec(runs);
-	struct sparse_res def = { 0, 0, 0, 0, 0, 0 }, four_k = { 0, 0, 0, 0, 0, 0 };
+	struct sparse_res def = { 0 }, four_k = { 0 };
 	char m[40], b[40];
 	int md, mh;
 
@@ -1038,9 +1046,11 @@ static void sparse_targets(void)
 		const struct sparse_res *x = i ? &def : &four_k;
 
 		printf("  %-7s touch median %6.1f us device, %6.1f us host; %6llu pages moved "
-		       "for %zu touches\n",
+		       "for %zu touches; host: %llu faults, %llu pages home, %llu prefetched\n",
 		       i ? "default" : "4K", x->dev_us, x->host_us,
-		       (unsigned long long)x->moved_dev, x->touches);
+		       (unsigned long long)x->moved_dev, x->touches,
+		       (unsigned long long)x->host_faults, (unsigned long long)x->moved_host,
+		       (unsigned long long)x->prefetched_host);
 	}
 
 	snprintf(m, sizeof(m), "%.1f us/touch", def.dev_us);

@@ -6,6 +6,16 @@
  *    (device_faults + prefetched_pages == pages), with far fewer faults
  *    than pages; the same back on the host;
  *  - a lone touch per 2 MiB moves one page: nothing is over-fetched;
+ *  - after a device touched one page per 2 MiB of a host buffer, one host
+ *    touch of one of them brings that page home and leaves the others on
+ *    the device (the host pages that never left do not make the region
+ *    dense), and a host pass over the others faults on each, also after the whole buffer had been on the device and came
+ *    home by svm_prefetch; and the same the other way round: a device
+ *    touch of one of a few pages the host took back does not take the
+ *    host's other pages (user backend: kshim's device faults run the
+ *    shim's own prefetcher);
+ *  - but a host pass over a buffer with every other page on the device
+ *    still takes each 2 MiB in one fault (user backend);
  *  - pages kept in place by advice or a pin are never taken along;
  *  - a prefetch never evicts: a small device ends full, every byte right;
  *  - SVM_PREFETCH=off moves exactly the SVM_GRANULARITY block per fault.
@@ -155,6 +165,150 @@ static void sparse(void)
 }
 
 /*
+ * A host buffer of `pages`, one page per `stride` touched on device 0;
+ * then one host touch of the sparse page `one`: it alone comes home, no
+ * prefetch, the other sparse pages stay on the device (issue 18's sparse
+ * pattern: every page that never left the host is at the destination, so
+ * counting them made the 16 MiB region dense and brought every sparse
+ * page home with the first). `before` runs after the fill and before the
+ * device touches (NULL: nothing).
+ */
+static void sparse_host_touch(size_t pages, size_t stride, size_t one,
+			      void (*before)(uint64_t *p, size_t pages))
+{
+	size_t words = pg / 8, n = pages / stride;
+	uint64_t *p = svmt_alloc(pages * pg);
+	svm_stats_t s0, s1, s2, s3;
+	struct kargs a = { p, words, stride };
+	volatile uint64_t *w = &p[one * stride * words];
+
+	fill(p, pages, words);
+	if (before)
+		before(p, pages);
+	s0 = svmt_stats();
+	CHECK_OK(svm_launch(0, n, kernel_inc, &a));
+	s1 = svmt_stats();
+	CHECK_EQ(s1.pages_to_device - s0.pages_to_device, n);
+	for (size_t k = 0; k < n; k++)
+		CHECK_EQ(svmt_location(&p[k * stride * words]), 0);
+	CHECK_EQ(*w, one * stride + 1 + (before ? 1 : 0));
+	s2 = svmt_stats();
+	CHECK_EQ(s2.cpu_faults - s1.cpu_faults, 1);
+	CHECK_MSG(s2.pages_to_host - s1.pages_to_host == 1 &&
+			  s2.prefetched_pages == s1.prefetched_pages,
+		  "one host touch brought %llu pages home, %llu of them prefetched",
+		  (unsigned long long)(s2.pages_to_host - s1.pages_to_host),
+		  (unsigned long long)(s2.prefetched_pages - s1.prefetched_pages));
+	for (size_t k = 0; k < n; k++)
+		CHECK_MSG(svmt_location(&p[k * stride * words]) == (k == one ? SVM_HOST : 0),
+			  "sparse page %zu at %d after the host touched page %zu", k,
+			  svmt_location(&p[k * stride * words]), one);
+	/* then the host reads the others in order: each a fault of its own */
+	s2 = svmt_stats();
+	for (size_t k = 0; k < n; k++)
+		if (k != one)
+			CHECK_EQ(p[k * stride * words], k * stride + 1 + (before ? 1 : 0));
+	s3 = svmt_stats();
+	CHECK_MSG(s3.cpu_faults - s2.cpu_faults == n - 1 &&
+			  s3.pages_to_host - s2.pages_to_host == n - 1 &&
+			  s3.prefetched_pages == s2.prefetched_pages,
+		  "a host pass over %zu sparse pages: %llu faults, %llu pages home, %llu "
+		  "prefetched",
+		  n - 1, (unsigned long long)(s3.cpu_faults - s2.cpu_faults),
+		  (unsigned long long)(s3.pages_to_host - s2.pages_to_host),
+		  (unsigned long long)(s3.prefetched_pages - s2.prefetched_pages));
+	check_values(p, pages, words, before ? 2 : 1, stride);
+	CHECK_OK(svm_free(p));
+}
+
+/* The whole buffer on the device and back home by svm_prefetch. */
+static void there_and_back(uint64_t *p, size_t pages)
+{
+	struct kargs a = { p, pg / 8, 1 };
+
+	CHECK_OK(svm_launch(0, pages, kernel_inc, &a));
+	CHECK_OK(svm_prefetch(p, pages * pg, SVM_HOST, NULL));
+	/* every page got 1 once; check_values expects 2 on the sparse ones */
+	for (size_t i = 0; i < pages; i++)
+		p[i * (pg / 8)] -= i % (2 * MIB / pg) ? 1 : 0;
+}
+
+/*
+ * The same the other way: a buffer on the device, the host takes back
+ * one page per 2 MiB, then one device touch of one of them brings it
+ * alone. kshim: the shim's prefetcher decides device faults (SKIP).
+ */
+static void sparse_device_touch(void)
+{
+	size_t pages = 16 * MIB / pg, words = pg / 8, stride = 2 * MIB / pg, n = pages / stride;
+	uint64_t *p;
+	svm_stats_t s0, s1;
+	struct kargs one;
+
+	if (kshim) {
+		printf("SKIP: sparse device touch: kshim's device faults run the shim's "
+		       "prefetcher\n");
+		return;
+	}
+	p = device_pass(pages, &s0, &s1);
+	CHECK_EQ(svmt_count_at(p, pages * pg, 0), pages);
+	for (size_t k = 0; k < n; k++)
+		p[k * stride * words] += 1; /* home, one page each */
+	for (size_t k = 0; k < n; k++)
+		CHECK_EQ(svmt_location(&p[k * stride * words]), SVM_HOST);
+	one = (struct kargs){ p + 5 * stride * words, words, 1 };
+	s0 = svmt_stats();
+	CHECK_OK(svm_launch(0, 1, kernel_inc, &one));
+	s1 = svmt_stats();
+	CHECK_MSG(s1.pages_to_device - s0.pages_to_device == 1 &&
+			  s1.prefetched_pages == s0.prefetched_pages,
+		  "one device touch took %llu pages, %llu of them prefetched",
+		  (unsigned long long)(s1.pages_to_device - s0.pages_to_device),
+		  (unsigned long long)(s1.prefetched_pages - s0.prefetched_pages));
+	for (size_t k = 0; k < n; k++)
+		CHECK_MSG(svmt_location(&p[k * stride * words]) == (k == 5 ? 0 : SVM_HOST),
+			  "sparse page %zu at %d after the device touched page 5", k,
+			  svmt_location(&p[k * stride * words]));
+	for (size_t i = 0; i < pages; i++)
+		CHECK_EQ(p[i * words], i + 1 + (i % stride ? 0 : 1) + (i == 5 * stride ? 1 : 0));
+	CHECK_OK(svm_free(p));
+}
+
+/*
+ * What the arrivals-only count above 2 MiB leaves: a host pass over a
+ * buffer of which every other page is on the device still takes each
+ * 2 MiB chunk in one fault (inside a chunk every page at the host counts,
+ * UVM's rule), not one per page. kshim: CPU faults bring one page (SKIP).
+ */
+static void mixed_host_pass(void)
+{
+	size_t pages = 16 * MIB / pg, words = pg / 8, chunks = pages / (2 * MIB / pg);
+	uint64_t *p, sum = 0;
+	struct kargs a;
+	svm_stats_t s0, s1;
+
+	if (kshim) {
+		printf("SKIP: mixed host pass: kshim's CPU faults bring one page each\n");
+		return;
+	}
+	p = svmt_alloc(pages * pg);
+	a = (struct kargs){ p, words, 2 };
+	fill(p, pages, words);
+	CHECK_OK(svm_launch(0, pages / 2, kernel_inc, &a));
+	CHECK_EQ(svmt_count_at(p, pages * pg, 0), pages / 2);
+	s0 = svmt_stats();
+	for (size_t i = 0; i < pages; i++)
+		sum += p[i * words];
+	s1 = svmt_stats();
+	CHECK_EQ(sum, (uint64_t)pages * (pages - 1) / 2 + pages / 2);
+	CHECK_EQ(s1.pages_to_host - s0.pages_to_host, pages / 2);
+	CHECK_MSG(s1.cpu_faults - s0.cpu_faults <= chunks,
+		  "a host pass over %zu pages, every other one on the device: %llu faults", pages,
+		  (unsigned long long)(s1.cpu_faults - s0.cpu_faults));
+	CHECK_OK(svm_free(p));
+}
+
+/*
  * Advice and pins: in a stream over one 2 MiB region, the pages with
  * preferred location host, accessed-by the device, or pinned, stay home.
  */
@@ -239,6 +393,12 @@ int main(int argc, char **argv)
 	stream();
 	odd_ranges();
 	sparse();
+	/* one page per 2 MiB, and per 4 MiB (half the chunks never left the host) */
+	sparse_host_touch(16 * MIB / pg, 2 * MIB / pg, 3, NULL);
+	sparse_host_touch(32 * MIB / pg, 4 * MIB / pg, 2, NULL);
+	sparse_host_touch(16 * MIB / pg, 2 * MIB / pg, 6, there_and_back);
+	sparse_device_touch();
+	mixed_host_pass();
 	respects_advice();
 	CHECK_OK(svm_finalize());
 	printf("prefetch: ok\n");
