@@ -188,6 +188,7 @@ static void svm_dpage_free_locked(struct svm_device *sdev,
 		*slot = NULL;
 	}
 	m->state = SVM_DPAGE_FREE;
+	m->prefetched = 0;
 	if (*slot)
 		list_add(&m->link, &sdev->free);
 	else
@@ -282,6 +283,17 @@ struct svm_victim {
 	struct mm_struct *mm;		/* mmgrab()ed for the eviction */
 	unsigned long addr;
 	unsigned long pfn;
+	bool prefetched;		/* the tally's file's prefetch, unmoved */
+};
+
+/*
+ * What an eviction tells the call that made it: of the pages it moved,
+ * how many @sf's density prefetcher had placed and nothing had moved
+ * since (svm_dpage.prefetched): the prefetcher's bets that cost room.
+ */
+struct svm_evict_tally {
+	struct svm_file *sf;
+	u64 prefetched;
 };
 
 static int svm_cmp_victim(const void *a, const void *b)
@@ -302,12 +314,13 @@ static int svm_cmp_victim(const void *a, const void *b)
  * guarantee: when the owner unmaps or exits meanwhile, the anon_vma is
  * freed under remove_migration_ptes().) A page is moved only if it is
  * still the victim's: whatever else the range holds now stays. Host
- * pages are allocated before anything is locked. Returns the pages moved.
+ * pages are allocated before anything is locked. Returns the pages moved;
+ * *@pf counts those of them marked prefetched.
  */
 static unsigned long svm_evict_range(struct svm_device *sdev,
 				     struct vm_area_struct *vma,
 				     const struct svm_victim *v,
-				     unsigned long n)
+				     unsigned long n, u64 *pf)
 {
 	unsigned long *src, *dst, i, k = 0, npool, done = 0;
 	struct page **pool;
@@ -348,9 +361,12 @@ static unsigned long svm_evict_range(struct svm_device *sdev,
 		dst[i] = migrate_pfn(page_to_pfn(hpage));
 	}
 	migrate_vma_pages(&args);
-	for (i = 0; i < n; i++)
-		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE))
+	for (i = 0; i < n; i++) {
+		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE)) {
 			done++;
+			*pf += v[i].prefetched;
+		}
+	}
 	migrate_vma_finalize(&args);
 
 out:
@@ -370,11 +386,11 @@ out:
  * exiting process frees its pages itself) and its mmap_lock for read
  * (only a trylock unless @may_block: a caller may hold another mmap_lock,
  * even this one), then evict runs of consecutive addresses inside one
- * VMA each. Returns the pages moved.
+ * VMA each. Returns the pages moved; *@pf as svm_evict_range().
  */
 static unsigned long svm_evict_mm(struct svm_device *sdev,
 				  const struct svm_victim *v, unsigned long n,
-				  bool may_block)
+				  bool may_block, u64 *pf)
 {
 	struct mm_struct *mm = v[0].mm;
 	unsigned long i, run, done = 0;
@@ -395,7 +411,7 @@ static unsigned long svm_evict_mm(struct svm_device *sdev,
 		/* Gone, or not where it was (the heap moved): it stays. */
 		if (!vma || !vma_is_anonymous(vma))
 			continue;
-		done += svm_evict_range(sdev, vma, v + i, run);
+		done += svm_evict_range(sdev, vma, v + i, run, pf);
 	}
 	mmap_read_unlock(mm);
 	mmput_async(mm);
@@ -407,19 +423,23 @@ static unsigned long svm_evict_mm(struct svm_device *sdev,
  * LRU of @sdev, skipping pages placed by MIGRATE call @protect_gen, if
  * @owner is set pages of other files, and if @spare_pref pages whose file
  * names @sdev as their preferred location (evicted last: by a call
- * without it); *@found (if set) says how many it tried. Never called
- * with page locks held; @may_block when no mmap_lock is held either.
+ * without it); *@found (if set) says how many it tried, @tally (if set)
+ * how many of those it moved were its file's unmoved prefetched pages.
+ * Never called with page locks held; @may_block when no mmap_lock is
+ * held either.
  * Pages that did not move go back to the LRU tail; pages freed meanwhile
  * (EVICTED) only become free again here, so a concurrent reservation
  * never hands out a page being evicted.
  */
 static unsigned long svm_evict(struct svm_device *sdev, unsigned long want,
 			       u64 protect_gen, struct svm_file *owner,
-			       bool spare_pref, bool may_block, unsigned long *found)
+			       bool spare_pref, bool may_block, unsigned long *found,
+			       struct svm_evict_tally *tally)
 {
 	struct svm_dpage *m, *tmp;
 	struct svm_victim *v;
 	unsigned long i, g, n = 0, done = 0;
+	u64 pf = 0;
 
 	if (!want)
 		return 0;
@@ -444,6 +464,9 @@ static unsigned long svm_evict(struct svm_device *sdev, unsigned long want,
 		v[n].mm = m->mm;
 		v[n].addr = m->addr;
 		v[n].pfn = page_to_pfn(m->page);
+		/* Read with the state it goes with: nothing moves it now. */
+		v[n].prefetched = tally && m->prefetched &&
+				  m->owner == tally->sf;
 		n++;
 	}
 	spin_unlock(&sdev->lock);
@@ -454,8 +477,10 @@ static unsigned long svm_evict(struct svm_device *sdev, unsigned long want,
 	for (i = 0; i < n; i = g) {
 		for (g = i + 1; g < n && v[g].mm == v[i].mm; g++)
 			;
-		done += svm_evict_mm(sdev, v + i, g - i, may_block);
+		done += svm_evict_mm(sdev, v + i, g - i, may_block, &pf);
 	}
+	if (tally)
+		tally->prefetched += pf;
 
 	spin_lock(&sdev->lock);
 	for (i = 0; i < n; i++) {
@@ -480,7 +505,7 @@ static unsigned long svm_evict(struct svm_device *sdev, unsigned long want,
  */
 static unsigned long svm_reserve(struct svm_device *sdev, struct page **pages,
 				 unsigned long want, u64 gen, bool may_evict,
-				 u64 *evicted)
+				 u64 *evicted, struct svm_evict_tally *tally)
 {
 	unsigned long got = svm_take_backed(sdev, pages, want);
 	bool spare = true;
@@ -505,7 +530,7 @@ static unsigned long svm_reserve(struct svm_device *sdev, struct page **pages,
 	     round++) {
 		unsigned long found = 0;
 		unsigned long done = svm_evict(sdev, want - got, gen, NULL,
-					       spare, false, &found);
+					       spare, false, &found, tally);
 
 		*evicted += done;
 		got += svm_take_backed(sdev, pages + got, want - got);
@@ -770,7 +795,8 @@ void svm_device_fini(struct svm_device *sdev)
 		spin_unlock(&sdev->lock);
 		if (!used)
 			break;
-		evicted += svm_evict(sdev, used, 0, NULL, false, true, NULL);
+		evicted += svm_evict(sdev, used, 0, NULL, false, true, NULL,
+				     NULL);
 	}
 
 	spin_lock(&sdev->lock);
@@ -817,7 +843,8 @@ void svm_file_evict(struct svm_file *sf)
 			spin_lock(&sdev->lock);
 			used = sdev->nr_used;
 			spin_unlock(&sdev->lock);
-			if (!used || !svm_evict(sdev, used, 0, sf, false, true, NULL))
+			if (!used || !svm_evict(sdev, used, 0, sf, false, true,
+						NULL, NULL))
 				break;
 			cond_resched();
 		}
@@ -865,6 +892,9 @@ struct svm_mig {
 	u32 pause_max_us;		/* cap of the doubling pause */
 	/* a fault's move: its attributes (thrashing holds); NULL: MIGRATE */
 	const struct svm_attr *attr;
+	bool prefetch;			/* the density prefetcher's move */
+	/* what its evictions took of @sf's unmoved prefetched pages */
+	struct svm_evict_tally evict;
 };
 
 /* May a page with this (internal) result be tried again? */
@@ -1095,7 +1125,7 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 	svm_dens_prepare(m->sf, start, end);
 	nres = svm_reserve(sdev, m->pages, n_want, m->gen,
 			   !(m->flags & SVMSHIM_MIGRATE_NO_EVICT),
-			   &m->args->evicted);
+			   &m->args->evicted, &m->evict);
 
 	if (migrate_vma_setup(&args)) {
 		svm_unreserve(sdev, m->pages, nres);
@@ -1170,6 +1200,7 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 		dm->addr = start + (i << PAGE_SHIFT);
 		svm_dens_add(m->sf, dm->addr, sdev->index, 1);
 		dm->gen = m->gen;
+		dm->prefetched = m->prefetch;
 		/* A fault's move carries the page's history along. */
 		memset(&dm->thrash, 0, sizeof(dm->thrash));
 		if (thrash) {
@@ -1451,7 +1482,8 @@ static int svm_retry_batch(struct svm_mig *m, struct mm_struct *mm,
 			break;
 		if (nomem && m->sdev && !(m->flags & SVMSHIM_MIGRATE_NO_EVICT))
 			m->args->evicted += svm_evict(m->sdev, nomem, m->gen,
-						      NULL, true, !locked_vma, NULL);
+						      NULL, true, !locked_vma,
+						      NULL, &m->evict);
 
 		if (locked_vma) {
 			vma = locked_vma;	/* a device fault: lock held */
@@ -1573,8 +1605,8 @@ static void svm_mig_events(struct svm_mig *m, unsigned long start, u32 flags,
 			svm_event(m->sf, SVMSHIM_EVENT_FAILURE, c, dest, start,
 				  a->failed[c], flags, 0);
 	if (a->evicted)
-		svm_event(m->sf, SVMSHIM_EVENT_EVICT, 0, dest, start,
-			  a->evicted, flags, 0);
+		svm_event_evict(m->sf, dest, start, a->evicted,
+				min_t(u64, m->evict.prefetched, U32_MAX), flags);
 }
 
 /*
@@ -1607,6 +1639,7 @@ u8 svm_fault_migrate(struct svm_view *v, struct vm_area_struct *vma,
 		.pause_first_us = attr->backoff_us,
 		.pause_max_us = attr->backoff_max_us,
 		.attr = attr,
+		.evict.sf = v->sf,
 	};
 	u64 t0 = ktime_get_ns();
 	u8 cls = SVMSHIM_FAIL_BUSY;
@@ -1662,6 +1695,7 @@ struct svm_prefetch *svm_prefetch_alloc(struct svm_view *v)
 	pf->m.args = &pf->a;
 	pf->m.batch = SVM_DENS_PAGES;
 	pf->m.flags = SVMSHIM_MIGRATE_NO_EVICT;
+	pf->m.prefetch = true;
 	if (svm_mig_alloc(&pf->m, GFP_KERNEL_ACCOUNT)) {
 		svm_mig_free(&pf->m);
 		kfree(pf);
@@ -1725,7 +1759,8 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 	struct mm_struct *mm = current->mm;
 	unsigned long start = a->start, end, addr;
 	u8 __user *ures = u64_to_user_ptr(a->results);
-	struct svm_mig m = { .shim = shim, .sf = sf, .args = a };
+	struct svm_mig m = { .shim = shim, .sf = sf, .args = a,
+			     .evict.sf = sf };
 	u64 t0 = ktime_get_ns();
 	int ret = 0;
 

@@ -21,8 +21,9 @@
 
 /* ---- events ------------------------------------------------------------- */
 
-void svm_event(struct svm_file *sf, u16 type, u16 class, s32 device,
-	       unsigned long addr, u64 pages, u32 flags, u64 duration_ns)
+static void svm_event_put(struct svm_file *sf, u16 type, u16 class,
+			  s32 device, unsigned long addr, u64 pages,
+			  u32 flags, u64 duration_ns, u32 prefetched)
 {
 	struct svm_events *e = &sf->events;
 	struct drm_svmshim_event *ev;
@@ -42,9 +43,24 @@ void svm_event(struct svm_file *sf, u16 type, u16 class, s32 device,
 		ev->class = class;
 		ev->device = device;
 		ev->flags = flags;
-		ev->pad = 0;
+		ev->prefetched = prefetched;
 	}
 	spin_unlock_irqrestore(&e->lock, irqflags);
+}
+
+void svm_event(struct svm_file *sf, u16 type, u16 class, s32 device,
+	       unsigned long addr, u64 pages, u32 flags, u64 duration_ns)
+{
+	svm_event_put(sf, type, class, device, addr, pages, flags,
+		      duration_ns, 0);
+}
+
+/* EVICT: @pages left @device, @prefetched of them the file's bets. */
+void svm_event_evict(struct svm_file *sf, s32 device, unsigned long addr,
+		     u64 pages, u32 prefetched, u32 flags)
+{
+	svm_event_put(sf, SVMSHIM_EVENT_EVICT, 0, device, addr, pages, flags,
+		      0, prefetched);
 }
 
 int svm_events_read(struct svm_file *sf, struct drm_svmshim_events *a)

@@ -69,6 +69,13 @@ struct svm_dpage {
 	u64 gen;			/* MIGRATE call that moved it here */
 	struct svm_thrash thrash;	/* moved here by a fault; device lock */
 	u8 state;			/* enum svm_dpage_state */
+	/*
+	 * Placed by the density prefetcher of @owner and not moved since
+	 * (set when the prefetch places it, 0 for every other placement;
+	 * the page's next move frees it). Device lock. An eviction that
+	 * takes it counts it in its EVICT event's @prefetched.
+	 */
+	u8 prefetched;
 };
 
 struct svm_chunk {
@@ -365,6 +372,8 @@ void svm_thrash_put(struct svm_file *sf, unsigned long addr,
 		    const struct svm_thrash *t);
 void svm_event(struct svm_file *sf, u16 type, u16 class, s32 device,
 	       unsigned long addr, u64 pages, u32 flags, u64 duration_ns);
+void svm_event_evict(struct svm_file *sf, s32 device, unsigned long addr,
+		     u64 pages, u32 prefetched, u32 flags);
 
 /* svmshim_view.c */
 void svm_shim_view_init(struct svmshim *shim);

@@ -26,6 +26,10 @@
  *            added at the end of struct drm_svmshim_attr: the ioctl number
  *            carries its size, and DRM gives a caller with the version 3
  *            size zeros there), EVENT_HOLD and FAULT_HELD.
+ * Version 5: EVICT events say how many of their pages the file's density
+ *            prefetcher had brought and nothing had moved since
+ *            (@prefetched, in the event's word that was padding: a
+ *            version 4 shim writes 0 there, a version 4 reader ignores it).
  * Ioctl numbers 0x07..0x1f are reserved.
  */
 #ifndef _UAPI_SVMSHIM_H_
@@ -51,7 +55,7 @@ extern "C" {
 #endif
 
 #define SVMSHIM_DRIVER_NAME	"svmshim"
-#define SVMSHIM_UAPI_VERSION	4
+#define SVMSHIM_UAPI_VERSION	5
 
 /* Locations (SNAPSHOT, MIGRATE destination). Device d is d >= 0. */
 #define SVMSHIM_LOC_HOST	(-1)	/* host (system) memory */
@@ -365,7 +369,16 @@ struct drm_svmshim_event {
 	 */
 	__s32 device;
 	__u32 flags;		/* SVMSHIM_EVENT_WRITE, _BY_FAULT */
-	__u32 pad;		/* 0 */
+	/*
+	 * EVICT (version 5): of @pages, those that this file's density
+	 * prefetcher (ATTR_PREFETCH_DENSITY) had placed on @device and that
+	 * had not moved since: its bets that cost room before anything else
+	 * moved them. (Pages the device only read or wrote through the view
+	 * count: the shim cannot see such use.) Pages of other files that
+	 * the eviction took are in @pages only. Every other event: 0, as
+	 * the padding this word was before version 5.
+	 */
+	__u32 prefetched;
 };
 
 struct drm_svmshim_events {

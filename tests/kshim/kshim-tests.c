@@ -1421,6 +1421,9 @@ struct evsum {
 	long by_class[8][8];		/* [type][class] events */
 	long fail_pages[SVMSHIM_FAIL_COUNT];
 	long pf_pages;			/* MIGRATE pages of the prefetcher */
+	/* EVICT @prefetched: [0] MIGRATE's evictions, [1] BY_FAULT's */
+	long pf_evicted[2];
+	long pf_other;			/* other events with @prefetched set */
 };
 
 /* Drain this file's event ring into a summary. */
@@ -1443,6 +1446,12 @@ static int ev_sum(struct evsum *e)
 			if (t == SVMSHIM_EVENT_MIGRATE &&
 			    (ev[i].flags & SVMSHIM_EVENT_PREFETCH))
 				e->pf_pages += ev[i].pages;
+			if (t == SVMSHIM_EVENT_EVICT)
+				e->pf_evicted[!!(ev[i].flags &
+						 SVMSHIM_EVENT_BY_FAULT)] +=
+					ev[i].prefetched;
+			else if (ev[i].prefetched)
+				e->pf_other++;
 			e->by_class[t][ev[i].class < 8 ? ev[i].class : 7]++;
 			if (t == SVMSHIM_EVENT_FAILURE &&
 			    ev[i].class < SVMSHIM_FAIL_COUNT)
@@ -1788,6 +1797,118 @@ static int t_view_prefetch_counts(void)
 	CHECK(bad < 0, "host read wrong data at word %ld", bad);
 	munmap(v, len);
 	munmap(raw, len + piece);
+	return 0;
+}
+
+/*
+ * EVICT @prefetched: what the density prefetcher brought and an eviction
+ * took before anything else moved it. Heap [A | B] with one view: A
+ * (half the device) is streamed through the view with the prefetcher on;
+ * then its first quarter Q1 comes home by CPU reads and its second Q2 goes
+ * home and back by MIGRATE (moved for other reasons: never counted); then
+ * B (the device's size, 2 MiB granules, no prefetch) is moved in, three
+ * quarters by MIGRATE and the rest by device faults, which evicts all of
+ * A that is left, oldest first: Q3 by MIGRATE's evictions, Q4 and Q2 by
+ * the faults'. Counted: every prefetched page of Q3 and Q4, nothing of
+ * Q2. The device read every page of A through the view; that use is not
+ * seen, so it does not stop a page from counting.
+ */
+static int t_view_prefetch_evict(void)
+{
+	struct drm_svmshim_get_info info;
+	size_t cap, alen, blen, q, n, piece = 2 * MiB, off, i;
+	char *raw, *heap, *b, *v;
+	long faults, pf, left, evicted, bad;
+	struct evsum e;
+
+	CHECK(kshim_info(fd, 0, &info) == 0, "info");
+	cap = info.memory_bytes;
+	if (cap > 128 * MiB)
+		SKIPF("device memory %zu MiB: load with vram_mb<=128", cap / MiB);
+	CHECK(info.free_bytes == cap, "device 0 not empty (%llu of %zu free)",
+	      (unsigned long long)info.free_bytes, cap);
+	alen = cap / 2;
+	blen = cap;
+	q = alen / 4;
+	n = alen / KPAGE;
+	raw = map_anon(alen + blen + piece);
+	CHECK(raw, "mmap");
+	heap = (char *)(((uintptr_t)raw + piece - 1) & ~(uintptr_t)(piece - 1));
+	b = heap + alen;
+	madvise(heap, alen + blen, MADV_NOHUGEPAGE);
+	vfill(heap, alen, 0x81);
+	vfill(b, blen, 0x82);
+	v = kshim_view(fd, 0, heap, alen + blen);
+	CHECK(v, "view: %s", strerror(errno));
+	CHECK(attr_density(heap, alen, SVMSHIM_ATTR_PREFETCH_DENSITY, KPAGE, 51,
+			   64 * MiB) == 0, "attr A: %s", strerror(errno));
+	CHECK(attr_density(b, blen, 0, piece, 0, 0) == 0, "attr B: %s",
+	      strerror(errno));
+	ev_sum(&e);
+
+	/* The stream: A arrives, mostly as the prefetcher's. */
+	bad = vcheck(v, alen, 0x81);
+	CHECK(bad < 0, "device read wrong data at word %ld", bad);
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(count_at(heap, alen, 0) == (long)n, "A on device 0: %ld of %zu",
+	      count_at(heap, alen, 0), n);
+	pf = e.pf_pages;
+	faults = e.pages[SVMSHIM_EVENT_MIGRATE] - pf;
+	CHECK(pf > 0 && faults >= 0 && faults <= (long)(n / 16),
+	      "stream: %ld prefetched, %ld by faults", pf, faults);
+	CHECK(e.n[SVMSHIM_EVENT_EVICT] == 0, "the stream evicted");
+
+	/* Q1 home by CPU reads, Q2 home and back by MIGRATE. */
+	bad = vcheck(heap, q, 0x81);
+	CHECK(bad < 0, "host read wrong data at word %ld", bad);
+	CHECK(kshim_migrate(fd, heap + q, q, SVMSHIM_LOC_HOST,
+			    SVMSHIM_MIGRATE_DRAIN_LRU, NULL, NULL) == 0,
+	      "MIGRATE Q2 home");
+	CHECK(kshim_migrate(fd, heap + q, q, 0, SVMSHIM_MIGRATE_DRAIN_LRU, NULL,
+			    NULL) == 0, "MIGRATE Q2 back");
+	CHECK(count_at(heap, q, SVMSHIM_LOC_HOST) == (long)(q / KPAGE) &&
+	      count_at(heap + q, 3 * q, 0) == (long)(3 * q / KPAGE),
+	      "Q1 home, Q2-Q4 on device 0: %ld, %ld",
+	      count_at(heap, q, SVMSHIM_LOC_HOST), count_at(heap + q, 3 * q, 0));
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.n[SVMSHIM_EVENT_EVICT] == 0, "Q1/Q2 evicted");
+
+	/* B: three quarters by MIGRATE, the rest by device faults. */
+	for (off = 0; off < blen / 4 * 3; off += 4 * MiB)
+		CHECK(kshim_migrate(fd, b + off, 4 * MiB, 0, 0, NULL, NULL) == 0,
+		      "MIGRATE B");
+	for (i = off / 8; i < blen / 8; i += KPAGE / 8)
+		CHECK(((volatile uint64_t *)(v + alen))[i] == (i ^ 0x82),
+		      "device read of B wrong at word %zu", i);
+	CHECK(ev_sum(&e) == 0, "events");
+	CHECK(e.pf_other == 0, "%ld events other than EVICT with @prefetched",
+	      e.pf_other);
+	left = count_at(heap + 2 * q, 2 * q, 0);
+	evicted = e.pf_evicted[0] + e.pf_evicted[1];
+	printf("INFO: view_prefetch_evict: %ld prefetched, %ld by faults; %ld pages evicted (%ld events), %ld of them prefetched (%ld by MIGRATE's evictions, %ld by faults'); %ld of Q3-Q4 left, %ld of Q2\n",
+	       pf, faults, e.pages[SVMSHIM_EVENT_EVICT], e.n[SVMSHIM_EVENT_EVICT],
+	       evicted, e.pf_evicted[0], e.pf_evicted[1], left,
+	       count_at(heap + q, q, 0));
+	CHECK(left >= 0 && left < (long)(2 * q / KPAGE),
+	      "Q3-Q4: %ld pages still on device 0", left);
+	CHECK(e.pf_evicted[0] > 0 && e.pf_evicted[1] > 0,
+	      "prefetched and evicted: %ld by MIGRATE's evictions, %ld by faults'",
+	      e.pf_evicted[0], e.pf_evicted[1]);
+	CHECK(evicted <= pf && evicted <= e.pages[SVMSHIM_EVENT_EVICT],
+	      "%ld prefetched evicted of %ld prefetched, %ld evicted", evicted,
+	      pf, e.pages[SVMSHIM_EVENT_EVICT]);
+	/* Q3-Q4's evicted pages, less at most the faults' own: no Q2. */
+	CHECK(evicted <= (long)(2 * q / KPAGE) - left &&
+	      evicted + faults >= (long)(2 * q / KPAGE) - left,
+	      "%ld prefetched evicted, want %ld (up to %ld less)", evicted,
+	      (long)(2 * q / KPAGE) - left, faults);
+
+	bad = vcheck(heap, alen, 0x81);
+	CHECK(bad < 0, "A wrong at word %ld", bad);
+	bad = vcheck(b, blen, 0x82);
+	CHECK(bad < 0, "B wrong at word %ld", bad);
+	munmap(v, alen + blen);
+	munmap(raw, alen + blen + piece);
 	return 0;
 }
 
@@ -4655,6 +4776,7 @@ static const struct test tests[] = {
 	{ "view_prefetch", t_view_prefetch },
 	{ "view_thrash", t_view_thrash },
 	{ "view_prefetch_counts", t_view_prefetch_counts },
+	{ "view_prefetch_evict", t_view_prefetch_evict },
 	{ "view_pingpong", t_view_pingpong },
 	{ "view_in_place", t_view_in_place },
 	{ "view_pinned", t_view_pinned },

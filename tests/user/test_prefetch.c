@@ -353,6 +353,8 @@ static void small_device(size_t cap)
 	CHECK_OK(svm_device_stats(0, &d));
 	CHECK(d.device_resident_bytes <= cap);
 	CHECK(s1.evictions > s0.evictions);
+	/* the second round's faults evict the first round's prefetched pages */
+	CHECK(s1.prefetched_evicted > s0.prefetched_evicted);
 	CHECK(s1.prefetched_evicted - s0.prefetched_evicted <=
 	      s1.prefetched_pages - s0.prefetched_pages);
 	check_values(p, pages, words, 2, 1);

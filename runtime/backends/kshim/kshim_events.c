@@ -10,7 +10,9 @@
  * the kernel) are skipped here. What the driver did on its own comes only
  * from here: CPU faults (each brought its pages home), device faults
  * (resolution and time), and the migrations, failures and evictions that
- * device faults caused.
+ * device faults caused. One exception: EVICT's count of prefetched pages
+ * (prefetched_evicted) is read from every EVICT event, MIGRATE's included,
+ * as no ioctl result carries it.
  *
  * The ring holds SVMSHIM_EVENT_RING events; what overflows is lost, and the
  * first loss is logged once with how to avoid it.
@@ -179,7 +181,15 @@ static void apply(struct svm__rt *rt, const struct drm_svmshim_event *ev)
 						.cls = (uint8_t)ev->class });
 		break;
 	case SVMSHIM_EVENT_EVICT:
-		if (!by_fault || dev < 0)
+		if (dev < 0)
+			break;
+		/*
+		 * The density prefetcher's pages among them (uAPI version 5;
+		 * 0 before): whoever made the room, the ioctl's results do
+		 * not say this, so it is counted here for MIGRATE's too.
+		 */
+		SVM__STAT(rt, dev, prefetched_evicted, ev->prefetched);
+		if (!by_fault)
 			break;
 		SVM__STAT(rt, dev, evictions, ev->pages);
 		svm__stat_moved(rt, dev, false, ev->pages);
