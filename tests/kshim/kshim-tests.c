@@ -1810,7 +1810,8 @@ static int t_view_prefetch_counts(void)
  * 1 arrived page, and P0's 2 MiB region is all there already), not the
  * other three host pages. After everything came home, a second stream
  * takes exactly as many faults as the first: a stream's pieces behind it
- * arrived whole, so it grows by doubling as before.
+ * arrived whole, so it grows by doubling as before; and so does a stream
+ * over untouched memory (first touches count every page on the device).
  */
 static int t_view_prefetch_arrived(void)
 {
@@ -1890,7 +1891,26 @@ static int t_view_prefetch_arrived(void)
 	}
 	CHECK(faults[1] == faults[0], "second stream: %ld migrating faults, first %ld",
 	      faults[1], faults[0]);
-	printf("INFO: view_prefetch_arrived: streams of %zu pages: %ld and %ld migrating faults\n",
+
+	/*
+	 * First touches: nothing comes from anywhere, every page on the
+	 * device counts at every size; a stream over untouched memory grows
+	 * the same way.
+	 */
+	CHECK(madvise(heap, len, MADV_DONTNEED) == 0, "MADV_DONTNEED");
+	CHECK(count_at(heap, len, SVMSHIM_LOC_NONE) == (long)n, "not dropped");
+	ev_sum(&e);
+	for (c = 0; c < n; c++) {
+		d = (volatile uint64_t *)(v + c * KPAGE);
+		CHECK(*d == 0, "untouched: page %zu not zero", c);
+	}
+	CHECK(ev_sum(&e) == 0, "events");
+	faults[1] = e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED];
+	CHECK(count_at(heap, len, 0) == (long)n, "untouched: on device 0: %ld of %zu",
+	      count_at(heap, len, 0), n);
+	CHECK(faults[1] == faults[0], "untouched stream: %ld migrating faults, first %ld",
+	      faults[1], faults[0]);
+	printf("INFO: view_prefetch_arrived: streams of %zu pages: %ld migrating faults (twice), %ld untouched\n",
 	       n, faults[0], faults[1]);
 	munmap(v, len);
 	munmap(raw, len + piece);
