@@ -1200,14 +1200,15 @@ static void svm_dens_pick(const struct svm_dens_walk *w, const struct svm_attr *
 			  unsigned long *re)
 {
 	unsigned long n = (ge - gs) >> PAGE_SHIFT;
-	unsigned long max = a->prefetch_max >> PAGE_SHIFT;
-	unsigned long small = min(max, SVM_DENS_PAGES);
+	unsigned long most = a->prefetch_max >> PAGE_SHIFT;
 
 	*rs = *re = gs;
-	if (svm_dens_pick_sizes(w, a, gs, lo, hi, max(2 * n, 2 * SVM_DENS_PAGES),
-				max, from != SVMSHIM_LOC_NONE, rs, re))
+	if (svm_dens_pick_sizes(w, a, gs, lo, hi,
+				max(2 * n, 2 * SVM_DENS_PAGES), most,
+				from != SVMSHIM_LOC_NONE, rs, re))
 		return;
-	svm_dens_pick_sizes(w, a, gs, lo, hi, 2 * n, small, false, rs, re);
+	svm_dens_pick_sizes(w, a, gs, lo, hi, 2 * n,
+			    min(most, SVM_DENS_PAGES), false, rs, re);
 }
 
 /*
@@ -1316,11 +1317,12 @@ static unsigned long svm_prefetch_runs(struct svm_view *v,
 
 /*
  * After a device fault moved granule [gs, ge) (attributes @a with the
- * density prefetcher on; its faulting page was at @from): pick the region (svm_dens_pick()) and move the
- * rest of it in pieces of at most 2 MiB, never across a piece boundary,
- * first upwards from the granule, then downwards from it; stop when the
- * device is full (a prefetch never evicts) or on a fatal signal. One
- * MIGRATE event (BY_FAULT | PREFETCH) says what came.
+ * density prefetcher on; its faulting page was at @from): pick the
+ * region (svm_dens_pick()) and move the rest of it in pieces of at most
+ * 2 MiB, never across a piece boundary, first upwards from the granule,
+ * then downwards from it; stop when the device is full (a prefetch never
+ * evicts) or on a fatal signal. One MIGRATE event (BY_FAULT | PREFETCH)
+ * says what came.
  */
 static void svm_view_prefetch(struct svm_view *v, struct vm_area_struct *vma,
 			      struct vm_area_struct *hvma,
