@@ -306,6 +306,58 @@ static int svm_cmp_victim(const void *a, const void *b)
 }
 
 /*
+ * The device pages of @src[0, n) (at @start on) that moved home (a
+ * destination, still MIGRATE after migrate_vma_pages()): their file's
+ * density record of the piece turns to the host (svm_dens_moved()).
+ * Called before migrate_vma_finalize(): the pages are still ours, and
+ * their owner is valid under their device's lock. One lock round per
+ * device and one record update per run of one file's piece.
+ */
+static void svm_dens_home(const unsigned long *src, const unsigned long *dst,
+			  unsigned long n, unsigned long start)
+{
+	struct svm_device *locked = NULL;
+	struct svm_file *sf = NULL, *owner;
+	unsigned long i, addr, run = 0, run_addr = 0;
+
+	for (i = 0; i < n; i++) {
+		struct page *spage = migrate_pfn_to_page(src[i]);
+		struct svm_device *sdev;
+
+		if (!dst[i] || !(src[i] & MIGRATE_PFN_MIGRATE) || !spage)
+			continue;
+		sdev = svm_page_chunk(spage)->sdev;
+		addr = start + (i << PAGE_SHIFT);
+		if (sdev != locked) {
+			if (run)
+				svm_dens_moved(sf, run_addr, SVMSHIM_LOC_HOST, run);
+			run = 0;
+			if (locked)
+				spin_unlock(&locked->lock);
+			spin_lock(&sdev->lock);
+			locked = sdev;
+		}
+		owner = svm_page_meta(spage)->owner;
+		if (run && (owner != sf ||
+			    (addr >> SVM_DENS_SHIFT) != (run_addr >> SVM_DENS_SHIFT))) {
+			svm_dens_moved(sf, run_addr, SVMSHIM_LOC_HOST, run);
+			run = 0;
+		}
+		if (!owner)
+			continue;
+		if (!run) {
+			sf = owner;
+			run_addr = addr;
+		}
+		run++;
+	}
+	if (run)
+		svm_dens_moved(sf, run_addr, SVMSHIM_LOC_HOST, run);
+	if (locked)
+		spin_unlock(&locked->lock);
+}
+
+/*
  * Move the victims @v[0, n) (consecutive addresses inside @vma, its
  * mmap_lock held) back to host pages, with migrate_vma like any other
  * move: the held mmap_lock keeps @vma, and with it the anon_vma of every
@@ -367,6 +419,7 @@ static unsigned long svm_evict_range(struct svm_device *sdev,
 			*pf += v[i].prefetched;
 		}
 	}
+	svm_dens_home(src, dst, n, args.start);
 	migrate_vma_finalize(&args);
 
 out:
@@ -670,6 +723,8 @@ static void svm_cpu_fault_event(struct page *spage, unsigned long addr,
 	bool held = false;
 
 	spin_lock(&sdev->lock);
+	if (m->owner && type == SVMSHIM_EVENT_CPU_FAULT)
+		svm_dens_moved(m->owner, addr, SVMSHIM_LOC_HOST, 1);
 	/* A move home by a fault: the page's history goes to the table. */
 	if (m->owner && type == SVMSHIM_EVENT_CPU_FAULT &&
 	    READ_ONCE(m->owner->thrash)) {
@@ -1086,7 +1141,7 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 			     const u8 *prev)
 {
 	unsigned long i, k = 0, nres, n = (end - start) >> PAGE_SHIFT;
-	unsigned long n_want = n, nheld = 0;
+	unsigned long n_want = n, nheld = 0, run = 0, run_addr = 0;
 	struct svm_device *sdev = m->sdev;
 	bool thrash = m->attr && m->attr->thrash_threshold;
 	u64 now = ktime_get_ns();
@@ -1199,6 +1254,17 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 		dm->owner = m->sf;
 		dm->addr = start + (i << PAGE_SHIFT);
 		svm_dens_add(m->sf, dm->addr, sdev->index, 1);
+		/* Arrived with data from the host: a move (else a first touch). */
+		if (migrate_pfn_to_page(m->src[i])) {
+			if (run && (dm->addr >> SVM_DENS_SHIFT) !=
+				   (run_addr >> SVM_DENS_SHIFT)) {
+				svm_dens_moved(m->sf, run_addr, sdev->index, run);
+				run = 0;
+			}
+			if (!run)
+				run_addr = dm->addr;
+			run++;
+		}
 		dm->gen = m->gen;
 		dm->prefetched = m->prefetch;
 		/* A fault's move carries the page's history along. */
@@ -1209,6 +1275,8 @@ static void svm_batch_to_dev(struct svm_mig *m, struct vm_area_struct *vma,
 		}
 		list_add_tail(&dm->link, &sdev->lru);
 	}
+	if (run)
+		svm_dens_moved(m->sf, run_addr, sdev->index, run);
 	spin_unlock(&sdev->lock);
 	if (nheld)
 		svm_event(m->sf, SVMSHIM_EVENT_HOLD, 0, sdev->index, start,
@@ -1344,6 +1412,7 @@ static void svm_batch_to_host(struct svm_mig *m, struct vm_area_struct *vma,
 	for (i = 0; i < n; i++)
 		if (m->dst[i] && !(m->src[i] & MIGRATE_PFN_MIGRATE))
 			res[i] = SVMSHIM_FAIL_BUSY;
+	svm_dens_home(m->src, m->dst, n, start);
 	migrate_vma_finalize(&args);
 	svm_classify(m, start, end, res);
 }

@@ -350,6 +350,8 @@ void svm_dens_prepare(struct svm_file *sf, unsigned long start,
 			return;
 		}
 		d = kzalloc(sizeof(*d), GFP_KERNEL_ACCOUNT);
+		if (d)
+			d->moves = SVM_DENS_MOVES(SVMSHIM_LOC_NONE, 0);
 		if (!d || xa_insert(&sf->dens, i, d, GFP_KERNEL_ACCOUNT)) {
 			/* No memory, or another move made it meanwhile. */
 			kfree(d);
@@ -383,6 +385,50 @@ unsigned long svm_dens_get(struct svm_file *sf, unsigned long addr,
 	struct svm_dens *d = xa_load(&sf->dens, addr >> SVM_DENS_SHIFT);
 
 	return d ? min_t(unsigned long, READ_ONCE(d->n[dev]), SVM_DENS_PAGES) : 0;
+}
+
+/*
+ * @pages pages of the 2 MiB piece holding @addr moved to @loc (a device
+ * index or SVMSHIM_LOC_HOST) from another location, with their data: a
+ * first touch or a discard is no move. A move the other way than the
+ * piece's latest starts the count again. Any context (a lookup and a
+ * spinlock); callers hold a device's lock or none.
+ */
+void svm_dens_moved(struct svm_file *sf, unsigned long addr, int loc,
+		    unsigned long pages)
+{
+	struct svm_dens *d = xa_load(&sf->dens, addr >> SVM_DENS_SHIFT);
+	unsigned long arrived = 0;
+	u32 m;
+
+	if (!d || !pages)
+		return;
+	spin_lock(&sf->dens_lock);
+	m = d->moves;
+	if (SVM_DENS_TO(m) == loc)
+		arrived = SVM_DENS_ARRIVED(m);
+	arrived = min_t(unsigned long, arrived + pages, SVM_DENS_ARRIVED_MAX);
+	WRITE_ONCE(d->moves, SVM_DENS_MOVES(loc, arrived));
+	spin_unlock(&sf->dens_lock);
+}
+
+/*
+ * Pages that arrived on @dev in the 2 MiB piece holding @addr since a
+ * move there last went elsewhere (0 if the latest went elsewhere); at
+ * most a piece. A racy read: a hint.
+ */
+unsigned long svm_dens_arrived(struct svm_file *sf, unsigned long addr,
+			       unsigned int dev)
+{
+	struct svm_dens *d = xa_load(&sf->dens, addr >> SVM_DENS_SHIFT);
+	u32 m;
+
+	if (!d)
+		return 0;
+	m = READ_ONCE(d->moves);
+	if (SVM_DENS_TO(m) != (int)dev)
+		return 0;
+	return min_t(unsigned long, SVM_DENS_ARRIVED(m), SVM_DENS_PAGES);
 }
 
 /* ---- thrashing holds ------------------------------------------------------ */
@@ -513,6 +559,7 @@ int svm_file_view_init(struct svm_file *sf)
 	spin_lock_init(&sf->events.lock);
 	xa_init(&sf->dens);
 	spin_lock_init(&sf->thrash_lock);
+	spin_lock_init(&sf->dens_lock);
 	atomic_set(&sf->nr_dens, 0);
 	sf->events.ev = kvcalloc(SVMSHIM_EVENT_RING, sizeof(*sf->events.ev),
 				 GFP_KERNEL_ACCOUNT);

@@ -243,12 +243,15 @@ struct svm_file {
 	/*
 	 * Density counts: per 2 MiB of the address space (index addr >>
 	 * SVM_DENS_SHIFT), a struct svm_dens of how many pages this file moved
-	 * to each device are there now. Entries are made before a move to a
-	 * device (svm_dens_prepare(), accounted, at most SVM_MAX_DENS), kept
-	 * until the file is closed; counts change under the device's lock.
+	 * to each device are there now, and where the piece's latest move
+	 * went. Entries are made before a move to a device
+	 * (svm_dens_prepare(), accounted, at most SVM_MAX_DENS), kept until
+	 * the file is closed; counts change under the device's lock, the
+	 * move record under dens_lock.
 	 */
 	struct xarray dens;
 	atomic_t nr_dens;
+	spinlock_t dens_lock;		/* svm_dens.moves; inside svm_device.lock */
 	/*
 	 * Thrashing history of pages on the host (SVMSHIM_THRASH_SLOTS
 	 * entries by page index modulo the size; made by the first SET_ATTR
@@ -270,7 +273,21 @@ struct svm_thrash_slot {
 
 struct svm_dens {
 	u32 n[SVMSHIM_MAX_DEVICES];	/* pages on device d; its lock */
+	/*
+	 * The piece's moves between two locations (a first touch or a
+	 * discard is none): where the latest went (SVM_DENS_TO(), a device
+	 * index or SVMSHIM_LOC_HOST; SVMSHIM_LOC_NONE before any) and how
+	 * many pages arrived there since a move last went elsewhere
+	 * (SVM_DENS_ARRIVED(), saturating). One word, so that a racy read
+	 * sees a pair that was true once. svm_file.dens_lock.
+	 */
+	u32 moves;
 };
+
+#define SVM_DENS_ARRIVED_MAX	0xffffU
+#define SVM_DENS_MOVES(to, arrived)	(((u32)(u16)(s16)(to) << 16) | (arrived))
+#define SVM_DENS_TO(moves)	((int)(s16)((moves) >> 16))
+#define SVM_DENS_ARRIVED(moves)	((moves) & SVM_DENS_ARRIVED_MAX)
 
 /* Fault injection, set through the inject_* module parameters. */
 #define SVM_INJECT_ANY		0
@@ -364,6 +381,10 @@ void svm_dens_add(struct svm_file *sf, unsigned long addr, unsigned int dev,
 		  int delta);
 unsigned long svm_dens_get(struct svm_file *sf, unsigned long addr,
 			   unsigned int dev);
+void svm_dens_moved(struct svm_file *sf, unsigned long addr, int loc,
+		    unsigned long pages);
+unsigned long svm_dens_arrived(struct svm_file *sf, unsigned long addr,
+			       unsigned int dev);
 bool svm_thrash_note(struct svm_thrash *t, const struct svm_attr *a, u64 now);
 bool svm_thrash_held(struct svm_file *sf, unsigned long addr, s32 dev, u64 now);
 void svm_thrash_take(struct svm_file *sf, unsigned long addr,

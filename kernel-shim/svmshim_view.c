@@ -1095,11 +1095,17 @@ static void svm_dens_walk_free(struct svm_dens_walk *w)
 	kfree(w);
 }
 
-/* Pages on the device in [s, e). */
+/*
+ * Pages in [s, e) that count as on the device: every one there, or
+ * (@arrived) per piece only as many as arrived there by a move since a
+ * move in the piece last went elsewhere (svm_dens_arrived()), at most
+ * those there.
+ */
 static unsigned long svm_dens_count(const struct svm_dens_walk *w,
-				    unsigned long s, unsigned long e)
+				    unsigned long s, unsigned long e,
+				    bool arrived)
 {
-	unsigned long b, bend, i, n = 0;
+	unsigned long b, bend, i, k, n = 0;
 
 	for (b = s & ~((1UL << SVM_DENS_SHIFT) - 1); b < e; b = bend) {
 		unsigned long ps = max(b, s), pe;
@@ -1107,13 +1113,17 @@ static unsigned long svm_dens_count(const struct svm_dens_walk *w,
 		bend = b + (1UL << SVM_DENS_SHIFT);
 		pe = min(bend, e);
 		if (b == w->bs) {
+			k = 0;
 			for (i = (ps - b) >> PAGE_SHIFT;
 			     i < (pe - b) >> PAGE_SHIFT; i++)
-				n += test_bit(i, w->on);
+				k += test_bit(i, w->on);
 		} else {
-			n += min(svm_dens_get(w->sf, b, w->dev),
-				 (pe - ps) >> PAGE_SHIFT);
+			k = min(svm_dens_get(w->sf, b, w->dev),
+				(pe - ps) >> PAGE_SHIFT);
 		}
+		if (arrived)
+			k = min(k, svm_dens_arrived(w->sf, b, w->dev));
+		n += k;
 	}
 	return n;
 }
@@ -1135,38 +1145,70 @@ static void svm_dens_region(unsigned long base, unsigned long addr,
 }
 
 /*
- * The region the density rule picks around granule [gs, ge) inside
- * [lo, hi), as the runtime's policy/fault.c does: the largest aligned
- * power-of-two region, from twice the granule to the attribute's maximum,
- * in which more than the threshold of the pages are on the device. Parts
- * outside [lo, hi) count as absent. *rs == *re: the granule alone.
+ * The largest aligned power-of-two region of [smin, smax] pages around
+ * granule [gs, ge) inside [lo, hi) in which more than the threshold of the
+ * pages count as on the device (svm_dens_count(), @arrived); true if one
+ * passes (*rs, *re). Parts outside [lo, hi) count as absent. One count of
+ * the largest size bounds the others: none holds more.
  */
-static void svm_dens_pick(const struct svm_dens_walk *w, const struct svm_attr *a,
-			  unsigned long gs, unsigned long ge, unsigned long lo,
-			  unsigned long hi, unsigned long *rs, unsigned long *re)
+static bool svm_dens_pick_sizes(const struct svm_dens_walk *w,
+				const struct svm_attr *a, unsigned long gs,
+				unsigned long lo, unsigned long hi,
+				unsigned long smin, unsigned long smax,
+				bool arrived, unsigned long *rs,
+				unsigned long *re)
 {
-	unsigned long n = (ge - gs) >> PAGE_SHIFT, size, s, e, top = 0;
-	unsigned long max = a->prefetch_max >> PAGE_SHIFT, thr = a->prefetch_pct;
+	unsigned long thr = a->prefetch_pct, size, s, e, top;
+	bool found = false;
 
-	*rs = *re = gs;
-	if (2 * n <= max) {
-		/* The largest region: no smaller one holds more. */
-		for (size = 2 * n; size * 2 <= max; size *= 2)
-			;
-		svm_dens_region(w->base, gs, size << PAGE_SHIFT, lo, hi, &s, &e);
-		top = svm_dens_count(w, s, e);
-	}
-	for (size = 2 * n; size <= max; size *= 2) {
+	if (smin > smax)
+		return false;
+	for (size = smin; size * 2 <= smax; size *= 2)
+		;
+	svm_dens_region(w->base, gs, size << PAGE_SHIFT, lo, hi, &s, &e);
+	top = svm_dens_count(w, s, e, arrived);
+	for (size = smin; size <= smax; size *= 2) {
 		if (top * 100 <= thr * size)
 			break;	/* nor would any larger one */
 		svm_dens_region(w->base, gs, size << PAGE_SHIFT, lo, hi, &s, &e);
-		if (svm_dens_count(w, s, e) * 100 > thr * size) {
+		if (svm_dens_count(w, s, e, arrived) * 100 > thr * size) {
 			*rs = s;
 			*re = e;
+			found = true;
 		}
 		if (s == lo && e == hi)
 			break;	/* all there is */
 	}
+	return found;
+}
+
+/*
+ * The region the density rule picks around granule [gs, ge) inside
+ * [lo, hi), whose faulting page was at @from before it moved, as the
+ * runtime's policy/fault.c does: the largest aligned power-of-two region,
+ * from twice the granule to the attribute's maximum, in which more than
+ * the threshold of the pages count as on the device. Regions above 2 MiB
+ * are tried first; when the fault's page came from another location
+ * there only pages that arrived by a move count (see
+ * docs/kernel-shim.md, "What the density prefetcher counts"). Then those
+ * up to 2 MiB, where every page on the device counts, as on a first
+ * touch at every size. *rs == *re: the granule alone.
+ */
+static void svm_dens_pick(const struct svm_dens_walk *w, const struct svm_attr *a,
+			  unsigned long gs, unsigned long ge, unsigned long lo,
+			  unsigned long hi, int from, unsigned long *rs,
+			  unsigned long *re)
+{
+	unsigned long n = (ge - gs) >> PAGE_SHIFT;
+	unsigned long most = a->prefetch_max >> PAGE_SHIFT;
+
+	*rs = *re = gs;
+	if (svm_dens_pick_sizes(w, a, gs, lo, hi,
+				max(2 * n, 2 * SVM_DENS_PAGES), most,
+				from != SVMSHIM_LOC_NONE, rs, re))
+		return;
+	svm_dens_pick_sizes(w, a, gs, lo, hi, 2 * n,
+			    min(most, SVM_DENS_PAGES), false, rs, re);
 }
 
 /*
@@ -1275,16 +1317,17 @@ static unsigned long svm_prefetch_runs(struct svm_view *v,
 
 /*
  * After a device fault moved granule [gs, ge) (attributes @a with the
- * density prefetcher on): pick the region (svm_dens_pick()) and move the
- * rest of it in pieces of at most 2 MiB, never across a piece boundary,
- * first upwards from the granule, then downwards from it; stop when the
- * device is full (a prefetch never evicts) or on a fatal signal. One
- * MIGRATE event (BY_FAULT | PREFETCH) says what came.
+ * density prefetcher on; its faulting page was at @from): pick the
+ * region (svm_dens_pick()) and move the rest of it in pieces of at most
+ * 2 MiB, never across a piece boundary, first upwards from the granule,
+ * then downwards from it; stop when the device is full (a prefetch never
+ * evicts) or on a fatal signal. One MIGRATE event (BY_FAULT | PREFETCH)
+ * says what came.
  */
 static void svm_view_prefetch(struct svm_view *v, struct vm_area_struct *vma,
 			      struct vm_area_struct *hvma,
 			      const struct svm_attr *a,
-			      unsigned long gs, unsigned long ge)
+			      unsigned long gs, unsigned long ge, int from)
 {
 	const unsigned long piece = 1UL << SVM_DENS_SHIFT;
 	unsigned long lo, hi, rs = 0, re, p, q, moved = 0;
@@ -1305,7 +1348,7 @@ static void svm_view_prefetch(struct svm_view *v, struct vm_area_struct *vma,
 	w->bs = gs & ~(piece - 1);
 	if (!svm_dens_walk(v, w, lo, hi, gs, ge))
 		goto out;
-	svm_dens_pick(w, a, gs, ge, lo, hi, &rs, &re);
+	svm_dens_pick(w, a, gs, ge, lo, hi, from, &rs, &re);
 	go = rs < gs || re > ge;
 	if (go && !w->pf)
 		w->pf = svm_prefetch_alloc(v);
@@ -1342,6 +1385,7 @@ static vm_fault_t svm_view_resolve(struct vm_fault *vmf, bool write)
 	unsigned long haddr = v->heap_start +
 			      ((vmf->address & PAGE_MASK) - vma->vm_start);
 	int dev = v->sdev->index, where = SVMSHIM_LOC_NONE, loc;
+	int from = SVMSHIM_LOC_NONE;	/* the page's place before it moved */
 	u16 how = SVMSHIM_FAULT_RESIDENT;
 	bool writable;
 	unsigned long g, gs, ge;
@@ -1404,6 +1448,7 @@ static vm_fault_t svm_view_resolve(struct vm_fault *vmf, bool write)
 			   svm_thrash_held(v->sf, haddr, dev, t0)) {
 			how = SVMSHIM_FAULT_HELD;	/* served in place */
 		} else {
+			from = loc;
 			how = svm_view_fault_migrate(v, vma, hvma, gs, ge, haddr,
 						     &a, &loc);
 		}
@@ -1427,7 +1472,7 @@ static vm_fault_t svm_view_resolve(struct vm_fault *vmf, bool write)
 	svm_event(v->sf, SVMSHIM_EVENT_DEVICE_FAULT, how, dev, haddr, 1,
 		  write ? SVMSHIM_EVENT_WRITE : 0, ktime_get_ns() - t0);
 	if (how == SVMSHIM_FAULT_MIGRATED && a.prefetch_pct)
-		svm_view_prefetch(v, vma, hvma, &a, gs, ge);
+		svm_view_prefetch(v, vma, hvma, &a, gs, ge, from);
 	return VM_FAULT_NOPAGE;
 }
 

@@ -1801,6 +1801,123 @@ static int t_view_prefetch_counts(void)
 }
 
 /*
+ * Above 2 MiB the density counts only pages that arrived on the device by
+ * a move, in pieces whose latest move went there (as the runtime's
+ * policy/fault.c): an 8 MiB aligned heap, filled on the host, is streamed
+ * to device 0 through the view; the host takes back one page per 2 MiB by
+ * CPU reads; a device read of P0's page then moves that page alone (the
+ * other three pieces last moved toward the host, so the 8 MiB region has
+ * 1 arrived page, and P0's 2 MiB region is all there already), not the
+ * other three host pages. After everything came home, a second stream
+ * takes exactly as many faults as the first: a stream's pieces behind it
+ * arrived whole, so it grows by doubling as before; and so does a stream
+ * over untouched memory (first touches count every page on the device).
+ */
+static int t_view_prefetch_arrived(void)
+{
+	size_t piece = 2 * MiB, len = 4 * piece, n = len / KPAGE, c;
+	char *raw = map_anon(len + piece), *heap, *v;
+	volatile uint64_t *d;
+	long faults[2], bad;
+	struct evsum e;
+	int round;
+
+	CHECK(raw, "mmap");
+	heap = (char *)(((uintptr_t)raw + piece - 1) & ~(uintptr_t)(piece - 1));
+	madvise(heap, len, MADV_NOHUGEPAGE);
+	vfill(heap, len, 0x75);
+	v = kshim_view(fd, 0, heap, len);
+	CHECK(v, "view: %s", strerror(errno));
+	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, KPAGE, 51,
+			   8 * MiB) == 0, "attr: %s", strerror(errno));
+	ev_sum(&e);
+
+	for (round = 0; round < 2; round++) {
+		/* The stream. */
+		bad = vcheck(v, len, 0x75);
+		CHECK(bad < 0, "stream %d: device read wrong data at word %ld",
+		      round, bad);
+		CHECK(ev_sum(&e) == 0, "events");
+		faults[round] =
+			e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED];
+		CHECK(count_at(heap, len, 0) == (long)n,
+		      "stream %d: on device 0: %ld of %zu", round,
+		      count_at(heap, len, 0), n);
+		CHECK(faults[round] + e.pf_pages == (long)n,
+		      "stream %d: %ld migrating faults + %ld prefetched != %zu pages",
+		      round, faults[round], e.pf_pages, n);
+		CHECK(faults[round] <= (long)(n / 16),
+		      "stream %d: %ld migrating faults for %zu pages", round,
+		      faults[round], n);
+		if (round)
+			break;
+
+		/* The host takes back the middle page of each piece. */
+		for (c = 0; c < 4; c++) {
+			size_t off = c * piece + piece / 2;
+
+			d = (volatile uint64_t *)(heap + off);
+			CHECK(*d == ((off / 8) ^ 0x75), "host read of piece %zu", c);
+		}
+		CHECK(count_at(heap, len, 0) == (long)(n - 4),
+		      "after the host reads: %ld on device 0, want %zu",
+		      count_at(heap, len, 0), n - 4);
+		CHECK(ev_sum(&e) == 0, "events");
+
+		/* One device read of P0's page: that page alone. */
+		d = (volatile uint64_t *)(v + piece / 2);
+		CHECK(*d == ((piece / 2 / 8) ^ 0x75), "device read of P0's page");
+		CHECK(ev_sum(&e) == 0, "events");
+		CHECK(e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED] == 1,
+		      "touch: %ld migrating faults",
+		      e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED]);
+		CHECK(e.pf_pages == 0, "touch: %ld pages prefetched (the host's)",
+		      e.pf_pages);
+		CHECK(e.pages[SVMSHIM_EVENT_MIGRATE] == 1, "touch: %ld pages moved",
+		      e.pages[SVMSHIM_EVENT_MIGRATE]);
+		for (c = 1; c < 4; c++)
+			CHECK(count_at(heap + c * piece + piece / 2, KPAGE,
+				       SVMSHIM_LOC_HOST) == 1,
+			      "piece %zu's host page left the host", c);
+		CHECK(count_at(heap, len, 0) == (long)(n - 3),
+		      "after the touch: %ld on device 0, want %zu",
+		      count_at(heap, len, 0), n - 3);
+
+		/* All home by CPU faults. */
+		bad = vcheck(heap, len, 0x75);
+		CHECK(bad < 0, "host read wrong data at word %ld", bad);
+		CHECK(count_at(heap, len, SVMSHIM_LOC_HOST) == (long)n, "not home");
+		ev_sum(&e);
+	}
+	CHECK(faults[1] == faults[0], "second stream: %ld migrating faults, first %ld",
+	      faults[1], faults[0]);
+
+	/*
+	 * First touches: nothing comes from anywhere, every page on the
+	 * device counts at every size; a stream over untouched memory grows
+	 * the same way.
+	 */
+	CHECK(madvise(heap, len, MADV_DONTNEED) == 0, "MADV_DONTNEED");
+	CHECK(count_at(heap, len, SVMSHIM_LOC_NONE) == (long)n, "not dropped");
+	ev_sum(&e);
+	for (c = 0; c < n; c++) {
+		d = (volatile uint64_t *)(v + c * KPAGE);
+		CHECK(*d == 0, "untouched: page %zu not zero", c);
+	}
+	CHECK(ev_sum(&e) == 0, "events");
+	faults[1] = e.by_class[SVMSHIM_EVENT_DEVICE_FAULT][SVMSHIM_FAULT_MIGRATED];
+	CHECK(count_at(heap, len, 0) == (long)n, "untouched: on device 0: %ld of %zu",
+	      count_at(heap, len, 0), n);
+	CHECK(faults[1] == faults[0], "untouched stream: %ld migrating faults, first %ld",
+	      faults[1], faults[0]);
+	printf("INFO: view_prefetch_arrived: streams of %zu pages: %ld migrating faults (twice), %ld untouched\n",
+	       n, faults[0], faults[1]);
+	munmap(v, len);
+	munmap(raw, len + piece);
+	return 0;
+}
+
+/*
  * EVICT @prefetched: what the density prefetcher brought and an eviction
  * took before anything else moved it. Heap [A | B] with one view: A
  * (half the device) is streamed through the view with the prefetcher on;
@@ -4776,6 +4893,7 @@ static const struct test tests[] = {
 	{ "view_prefetch", t_view_prefetch },
 	{ "view_thrash", t_view_thrash },
 	{ "view_prefetch_counts", t_view_prefetch_counts },
+	{ "view_prefetch_arrived", t_view_prefetch_arrived },
 	{ "view_prefetch_evict", t_view_prefetch_evict },
 	{ "view_pingpong", t_view_pingpong },
 	{ "view_in_place", t_view_in_place },
