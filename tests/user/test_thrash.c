@@ -251,6 +251,7 @@ static void span(void)
 	svm_stats_t s0, a0, a1, b;
 	struct kargs a;
 	int rounds = 0, late = 0;
+	bool warm = false;
 
 	if (!strcmp(svmt_backend(), "kshim"))
 		svmt_skip("renewal of holds: the shim decides holds itself (kshim-tests view_thrash)");
@@ -274,6 +275,15 @@ static void span(void)
 		rounds++;
 		if (!settled)
 			continue; /* every page held once: from the next round on */
+		if (!warm) {
+			/*
+			 * The first held round learns that the device writes
+			 * the pages (a read copy, then its write fault): three
+			 * faults per block there, one from then on.
+			 */
+			warm = true;
+			continue;
+		}
 		late++;
 		late_moves += moves(&a1) - moves(&a0);
 		late_cpu += a1.cpu_faults - a0.cpu_faults;
@@ -281,12 +291,12 @@ static void span(void)
 		if (b.device_faults - a0.device_faults > worst_dev)
 			worst_dev = b.device_faults - a0.device_faults;
 	}
-	printf("thrash span: %d rounds, %d after every page was held: %llu moves, %llu holds "
+	printf("thrash span: %d rounds, %d after the first held one: %llu moves, %llu holds "
 	       "renewed (pages), %llu host faults, at most %llu device faults in a round\n",
 	       rounds, late, (unsigned long long)late_moves, (unsigned long long)late_holds,
 	       (unsigned long long)late_cpu, (unsigned long long)worst_dev);
-	CHECK_MSG(late >= 5, "only %d rounds after every page was held, in 600 ms", late);
-	CHECK_MSG(late_moves == 0, "%llu page moves in the %d rounds after every page was held",
+	CHECK_MSG(late >= 5, "only %d rounds after the first held one, in 600 ms", late);
+	CHECK_MSG(late_moves == 0, "%llu page moves in the %d rounds after the first held one",
 		  (unsigned long long)late_moves, late);
 	CHECK_MSG(late_holds >= n, "holds of 100 ms over about 500 ms: only %llu renewals",
 		  (unsigned long long)late_holds);
