@@ -14,7 +14,7 @@
  * hold (up to 32 times SVM_THRASH_HOLD_MS); a move outside the window
  * ends that, and the next hold needs as many events in a row again.
  *
- * With SVM_THRASH_RENEW (off by default: see docs/architecture.md), a
+ * With SVM_THRASH_RENEW (on by default: see docs/architecture.md), a
  * hold that runs out while the fight is still on is renewed instead of
  * ended, for as long again: both sides used the page during the hold
  * (the host wrote it, a device reached it), and the end is noticed within
@@ -47,18 +47,18 @@ static uint32_t now_ms(const struct svm__rt *rt)
 	return (uint32_t)((svm__now_ns() - rt->t0_ns) / 1000000);
 }
 
-/*
- * Both sides used a held page during its hold, which ran out less than a
- * hold's length ago (now_ms). Called when something looks at the page
- * after the end, typically a device's next fault, which does not count
- * itself: a device that comes back long after is not fighting any more.
- */
 /* How long p's hold lasts at its level: SVM_THRASH_HOLD_MS, doubled per level. */
 static uint32_t hold_len(const struct svm__rt *rt, const struct svm__page *p)
 {
 	return (uint32_t)rt->cfg.thrash_hold_ms << p->hold_level;
 }
 
+/*
+ * Both sides used a held page during its hold, which ran out less than a
+ * hold's length ago (now_ms). Called when something looks at the page
+ * after the end, typically a device's next fault, which does not count
+ * itself: a device that comes back long after is not fighting any more.
+ */
 static bool fight_goes_on(const struct svm__rt *rt, const struct svm__page *p, uint32_t ms)
 {
 	return p->held_host && p->held_dev && ms - p->hold_until_ms < hold_len(rt, p);
@@ -176,6 +176,35 @@ static bool to_watch(const struct svm__page *p)
  */
 #define WATCH_SPAN 16
 
+/*
+ * The runs of watched pages among [first, end) of r, idx left out: with
+ * `lift`, the host was seen writing next to them, so they count as written
+ * and their protection is lifted; else they are write-protected (watched).
+ */
+static void watch_runs(struct svm__rt *rt, struct svm__range *r, size_t first, size_t end,
+		       size_t idx, bool lift)
+{
+	for (size_t i = first, j; i < end; i = j) {
+		if (i == idx || !to_watch(&r->pages[i])) {
+			j = i + 1;
+			continue;
+		}
+		for (j = i + 1; j < end && j != idx && to_watch(&r->pages[j]); j++)
+			;
+		if (lift) {
+			svm__thrash_touched(r, i, j - i, SVM_HOST);
+			/* lifts the protection the watch left (drops nothing) */
+			rt->be->engine.collapse(rt, r->start + i * SVM__PAGE_SIZE, j - i, SVM_HOST,
+						0);
+		} else if (rt->be->engine.watch(rt, r->start + i * SVM__PAGE_SIZE, j - i) !=
+			   SVM_OK) {
+			/* the host's writes go unseen and the hold ends at its time */
+			svm__dbg("thrash: cannot watch %zu held pages at %#lx", j - i,
+				 (unsigned long)(r->start + i * SVM__PAGE_SIZE));
+		}
+	}
+}
+
 void svm__thrash_host_wrote(struct svm__rt *rt, struct svm__range *r, size_t idx)
 {
 	size_t r0 = (r->start - rt->heap) / SVM__PAGE_SIZE; /* heap page of r's first page */
@@ -185,33 +214,13 @@ void svm__thrash_host_wrote(struct svm__rt *rt, struct svm__range *r, size_t idx
 		return;
 	a = a > r0 ? a - r0 : 0;
 	b = b - r0 < r->npages ? b - r0 : r->npages;
-	for (size_t i = a, j; i < b; i = j) {
-		if (i == idx || !to_watch(&r->pages[i])) {
-			j = i + 1;
-			continue;
-		}
-		for (j = i + 1; j < b && j != idx && to_watch(&r->pages[j]); j++)
-			;
-		svm__thrash_touched(r, i, j - i, SVM_HOST);
-		/* lifts the protection the watch left (drops nothing) */
-		rt->be->engine.collapse(rt, r->start + i * SVM__PAGE_SIZE, j - i, SVM_HOST, 0);
-	}
+	/* idx itself: its fault lifts it (svm__fault_cpu_wp) */
+	watch_runs(rt, r, a, b, idx, true);
 }
 
 void svm__thrash_watch(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n)
 {
 	if (!rt->cfg.thrash_renew || !rt->be->engine.watch)
 		return;
-	for (size_t i = first, j; i < first + n; i = j) {
-		if (!to_watch(&r->pages[i])) {
-			j = i + 1;
-			continue;
-		}
-		for (j = i + 1; j < first + n && to_watch(&r->pages[j]); j++)
-			;
-		/* if it fails, the host's writes go unseen and the hold ends at its time */
-		if (rt->be->engine.watch(rt, r->start + i * SVM__PAGE_SIZE, j - i) != SVM_OK)
-			svm__dbg("thrash: cannot watch %zu held pages at %#lx", j - i,
-				 (unsigned long)(r->start + i * SVM__PAGE_SIZE));
-	}
+	watch_runs(rt, r, first, first + n, SIZE_MAX, false);
 }
