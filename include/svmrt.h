@@ -177,6 +177,9 @@ SVM_API svm_result_t svm_unpin(const void *ptr, size_t bytes);
  * on the device's worker threads and returns when all have finished. Device
  * code reaches SVM memory only through svm_device_ptr(ctx, p), which returns
  * the device's address for host address p (NULL when p is not SVM memory).
+ * That address is for the kernel that asked: it is valid while the launch
+ * runs, not after it (on the user backend the device's copies may be
+ * stale between launches).
  */
 typedef struct svm_kernel_ctx svm_kernel_ctx_t;
 typedef void (*svm_kernel_fn)(const svm_kernel_ctx_t *ctx, size_t index, void *arg);

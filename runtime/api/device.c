@@ -87,7 +87,11 @@ svm_result_t svm_launch(int device, size_t grid, svm_kernel_fn fn, void *arg)
 	atomic_fetch_add(&rt->launches, 1);
 	uint64_t t0 = svm__now_ns();
 
+	if (rt->be->engine.device_running)
+		rt->be->engine.device_running(rt, device, true);
 	res = svm__pool_run(rt, device, grid, fn, arg);
+	if (rt->be->engine.device_running)
+		rt->be->engine.device_running(rt, device, false);
 	svm__trace((struct svm__event){ .type = SVM__EV_LAUNCH, .ts_ns = t0,
 					.dur_ns = svm__now_ns() - t0, .pages = grid, .src = -2,
 					.dst = (int8_t)device });

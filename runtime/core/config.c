@@ -65,6 +65,10 @@ static const struct var table[] = {
 	  "at once" },
 	{ "SVM_USER_UFFD_MOVE", T_BOOL, "1", OFF(user_uffd_move), 0, 1, NULL, false,
 	  "user backend: move pages with UFFDIO_MOVE when the kernel has it (0: always copy)" },
+	{ "SVM_USER_COPY_HOME", T_INT, "1", OFF(user_copy_home), 0, 16, NULL, false,
+	  "user backend: a move home of at most this many pages from a device that runs no "
+	  "launch copies them (UFFDIO_COPY) and drops the device's copy later, in batches "
+	  "(0: always move)" },
 	{ "SVM_USER_PIN_PROBE", T_ENUM, "auto", OFF(user_pin_probe), 0, 0, "auto|always|long-term",
 	  false, "user backend, copy path: when to look for pages pinned by others before copying "
 	  "host pages away: auto is always on Linux 6.4+ (O_DIRECT pins) and long-term before; "

@@ -86,6 +86,15 @@ struct svm__backend_ops {
 		 * that the host still writes a page held for thrashing.
 		 */
 		svm_result_t (*watch)(struct svm__rt *rt, uintptr_t addr, size_t n);
+		/*
+		 * Optional: device dev is about to run device code (running)
+		 * or has stopped. A backend that leaves a device's stale
+		 * copies behind while it runs nothing (user: pages copied
+		 * home, their device copies dropped later) drops them before
+		 * it runs. Called with svm__launch_lock[dev] held, WITHOUT
+		 * rt->lock.
+		 */
+		void (*device_running)(struct svm__rt *rt, int dev, bool running);
 	} engine;
 
 	/*

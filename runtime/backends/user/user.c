@@ -10,6 +10,11 @@
  * otherwise write-protect, UFFDIO_COPY, MADV_DONTNEED, so that a write that
  * races with the copy waits instead of being lost.
  *
+ * A move home of a page or a few (SVM_USER_COPY_HOME) from a device that
+ * runs no launch is a UFFDIO_COPY instead, and the device's copy is dropped
+ * later, many at once (struct drops): a move's TLB flush costs a lone 4 KiB
+ * fault more than the copy does.
+ *
  * Fault-service threads (SVM_USER_FAULT_SERVERS of them, each woken alone
  * through its own epoll instance: waiter_open) read fault
  * messages from the one userfaultfd, ask runtime/policy what to do under
@@ -56,6 +61,10 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24 /* Linux 5.18 */
+#endif
+
 #define ZERO_CHUNK (2UL << 20)
 #define IOCTL_TRIES 64 /* bound on EAGAIN retries of one ioctl */
 
@@ -63,6 +72,7 @@ static struct user {
 	int uffd;
 	int stopfd;
 	bool have_move; /* UFFDIO_MOVE usable */
+	atomic_int copy_home; /* SVM_USER_COPY_HOME; 0 once a stale copy could not be dropped */
 	bool kernel_faults; /* not limited to user-mode faults */
 	bool thread_ids;    /* fault messages carry the faulting thread */
 	int nservers; /* fault-service threads started */
@@ -99,6 +109,32 @@ struct server {
 	size_t np, cap;
 };
 static struct server S[SVM__MAX_FAULT_SERVERS];
+/*
+ * Pages copied home whose device copy is still there (copy_home), per
+ * device: stale, so they must go before the device runs code (a launch
+ * would read them without faulting) and before anything is placed in the
+ * device's view (an install finds the address taken). Nothing else reads
+ * a view page the runtime does not own there. They are dropped
+ * (MADV_DONTNEED, one call per run of neighbouring pages) when a launch
+ * starts on the device (device_running), before every move or copy to it,
+ * when a list is full, and when a fault server has been idle DROP_IDLE_MS.
+ * The lock is a leaf: nothing is taken under it.
+ */
+#define DROP_RUNS 64   /* runs of neighbouring pages one list holds */
+#define DROP_PAGES 512 /* pages one list holds (2 MiB of stale copies per device) */
+#define DROP_IDLE_MS 1
+
+static struct drops {
+	pthread_mutex_t lock;
+	bool running;        /* the device runs a launch: no copies home from it */
+	atomic_size_t pages; /* pages listed; read unlocked to skip an empty list */
+	size_t n;
+	struct {
+		uintptr_t a;
+		size_t len;
+	} run[DROP_RUNS];
+} D[SVM__MAX_DEVICES];
+
 /* SVM_INJECT draws from one generator; movers run in parallel now */
 static pthread_mutex_t inject_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -644,8 +680,109 @@ static size_t copy_shared(uintptr_t d, uintptr_t s, svm_failure_t *out)
 	return moved;
 }
 
-static size_t move_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
-		       svm_failure_t *out)
+/* D[dev].lock held. */
+static void drops_flush_locked(int dev)
+{
+	struct drops *q = &D[dev];
+
+	for (size_t i = 0; i < q->n; i++) {
+		void *a = (void *)q->run[i].a;
+
+		/* MADV_DONTNEED refuses locked pages (mlockall): _LOCKED takes them */
+		if (madvise(a, q->run[i].len, MADV_DONTNEED) &&
+		    madvise(a, q->run[i].len, MADV_DONTNEED_LOCKED)) {
+			/* left there, a launch would read it: no more copies home */
+			svm__err("device %d: cannot drop the copy of %zu bytes at %#lx that came "
+				 "home: %s; pages move home from now on", dev, q->run[i].len,
+				 (unsigned long)q->run[i].a, strerror(errno));
+			atomic_store(&U.copy_home, 0);
+		}
+	}
+	q->n = 0;
+	atomic_store(&q->pages, 0);
+}
+
+static void drops_flush(int dev)
+{
+	if (!atomic_load(&D[dev].pages))
+		return;
+	pthread_mutex_lock(&D[dev].lock);
+	drops_flush_locked(dev);
+	pthread_mutex_unlock(&D[dev].lock);
+}
+
+static bool drops_any(void)
+{
+	for (int d = 0; d < U.ndev; d++)
+		if (atomic_load(&D[d].pages))
+			return true;
+	return false;
+}
+
+/*
+ * Lists [s, s + len): it joins a run it touches (threads that each stream
+ * through their own part make a run each), else starts one.
+ */
+static void drops_add(struct drops *q, uintptr_t s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < q->n; i++) {
+		if (q->run[i].a + q->run[i].len == s)
+			break;
+		if (s + len == q->run[i].a) {
+			q->run[i].a = s;
+			break;
+		}
+	}
+	if (i == q->n) {
+		q->run[i].a = s;
+		q->run[i].len = 0;
+		q->n++;
+	}
+	q->run[i].len += len;
+	atomic_fetch_add(&q->pages, len / SVM__PAGE_SIZE);
+}
+
+/*
+ * Copies n pages home from device src (view address s, heap address d),
+ * unless the device runs a launch, and lists its copy to be dropped.
+ * UFFDIO_COPY wakes the threads waiting on d at once: no thread can see
+ * the stale copy before it goes (struct drops), so there is nothing a
+ * reader could find out of order. Returns the pages copied (a prefix).
+ */
+static size_t copy_home(uintptr_t d, uintptr_t s, size_t n, int src)
+{
+	struct drops *q = &D[src];
+	size_t len = 0;
+	int err;
+
+	pthread_mutex_lock(&q->lock);
+	if (q->running || !atomic_load(&U.copy_home))
+		goto out;
+	if (q->n == DROP_RUNS || atomic_load(&q->pages) + n > DROP_PAGES)
+		drops_flush_locked(src);
+	len = uffd_copy(d, s, n * SVM__PAGE_SIZE, 0, &err) & ~(SVM__PAGE_SIZE - 1);
+	if (!len)
+		goto out;
+	drops_add(q, s, len);
+out:
+	pthread_mutex_unlock(&q->lock);
+	return len / SVM__PAGE_SIZE;
+}
+
+static void user_device_running(struct svm__rt *rt, int dev, bool running)
+{
+	(void)rt;
+	pthread_mutex_lock(&D[dev].lock);
+	D[dev].running = running;
+	if (running)
+		drops_flush_locked(dev);
+	pthread_mutex_unlock(&D[dev].lock);
+}
+
+static size_t transfer_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
+			   svm_failure_t *out)
 {
 	size_t len = n * SVM__PAGE_SIZE, done = 0, moved = 0, i;
 	uintptr_t s = at(src == SVM__LOC_NONE ? SVM_HOST : src, addr), d = at(dst, addr);
@@ -707,6 +844,21 @@ static size_t move_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, in
 	return moved;
 }
 
+/* Moves a run; a small one home from a device by copy_home. */
+static size_t move_run(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
+		       svm_failure_t *out)
+{
+	size_t k = 0;
+
+	if (dst == SVM_HOST && src >= 0 && n <= (size_t)atomic_load(&U.copy_home))
+		k = copy_home(at(SVM_HOST, addr), at(src, addr), n, src);
+	for (size_t i = 0; i < k; i++)
+		out[i] = SVM_FAILURE_NONE;
+	if (k == n)
+		return k;
+	return k + transfer_run(rt, addr + k * SVM__PAGE_SIZE, n - k, src, dst, out + k);
+}
+
 /*
  * Pages coming home from a device land on its node, as a copy out of real
  * device memory would. Only on machines with more than one node.
@@ -723,6 +875,8 @@ static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, i
 {
 	size_t moved = 0;
 
+	if (dst >= 0) /* the device's stale copies go before anything lands there */
+		drops_flush(dst);
 	if (!rt->inject.on || src == SVM__LOC_NONE) { /* a zero fill is not a move */
 		moved = move_run(rt, addr, n, src, dst, out);
 		place_home(addr, n, src, dst);
@@ -787,6 +941,8 @@ static svm_result_t user_duplicate(struct svm__rt *rt, uintptr_t addr, size_t n,
 	int err;
 
 	(void)rt;
+	if (dst >= 0)
+		drops_flush(dst);
 	if (uffd_wp(s, len, true))
 		return SVM_ERROR_BACKEND;
 	if (uffd_copy_filled(at(dst, addr), s, n, UFFDIO_COPY_MODE_WP, &err) != len) {
@@ -832,6 +988,7 @@ static svm_result_t user_remote_map(struct svm__rt *rt, uintptr_t addr, size_t n
 	int err;
 
 	(void)rt;
+	drops_flush(dev);
 	if (uffd_wp(h, len, true))
 		return SVM_ERROR_BACKEND;
 	/*
@@ -1496,9 +1653,14 @@ static void *service_thread(void *arg)
 
 	for (;;) {
 		int wait_ms = pending_run(sv), err;
-		bool in, stop;
+		bool in, stop, idle = drops_any();
 
+		if (idle && (wait_ms < 0 || wait_ms > DROP_IDLE_MS))
+			wait_ms = DROP_IDLE_MS;
 		err = wait_for_faults(sv, wait_ms, &in, &stop);
+		if (idle && !err && !in && !stop) /* quiet for a while: stale copies go */
+			for (int d = 0; d < U.ndev; d++)
+				drops_flush(d);
 		if (!err)
 			err = injected_errno(false);
 		if (err) {
@@ -1673,6 +1835,13 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 	memset(&U, 0, sizeof(U));
 	U.uffd = U.stopfd = -1;
 	U.pagemap = -1;
+	/* no thread of this runtime yet (a fork child may find a parent's lock taken) */
+	for (int d = 0; d < SVM__MAX_DEVICES; d++) {
+		pthread_mutex_init(&D[d].lock, NULL);
+		D[d].running = false;
+		D[d].n = 0;
+		atomic_store(&D[d].pages, 0);
+	}
 	/* ask once for the feature list, then open the real one with what we use */
 	probe = open_uffd(&kf, why, sizeof(why));
 	if (probe < 0) {
@@ -1691,6 +1860,7 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 		return SVM_ERROR_NO_DEVICE;
 	}
 	U.have_move = cfg->user_uffd_move && (have & UFFD_FEATURE_MOVE);
+	atomic_store(&U.copy_home, cfg->user_copy_home);
 	/* the copy path's moves stay under rt->lock (core/rt.h: move_under_lock) */
 	rt->move_under_lock = !U.have_move;
 	if (U.have_move)
@@ -1861,4 +2031,5 @@ const struct svm__backend_ops svm__user_ops = {
 	.engine.remote_map = user_remote_map,
 	.engine.remote_unmap = user_remote_unmap,
 	.engine.watch = user_watch,
+	.engine.device_running = user_device_running,
 };
