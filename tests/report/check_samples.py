@@ -15,7 +15,7 @@ import collections, json, os, re, subprocess, sys
 
 thrash, pinned, out = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(out, exist_ok=True)
-ROUNDS = 8
+ROUNDS = 16
 
 def fail(msg):
     print("FAIL:", msg)
