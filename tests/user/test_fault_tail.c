@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What a fault's service does after the faulting thread went on never
- * undoes what the program did since (user.integrity.move failed a few
- * runs in a hundred on a loaded machine: a page that svm_prefetch had
+ * undoes what the program did since (user.integrity.move failed about
+ * one run in a hundred on a loaded machine: a page that svm_prefetch had
  * just put on device 0, SVM_OK, was on the host at the svm_query right
  * after).
  *
