@@ -78,8 +78,10 @@ static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t
  * already, the block counted as there. The rest of that region comes
  * along after the block, in pieces of 2 MiB, first those above the fault
  * and nearest to it: the block's move woke the faulting thread, which
- * goes on while its next pages arrive piece by piece. A stream so takes a few faults per doubling of
- * what it has touched, and a lone touch moves its block only.
+ * goes on while its next pages arrive piece by piece (and may move pages
+ * itself meanwhile: those the tail leaves, see prefetchable). A stream
+ * so takes a few faults per doubling of what it has touched, and a lone
+ * touch moves its block only.
  *
  * What counts as at the destination: in a region up to 2 MiB (inside one
  * chunk, UVM's rule), every page there. Above 2 MiB, when the fault's
@@ -104,10 +106,22 @@ static void block_of(const struct svm__rt *rt, const struct loc_page *lp, size_t
  * svm__range_count_arrived).
  */
 
-/* May the prefetcher bring page q, now at src, to dst? */
-static bool prefetchable(struct svm__rt *rt, struct svm__page *q, int src, int dst)
+/*
+ * May the prefetcher bring page q, now at src, to dst, for a fault whose
+ * service began at rt->seq `since`? Not a page that changed after that:
+ * the fault's own move woke its thread (and whoever waits on the block),
+ * which went on while the rest of the region comes piece by piece, each
+ * move with rt->lock let go. What the program did since (an svm_prefetch
+ * that sent these very pages elsewhere, or found them where it wanted
+ * them and left them) is newer than the fault, and a bet made before it
+ * must not undo it (user.integrity.move: pages an svm_prefetch had just
+ * put on device 0 came home under it, taken by the tail of a CPU fault of
+ * the step before).
+ */
+static bool prefetchable(struct svm__rt *rt, struct svm__page *q, int src, int dst, uint32_t since)
 {
-	if (q->inflight || q->loc == dst || (q->loc != src && q->loc != SVM__LOC_NONE))
+	if (q->inflight || q->loc == dst || (q->loc != src && q->loc != SVM__LOC_NONE) ||
+	    svm__page_changed_since(q, since))
 		return false;
 	if (q->pins || q->pinned_seen || q->remote || q->read_mostly || svm__thrash_held(rt, q))
 		return false;
@@ -222,7 +236,7 @@ static void density_region(const struct svm__rt *rt, const struct svm__range *r,
 
 /* Prefetches the prefetchable pages of [i, j) of r in runs; returns the pages moved. */
 static size_t prefetch_span(struct svm__rt *rt, struct svm__range *r, size_t i, size_t j, int src,
-			    int dst, bool *gone)
+			    int dst, uint32_t since, bool *gone)
 {
 	size_t moved = 0;
 
@@ -234,7 +248,7 @@ static size_t prefetch_span(struct svm__rt *rt, struct svm__range *r, size_t i, 
 		if (!room)
 			break;
 		while (e < j && e - i < room && e - i < PREFETCH_PIECE &&
-		       prefetchable(rt, &r->pages[e], src, dst))
+		       prefetchable(rt, &r->pages[e], src, dst, since))
 			e++;
 		if (e == i) {
 			i++;
@@ -256,7 +270,7 @@ static size_t prefetch_span(struct svm__rt *rt, struct svm__range *r, size_t i, 
 }
 
 static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
-			    int src, int dst)
+			    int src, int dst, uint32_t since)
 {
 	size_t lo, hi, moved = 0, coming = 0;
 	bool gone = false;
@@ -276,12 +290,12 @@ static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t fir
 	 */
 	if (hi - lo >= CHUNK_PAGES && svm__range_count_at(r, lo, hi - lo, dst) == hi - lo)
 		return;
-	moved = prefetch_span(rt, r, first + n, hi, src, dst, &gone);
+	moved = prefetch_span(rt, r, first + n, hi, src, dst, since, &gone);
 	/* below the block: nearest piece first */
 	for (size_t top = first; top > lo && !gone;) {
 		size_t bottom = top - lo > PREFETCH_PIECE ? top - PREFETCH_PIECE : lo;
 
-		moved += prefetch_span(rt, r, bottom, top, src, dst, &gone);
+		moved += prefetch_span(rt, r, bottom, top, src, dst, since, &gone);
 		top = bottom;
 	}
 	if (moved) {
@@ -291,12 +305,29 @@ static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t fir
 	}
 }
 
+/*
+ * Page p, the faulting page of a fault whose service began at rt->seq
+ * `since`, is not where the fault wants it, yet moved since: its latest
+ * move succeeded (a failed one leaves its class in last_failure). The
+ * fault's own move brought it and someone took it away again, or someone
+ * else moved it: either way its thread was woken, or is woken now and
+ * faults again if it still must. The fault has nothing left to do: not a
+ * pending CPU fault to retry later (that would bring home a page the
+ * program sent away after its access), not a device fault to serve in
+ * place.
+ */
+static bool moved_since(const struct svm__page *p, uint32_t since)
+{
+	return svm__page_changed_since(p, since) && p->last_failure == SVM_FAILURE_NONE;
+}
+
 int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen, bool again,
 		   bool *pending, bool *moved_here)
 {
 	struct loc_page lp;
 	size_t first, n;
 	int owner, src;
+	uint32_t since;
 
 	(void)write;
 	*pending = false;
@@ -312,6 +343,7 @@ int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen
 	if (!again)
 		SVM__STAT(rt, owner, cpu_faults, 1);
 	block_of(rt, &lp, fault_unit(rt), &first, &n);
+	since = (uint32_t)atomic_load(&rt->seq);
 	/*
 	 * One pass, no pause: the host cannot give up on its own page, but it
 	 * must not sleep here with the lock held either. The backend keeps
@@ -321,11 +353,15 @@ int svm__fault_cpu(struct svm__rt *rt, uintptr_t addr, bool write, uint32_t seen
 	if (svm__migrate(rt, lp.r, first, n, SVM_HOST, SVM__MIG_POPULATE | SVM__MIG_NOWAIT,
 			 NULL) == SVM_ERROR_INVALID_ARGUMENT)
 		return owner; /* freed while the move let the lock go: the access faults again */
-	*pending = lp.p->loc != SVM_HOST;
+	/*
+	 * The move woke the thread, and its lock was let go: the program may
+	 * have sent the page away again already (moved_since).
+	 */
+	*pending = lp.p->loc != SVM_HOST && !moved_since(lp.p, since);
 	if (moved_here)
-		*moved_here = src != SVM_HOST && !*pending;
-	if (!*pending && !again)
-		prefetch_around(rt, lp.r, first, n, src, SVM_HOST);
+		*moved_here = src != SVM_HOST && lp.p->loc == SVM_HOST;
+	if (lp.p->loc == SVM_HOST && !again)
+		prefetch_around(rt, lp.r, first, n, src, SVM_HOST, since);
 	return owner;
 }
 
@@ -491,6 +527,7 @@ int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, u
 	struct loc_page lp;
 	struct svm__page *p;
 	size_t first, n;
+	uint32_t since;
 
 	if (moved_here)
 		*moved_here = false;
@@ -526,15 +563,18 @@ int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, u
 		int src = p->loc;
 
 		block_of(rt, &lp, fault_unit(rt), &first, &n);
+		since = (uint32_t)atomic_load(&rt->seq);
 		if (svm__migrate(rt, lp.r, first, n, dev, SVM__MIG_POPULATE | SVM__MIG_FAULT,
 				 NULL) == SVM_ERROR_INVALID_ARGUMENT)
 			return dev; /* freed during a retry pause: the access faults again */
 		if (p->loc != dev && !(p->copies & svm__loc_bit(dev)) && !(p->remote & (1u << dev))) {
-			serve_in_place(rt, dev, &lp); /* could not move: work on it in place */
+			/* could not move: work on it in place (unless it moved on: moved_since) */
+			if (!moved_since(p, since))
+				serve_in_place(rt, dev, &lp);
 		} else if (p->loc == dev) {
 			if (moved_here) /* src != dev: the early return above */
 				*moved_here = true;
-			prefetch_around(rt, lp.r, first, n, src, dev);
+			prefetch_around(rt, lp.r, first, n, src, dev, since);
 		}
 	}
 	return dev;

@@ -343,6 +343,14 @@ static size_t classify(struct svm__rt *rt, struct svm__range *r, size_t i, uint8
 		rep->already++;
 		if (dst >= 0)
 			svm__lru_touch(rt, dst, p);
+		/*
+		 * The program asked for the page here and finds it here: that
+		 * is its latest word on the page all the same, newer than a
+		 * fault served before (whose prefetcher tail, still at work,
+		 * leaves pages that changed since it began: policy/fault.c).
+		 */
+		if (flags & SVM__MIG_EXPLICIT)
+			svm__page_changed(rt, p);
 		*m = 2;
 	} else if ((flags & SVM__MIG_FAULT) && stays_in_place(rt, p, dst)) {
 		rep->already++; /* advice or a known pin: served where it is */
