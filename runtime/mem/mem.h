@@ -44,6 +44,18 @@ static inline void svm__page_changed(struct svm__rt *rt, struct svm__page *p)
 	p->seq = (uint32_t)atomic_fetch_add(&rt->seq, 1) + 1;
 }
 
+/*
+ * The same for many pages under one hold of rt->lock: they share one
+ * sequence number, taken at the first (*stamp is 0 before it).
+ */
+static inline void svm__page_changed_with(struct svm__rt *rt, struct svm__page *p,
+					  uint32_t *stamp)
+{
+	if (!*stamp)
+		*stamp = (uint32_t)atomic_fetch_add(&rt->seq, 1) + 1;
+	p->seq = *stamp;
+}
+
 /* Did p change after the runtime was at sequence `since`? */
 static inline bool svm__page_changed_since(const struct svm__page *p, uint32_t since)
 {

@@ -332,9 +332,11 @@ static bool already_there(const struct svm__page *p, int dst, unsigned flags)
  * (not to be evicted for this request), 1 when this call will move it
  * (then it is in flight from here on), 0 when it stays where it is.
  * Returns 1 when it is to move. The page is not in flight on entry.
+ * *stamp: the sequence number the pages classified under this hold of
+ * rt->lock share (svm__page_changed_with), 0 before the first.
  */
 static size_t classify(struct svm__rt *rt, struct svm__range *r, size_t i, uint8_t *m, int dst,
-		       unsigned flags, svm_migrate_report_t *rep)
+		       unsigned flags, svm_migrate_report_t *rep, uint32_t *stamp)
 {
 	struct svm__page *p = &r->pages[i];
 
@@ -350,7 +352,7 @@ static size_t classify(struct svm__rt *rt, struct svm__range *r, size_t i, uint8
 		 * leaves pages that changed since it began: policy/fault.c).
 		 */
 		if (flags & SVM__MIG_EXPLICIT)
-			svm__page_changed(rt, p);
+			svm__page_changed_with(rt, p, stamp);
 		*m = 2;
 	} else if ((flags & SVM__MIG_FAULT) && stays_in_place(rt, p, dst)) {
 		rep->already++; /* advice or a known pin: served where it is */
@@ -404,13 +406,15 @@ static bool pause_round(struct svm__rt *rt, struct svm__range **rp, size_t first
 	if (!r || !svm__wait_settled(rt, rp, first, n))
 		return false;
 	r = *rp;
+	uint32_t stamp = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		struct svm__page *p = &r->pages[first + i];
 
 		if (mark[i] == 2 && p->loc != dst)
 			mark[i] = 0;
 		if (mark[i] == 1)
-			*settled += !classify(rt, r, first + i, &mark[i], dst, flags, rep);
+			*settled += !classify(rt, r, first + i, &mark[i], dst, flags, rep, &stamp);
 	}
 	return true;
 }
@@ -492,8 +496,10 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 	pinned_before = r->pinned_seen;
 	svm__make_exclusive(rt, r, first, n);
 
+	uint32_t stamp = 0;
+
 	for (size_t i = first; i < end; i++)
-		todo += classify(rt, r, i, &mark[i - first], dst, flags, rep);
+		todo += classify(rt, r, i, &mark[i - first], dst, flags, rep, &stamp);
 
 	if (todo > MIG_RUN_STACK) { /* without memory: runs of MIG_RUN_STACK pages */
 		size_t want = todo < MIG_RUN_MAX ? todo : MIG_RUN_MAX;
