@@ -173,6 +173,23 @@ static void sparse(void)
  * page home with the first). `before` runs after the fill and before the
  * device touches (NULL: nothing).
  */
+/*
+ * One touch of sparse page `one` (of n, `step` words apart) by `who`
+ * moved that page alone (`moved` pages, `prefetched` of them by the
+ * prefetcher): it is at `there`, every other sparse page still at `rest`.
+ */
+static void only_one_moved(const uint64_t *p, size_t n, size_t step, size_t one, int there,
+			   int rest, uint64_t moved, uint64_t prefetched, const char *who)
+{
+	CHECK_MSG(moved == 1 && prefetched == 0,
+		  "one %s touch moved %llu pages, %llu of them prefetched", who,
+		  (unsigned long long)moved, (unsigned long long)prefetched);
+	for (size_t k = 0; k < n; k++)
+		CHECK_MSG(svmt_location(&p[k * step]) == (k == one ? there : rest),
+			  "sparse page %zu at %d after the %s touched page %zu", k,
+			  svmt_location(&p[k * step]), who, one);
+}
+
 static void sparse_host_touch(size_t pages, size_t stride, size_t one,
 			      void (*before)(uint64_t *p, size_t pages))
 {
@@ -194,15 +211,9 @@ static void sparse_host_touch(size_t pages, size_t stride, size_t one,
 	CHECK_EQ(*w, one * stride + 1 + (before ? 1 : 0));
 	s2 = svmt_stats();
 	CHECK_EQ(s2.cpu_faults - s1.cpu_faults, 1);
-	CHECK_MSG(s2.pages_to_host - s1.pages_to_host == 1 &&
-			  s2.prefetched_pages == s1.prefetched_pages,
-		  "one host touch brought %llu pages home, %llu of them prefetched",
-		  (unsigned long long)(s2.pages_to_host - s1.pages_to_host),
-		  (unsigned long long)(s2.prefetched_pages - s1.prefetched_pages));
-	for (size_t k = 0; k < n; k++)
-		CHECK_MSG(svmt_location(&p[k * stride * words]) == (k == one ? SVM_HOST : 0),
-			  "sparse page %zu at %d after the host touched page %zu", k,
-			  svmt_location(&p[k * stride * words]), one);
+	only_one_moved(p, n, stride * words, one, SVM_HOST, 0,
+		       s2.pages_to_host - s1.pages_to_host,
+		       s2.prefetched_pages - s1.prefetched_pages, "host");
 	/* then the host reads the others in order: each a fault of its own */
 	s2 = svmt_stats();
 	for (size_t k = 0; k < n; k++)
@@ -260,15 +271,9 @@ static void sparse_device_touch(void)
 	s0 = svmt_stats();
 	CHECK_OK(svm_launch(0, 1, kernel_inc, &one));
 	s1 = svmt_stats();
-	CHECK_MSG(s1.pages_to_device - s0.pages_to_device == 1 &&
-			  s1.prefetched_pages == s0.prefetched_pages,
-		  "one device touch took %llu pages, %llu of them prefetched",
-		  (unsigned long long)(s1.pages_to_device - s0.pages_to_device),
-		  (unsigned long long)(s1.prefetched_pages - s0.prefetched_pages));
-	for (size_t k = 0; k < n; k++)
-		CHECK_MSG(svmt_location(&p[k * stride * words]) == (k == 5 ? 0 : SVM_HOST),
-			  "sparse page %zu at %d after the device touched page 5", k,
-			  svmt_location(&p[k * stride * words]));
+	only_one_moved(p, n, stride * words, 5, 0, SVM_HOST,
+		       s1.pages_to_device - s0.pages_to_device,
+		       s1.prefetched_pages - s0.prefetched_pages, "device");
 	for (size_t i = 0; i < pages; i++)
 		CHECK_EQ(p[i * words], i + 1 + (i % stride ? 0 : 1) + (i == 5 * stride ? 1 : 0));
 	CHECK_OK(svm_free(p));
