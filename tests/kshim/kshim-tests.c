@@ -1730,6 +1730,28 @@ static int t_view_prefetch(void)
 }
 
 /*
+ * For the density tests that count per 2 MiB piece: len bytes of 2 MiB
+ * aligned heap (from *raw, len + 2 MiB mapped) filled with `fill`, its
+ * view on device 0 (*v), and the density prefetcher on over it from 4 KiB
+ * (threshold 51, regions up to 8 MiB). Returns 0, or 1 with `why` set.
+ */
+static int density_heap(size_t len, uint64_t fill, char **raw, char **heap, char **v)
+{
+	size_t piece = 2 * MiB;
+
+	*raw = map_anon(len + piece);
+	CHECK(*raw, "mmap");
+	*heap = (char *)(((uintptr_t)*raw + piece - 1) & ~(uintptr_t)(piece - 1));
+	madvise(*heap, len, MADV_NOHUGEPAGE);
+	vfill(*heap, len, fill);
+	*v = kshim_view(fd, 0, *heap, len);
+	CHECK(*v, "view: %s", strerror(errno));
+	CHECK(attr_density(*heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, KPAGE, 51,
+			   8 * MiB) == 0, "attr: %s", strerror(errno));
+	return 0;
+}
+
+/*
  * The density counts behind regions larger than 2 MiB, checked by what
  * they decide. An 8 MiB aligned heap, pieces P0..P3 of 2 MiB: MIGRATE puts
  * P0-P2 on device 0, so a device read at the start of P3 finds 1537 of
@@ -1742,19 +1764,13 @@ static int t_view_prefetch(void)
 static int t_view_prefetch_counts(void)
 {
 	size_t piece = 2 * MiB, len = 4 * piece, np = piece / KPAGE;
-	char *raw = map_anon(len + piece), *heap, *v;
+	char *raw, *heap, *v;
 	volatile uint64_t *d;
 	struct evsum e;
 	long bad;
 
-	CHECK(raw, "mmap");
-	heap = (char *)(((uintptr_t)raw + piece - 1) & ~(uintptr_t)(piece - 1));
-	madvise(heap, len, MADV_NOHUGEPAGE);
-	vfill(heap, len, 0x71);
-	v = kshim_view(fd, 0, heap, len);
-	CHECK(v, "view: %s", strerror(errno));
-	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, KPAGE, 51,
-			   8 * MiB) == 0, "attr: %s", strerror(errno));
+	if (density_heap(len, 0x71, &raw, &heap, &v))
+		return 1;
 	CHECK(kshim_migrate(fd, heap, 3 * piece, 0, SVMSHIM_MIGRATE_DRAIN_LRU,
 			    NULL, NULL) == 0, "MIGRATE");
 	CHECK(count_at(heap, 3 * piece, 0) == (long)(3 * np), "P0-P2 on the device: %ld",
@@ -1816,20 +1832,14 @@ static int t_view_prefetch_counts(void)
 static int t_view_prefetch_arrived(void)
 {
 	size_t piece = 2 * MiB, len = 4 * piece, n = len / KPAGE, c;
-	char *raw = map_anon(len + piece), *heap, *v;
+	char *raw, *heap, *v;
 	volatile uint64_t *d;
 	long faults[2], bad;
 	struct evsum e;
 	int round;
 
-	CHECK(raw, "mmap");
-	heap = (char *)(((uintptr_t)raw + piece - 1) & ~(uintptr_t)(piece - 1));
-	madvise(heap, len, MADV_NOHUGEPAGE);
-	vfill(heap, len, 0x75);
-	v = kshim_view(fd, 0, heap, len);
-	CHECK(v, "view: %s", strerror(errno));
-	CHECK(attr_density(heap, len, SVMSHIM_ATTR_PREFETCH_DENSITY, KPAGE, 51,
-			   8 * MiB) == 0, "attr: %s", strerror(errno));
+	if (density_heap(len, 0x75, &raw, &heap, &v))
+		return 1;
 	ev_sum(&e);
 
 	for (round = 0; round < 2; round++) {
