@@ -10,6 +10,7 @@
  * the same time.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,7 +87,16 @@ static void *worker(void *arg)
 	struct svm_kernel_ctx *ctx = arg;
 	struct svm__pool *pool = ctx->rt->dev[ctx->device].pool;
 	uint64_t seen = 0;
+	sigset_t bus;
 
+	/*
+	 * Device code's faults may come as SIGBUS (the user backend's
+	 * SVM_USER_DEVICE_FAULTS=self): never blocked here, whatever the
+	 * thread that started the pool blocks.
+	 */
+	sigemptyset(&bus);
+	sigaddset(&bus, SIGBUS);
+	pthread_sigmask(SIG_UNBLOCK, &bus, NULL);
 	pthread_mutex_lock(&pool->m);
 	for (;;) {
 		while (!pool->stop && pool->generation == seen)

@@ -31,6 +31,7 @@ struct svm__config {
 	int user_fault_servers;  /* fault-service threads (user backend) */
 	char user_device_numa[128]; /* "spread" or a node per device */
 	bool user_uffd_move;
+	int user_device_faults;  /* 0 self (SIGBUS in the faulting worker), 1 server */
 	int user_copy_home;      /* pages: a move home up to this copies, drop deferred */
 	int user_pin_probe;      /* 0 auto, 1 always, 2 long-term (copy path: pins of others) */
 	int fault_timeout_ms;    /* most a host access waits for its page, then abort */

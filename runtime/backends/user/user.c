@@ -70,6 +70,14 @@
 
 static struct user {
 	int uffd;
+	/*
+	 * The devices' views, registered apart with UFFD_FEATURE_SIGBUS when
+	 * their faults are served by the faulting thread (self_faults; see
+	 * view_fault), else -1 and the views are on uffd too.
+	 */
+	int vuffd;
+	bool self_faults;
+	struct svm__rt *rt; /* for view_fault */
 	int stopfd;
 	bool have_move; /* UFFDIO_MOVE usable */
 	atomic_int copy_home; /* SVM_USER_COPY_HOME; 0 once a stale copy could not be dropped */
@@ -95,7 +103,7 @@ static struct user {
 	atomic_uint fail_transient; /* SVM_USER_SERVICE_FAIL=transient=N: polls left to fail */
 	atomic_bool fail_fatal;     /* SVM_USER_SERVICE_FAIL=fatal: the next read fails */
 	bool fail_epoll;            /* SVM_USER_SERVICE_FAIL=epoll: epoll setup fails */
-} U = { .uffd = -1, .stopfd = -1, .pagemap = -1 };
+} U = { .uffd = -1, .vuffd = -1, .stopfd = -1, .pagemap = -1 };
 
 /*
  * One fault-service thread and what only it touches: its CPU faults whose
@@ -155,6 +163,12 @@ static uintptr_t snap_at(uintptr_t addr)
 	return U.shadow + (addr - U.heap);
 }
 
+/* The userfaultfd an address is registered with (the views' when they have their own). */
+static int fd_for(uintptr_t addr)
+{
+	return U.vuffd >= 0 && addr - U.heap >= U.size ? U.vuffd : U.uffd;
+}
+
 static svm_failure_t classify_errno(int err, const char *what, uintptr_t addr)
 {
 	switch (err) {
@@ -177,7 +191,7 @@ static int uffd_wp_once(uintptr_t addr, size_t len, uint64_t mode)
 	};
 
 	for (int i = 0; i < IOCTL_TRIES; i++) {
-		if (ioctl(U.uffd, UFFDIO_WRITEPROTECT, &wp) == 0)
+		if (ioctl(fd_for(addr), UFFDIO_WRITEPROTECT, &wp) == 0)
 			return 0;
 		if (errno != EAGAIN)
 			break;
@@ -217,7 +231,7 @@ static void uffd_wake(uintptr_t addr, size_t len)
 {
 	struct uffdio_range r = { .start = addr, .len = len };
 
-	ioctl(U.uffd, UFFDIO_WAKE, &r);
+	ioctl(fd_for(addr), UFFDIO_WAKE, &r);
 }
 
 /*
@@ -256,7 +270,7 @@ static size_t uffd_copy(uintptr_t dst, uintptr_t src, size_t len, uint64_t mode,
 			.mode = mode,
 		};
 
-		if (ioctl(U.uffd, UFFDIO_COPY, &c) == 0) {
+		if (ioctl(fd_for(dst), UFFDIO_COPY, &c) == 0) {
 			done += n;
 			*err = 0;
 			tries = -1; /* the bound is on retries of one step */
@@ -286,7 +300,8 @@ static size_t uffd_move(uintptr_t dst, uintptr_t src, size_t len, int *err)
 		size_t n = by_page ? SVM__PAGE_SIZE : len - done;
 		struct uffdio_move m = { .dst = dst + done, .src = src + done, .len = n };
 
-		if (ioctl(U.uffd, UFFDIO_MOVE, &m) == 0) {
+		/* MOVE wants the destination registered with the fd it is called on */
+		if (ioctl(fd_for(dst), UFFDIO_MOVE, &m) == 0) {
 			done += n;
 			*err = 0;
 			tries = -1; /* the bound is on retries of one step */
@@ -771,9 +786,13 @@ out:
 	return len / SVM__PAGE_SIZE;
 }
 
+static void bus_check(void);
+
 static void user_device_running(struct svm__rt *rt, int dev, bool running)
 {
 	(void)rt;
+	if (running && U.self_faults)
+		bus_check();
 	pthread_mutex_lock(&D[dev].lock);
 	D[dev].running = running;
 	if (running)
@@ -1328,6 +1347,18 @@ static int refill_dropped(struct svm__rt *rt, int loc, uintptr_t h)
 	return loc;
 }
 
+/* A fault on device dev's view at heap address h, rt->lock held (serve, serve_self). */
+static int serve_device(struct svm__rt *rt, int dev, uintptr_t h, bool wp, bool write,
+			uint32_t seen, bool *moved_here)
+{
+	int charged;
+
+	if (wp)
+		return svm__fault_device_wp(rt, dev, h, seen);
+	charged = svm__fault_device(rt, dev, h, write, seen, moved_here);
+	return charged == SVM__FAULT_NONE ? refill_dropped(rt, dev, h) : charged;
+}
+
 /*
  * One fault of a batch, rt->lock held. Returns the page to wake, or 0 when
  * its thread stays asleep (a CPU fault whose page is still away: it goes
@@ -1360,11 +1391,8 @@ static uintptr_t serve(struct server *sv, const struct uffd_msg *m, uint32_t see
 		if (charged == SVM__FAULT_NONE && !pending)
 			charged = refill_dropped(rt, SVM_HOST, h);
 	}
-	else if (wp)
-		charged = svm__fault_device_wp(rt, loc, h, seen);
-	else if ((charged = svm__fault_device(rt, loc, h, write, seen, &moved_here)) ==
-		 SVM__FAULT_NONE)
-		charged = refill_dropped(rt, loc, h);
+	else
+		charged = serve_device(rt, loc, h, wp, write, seen, &moved_here);
 	if (charged != SVM__FAULT_NONE)
 		svm__fault_account(rt, charged, loc == SVM_HOST, write, t0, svm__now_ns() - t0,
 				   tid, h);
@@ -1639,6 +1667,152 @@ static int wait_for_faults(const struct server *sv, int wait_ms, bool *in, bool 
 }
 
 /*
+ * Device faults served by the thread that makes them
+ * (SVM_USER_DEVICE_FAULTS=self, the default where the kernel has
+ * UFFD_FEATURE_SIGBUS). The views have a userfaultfd of their own in
+ * SIGBUS mode: an access to a view page that is not there, or is
+ * write-protected, raises SIGBUS in the thread that made it (a launch
+ * worker), and view_fault runs the fault entry a server would run, under
+ * rt->lock, and returns; the access then runs again. No message, no
+ * second thread, no wake-up, no switch between CPUs: T workers serve T
+ * faults at once (issue 18: device-fault scaling, the sparse touch), and
+ * a fault costs about what its move costs.
+ *
+ * What it asks of others: a system call that device code makes on device
+ * memory not resident there fails with EFAULT instead of waiting (on a
+ * real device that memory is no CPU address at all; docs/api.md). A
+ * SIGBUS handler a program installs after svm_init must pass on the
+ * signals it does not handle to the one it replaced, as handlers chained
+ * over a JVM's or libsigsegv's do (a warning at the next launch says so).
+ * The runtime itself never touches a view page that is not there, and
+ * never with rt->lock held (a server could not have served that either),
+ * so the handler never runs inside the runtime.
+ */
+static struct sigaction old_bus; /* SIGBUS's action when user_init put ours in */
+static atomic_bool bus_warned;
+
+static void view_fault(int sig, siginfo_t *si, void *ctx);
+
+static bool bus_is_ours(const struct sigaction *sa)
+{
+	return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == view_fault;
+}
+
+/*
+ * A SIGBUS that is no device fault: what SIGBUS did before svm_init. The
+ * default action (or an ignored fault, which the kernel does not ignore)
+ * is put back and happens when the access faults again; a signal sent
+ * with kill() is raised again.
+ */
+static void chain_bus(int sig, siginfo_t *si, void *ctx)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+	if (old_bus.sa_flags & SA_SIGINFO) {
+		old_bus.sa_sigaction(sig, si, ctx);
+		return;
+	}
+	if (old_bus.sa_handler != SIG_DFL && old_bus.sa_handler != SIG_IGN) {
+		old_bus.sa_handler(sig);
+		return;
+	}
+	if (si->si_code <= 0) { /* sent, not a fault */
+		if (old_bus.sa_handler == SIG_DFL) {
+			sigaction(sig, &dfl, NULL);
+			raise(sig);
+		}
+		return;
+	}
+	sigaction(sig, &dfl, NULL);
+}
+
+/* A device fault at view address a, served here, in the thread that made it. */
+static void serve_self(struct svm__rt *rt, int dev, uintptr_t a, const void *ctx)
+{
+	uintptr_t h = U.heap + (a - U.view[dev]);
+	bool wp, write, moved_here = false;
+	int charged;
+
+#if defined(__x86_64__)
+	/* the page fault's error code: bit 0, the page was there (write-protect); bit 1, a write */
+	uint64_t code = (uint64_t)((const ucontext_t *)ctx)->uc_mcontext.gregs[REG_ERR];
+
+	wp = code & 1;
+	write = code & 2;
+#else
+	bool gone = true;
+
+	(void)ctx;
+	holes(a, 1, &gone);
+	wp = !gone;
+	write = true; /* not told: a write never leaves a stale read-only copy */
+#endif
+	pthread_mutex_lock(&rt->lock);
+	uint64_t t0 = svm__now_ns();
+
+	charged = serve_device(rt, dev, h, wp, write, (uint32_t)atomic_load(&rt->seq),
+			       &moved_here);
+	if (charged != SVM__FAULT_NONE)
+		svm__fault_account(rt, charged, false, write, t0, svm__now_ns() - t0,
+				   (uint32_t)syscall(SYS_gettid), h);
+	pthread_mutex_unlock(&rt->lock);
+}
+
+static void view_fault(int sig, siginfo_t *si, void *ctx)
+{
+	int saved = errno, dev = -1;
+	struct svm__rt *rt = U.rt;
+	uintptr_t a = (uintptr_t)si->si_addr & ~(uintptr_t)(SVM__PAGE_SIZE - 1);
+
+	if (rt && U.vuffd >= 0 && si->si_code == BUS_ADRERR)
+		for (int d = 0; d < U.ndev && dev < 0; d++)
+			if (a - U.view[d] < U.size)
+				dev = d;
+	if (dev >= 0)
+		serve_self(rt, dev, a, ctx);
+	else
+		chain_bus(sig, si, ctx);
+	errno = saved;
+}
+
+/* Puts view_fault in place for SIGBUS (user_init). */
+static bool bus_take(void)
+{
+	struct sigaction cur, sa = { .sa_sigaction = view_fault, .sa_flags = SA_SIGINFO | SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, NULL, &cur))
+		return false;
+	if (bus_is_ours(&cur))
+		return true;
+	old_bus = cur;
+	atomic_store(&bus_warned, false);
+	return sigaction(SIGBUS, &sa, NULL) == 0;
+}
+
+/* Puts back what SIGBUS did before, unless a handler installed since replaced ours. */
+static void bus_give_back(void)
+{
+	struct sigaction cur;
+
+	if (sigaction(SIGBUS, NULL, &cur) == 0 && bus_is_ours(&cur))
+		sigaction(SIGBUS, &old_bus, NULL);
+}
+
+/* At each launch: is ours still SIGBUS's handler? Says it once if not. */
+static void bus_check(void)
+{
+	struct sigaction cur;
+
+	if (sigaction(SIGBUS, NULL, &cur) || bus_is_ours(&cur) || atomic_exchange(&bus_warned, true))
+		return;
+	svm__warn("user backend: the program replaced svmrt's SIGBUS handler after svm_init; "
+		  "device code's faults reach the new handler first, which must pass the signals "
+		  "it does not handle to the one it replaced, or the process ends on the first "
+		  "one (SVM_USER_DEVICE_FAULTS=server serves them without signals)");
+}
+
+/*
  * One fault-service thread. Several wait on the one userfaultfd, woken one
  * at a time (waiter_open); a read hands each message to one of them (one
  * that finds the queue empty gets EAGAIN), and the stop eventfd, never
@@ -1783,7 +1957,7 @@ static bool user_probe(const struct svm__config *cfg, char *why, size_t len)
 }
 
 
-static int register_area(uintptr_t a, size_t size, bool need_move)
+static int register_area(int fd, uintptr_t a, size_t size, bool need_move)
 {
 	struct uffdio_register reg = {
 		.range = { .start = a, .len = size },
@@ -1794,7 +1968,7 @@ static int register_area(uintptr_t a, size_t size, bool need_move)
 
 	if (need_move)
 		need |= 1ULL << _UFFDIO_MOVE;
-	if (ioctl(U.uffd, UFFDIO_REGISTER, &reg)) {
+	if (ioctl(fd, UFFDIO_REGISTER, &reg)) {
 		svm__err("UFFDIO_REGISTER of %zu bytes failed: %s", size, strerror(errno));
 		return -1;
 	}
@@ -1828,12 +2002,12 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 {
 	const struct svm__config *cfg = &rt->cfg;
 	char why[256];
-	uint64_t have = 0, want = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
+	uint64_t have = 0, avail, want = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
 	int probe;
 	bool kf;
 
 	memset(&U, 0, sizeof(U));
-	U.uffd = U.stopfd = -1;
+	U.uffd = U.vuffd = U.stopfd = -1;
 	U.pagemap = -1;
 	/* no thread of this runtime yet (a fork child may find a parent's lock taken) */
 	for (int d = 0; d < SVM__MAX_DEVICES; d++) {
@@ -1854,6 +2028,7 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 		return SVM_ERROR_NO_DEVICE;
 	}
 	close(probe);
+	avail = have;
 	if (!(have & UFFD_FEATURE_PAGEFAULT_FLAG_WP)) {
 		svm__err("user backend: the kernel's userfaultfd has no write-protect mode "
 			 "(needs Linux 5.7 or later)");
@@ -1880,6 +2055,24 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 			  "sysctl vm.unprivileged_userfaultfd=1");
 	svm__info("user backend: moving pages with %s", U.have_move ? "UFFDIO_MOVE" :
 			 "write-protect + UFFDIO_COPY");
+	/* the views' own userfaultfd, in SIGBUS mode (see view_fault) */
+	U.self_faults = cfg->user_device_faults == 0 && (avail & UFFD_FEATURE_SIGBUS);
+	if (U.self_faults) {
+		bool vkf;
+
+		U.vuffd = open_uffd(&vkf, why, sizeof(why));
+		if (U.vuffd < 0 || !api_handshake(U.vuffd, (want & ~(uint64_t)UFFD_FEATURE_THREAD_ID) |
+							   UFFD_FEATURE_SIGBUS, &have)) {
+			svm__err("user backend: the devices' userfaultfd setup failed: %s",
+				 strerror(errno));
+			goto fail;
+		}
+	} else if (cfg->user_device_faults == 0) {
+		svm__info("user backend: the kernel's userfaultfd has no SIGBUS mode; device faults "
+			  "go to the fault-service threads");
+	}
+	svm__info("user backend: device faults served by %s", U.self_faults ?
+		  "the faulting thread (SIGBUS)" : "the fault-service threads");
 
 	U.size = cfg->heap_size & ~(SVM__HUGE_SIZE - 1);
 	U.ndev = cfg->user_devices;
@@ -1907,7 +2100,7 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 		goto nomem;
 	/* a fork child gets the data through the heap */
 	madvise((void *)U.shadow, U.size, MADV_DONTFORK);
-	if (register_area(U.heap, U.size, U.have_move))
+	if (register_area(U.uffd, U.heap, U.size, U.have_move))
 		goto fail;
 	for (int d = 0; d < U.ndev; d++) {
 		U.view[d] = (uintptr_t)svm__heap_reserve(U.size);
@@ -1915,7 +2108,7 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 			goto nomem;
 		/* a fork child gets the data through the heap, not the views */
 		madvise((void *)U.view[d], U.size, MADV_DONTFORK);
-		if (register_area(U.view[d], U.size, U.have_move))
+		if (register_area(fd_for(U.view[d]), U.view[d], U.size, U.have_move))
 			goto fail;
 		rt->dev[d].view = U.view[d];
 		rt->dev[d].capacity = cfg->user_device_memory / SVM__PAGE_SIZE;
@@ -1928,6 +2121,12 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 			svm__warn("device %d: cannot place its memory on node %d", d, U.node[d]);
 	}
 	rt->ndev = U.ndev;
+	U.rt = rt;
+	if (U.self_faults && !bus_take()) {
+		svm__err("user backend: cannot install the SIGBUS handler that serves device "
+			 "faults: %s", strerror(errno));
+		goto fail;
+	}
 
 	U.stopfd = eventfd(0, EFD_CLOEXEC);
 	if (U.stopfd < 0)
@@ -1986,6 +2185,8 @@ static void user_fini(struct svm__rt *rt)
 			S[i].epfd = -1;
 		}
 	}
+	if (U.self_faults)
+		bus_give_back();
 	for (int d = 0; d < SVM__MAX_DEVICES; d++) {
 		if (U.view[d])
 			munmap((void *)U.view[d], U.size);
@@ -1999,12 +2200,14 @@ static void user_fini(struct svm__rt *rt)
 		munmap(U.zeros, ZERO_CHUNK);
 	if (U.uffd >= 0)
 		close(U.uffd);
+	if (U.vuffd >= 0)
+		close(U.vuffd);
 	if (U.stopfd >= 0)
 		close(U.stopfd);
 	if (U.pagemap >= 0)
 		close(U.pagemap);
 	memset(&U, 0, sizeof(U));
-	U.uffd = U.stopfd = -1;
+	U.uffd = U.vuffd = U.stopfd = -1;
 }
 
 static svm_result_t user_device_props(struct svm__rt *rt, int dev, svm_device_props_t *p)
