@@ -63,6 +63,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -1200,6 +1201,95 @@ static void scaling_one(unsigned t, double *dev_pps, double *host_pps, uint64_t 
 	unsetenv("SVM_PREFETCH");
 }
 
+/*
+ * The same device pass with the bare primitive and no runtime: T threads
+ * each read one word per 4 KiB page of their slice of a registered area
+ * (userfaultfd in SIGBUS mode), and each fault is answered by the thread
+ * that made it, from its SIGBUS handler, with one UFFDIO_MOVE (copy path:
+ * UFFDIO_COPY) of the 64K block from a filled source area, as svmrt's
+ * self-served device faults do (SVM_USER_DEVICE_FAULTS=self). How the
+ * kernel primitive itself scales with threads of one process on this
+ * machine: the baseline for (d)'s device rows.
+ */
+#define RAW_BLOCK (64 * 1024)
+
+static struct {
+	int fd;
+	uintptr_t src, dst;
+	size_t bytes;
+} raw_sc;
+
+static void raw_scaling_fault(int sig, siginfo_t *si, void *ctx)
+{
+	uintptr_t a = (uintptr_t)si->si_addr & ~(uintptr_t)(RAW_BLOCK - 1);
+
+	(void)sig;
+	(void)ctx;
+	CHECK_MSG(a - raw_sc.dst < raw_sc.bytes, "raw scaling: SIGBUS at %p", si->si_addr);
+	if (have_move)
+		uffd_move_all(raw_sc.fd, a, raw_sc.src + (a - raw_sc.dst), RAW_BLOCK);
+	else
+		uffd_copy_all(raw_sc.fd, a, raw_sc.src + (a - raw_sc.dst), RAW_BLOCK);
+}
+
+static void *raw_toucher(void *arg)
+{
+	struct host_slice *s = arg;
+	unsigned sum = 0;
+
+	for (size_t i = 0; i < s->bytes; i += 4096)
+		sum += s->p[i];
+	return (void *)(uintptr_t)sum;
+}
+
+/* Pages per second of the raw pass with t threads; 0 without SIGBUS mode. */
+static double raw_scaling_one(unsigned t)
+{
+	size_t bytes = opt.sweep_mib * MIB, pages = bytes / 4096, per = pages / t * 4096;
+	struct sigaction sa = { .sa_sigaction = raw_scaling_fault, .sa_flags = SA_SIGINFO }, old;
+	pthread_t *th = calloc(t, sizeof(pthread_t));
+	struct host_slice *sl = calloc(t, sizeof(*sl));
+	uint64_t feat = 0, t0, t1;
+	void *src, *dst;
+
+	CHECK(th && sl);
+	raw_sc.fd = uffd_open(UFFD_FEATURE_SIGBUS | (have_move ? UFFD_FEATURE_MOVE : 0), &feat);
+	if (!(feat & UFFD_FEATURE_SIGBUS)) {
+		close(raw_sc.fd);
+		free(th);
+		free(sl);
+		return 0;
+	}
+	src = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	dst = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(src != MAP_FAILED && dst != MAP_FAILED);
+	memset(src, 1, bytes);
+	raw_sc.src = (uintptr_t)src;
+	raw_sc.dst = (uintptr_t)dst;
+	raw_sc.bytes = bytes;
+	uffd_register(raw_sc.fd, dst, bytes, UFFDIO_REGISTER_MODE_MISSING);
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGBUS, &sa, &old) == 0);
+	for (unsigned i = 0; i < t; i++)
+		sl[i] = (struct host_slice){ (unsigned char *)dst + i * per,
+					     i + 1 == t ? bytes - i * per : per };
+	t0 = svmt_now_ns();
+	for (unsigned i = 0; i < t; i++)
+		CHECK(pthread_create(&th[i], NULL, raw_toucher, &sl[i]) == 0);
+	for (unsigned i = 0; i < t; i++)
+		CHECK(pthread_join(th[i], NULL) == 0);
+	t1 = svmt_now_ns();
+	CHECK(sigaction(SIGBUS, &old, NULL) == 0);
+	for (size_t i = 0; i < bytes; i += 4096)
+		CHECK(((unsigned char *)dst)[i] == 1);
+	munmap(src, bytes);
+	munmap(dst, bytes);
+	close(raw_sc.fd);
+	free(th);
+	free(sl);
+	return (double)pages / ((double)(t1 - t0 ? t1 - t0 : 1) / 1e9);
+}
+
 /* The worst T for both scaling targets, for one side (device or host). */
 struct scaling_worst {
 	unsigned t_any, t_cpus;  /* worst T overall, worst T <= CPUs */
@@ -1242,7 +1332,7 @@ static void scaling_section(void)
 {
 	size_t pages = opt.sweep_mib * MIB / 4096, runs = opt.runs, nt = 0;
 	unsigned tmax = 4u * (unsigned)ncpu, ts[16];
-	double *dv[16], *hv[16], dev1 = 0, host1 = 0;
+	double *dv[16], *hv[16], *rv[16], dev1 = 0, host1 = 0, raw1 = 0;
 	uint64_t df[16], cf[16];
 	struct scaling_worst wd = { 0 }, wh = { 0 };
 
@@ -1253,6 +1343,7 @@ static void scaling_section(void)
 	for (unsigned t = 1; t <= tmax && nt < 16; t *= 2) {
 		ts[nt] = t;
 		dv[nt] = dvec(runs);
+		rv[nt] = dvec(runs);
 		hv[nt++] = dvec(runs);
 	}
 	printf("\n(d) fault scaling: %zu MiB at the default granularity, SVM_PREFETCH=off, one word per 4 KiB "
@@ -1262,16 +1353,20 @@ static void scaling_section(void)
 	       ">= 0.5 x T for T <= %d CPUs\n",
 	       opt.sweep_mib, runs, ncpu);
 	for (size_t r = 0; r < runs; r++)
-		for (size_t i = 0; i < nt; i++)
+		for (size_t i = 0; i < nt; i++) {
 			scaling_one(ts[i], &dv[i][r], &hv[i][r], &df[i], &cf[i]);
+			rv[i][r] = raw_scaling_one(ts[i]);
+		}
 	for (size_t i = 0; i < nt; i++) {
 		unsigned t = ts[i];
 		double dev = median(dv[i], runs), host = median(hv[i], runs), rd, rh;
+		double raw = median(rv[i], runs);
 		int dmet, hmet;
 
 		if (t == 1) {
 			dev1 = dev;
 			host1 = host;
+			raw1 = raw;
 		}
 		rd = ratio_of(dev, dev1);
 		rh = ratio_of(host, host1);
@@ -1284,6 +1379,11 @@ static void scaling_section(void)
 		       "host %10.0f pages/s %5.2fx T=1 %7llu faults %s\n",
 		       t, dev, rd, (unsigned long long)df[i], met_str(dmet), host, rh,
 		       (unsigned long long)cf[i], met_str(hmet));
+		if (raw > 0)
+			printf("        raw T=%-3u device %10.0f pages/s %5.2fx raw T=1 (the bare primitive, "
+			       "each thread serving its own faults); svmrt device / raw %.2fx\n",
+			       t, raw, ratio_of(raw, raw1), ratio_of(dev, raw));
+		free(rv[i]);
 		free(dv[i]);
 		free(hv[i]);
 	}
