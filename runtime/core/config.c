@@ -61,8 +61,8 @@ static const struct var table[] = {
 	{ "SVM_USER_FAULT_CPU", T_INT, "-1", OFF(user_fault_cpu), -1, 4095, NULL, false,
 	  "user backend: CPU the fault-service threads are bound to (-1: not bound)" },
 	{ "SVM_USER_FAULT_SERVERS", T_INT, "1", OFF(user_fault_servers), 1, SVM__MAX_FAULT_SERVERS,
-	  NULL, false, "user backend: fault-service threads, serving faults on different pages "
-	  "at once" },
+	  NULL, false, "user backend: fault-service threads, serving host faults (and device "
+	  "faults with SVM_USER_DEVICE_FAULTS=server) on different pages at once" },
 	{ "SVM_USER_DEVICE_FAULTS", T_ENUM, "self", OFF(user_device_faults), 0, 0, "self|server",
 	  false, "user backend: who serves a fault on a device's memory: self (the faulting "
 	  "worker, from a SIGBUS handler; device code then cannot pass device memory that is "
