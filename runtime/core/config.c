@@ -84,7 +84,8 @@ static const struct var table[] = {
 	{ "SVM_USER_SERVICE_FAIL", T_STRING, "", OFF(user_service_fail), 0, 31, NULL, false,
 	  "tests only: transient=N makes the fault-service thread's next N polls fail with "
 	  "EINTR/EAGAIN/ENOMEM; fatal makes its next read fail with EIO; epoll makes each "
-	  "server's epoll setup fail, so that it waits with poll()" },
+	  "server's epoll setup fail, so that it waits with poll(); writeback makes the next "
+	  "in-place write-back of a pinned page fail to unprotect it" },
 	{ "SVM_ZE_LOADER", T_STRING, "libze_loader.so.1", OFF(ze_loader), 0, 255, NULL, false,
 	  "ze backend: file name (or path) of the Level Zero loader that svmrt dlopens" },
 	{ "SVM_RETRY_ROUNDS", T_INT, "4", OFF(retry_rounds), 0, 100, NULL, false,

@@ -6,9 +6,18 @@
  * write those pages (in place); io_uring's fixed-buffer reads still land
  * in the very pages the program sees, so nothing was copied away from
  * under the pin. Once unregistered, the pages move.
+ *
+ * "writeback" (user backend): the end of the device's in-place copy cannot
+ * make a pinned host page writable again (SVM_USER_SERVICE_FAIL=writeback).
+ * No state is right then (the host page stays mapped for its pinner, so the
+ * device cannot own it), and the process must stop at once with the reason
+ * (SIGABRT), not go on with host reads that miss the device's writes and a
+ * host write that waits for the fault timeout.
  */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "svmtest.h"
@@ -40,7 +49,82 @@ static void check_pinned(uint64_t *buf, const svm_migrate_report_t *rep)
 	}
 }
 
-int main(void)
+/* Registers buf (len bytes) with a new ring: a long-term pin. SKIP if it cannot. */
+static void register_buf(struct io_uring *ring, void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	int r = io_uring_queue_init(4, ring, 0);
+
+	if (r < 0)
+		svmt_skip("io_uring is not available here: %s", strerror(-r));
+	r = io_uring_register_buffers(ring, &iov, 1);
+	if (r < 0)
+		svmt_skip("cannot register an io_uring buffer: %s (RLIMIT_MEMLOCK?)",
+			  strerror(-r));
+}
+
+/* The child: pinned pages, a launch writes them in place; its end must stop. */
+static void writeback_child(void)
+{
+	svm_migrate_report_t rep;
+	struct io_uring ring;
+	uint64_t *buf;
+
+	setenv("SVM_USER_SERVICE_FAIL", "writeback", 1);
+	svmt_init();
+	svmt_skip_on_kshim("the user backend's in-place write-back");
+	buf = svmt_alloc(PAGES * pg);
+	for (size_t i = 0; i < PAGES * pg / 8; i++)
+		buf[i] = svmt_pattern(2, i);
+	register_buf(&ring, buf, PAGES * pg);
+	CHECK_RES(svm_prefetch(buf, PAGES * pg, 0, &rep), SVM_PARTIAL);
+	check_pinned(buf, &rep);
+	CHECK_OK(svm_launch(0, PAGES, add_index, buf));
+	/* not reached: what the old code did, visible as a failure */
+	for (size_t i = 0; i < PAGES; i++)
+		CHECK_EQ(buf[i * (pg / 8)], svmt_pattern(2, i * (pg / 8)) + i);
+	FAIL("the in-place write-back could not unprotect a pinned page, and the launch "
+	     "returned as if nothing happened");
+}
+
+static int writeback_fails(void)
+{
+	int p[2], st;
+	char out[8192];
+	size_t got = 0;
+	ssize_t r;
+	uint64_t t0 = svmt_now_ns();
+	pid_t pid;
+
+	CHECK(pipe(p) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		dup2(p[1], 2);
+		alarm(30); /* a hang shows as SIGALRM, not as a stuck test */
+		writeback_child();
+		_exit(0);
+	}
+	close(p[1]);
+	while (got < sizeof(out) - 1 && (r = read(p[0], out + got, sizeof(out) - 1 - got)) > 0)
+		got += (size_t)r;
+	out[got] = 0;
+	close(p[0]);
+	CHECK(waitpid(pid, &st, 0) == pid);
+	fputs(out, stderr);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == SVMT_SKIP)
+		svmt_skip("the child skipped (see above)");
+	CHECK_MSG(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT,
+		  "the child ended with status %#x, expected SIGABRT at the launch's end", st);
+	CHECK_MSG(strstr(out, "cannot be made writable again") != NULL,
+		  "the abort did not say why");
+	printf("PASS retry io_uring writeback: a pinned page that cannot be unprotected stops "
+	       "the process in %.0f ms, with the reason\n", (double)(svmt_now_ns() - t0) / 1e6);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	static const char msg[] = "io_uring wrote this into pinned SVM memory";
 	struct io_uring_sqe *sqe;
@@ -53,8 +137,10 @@ int main(void)
 	uint64_t *buf;
 	int r, mfd;
 
-	svmt_init();
 	pg = svmt_page_size();
+	if (argc > 1 && !strcmp(argv[1], "writeback"))
+		return writeback_fails();
+	svmt_init();
 	len = PAGES * pg;
 	words = len / 8;
 	buf = svmt_alloc(len);
@@ -115,8 +201,10 @@ int main(void)
 	return 0;
 }
 #else
-int main(void)
+int main(int argc, char **argv)
 {
+	(void)argc;
+	(void)argv;
 	svmt_skip("built without liburing (liburing-dev)");
 	return 77;
 }

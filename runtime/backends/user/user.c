@@ -103,6 +103,7 @@ static struct user {
 	atomic_uint fail_transient; /* SVM_USER_SERVICE_FAIL=transient=N: polls left to fail */
 	atomic_bool fail_fatal;     /* SVM_USER_SERVICE_FAIL=fatal: the next read fails */
 	bool fail_epoll;            /* SVM_USER_SERVICE_FAIL=epoll: epoll setup fails */
+	atomic_bool fail_writeback; /* SVM_USER_SERVICE_FAIL=writeback: see unprotect_pinned */
 } U = { .uffd = -1, .vuffd = -1, .stopfd = -1, .pagemap = -1 };
 
 /*
@@ -1128,6 +1129,34 @@ static void restore_device_copy(uintptr_t v, const uint64_t *bytes)
 }
 
 /*
+ * Makes the pinned host page h writable again at the end of an in-place
+ * copy (its write protection kept host writes out meanwhile). If the
+ * kernel refuses, no state is right: the host page stays mapped, since its
+ * pinner uses it, so the page cannot become the device's (a host read
+ * would see the old bytes without a fault, and a host write's move home
+ * would find the address taken until the fault timeout), and the device's
+ * bytes cannot be stored into a page we cannot write. UFFDIO_WRITEPROTECT
+ * on our own registered range fails only without memory for page tables;
+ * stop there, with the reason, rather than go on with a page two places
+ * disagree about (SVM_USER_SERVICE_FAIL=writeback makes it fail, for
+ * retry.io_uring.writeback).
+ */
+static void unprotect_pinned(uintptr_t h)
+{
+	int ret = uffd_wp_mode(h, SVM__PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
+	char what[200];
+
+	if (atomic_exchange(&U.fail_writeback, false))
+		ret = -ENOMEM;
+	if (!ret)
+		return;
+	snprintf(what, sizeof(what), "in-place write-back of the pinned page at %#lx: the host "
+		 "page cannot be made writable again (%s), so the device's bytes cannot reach it",
+		 (unsigned long)h, strerror(-ret));
+	service_fatal(what);
+}
+
+/*
  * Ends an in-place copy of a pinned host page h (device copy at v): the
  * host page stays (its pinner uses it), and the bytes the device changed
  * are stored into it. Changed means: unlike the snapshot the copy started
@@ -1148,8 +1177,10 @@ static bool write_back_in_place(uintptr_t h, uintptr_t v)
 	/* nothing may be read where nothing is (see holes()) */
 	holes(h, 1, &h_gone);
 	holes(v, 1, &v_gone);
-	if (v_gone) /* the device's copy was dropped: the host page is current */
-		return uffd_wp_mode(h, SVM__PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_DONTWAKE) == 0;
+	if (v_gone) { /* the device's copy was dropped: the host page is current */
+		unprotect_pinned(h);
+		return true;
+	}
 	/* still protected: nobody writes either while they are read */
 	memcpy(now, (const void *)v, sizeof(now));
 	madvise((void *)v, SVM__PAGE_SIZE, MADV_DONTNEED);
@@ -1161,10 +1192,7 @@ static bool write_back_in_place(uintptr_t h, uintptr_t v)
 		return false;
 	}
 	memcpy(before, (const void *)snap_at(h), sizeof(before));
-	if (uffd_wp_mode(h, SVM__PAGE_SIZE, UFFDIO_WRITEPROTECT_MODE_DONTWAKE)) {
-		restore_device_copy(v, now);
-		return false;
-	}
+	unprotect_pinned(h);
 	for (size_t w = 0; w < SVM__PAGE_SIZE / 8; w++) {
 		uint64_t nv = now[w], ov = before[w];
 
@@ -2081,13 +2109,16 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 			 (cfg->user_pin_probe == 0 && !kernel_before(6, 4));
 	if (!strcmp(cfg->user_service_fail, "fatal"))
 		atomic_store(&U.fail_fatal, true);
+	else if (!strcmp(cfg->user_service_fail, "writeback"))
+		atomic_store(&U.fail_writeback, true);
 	else if (!strcmp(cfg->user_service_fail, "epoll"))
 		U.fail_epoll = true;
 	else if (!strncmp(cfg->user_service_fail, "transient=", 10))
 		atomic_store(&U.fail_transient,
 			     (unsigned)strtoul(cfg->user_service_fail + 10, NULL, 10));
 	else if (cfg->user_service_fail[0])
-		svm__warn("SVM_USER_SERVICE_FAIL=\"%s\" is not transient=N, fatal or epoll; ignored",
+		svm__warn("SVM_USER_SERVICE_FAIL=\"%s\" is not transient=N, fatal, epoll or "
+			  "writeback; ignored",
 			  cfg->user_service_fail);
 	if (!U.have_move)
 		svm__info("user backend: copy path; pins looked for %s", U.probe_always ?
