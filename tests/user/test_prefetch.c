@@ -18,6 +18,8 @@
  *    still takes each 2 MiB in one fault (user backend);
  *  - pages kept in place by advice or a pin are never taken along;
  *  - a prefetch never evicts: a small device ends full, every byte right;
+ *    the faults' evictions take prefetched pages, and the trace's evict
+ *    events (SVM_TRACE, args.prefetched) sum to prefetched_evicted;
  *  - SVM_PREFETCH=off moves exactly the SVM_GRANULARITY block per fault.
  * The test runs with one device worker, so the order of faults is the
  * order of indices. On kshim the shim runs the prefetcher in its device
@@ -26,7 +28,9 @@
  * asserted there, only that every page came home with its bytes.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdbool.h>
+#include <unistd.h>
 
 #include "svmtest.h"
 
@@ -366,9 +370,44 @@ static void small_device(size_t cap)
 	CHECK_OK(svm_free(p));
 }
 
+/*
+ * The trace's evict events (one per line, written at svm_finalize): their
+ * pages and args.prefetched summed. The ring must have kept every event.
+ */
+static void trace_evictions(const char *path, uint64_t *pages, uint64_t *prefetched)
+{
+	FILE *f = fopen(path, "r");
+	static const char ev[] = "{\"name\":\"evict\",";
+	char line[1024];
+	bool whole = false;
+
+	CHECK_MSG(f != NULL, "%s: %s", path, strerror(errno));
+	*pages = *prefetched = 0;
+	while (fgets(line, sizeof(line), f)) {
+		const char *a = strstr(line, "\"pages\":"), *b = strstr(line, "\"prefetched\":");
+
+		if (strstr(line, "\"dropped_events\":0,"))
+			whole = true;
+		if (strncmp(line, ev, sizeof(ev) - 1))
+			continue;
+		CHECK_MSG(a && b, "evict event without pages or prefetched: %s", line);
+		*pages += strtoull(a + 8, NULL, 10);
+		*prefetched += strtoull(b + 13, NULL, 10);
+	}
+	fclose(f);
+	CHECK_MSG(whole, "%s: events dropped (or no otherData)", path);
+}
+
 int main(int argc, char **argv)
 {
+	char trace_dir[] = "/tmp/svmt-prefetch-XXXXXX", trace[64] = "";
+
 	pg = svmt_page_size();
+	if (argc > 1 && !strcmp(argv[1], "small")) {
+		CHECK(mkdtemp(trace_dir) != NULL);
+		snprintf(trace, sizeof(trace), "%s/trace.json", trace_dir);
+		setenv("SVM_TRACE", trace, 1);
+	}
 	svmt_init();
 	kshim = !strcmp(svmt_backend(), "kshim");
 	if (argc > 1 && !strcmp(argv[1], "fixed")) {
@@ -393,8 +432,20 @@ int main(int argc, char **argv)
 		CHECK_MSG(props.memory_bytes <= 2 * MIB, "device 0 has %llu bytes, not a small one",
 			  (unsigned long long)props.memory_bytes);
 		small_device(props.memory_bytes);
+		svm_stats_t s = svmt_stats();
+		uint64_t tp, tpf;
+
 		CHECK_OK(svm_finalize());
-		printf("prefetch small device: ok\n");
+		trace_evictions(trace, &tp, &tpf);
+		CHECK_MSG(tp == s.evictions && tpf == s.prefetched_evicted,
+			  "trace: %llu pages evicted, %llu of them prefetched; svm_stats: %llu, %llu",
+			  (unsigned long long)tp, (unsigned long long)tpf,
+			  (unsigned long long)s.evictions,
+			  (unsigned long long)s.prefetched_evicted);
+		unlink(trace);
+		rmdir(trace_dir);
+		printf("prefetch small device: ok (%llu pages evicted, %llu prefetched; the trace "
+		       "agrees)\n", (unsigned long long)tp, (unsigned long long)tpf);
 		return 0;
 	}
 	stream();
