@@ -306,23 +306,51 @@ static int svm_cmp_victim(const void *a, const void *b)
 }
 
 /*
+ * An eviction's pages of one other file, told to that file (an EVICT
+ * event with EVENT_OTHER_FILE) before its device's lock is let go: the
+ * lock is what keeps the file (svm_file_evict() clears every page's owner
+ * under it before the file and its event ring are freed).
+ */
+struct svm_other_run {
+	struct svm_file *sf;
+	unsigned long addr;
+	u64 pages;
+	u32 prefetched;
+};
+
+static void svm_other_flush(struct svm_device *sdev, struct svm_other_run *o)
+{
+	lockdep_assert_held(&sdev->lock);
+	if (o->pages)
+		svm_event_evict(o->sf, sdev->index, o->addr, o->pages,
+				o->prefetched, SVMSHIM_EVENT_OTHER_FILE);
+	memset(o, 0, sizeof(*o));
+}
+
+/*
  * The device pages of @src[0, n) (at @start on) that moved home (a
  * destination, still MIGRATE after migrate_vma_pages()): their file's
  * density record of the piece turns to the host (svm_dens_moved()).
- * Called before migrate_vma_finalize(): the pages are still ours, and
- * their owner is valid under their device's lock. One lock round per
- * device and one record update per run of one file's piece.
+ * With @evictor (an eviction made room for that file's call), pages of
+ * other files are told to their files, one event per run of one file's
+ * pages. Called before migrate_vma_finalize(): the pages are still ours
+ * (their prefetched mark too), and their owner is valid under their
+ * device's lock. One lock round per device and one record update per run
+ * of one file's piece.
  */
 static void svm_dens_home(const unsigned long *src, const unsigned long *dst,
-			  unsigned long n, unsigned long start)
+			  unsigned long n, unsigned long start,
+			  const struct svm_file *evictor)
 {
 	struct svm_device *locked = NULL;
 	struct svm_file *sf = NULL, *owner;
+	struct svm_other_run other = { 0 };
 	unsigned long i, addr, run = 0, run_addr = 0;
 
 	for (i = 0; i < n; i++) {
 		struct page *spage = migrate_pfn_to_page(src[i]);
 		struct svm_device *sdev;
+		struct svm_dpage *m;
 
 		if (!dst[i] || !(src[i] & MIGRATE_PFN_MIGRATE) || !spage)
 			continue;
@@ -332,12 +360,25 @@ static void svm_dens_home(const unsigned long *src, const unsigned long *dst,
 			if (run)
 				svm_dens_moved(sf, run_addr, SVMSHIM_LOC_HOST, run);
 			run = 0;
-			if (locked)
+			if (locked) {
+				svm_other_flush(locked, &other);
 				spin_unlock(&locked->lock);
+			}
 			spin_lock(&sdev->lock);
 			locked = sdev;
 		}
-		owner = svm_page_meta(spage)->owner;
+		m = svm_page_meta(spage);
+		owner = m->owner;
+		if (evictor && owner && owner != evictor) {
+			if (other.sf != owner)
+				svm_other_flush(sdev, &other);
+			if (!other.pages) {
+				other.sf = owner;
+				other.addr = addr;
+			}
+			other.pages++;
+			other.prefetched += m->prefetched;
+		}
 		if (run && (owner != sf ||
 			    (addr >> SVM_DENS_SHIFT) != (run_addr >> SVM_DENS_SHIFT))) {
 			svm_dens_moved(sf, run_addr, SVMSHIM_LOC_HOST, run);
@@ -353,8 +394,10 @@ static void svm_dens_home(const unsigned long *src, const unsigned long *dst,
 	}
 	if (run)
 		svm_dens_moved(sf, run_addr, SVMSHIM_LOC_HOST, run);
-	if (locked)
+	if (locked) {
+		svm_other_flush(locked, &other);
 		spin_unlock(&locked->lock);
+	}
 }
 
 /*
@@ -367,12 +410,14 @@ static void svm_dens_home(const unsigned long *src, const unsigned long *dst,
  * freed under remove_migration_ptes().) A page is moved only if it is
  * still the victim's: whatever else the range holds now stays. Host
  * pages are allocated before anything is locked. Returns the pages moved;
- * *@pf counts those of them marked prefetched.
+ * @tally (if set) counts those of them marked prefetched, and the other
+ * files whose pages moved are told (svm_dens_home()).
  */
 static unsigned long svm_evict_range(struct svm_device *sdev,
 				     struct vm_area_struct *vma,
 				     const struct svm_victim *v,
-				     unsigned long n, u64 *pf)
+				     unsigned long n,
+				     struct svm_evict_tally *tally)
 {
 	unsigned long *src, *dst, i, k = 0, npool, done = 0;
 	struct page **pool;
@@ -416,10 +461,11 @@ static unsigned long svm_evict_range(struct svm_device *sdev,
 	for (i = 0; i < n; i++) {
 		if (dst[i] && (src[i] & MIGRATE_PFN_MIGRATE)) {
 			done++;
-			*pf += v[i].prefetched;
+			if (tally)
+				tally->prefetched += v[i].prefetched;
 		}
 	}
-	svm_dens_home(src, dst, n, args.start);
+	svm_dens_home(src, dst, n, args.start, tally ? tally->sf : NULL);
 	migrate_vma_finalize(&args);
 
 out:
@@ -439,11 +485,11 @@ out:
  * exiting process frees its pages itself) and its mmap_lock for read
  * (only a trylock unless @may_block: a caller may hold another mmap_lock,
  * even this one), then evict runs of consecutive addresses inside one
- * VMA each. Returns the pages moved; *@pf as svm_evict_range().
+ * VMA each. Returns the pages moved; @tally as svm_evict_range().
  */
 static unsigned long svm_evict_mm(struct svm_device *sdev,
 				  const struct svm_victim *v, unsigned long n,
-				  bool may_block, u64 *pf)
+				  bool may_block, struct svm_evict_tally *tally)
 {
 	struct mm_struct *mm = v[0].mm;
 	unsigned long i, run, done = 0;
@@ -464,7 +510,7 @@ static unsigned long svm_evict_mm(struct svm_device *sdev,
 		/* Gone, or not where it was (the heap moved): it stays. */
 		if (!vma || !vma_is_anonymous(vma))
 			continue;
-		done += svm_evict_range(sdev, vma, v + i, run, pf);
+		done += svm_evict_range(sdev, vma, v + i, run, tally);
 	}
 	mmap_read_unlock(mm);
 	mmput_async(mm);
@@ -477,7 +523,8 @@ static unsigned long svm_evict_mm(struct svm_device *sdev,
  * @owner is set pages of other files, and if @spare_pref pages whose file
  * names @sdev as their preferred location (evicted last: by a call
  * without it); *@found (if set) says how many it tried, @tally (if set)
- * how many of those it moved were its file's unmoved prefetched pages.
+ * how many of those it moved were its file's unmoved prefetched pages
+ * (and then the files of other pages it moved get EVICT events of them).
  * Never called with page locks held; @may_block when no mmap_lock is
  * held either.
  * Pages that did not move go back to the LRU tail; pages freed meanwhile
@@ -492,7 +539,6 @@ static unsigned long svm_evict(struct svm_device *sdev, unsigned long want,
 	struct svm_dpage *m, *tmp;
 	struct svm_victim *v;
 	unsigned long i, g, n = 0, done = 0;
-	u64 pf = 0;
 
 	if (!want)
 		return 0;
@@ -530,10 +576,8 @@ static unsigned long svm_evict(struct svm_device *sdev, unsigned long want,
 	for (i = 0; i < n; i = g) {
 		for (g = i + 1; g < n && v[g].mm == v[i].mm; g++)
 			;
-		done += svm_evict_mm(sdev, v + i, g - i, may_block, &pf);
+		done += svm_evict_mm(sdev, v + i, g - i, may_block, tally);
 	}
-	if (tally)
-		tally->prefetched += pf;
 
 	spin_lock(&sdev->lock);
 	for (i = 0; i < n; i++) {
@@ -1412,7 +1456,7 @@ static void svm_batch_to_host(struct svm_mig *m, struct vm_area_struct *vma,
 	for (i = 0; i < n; i++)
 		if (m->dst[i] && !(m->src[i] & MIGRATE_PFN_MIGRATE))
 			res[i] = SVMSHIM_FAIL_BUSY;
-	svm_dens_home(m->src, m->dst, n, start);
+	svm_dens_home(m->src, m->dst, n, start, NULL);
 	migrate_vma_finalize(&args);
 	svm_classify(m, start, end, res);
 }
@@ -1911,6 +1955,7 @@ int svm_migrate(struct svm_file *sf, struct drm_svmshim_migrate *a)
 	}
 
 	mmu_interval_notifier_remove(m.mni);
+	a->evicted_prefetched = min_t(u64, m.evict.prefetched, U32_MAX);
 	svm_mig_events(&m, start, 0, ktime_get_ns() - t0);
 out_free:
 	svm_mig_free(&m);

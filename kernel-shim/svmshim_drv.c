@@ -182,7 +182,7 @@ static int svmshim_ioctl_migrate(struct drm_device *drm, void *data,
 
 	if (a->flags & ~SVMSHIM_MIGRATE_FLAGS)
 		return -EINVAL;
-	if (a->pad || a->pad2)
+	if (a->evicted_prefetched || a->pad2)
 		return -EINVAL;
 	if (!(a->flags & SVMSHIM_MIGRATE_RETRY) &&
 	    (a->retry_rounds || a->retry_budget_us || a->retries || a->rounds ||

@@ -73,7 +73,9 @@ struct svm_dpage {
 	 * Placed by the density prefetcher of @owner and not moved since
 	 * (set when the prefetch places it, 0 for every other placement;
 	 * the page's next move frees it). Device lock. An eviction that
-	 * takes it counts it in its EVICT event's @prefetched.
+	 * takes it counts it in its EVICT event's @prefetched: the evicting
+	 * call's own, or @owner's EVENT_OTHER_FILE one when another file's
+	 * call evicted it.
 	 */
 	u8 prefetched;
 };

@@ -30,6 +30,11 @@
  *            prefetcher had brought and nothing had moved since
  *            (@prefetched, in the event's word that was padding: a
  *            version 4 shim writes 0 there, a version 4 reader ignores it).
+ * Version 6: MIGRATE @evicted_prefetched (the word that was @pad: in 0 as
+ *            before, a version 5 shim leaves it 0); EVICT events with
+ *            EVENT_OTHER_FILE tell a file that another file's MIGRATE or
+ *            device fault evicted its pages (a version 5 reader counts
+ *            their @prefetched like any EVICT's and skips the rest).
  * Ioctl numbers 0x07..0x1f are reserved.
  */
 #ifndef _UAPI_SVMSHIM_H_
@@ -55,7 +60,7 @@ extern "C" {
 #endif
 
 #define SVMSHIM_DRIVER_NAME	"svmshim"
-#define SVMSHIM_UAPI_VERSION	5
+#define SVMSHIM_UAPI_VERSION	6
 
 /* Locations (SNAPSHOT, MIGRATE destination). Device d is d >= 0. */
 #define SVMSHIM_LOC_HOST	(-1)	/* host (system) memory */
@@ -165,7 +170,12 @@ struct drm_svmshim_migrate {
 	/* in: RETRY: time budget of all retries, <= SVMSHIM_MAX_RETRY_BUDGET_US */
 	__u32 retry_budget_us;
 	__u32 retries;		/* out: RETRY: page attempts in retry rounds */
-	__u32 pad;		/* in: 0; out: 0 */
+	/*
+	 * out (version 6): of @evicted, the pages this file's density
+	 * prefetcher had placed and nothing had moved since (as EVICT's
+	 * @prefetched); in: 0 (it was padding)
+	 */
+	__u32 evicted_prefetched;
 	__u32 backoff_us;	/* in: BACKOFF: pause before the first round */
 	__u32 backoff_max_us;	/* in: BACKOFF: longest pause (cap) */
 	__u32 rounds;		/* out: RETRY: most retry rounds of one batch */
@@ -353,6 +363,13 @@ struct drm_svmshim_attr {
  * along with a device fault's granule (PREFETCH_DENSITY).
  */
 #define SVMSHIM_EVENT_PREFETCH	(1u << 2)
+/*
+ * EVICT (version 6): pages of this file (@pages of them, from @addr on, not
+ * necessarily contiguous; @prefetched as for any EVICT) that another open
+ * file's MIGRATE or device fault evicted from @device to make room. The
+ * file whose call evicted counts them in its own EVICT event's @pages.
+ */
+#define SVMSHIM_EVENT_OTHER_FILE	(1u << 3)
 
 struct drm_svmshim_event {
 	__u64 time_ns;		/* CLOCK_MONOTONIC when it ended */
@@ -368,15 +385,17 @@ struct drm_svmshim_event {
 	 * SVMSHIM_LOC_HOST); EVICT: the device evicted from.
 	 */
 	__s32 device;
-	__u32 flags;		/* SVMSHIM_EVENT_WRITE, _BY_FAULT */
+	__u32 flags;		/* SVMSHIM_EVENT_WRITE, _BY_FAULT, ... */
 	/*
 	 * EVICT (version 5): of @pages, those that this file's density
 	 * prefetcher (ATTR_PREFETCH_DENSITY) had placed on @device and that
 	 * had not moved since: its bets that cost room before anything else
 	 * moved them. (Pages the device only read or wrote through the view
 	 * count: the shim cannot see such use.) Pages of other files that
-	 * the eviction took are in @pages only. Every other event: 0, as
-	 * the padding this word was before version 5.
+	 * the eviction took are in @pages only; from version 6 on their
+	 * files get an EVICT with SVMSHIM_EVENT_OTHER_FILE of their own.
+	 * Every other event: 0, as the padding this word was before
+	 * version 5.
 	 */
 	__u32 prefetched;
 };

@@ -369,6 +369,8 @@ static void write_trace(struct svm__rt *rt)
 		}
 		if (e->type == SVM__EV_MIGRATE)
 			fprintf(f, ",\"failed\":%" PRIu64 ",\"retries\":%u", e->failed, e->retries);
+		if (e->type == SVM__EV_EVICT)
+			fprintf(f, ",\"prefetched\":%" PRIu32, e->prefetched);
 		if (e->type == SVM__EV_FAILURE)
 			fprintf(f, ",\"class\":\"%s\"", svm__failure_name(e->cls));
 		if (e->type == SVM__EV_RETRY)

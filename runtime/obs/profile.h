@@ -20,7 +20,7 @@ enum svm__ev_type {
 	SVM__EV_MIGRATE,  /* one migration: pages moved and failed, retries */
 	SVM__EV_RETRY,    /* a retry round begins */
 	SVM__EV_FAILURE,  /* pages that ended failed, by class */
-	SVM__EV_EVICT,
+	SVM__EV_EVICT,    /* pages sent home to make room; prefetched: the prefetcher's unused ones */
 	SVM__EV_LAUNCH,
 	SVM__EV_PREFETCH,
 	SVM__EV_PINNED,   /* a range found pinned (once, with the log line) */
@@ -61,6 +61,12 @@ struct svm__event {
 	uint8_t cls;      /* failure: class */
 	uint8_t write;    /* fault: a write */
 	uint16_t retries;
+	/*
+	 * evict: of pages, those the density prefetcher had brought and
+	 * nothing had moved since (prefetched_evicted). In the struct's tail
+	 * padding: the event stays 56 bytes.
+	 */
+	uint32_t prefetched;
 };
 
 /* log-linear histogram of durations: 8 sub-buckets per power of two */

@@ -643,6 +643,7 @@ static void replay(struct ctx *c)
 		case SVM__EV_EVICT:
 			tl_add(c, e->src, K_EVICT, e->ts_ns, e->pages);
 			DERIVE(e->src, evictions, e->pages);
+			DERIVE(e->src, prefetched_evicted, e->prefetched);
 			if (in_r) {
 				r->evicted += e->pages;
 				mark(r, first, n, hb, MK_EVICT);
@@ -729,6 +730,7 @@ static void write_samples(FILE *f, const struct ctx *c)
 		case SVM__EV_RETRY: extra = e->retries; break;
 		case SVM__EV_CPU_FAULT: case SVM__EV_DEVICE_FAULT: extra = e->write; break;
 		case SVM__EV_ALLOC: extra = e->failed; break;
+		case SVM__EV_EVICT: extra = e->prefetched; break;
 		}
 		bool instant = e->type > SVM__EV_PREFETCH || e->type == SVM__EV_RETRY ||
 			       e->type == SVM__EV_FAILURE;

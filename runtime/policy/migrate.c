@@ -166,6 +166,7 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want, const struct svm__
 		uint32_t now;
 		size_t moved = timed_move(rt, svm__page_addr(v[i]), j - i, dev, SVM_HOST, out, &now,
 					  locked);
+		uint32_t pf = 0; /* the prefetcher's unused pages among them */
 
 		for (size_t k = i; k < j;) {
 			size_t m = moved_run(&out[k - i], j - k);
@@ -175,8 +176,7 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want, const struct svm__
 				continue;
 			}
 			for (size_t q = k; q < k + m; q++)
-				if (v[q]->prefetched) /* the prefetcher's bet cost room */
-					SVM__STAT(rt, dev, prefetched_evicted, 1);
+				pf += v[q]->prefetched; /* the prefetcher's bet cost room */
 			note_moved(rt, v[k]->range, (size_t)(v[k] - v[k]->range->pages), m, dev,
 				   SVM_HOST, now, false);
 			k += m;
@@ -185,10 +185,12 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want, const struct svm__
 			svm__page_unclaim(rt, v[k]);
 		svm__settled_broadcast(rt);
 		SVM__STAT(rt, dev, evictions, moved);
+		SVM__STAT(rt, dev, prefetched_evicted, pf);
 		svm__trace((struct svm__event){ .type = SVM__EV_EVICT, .ts_ns = t0,
 						.dur_ns = svm__now_ns() - t0,
 						.addr = svm__page_addr(v[i]), .pages = moved,
-						.src = (int8_t)dev, .dst = SVM_HOST });
+						.src = (int8_t)dev, .dst = SVM_HOST,
+						.prefetched = pf });
 		done += moved;
 		i = j;
 	}

@@ -952,12 +952,12 @@ static int t_inject_args(void)
 	CHECK(ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) && errno == EINVAL,
 	      "retries without the RETRY flag accepted");
 	m.retries = 0;
-	m.pad = 1;
+	m.evicted_prefetched = 1;	/* out only (it was padding) */
 	m.flags = SVMSHIM_MIGRATE_RETRY;
 	CHECK(ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) && errno == EINVAL,
-	      "non-zero pad accepted");
+	      "non-zero evicted_prefetched accepted");
 	CHECK(sizeof(m) == 128, "struct size changed: %zu", sizeof(m));
-	m.pad = 0;
+	m.evicted_prefetched = 0;
 	m.flags = 0;
 	m.rounds = 1;
 	CHECK(ioctl(fd, DRM_IOCTL_SVMSHIM_MIGRATE, &m) && errno == EINVAL,
@@ -1421,13 +1421,17 @@ struct evsum {
 	long by_class[8][8];		/* [type][class] events */
 	long fail_pages[SVMSHIM_FAIL_COUNT];
 	long pf_pages;			/* MIGRATE pages of the prefetcher */
-	/* EVICT @prefetched: [0] MIGRATE's evictions, [1] BY_FAULT's */
-	long pf_evicted[2];
+	/*
+	 * EVICT @prefetched: [0] MIGRATE's evictions, [1] BY_FAULT's, [2]
+	 * another file's (OTHER_FILE)
+	 */
+	long pf_evicted[3];
+	long other_pages;		/* EVICT @pages with OTHER_FILE */
 	long pf_other;			/* other events with @prefetched set */
 };
 
-/* Drain this file's event ring into a summary. */
-static int ev_sum(struct evsum *e)
+/* Drain file @f's event ring into a summary. */
+static int ev_sum_fd(int f, struct evsum *e)
 {
 	static struct drm_svmshim_event ev[EVCAP];
 	uint64_t dropped;
@@ -1435,7 +1439,7 @@ static int ev_sum(struct evsum *e)
 
 	memset(e, 0, sizeof(*e));
 	do {
-		n = kshim_events(fd, ev, EVCAP, &dropped);
+		n = kshim_events(f, ev, EVCAP, &dropped);
 		if (n < 0 || dropped)
 			return -1;
 		for (i = 0; i < n; i++) {
@@ -1446,12 +1450,17 @@ static int ev_sum(struct evsum *e)
 			if (t == SVMSHIM_EVENT_MIGRATE &&
 			    (ev[i].flags & SVMSHIM_EVENT_PREFETCH))
 				e->pf_pages += ev[i].pages;
-			if (t == SVMSHIM_EVENT_EVICT)
+			if (t == SVMSHIM_EVENT_EVICT &&
+			    (ev[i].flags & SVMSHIM_EVENT_OTHER_FILE)) {
+				e->pf_evicted[2] += ev[i].prefetched;
+				e->other_pages += ev[i].pages;
+			} else if (t == SVMSHIM_EVENT_EVICT) {
 				e->pf_evicted[!!(ev[i].flags &
 						 SVMSHIM_EVENT_BY_FAULT)] +=
 					ev[i].prefetched;
-			else if (ev[i].prefetched)
+			} else if (ev[i].prefetched) {
 				e->pf_other++;
+			}
 			e->by_class[t][ev[i].class < 8 ? ev[i].class : 7]++;
 			if (t == SVMSHIM_EVENT_FAILURE &&
 			    ev[i].class < SVMSHIM_FAIL_COUNT)
@@ -1459,6 +1468,11 @@ static int ev_sum(struct evsum *e)
 		}
 	} while (n == EVCAP);
 	return 0;
+}
+
+static int ev_sum(struct evsum *e)
+{
+	return ev_sum_fd(fd, e);
 }
 
 /* SET_ATTR with the fault retry pauses given (or not: flags 0). */
@@ -1476,8 +1490,8 @@ static int attr_backoff(void *p, size_t len, unsigned int flags,
 }
 
 /* SET_ATTR with granularity @g and the density prefetcher (@flags). */
-static int attr_density(void *p, size_t len, unsigned int flags,
-			unsigned int g, unsigned int thr, unsigned int max)
+static int attr_density_fd(int f, void *p, size_t len, unsigned int flags,
+			   unsigned int g, unsigned int thr, unsigned int max)
 {
 	struct drm_svmshim_attr a;
 
@@ -1485,7 +1499,13 @@ static int attr_density(void *p, size_t len, unsigned int flags,
 	a.granularity = g;
 	a.prefetch_threshold = thr;
 	a.prefetch_max = max;
-	return ioctl(fd, DRM_IOCTL_SVMSHIM_SET_ATTR, &a) ? -errno : 0;
+	return ioctl(f, DRM_IOCTL_SVMSHIM_SET_ATTR, &a) ? -errno : 0;
+}
+
+static int attr_density(void *p, size_t len, unsigned int flags,
+			unsigned int g, unsigned int thr, unsigned int max)
+{
+	return attr_density_fd(fd, p, len, flags, g, thr, max);
 }
 
 /* Bad mmap offsets, one view per device, no split, no move. */
@@ -1945,7 +1965,8 @@ static int t_view_prefetch_evict(void)
 	struct drm_svmshim_get_info info;
 	size_t cap, alen, blen, q, n, piece = 2 * MiB, off, i;
 	char *raw, *heap, *b, *v;
-	long faults, pf, left, evicted, bad;
+	long faults, pf, left, evicted, bad, mig_pf = 0;
+	struct drm_svmshim_migrate out;
 	struct evsum e;
 
 	CHECK(kshim_info(fd, 0, &info) == 0, "info");
@@ -2001,15 +2022,27 @@ static int t_view_prefetch_evict(void)
 	CHECK(e.n[SVMSHIM_EVENT_EVICT] == 0, "Q1/Q2 evicted");
 
 	/* B: three quarters by MIGRATE, the rest by device faults. */
-	for (off = 0; off < blen / 4 * 3; off += 4 * MiB)
-		CHECK(kshim_migrate(fd, b + off, 4 * MiB, 0, 0, NULL, NULL) == 0,
+	for (off = 0; off < blen / 4 * 3; off += 4 * MiB) {
+		CHECK(kshim_migrate(fd, b + off, 4 * MiB, 0, 0, NULL, &out) == 0,
 		      "MIGRATE B");
+		CHECK(out.evicted_prefetched <= out.evicted,
+		      "MIGRATE: %u of %llu evicted pages prefetched",
+		      out.evicted_prefetched, (unsigned long long)out.evicted);
+		mig_pf += out.evicted_prefetched;
+	}
 	for (i = off / 8; i < blen / 8; i += KPAGE / 8)
 		CHECK(((volatile uint64_t *)(v + alen))[i] == (i ^ 0x82),
 		      "device read of B wrong at word %zu", i);
 	CHECK(ev_sum(&e) == 0, "events");
 	CHECK(e.pf_other == 0, "%ld events other than EVICT with @prefetched",
 	      e.pf_other);
+	CHECK(e.pf_evicted[2] == 0 && e.other_pages == 0,
+	      "one file, yet %ld pages (%ld prefetched) evicted by another",
+	      e.other_pages, e.pf_evicted[2]);
+	/* MIGRATE's results say what its EVICT events say (version 6) */
+	CHECK(mig_pf == e.pf_evicted[0],
+	      "MIGRATE results: %ld prefetched evicted, its EVICT events %ld",
+	      mig_pf, e.pf_evicted[0]);
 	left = count_at(heap + 2 * q, 2 * q, 0);
 	evicted = e.pf_evicted[0] + e.pf_evicted[1];
 	printf("INFO: view_prefetch_evict: %ld prefetched, %ld by faults; %ld pages evicted (%ld events), %ld of them prefetched (%ld by MIGRATE's evictions, %ld by faults'); %ld of Q3-Q4 left, %ld of Q2\n",
@@ -2035,6 +2068,112 @@ static int t_view_prefetch_evict(void)
 	bad = vcheck(b, blen, 0x82);
 	CHECK(bad < 0, "B wrong at word %ld", bad);
 	munmap(v, alen + blen);
+	munmap(raw, alen + blen + piece);
+	return 0;
+}
+
+/*
+ * EVICT with OTHER_FILE (version 6): two open files on one device in one
+ * process. File B streams its heap HB (half the device) through its view
+ * with the prefetcher on; then file A MIGRATEs HA (the device's size) in,
+ * which evicts B's pages (the oldest). B's ring then says so: its
+ * OTHER_FILE events name every page of B that went home, and their
+ * @prefetched counts B's prefetched pages among them (all of them but
+ * the faults' own); A's own EVICT events and MIGRATE results count none
+ * (A prefetched nothing), though their @pages include B's.
+ */
+static int t_view_prefetch_evict_other(void)
+{
+	struct drm_svmshim_get_info info;
+	size_t cap, alen, blen, n, piece = 2 * MiB, off;
+	char *raw, *hb, *ha, *vb;
+	long faults, pf, left, gone, bad, a_evicted = 0, a_pf = 0;
+	struct drm_svmshim_migrate out;
+	struct evsum e;
+	int fdb;
+
+	CHECK(kshim_info(fd, 0, &info) == 0, "info");
+	cap = info.memory_bytes;
+	if (cap > 128 * MiB)
+		SKIPF("device memory %zu MiB: load with vram_mb<=128", cap / MiB);
+	CHECK(info.free_bytes == cap, "device 0 not empty (%llu of %zu free)",
+	      (unsigned long long)info.free_bytes, cap);
+	blen = cap / 2;
+	alen = cap;
+	n = blen / KPAGE;
+	fdb = kshim_open();
+	CHECK(fdb >= 0, "second open: %s", strerror(errno));
+	raw = map_anon(alen + blen + piece);
+	CHECK(raw, "mmap");
+	hb = (char *)(((uintptr_t)raw + piece - 1) & ~(uintptr_t)(piece - 1));
+	ha = hb + blen;
+	madvise(hb, alen + blen, MADV_NOHUGEPAGE);
+	vfill(hb, blen, 0x91);
+	vfill(ha, alen, 0x92);
+	vb = kshim_view(fdb, 0, hb, blen);
+	CHECK(vb, "view of B: %s", strerror(errno));
+	CHECK(attr_density_fd(fdb, hb, blen, SVMSHIM_ATTR_PREFETCH_DENSITY,
+			      KPAGE, 51, 64 * MiB) == 0, "attr B: %s",
+	      strerror(errno));
+	ev_sum(&e);
+	ev_sum_fd(fdb, &e);
+
+	/* B's stream: its pages arrive, mostly as its prefetcher's. */
+	bad = vcheck(vb, blen, 0x91);
+	CHECK(bad < 0, "device read of B wrong at word %ld", bad);
+	CHECK(ev_sum_fd(fdb, &e) == 0, "B's events");
+	CHECK(count_at(hb, blen, 0) == (long)n, "B on device 0: %ld of %zu",
+	      count_at(hb, blen, 0), n);
+	pf = e.pf_pages;
+	faults = e.pages[SVMSHIM_EVENT_MIGRATE] - pf;
+	CHECK(pf > 0 && faults >= 0 && faults <= (long)(n / 16),
+	      "B's stream: %ld prefetched, %ld by faults", pf, faults);
+	CHECK(e.n[SVMSHIM_EVENT_EVICT] == 0, "B's stream evicted");
+
+	/* A fills the device: B's pages go home. */
+	for (off = 0; off < alen; off += 4 * MiB) {
+		CHECK(kshim_migrate(fd, ha + off, 4 * MiB, 0, 0, NULL, &out) == 0,
+		      "MIGRATE A");
+		a_evicted += out.evicted;
+		a_pf += out.evicted_prefetched;
+	}
+	left = count_at(hb, blen, 0);
+	gone = (long)n - left;
+	CHECK(ev_sum(&e) == 0, "A's events");
+	printf("INFO: view_prefetch_evict_other: B: %ld prefetched, %ld by faults, %ld left on device 0; A: %ld pages evicted (%ld by its events), %ld prefetched\n",
+	       pf, faults, left, a_evicted, e.pages[SVMSHIM_EVENT_EVICT], a_pf);
+	CHECK(left >= 0 && gone > (long)n / 2,
+	      "A's MIGRATEs evicted %ld of B's %zu pages", gone, n);
+	CHECK(a_pf == 0 && e.pf_evicted[0] == 0 && e.pf_evicted[1] == 0,
+	      "A prefetched nothing, yet its evictions count %ld (results), %ld, %ld (events)",
+	      a_pf, e.pf_evicted[0], e.pf_evicted[1]);
+	CHECK(e.pf_evicted[2] == 0 && e.other_pages == 0,
+	      "A: %ld of its pages evicted by another file", e.other_pages);
+	CHECK(e.pages[SVMSHIM_EVENT_EVICT] == a_evicted && a_evicted >= gone,
+	      "A evicted %ld pages (events %ld), B lost %ld", a_evicted,
+	      e.pages[SVMSHIM_EVENT_EVICT], gone);
+
+	/* B is told: every page it lost, and its prefetched ones among them. */
+	CHECK(ev_sum_fd(fdb, &e) == 0, "B's events");
+	printf("INFO: view_prefetch_evict_other: B told of %ld pages evicted by another file, %ld of them prefetched\n",
+	       e.other_pages, e.pf_evicted[2]);
+	CHECK(e.other_pages == gone, "B told of %ld pages, it lost %ld",
+	      e.other_pages, gone);
+	CHECK(e.pf_evicted[2] <= pf && e.pf_evicted[2] <= gone &&
+	      e.pf_evicted[2] + faults >= gone,
+	      "B: %ld prefetched evicted, want %ld (up to %ld less)",
+	      e.pf_evicted[2], gone, faults);
+	CHECK(e.pf_evicted[0] == 0 && e.pf_evicted[1] == 0 &&
+	      e.pages[SVMSHIM_EVENT_EVICT] == e.other_pages,
+	      "B made no eviction, yet has EVICT events of its own (%ld pages)",
+	      e.pages[SVMSHIM_EVENT_EVICT] - e.other_pages);
+
+	bad = vcheck(hb, blen, 0x91);
+	CHECK(bad < 0, "B wrong at word %ld", bad);
+	bad = vcheck(ha, alen, 0x92);
+	CHECK(bad < 0, "A wrong at word %ld", bad);
+	munmap(vb, blen);
+	close(fdb);
 	munmap(raw, alen + blen + piece);
 	return 0;
 }
@@ -4905,6 +5044,7 @@ static const struct test tests[] = {
 	{ "view_prefetch_counts", t_view_prefetch_counts },
 	{ "view_prefetch_arrived", t_view_prefetch_arrived },
 	{ "view_prefetch_evict", t_view_prefetch_evict },
+	{ "view_prefetch_evict_other", t_view_prefetch_evict_other },
 	{ "view_pingpong", t_view_pingpong },
 	{ "view_in_place", t_view_in_place },
 	{ "view_pinned", t_view_pinned },

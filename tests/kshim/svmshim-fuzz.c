@@ -638,7 +638,7 @@ static int do_migrate(uint64_t *r)
 		a.retry_budget_us = CHILD_BUDGET_US;
 	if (chance(r, 3))
 		a.retries = (uint32_t)rnd(r);
-	a.pad = (uint32_t)pick_pad(r);
+	a.evicted_prefetched = (uint32_t)pick_pad(r);	/* out only: in 0 */
 	a.pad2 = (uint32_t)pick_pad(r);
 	a.results = pick_out(r, len / KPAGE, res, sizeof(res));
 	return shim_ioctl(DRM_IOCTL_SVMSHIM_MIGRATE, &a);

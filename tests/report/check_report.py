@@ -59,7 +59,7 @@ FIELDS = [k for k in want["total"] if k != "failures_by"] + \
 DERIVED = ["cpu_faults", "device_faults", "pages_to_device", "pages_to_host", "retries",
            "evictions", "thrash_events", "read_duplicates", "remote_accesses", "prefetches",
            "launches"] + ["failures_by.%d" % c for c in range(1, 5)] + \
-          ["prefetched_pages", "thrash_holds"]
+          ["prefetched_pages", "prefetched_evicted", "thrash_holds"]
 for f in ("device_faults", "cpu_faults", "evictions", "retries", "read_duplicates",
           "remote_accesses", "thrash_events", "failures_by.1", "failures_by.2"):
     if stat(want["total"], f) == 0:

@@ -18,7 +18,12 @@
  *    still takes each 2 MiB in one fault (user backend);
  *  - pages kept in place by advice or a pin are never taken along;
  *  - a prefetch never evicts: a small device ends full, every byte right;
- *  - SVM_PREFETCH=off moves exactly the SVM_GRANULARITY block per fault.
+ *    the faults' evictions take prefetched pages, and the trace's evict
+ *    events (SVM_TRACE, args.prefetched) sum to prefetched_evicted;
+ *  - SVM_PREFETCH=off moves exactly the SVM_GRANULARITY block per fault;
+ *  - (kshim) another process that fills the device evicts our prefetched
+ *    pages, and our stats count them (uAPI version 6's OTHER_FILE
+ *    events): evictions, and prefetched_evicted.
  * The test runs with one device worker, so the order of faults is the
  * order of indices. On kshim the shim runs the prefetcher in its device
  * fault path (uAPI version 4); CPU faults there bring one page each (the
@@ -26,7 +31,10 @@
  * asserted there, only that every page came home with its bytes.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdbool.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "svmtest.h"
 
@@ -366,9 +374,153 @@ static void small_device(size_t cap)
 	CHECK_OK(svm_free(p));
 }
 
+/*
+ * The other process (kshim): once told, it moves the device's size to
+ * device 0, which evicts the parent's pages, then says so and leaves.
+ */
+static void other_evictor(int go, int done)
+{
+	svm_device_props_t props;
+	svm_migrate_report_t rep;
+	svm_result_t r;
+	uint64_t *p;
+	char c;
+
+	if (read(go, &c, 1) != 1 || c != 'g')
+		_exit(0); /* the parent skipped */
+	svmt_init();
+	CHECK_OK(svm_device_props(0, &props));
+	p = svmt_alloc(props.memory_bytes);
+	fill(p, props.memory_bytes / pg, pg / 8);
+	r = svm_prefetch(p, props.memory_bytes, 0, &rep);
+	CHECK_MSG(r == SVM_OK || r == SVM_PARTIAL, "svm_prefetch: %s", svm_result_string(r));
+	printf("prefetch other: the other process moved %llu pages to device 0\n",
+	       (unsigned long long)rep.moved);
+	CHECK(write(done, "d", 1) == 1);
+	CHECK_OK(svm_free(p));
+	CHECK_OK(svm_finalize());
+	_exit(0);
+}
+
+/*
+ * Two processes, each its own runtime and (kshim) its own open file of
+ * the shim, on one device: ours streams half the device in with the
+ * prefetcher, the other fills the device. Our pages that went were
+ * evicted by the other's call; the shim tells our file (OTHER_FILE), and
+ * our evictions and prefetched_evicted count them.
+ */
+static int other_process(void)
+{
+	int go[2], done[2], status;
+	svm_device_props_t props;
+	svm_stats_t s0, s1, s2;
+	size_t pages, words = pg / 8, left, lost;
+	uint64_t *p, pf, dpf;
+	struct kargs a;
+	pid_t pid;
+	char c;
+
+	CHECK(pipe(go) == 0 && pipe(done) == 0);
+	fflush(NULL);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(go[1]);
+		close(done[0]);
+		other_evictor(go[0], done[1]);
+	}
+	close(go[0]);
+	close(done[1]);
+	svmt_init();
+	kshim = !strcmp(svmt_backend(), "kshim");
+	CHECK_OK(svm_device_props(0, &props));
+	if (!kshim || props.memory_bytes > 256 * MIB) {
+		CHECK(write(go[1], "q", 1) == 1);
+		CHECK(waitpid(pid, &status, 0) == pid);
+		if (!kshim)
+			svmt_skip("two processes share a device only on kshim (a user-backend "
+				  "device is its process's own)");
+		svmt_skip("device 0 has %llu MiB: too much to fill in a test",
+			  (unsigned long long)(props.memory_bytes / MIB));
+	}
+	pages = props.memory_bytes / 2 / pg;
+	p = svmt_alloc(pages * pg);
+	a = (struct kargs){ p, words, 1 };
+	fill(p, pages, words);
+	s0 = svmt_stats();
+	CHECK_OK(svm_launch(0, pages, kernel_inc, &a));
+	s1 = svmt_stats();
+	pf = s1.prefetched_pages - s0.prefetched_pages;
+	CHECK_EQ(svmt_count_at(p, pages * pg, 0), pages);
+	CHECK_MSG(pf > 0, "the stream of %zu pages prefetched nothing", pages);
+	CHECK_EQ(s1.evictions, s0.evictions);
+
+	CHECK(write(go[1], "g", 1) == 1);
+	CHECK_MSG(read(done[0], &c, 1) == 1 && c == 'd', "the other process ended early");
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "other process: status %#x",
+		  status);
+	s2 = svmt_stats();
+	left = svmt_count_at(p, pages * pg, 0);
+	lost = pages - left;
+	dpf = s2.prefetched_evicted - s1.prefetched_evicted;
+	printf("prefetch other: %zu pages streamed in (%llu prefetched); the other process "
+	       "evicted %zu of them: evictions +%llu, prefetched_evicted +%llu\n", pages,
+	       (unsigned long long)pf, lost, (unsigned long long)(s2.evictions - s1.evictions),
+	       (unsigned long long)dpf);
+	CHECK_MSG(lost > pages / 2, "the other process evicted %zu of %zu pages", lost, pages);
+	CHECK_EQ(s2.evictions - s1.evictions, lost);
+	/* every page that went counts, but those the faults placed themselves */
+	CHECK_MSG(dpf <= lost && dpf <= pf && dpf + (pages - pf) >= lost,
+		  "%llu prefetched evicted of %zu lost (%llu prefetched)",
+		  (unsigned long long)dpf, lost, (unsigned long long)pf);
+	check_values(p, pages, words, 1, 1);
+	CHECK_OK(svm_free(p));
+	CHECK_OK(svm_finalize());
+	printf("prefetch other: ok\n");
+	return 0;
+}
+
+/*
+ * The trace's evict events (one per line, written at svm_finalize): their
+ * pages and args.prefetched summed. The ring must have kept every event.
+ */
+static void trace_evictions(const char *path, uint64_t *pages, uint64_t *prefetched)
+{
+	FILE *f = fopen(path, "r");
+	static const char ev[] = "{\"name\":\"evict\",";
+	char line[1024];
+	bool whole = false;
+
+	CHECK_MSG(f != NULL, "%s: %s", path, strerror(errno));
+	*pages = *prefetched = 0;
+	while (fgets(line, sizeof(line), f)) {
+		const char *a = strstr(line, "\"pages\":"), *b = strstr(line, "\"prefetched\":");
+
+		if (strstr(line, "\"dropped_events\":0,"))
+			whole = true;
+		if (strncmp(line, ev, sizeof(ev) - 1))
+			continue;
+		CHECK_MSG(a && b, "evict event without pages or prefetched: %s", line);
+		*pages += strtoull(a + 8, NULL, 10);
+		*prefetched += strtoull(b + 13, NULL, 10);
+	}
+	fclose(f);
+	CHECK_MSG(whole, "%s: events dropped (or no otherData)", path);
+}
+
 int main(int argc, char **argv)
 {
+	char trace_dir[] = "/tmp/svmt-prefetch-XXXXXX", trace[64] = "";
+
 	pg = svmt_page_size();
+	if (argc > 1 && !strcmp(argv[1], "other"))
+		return other_process();
+	if (argc > 1 && !strcmp(argv[1], "small")) {
+		CHECK(mkdtemp(trace_dir) != NULL);
+		snprintf(trace, sizeof(trace), "%s/trace.json", trace_dir);
+		setenv("SVM_TRACE", trace, 1);
+	}
 	svmt_init();
 	kshim = !strcmp(svmt_backend(), "kshim");
 	if (argc > 1 && !strcmp(argv[1], "fixed")) {
@@ -393,8 +545,20 @@ int main(int argc, char **argv)
 		CHECK_MSG(props.memory_bytes <= 2 * MIB, "device 0 has %llu bytes, not a small one",
 			  (unsigned long long)props.memory_bytes);
 		small_device(props.memory_bytes);
+		svm_stats_t s = svmt_stats();
+		uint64_t tp, tpf;
+
 		CHECK_OK(svm_finalize());
-		printf("prefetch small device: ok\n");
+		trace_evictions(trace, &tp, &tpf);
+		CHECK_MSG(tp == s.evictions && tpf == s.prefetched_evicted,
+			  "trace: %llu pages evicted, %llu of them prefetched; svm_stats: %llu, %llu",
+			  (unsigned long long)tp, (unsigned long long)tpf,
+			  (unsigned long long)s.evictions,
+			  (unsigned long long)s.prefetched_evicted);
+		unlink(trace);
+		rmdir(trace_dir);
+		printf("prefetch small device: ok (%llu pages evicted, %llu prefetched; the trace "
+		       "agrees)\n", (unsigned long long)tp, (unsigned long long)tpf);
 		return 0;
 	}
 	stream();

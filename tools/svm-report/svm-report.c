@@ -338,6 +338,12 @@ static bool ev_arg(struct parser *p, const char *key, void *arg)
 		return uint_val(p, "bytes", 1ull << 52, &x->bytes);
 	if (!strcmp(key, "failed") || !strcmp(key, "thrash"))
 		return uint_val(p, key, 1ull << 40, &x->e.failed);
+	if (!strcmp(key, "prefetched")) { /* evict */
+		if (!uint_val(p, key, UINT32_MAX, &v))
+			return false;
+		x->e.prefetched = (uint32_t)v;
+		return true;
+	}
 	if (!strcmp(key, "retries") || !strcmp(key, "round")) {
 		if (!uint_val(p, key, 65535, &v))
 			return false;

@@ -579,10 +579,17 @@ static svm_result_t migrate_chunk(struct svm__rt *rt, struct svm__range *r, size
 		SVM__STAT(rt, dst, move_ns_to_device, dt);
 	else
 		SVM__STAT(rt, -1, move_ns_to_host, dt);
+	/*
+	 * prefetched_evicted itself comes from the ring's EVICT event of this
+	 * call (kshim_events.c), which any shim from version 5 on writes; the
+	 * trace takes the call's own figure (version 6; 0 before), so that it
+	 * stays with this event.
+	 */
 	if (m.evicted)
 		svm__trace((struct svm__event){ .type = SVM__EV_EVICT, .ts_ns = t0, .dur_ns = dt,
 						.addr = addr, .pages = m.evicted,
-						.src = (int8_t)dst, .dst = SVM_HOST });
+						.src = (int8_t)dst, .dst = SVM_HOST,
+						.prefetched = m.evicted_prefetched });
 	/* the driver learns which pages its faults now serve in place */
 	if (marks && K.attrs && push_attrs(rt, r, first, n) != SVM_OK)
 		svm__warn("kshim: pinned pages at %#lx could not be marked in the driver; its "

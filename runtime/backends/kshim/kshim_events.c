@@ -9,10 +9,13 @@
  * EVICT events without SVMSHIM_EVENT_BY_FAULT (the same moves, seen from
  * the kernel) are skipped here. What the driver did on its own comes only
  * from here: CPU faults (each brought its pages home), device faults
- * (resolution and time), and the migrations, failures and evictions that
- * device faults caused. One exception: EVICT's count of prefetched pages
- * (prefetched_evicted) is read from every EVICT event, MIGRATE's included,
- * as no ioctl result carries it.
+ * (resolution and time), the migrations, failures and evictions that
+ * device faults caused, and (uAPI version 6) evictions of our pages that
+ * another open file of the shim made (SVMSHIM_EVENT_OTHER_FILE: our pages
+ * went home, none of our ioctls saw it). One exception: EVICT's count of
+ * prefetched pages (prefetched_evicted) is read from every EVICT event,
+ * MIGRATE's included; a version 6 MIGRATE result says it too
+ * (@evicted_prefetched), which kshim.c puts in its trace event only.
  *
  * The ring holds SVMSHIM_EVENT_RING events; what overflows is lost, and the
  * first loss is logged once with how to avoid it.
@@ -185,18 +188,18 @@ static void apply(struct svm__rt *rt, const struct drm_svmshim_event *ev)
 			break;
 		/*
 		 * The density prefetcher's pages among them (uAPI version 5;
-		 * 0 before): whoever made the room, the ioctl's results do
-		 * not say this, so it is counted here for MIGRATE's too.
+		 * 0 before): whoever made the room (MIGRATE, a device fault,
+		 * another file's call), it is counted here.
 		 */
 		SVM__STAT(rt, dev, prefetched_evicted, ev->prefetched);
-		if (!by_fault)
+		if (!by_fault && !(ev->flags & SVMSHIM_EVENT_OTHER_FILE))
 			break;
 		SVM__STAT(rt, dev, evictions, ev->pages);
 		svm__stat_moved(rt, dev, false, ev->pages);
 		svm__trace((struct svm__event){ .type = SVM__EV_EVICT, .ts_ns = t0,
 						.dur_ns = ev->duration_ns, .addr = ev->addr,
 						.pages = ev->pages, .src = (int8_t)dev,
-						.dst = SVM_HOST });
+						.dst = SVM_HOST, .prefetched = ev->prefetched });
 		break;
 	case SVMSHIM_EVENT_HOLD: /* the driver's thrashing holds */
 		if (ev->class == 0) {
