@@ -16,6 +16,8 @@
  *              the page keeps its bytes (docs/api.md); server: the bytes
  *              land. Either way nothing else changes.
  * Every mode also checks that every page a launch wrote holds its words.
+ * Which way device faults are served is read from SIGBUS's handler after
+ * svm_init (the copy path, and SVM_USER_DEVICE_FAULTS=server, install none).
  *
  * usage: test_device_faults chain|after|blocked|syscall
  */
@@ -191,16 +193,19 @@ static void syscall_into_device_memory(uint64_t *buf)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "chain";
-	const char *df = getenv("SVM_USER_DEVICE_FAULTS");
+	struct sigaction before, after;
 	uint64_t *buf;
 
-	self_mode = !df || !*df || !strcmp(df, "self");
 	pg = svmt_page_size();
 	words = pg / sizeof(uint64_t);
 	if (!strcmp(mode, "chain"))
 		install(prog_bus, NULL);
+	CHECK(sigaction(SIGBUS, NULL, &before) == 0);
 	svmt_init();
 	svmt_skip_on_kshim("the user backend's device faults");
+	CHECK(sigaction(SIGBUS, NULL, &after) == 0);
+	self_mode = (after.sa_flags & SA_SIGINFO) &&
+		    (!(before.sa_flags & SA_SIGINFO) || after.sa_sigaction != before.sa_sigaction);
 	buf = svmt_alloc(PAGES * pg);
 
 	if (!strcmp(mode, "chain")) {

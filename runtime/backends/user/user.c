@@ -104,6 +104,7 @@ static struct user {
 	atomic_bool fail_fatal;     /* SVM_USER_SERVICE_FAIL=fatal: the next read fails */
 	bool fail_epoll;            /* SVM_USER_SERVICE_FAIL=epoll: epoll setup fails */
 	atomic_bool fail_writeback; /* SVM_USER_SERVICE_FAIL=writeback: see unprotect_pinned */
+	atomic_int servers_waiting; /* fault servers waiting for rt->lock (server_lock) */
 } U = { .uffd = -1, .vuffd = -1, .stopfd = -1, .pagemap = -1 };
 
 /*
@@ -1463,6 +1464,22 @@ static void wake_pages(uintptr_t *w, size_t n)
 }
 
 /*
+ * rt->lock for a fault server. Host threads wait in the kernel for what
+ * it serves, while device workers serve their own faults and take the
+ * lock again at once (view_fault): a mutex favours whoever runs, and with
+ * workers faulting back to back the server could wait for many of their
+ * faults in a row (host threads made 20 rounds while launches made 1000 in
+ * user.copy_home's race, and none in 12 minutes in the 6.1 VM). So a
+ * server says it waits, and workers let it go first (serve_self).
+ */
+static void server_lock(struct svm__rt *rt)
+{
+	atomic_fetch_add(&U.servers_waiting, 1);
+	pthread_mutex_lock(&rt->lock);
+	atomic_fetch_sub(&U.servers_waiting, 1);
+}
+
+/*
  * Serves one batch of messages under rt->lock (which the moves, and the
  * waits for pages in flight, let go of), then the wakes after it is let
  * go. Several threads that fault on one page queue one message each: only
@@ -1478,7 +1495,7 @@ static void serve_batch(struct server *sv, const struct uffd_msg *msgs, size_t n
 	uintptr_t wake[SERVICE_BATCH];
 	size_t nwake = 0;
 
-	pthread_mutex_lock(&rt->lock);
+	server_lock(rt);
 	for (size_t i = 0; i < n; i++) {
 		const struct uffd_msg *m = &msgs[i];
 		bool dup = false;
@@ -1521,7 +1538,7 @@ static int pending_run(struct server *sv)
 			i++;
 			continue;
 		}
-		pthread_mutex_lock(&rt->lock);
+		server_lock(rt);
 		svm__fault_cpu(rt, f->h, f->write, (uint32_t)atomic_load(&rt->seq), true, &still,
 			       NULL);
 		struct svm__range *r = still ? svm__range_find(rt, f->h) : NULL;
@@ -1754,17 +1771,69 @@ static void chain_bus(int sig, siginfo_t *si, void *ctx)
 	sigaction(sig, &dfl, NULL);
 }
 
+/*
+ * One thread's run of faults on one page (serve_self): a device access
+ * that never completes must not spin unseen. Static TLS (initial-exec):
+ * nothing is allocated in the handler for it.
+ */
+struct self_run {
+	uintptr_t addr;
+	unsigned repeats;
+	uint64_t since_ns;
+	bool warned;
+};
+static __thread struct self_run self_run __attribute__((tls_model("initial-exec")));
+
+/*
+ * Under rt->lock, at now: the same access faulted again, its page taken
+ * away (or never made accessible) between the handler's return and the
+ * access. After 1 s say what the page looks like; after
+ * SVM_USER_FAULT_TIMEOUT_MS stop, as a host access would. (serve_self
+ * gives the CPU away before the lock from the 8th time on.)
+ */
+static void self_repeat(struct svm__rt *rt, int dev, uintptr_t a, uintptr_t h, bool wp,
+			bool write, uint64_t code, uint64_t now)
+{
+	struct self_run *sr = &self_run;
+	char what[320];
+
+	if (sr->addr != a) {
+		*sr = (struct self_run){ .addr = a, .since_ns = now };
+		return;
+	}
+	if (now - sr->since_ns < 1000000000ull)
+		return;
+	struct svm__range *r = svm__range_find(rt, h);
+	const struct svm__page *p = r ? &r->pages[(h - r->start) / SVM__PAGE_SIZE] : NULL;
+	bool gone = false;
+
+	holes(a, 1, &gone);
+	snprintf(what, sizeof(what), "page %#lx: device %d's %s has faulted %u times in %.1f s "
+		 "(fault code %#llx, served as %s; the view page %s; owner %d, copies %#x, in place "
+		 "on %#x, pinned %d, held %d, in flight %d)", (unsigned long)h, dev,
+		 write ? "write" : "read", sr->repeats, (double)(now - sr->since_ns) / 1e9,
+		 (unsigned long long)code, wp ? "write-protect" : "missing",
+		 gone ? "is not there" : "is there", p ? p->loc : -2, p ? p->copies : 0,
+		 p ? p->remote : 0, p ? p->pinned_seen : 0, p ? p->held : 0, p ? p->inflight : 0);
+	if (now - sr->since_ns >= (uint64_t)rt->cfg.fault_timeout_ms * 1000000ull)
+		service_fatal(what);
+	if (!sr->warned) {
+		svm__warn("%s; still trying, up to SVM_USER_FAULT_TIMEOUT_MS", what);
+		sr->warned = true;
+	}
+}
+
 /* A device fault at view address a, served here, in the thread that made it. */
 static void serve_self(struct svm__rt *rt, int dev, uintptr_t a, const void *ctx)
 {
 	uintptr_t h = U.heap + (a - U.view[dev]);
 	bool wp, write, moved_here = false;
+	uint64_t code = 0;
 	int charged;
 
 #if defined(__x86_64__)
 	/* the page fault's error code: bit 0, the page was there (write-protect); bit 1, a write */
-	uint64_t code = (uint64_t)((const ucontext_t *)ctx)->uc_mcontext.gregs[REG_ERR];
-
+	code = (uint64_t)((const ucontext_t *)ctx)->uc_mcontext.gregs[REG_ERR];
 	wp = code & 1;
 	write = code & 2;
 #else
@@ -1775,9 +1844,15 @@ static void serve_self(struct svm__rt *rt, int dev, uintptr_t a, const void *ctx
 	wp = !gone;
 	write = true; /* not told: a write never leaves a stale read-only copy */
 #endif
+	if (self_run.addr == a && ++self_run.repeats >= 8)
+		sched_yield();
+	/* a fault server waits for the lock: its host threads go first (server_lock) */
+	for (int i = 0; i < 1000 && atomic_load(&U.servers_waiting); i++)
+		sched_yield();
 	pthread_mutex_lock(&rt->lock);
 	uint64_t t0 = svm__now_ns();
 
+	self_repeat(rt, dev, a, h, wp, write, code, t0);
 	charged = serve_device(rt, dev, h, wp, write, (uint32_t)atomic_load(&rt->seq),
 			       &moved_here);
 	if (charged != SVM__FAULT_NONE)
@@ -2083,8 +2158,16 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 			  "sysctl vm.unprivileged_userfaultfd=1");
 	svm__info("user backend: moving pages with %s", U.have_move ? "UFFDIO_MOVE" :
 			 "write-protect + UFFDIO_COPY");
-	/* the views' own userfaultfd, in SIGBUS mode (see view_fault) */
-	U.self_faults = cfg->user_device_faults == 0 && (avail & UFFD_FEATURE_SIGBUS);
+	/*
+	 * The views' own userfaultfd, in SIGBUS mode (see view_fault), where
+	 * pages move with UFFDIO_MOVE. Not on the copy path: its moves stay
+	 * under rt->lock, so a worker serving its own fault holds the lock
+	 * for a copy, and in the 6.1 VM workers then faulted without end on
+	 * pages both in place and read-duplicated on their device
+	 * (docs/architecture.md).
+	 */
+	U.self_faults = cfg->user_device_faults == 0 && (avail & UFFD_FEATURE_SIGBUS) &&
+			U.have_move;
 	if (U.self_faults) {
 		bool vkf;
 
@@ -2096,8 +2179,8 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 			goto fail;
 		}
 	} else if (cfg->user_device_faults == 0) {
-		svm__info("user backend: the kernel's userfaultfd has no SIGBUS mode; device faults "
-			  "go to the fault-service threads");
+		svm__info("user backend: %s; device faults go to the fault-service threads",
+			  U.have_move ? "the kernel's userfaultfd has no SIGBUS mode" : "copy path");
 	}
 	svm__info("user backend: device faults served by %s", U.self_faults ?
 		  "the faulting thread (SIGBUS)" : "the fault-service threads");
