@@ -1948,6 +1948,46 @@ static int t_view_prefetch_arrived(void)
 }
 
 /*
+ * Device 0 small enough to fill in a test, and empty: its size in *@cap.
+ * 0, or what the test returns (SKIP, FAIL).
+ */
+static int device0_empty_small(size_t *cap)
+{
+	struct drm_svmshim_get_info info;
+
+	CHECK(kshim_info(fd, 0, &info) == 0, "info");
+	*cap = info.memory_bytes;
+	if (*cap > 128 * MiB)
+		SKIPF("device memory %zu MiB: load with vram_mb<=128", *cap / MiB);
+	CHECK(info.free_bytes == *cap, "device 0 not empty (%llu of %zu free)",
+	      (unsigned long long)info.free_bytes, *cap);
+	return 0;
+}
+
+/*
+ * File @f's view @view of @heap (@len bytes, filled from @seed, with the
+ * density prefetcher on) read through by the device: every page arrives
+ * on device 0, mostly as the prefetcher's, nothing evicted. *@pf, *@faults:
+ * the pages that came by the prefetcher and by faults; @e: @f's events.
+ */
+static int stream_in(int f, const char *view, void *heap, size_t len, uint64_t seed,
+		     struct evsum *e, long *pf, long *faults)
+{
+	long bad = vcheck(view, len, seed), n = (long)(len / KPAGE);
+
+	CHECK(bad < 0, "device read wrong data at word %ld", bad);
+	CHECK(ev_sum_fd(f, e) == 0, "events");
+	CHECK(count_at(heap, len, 0) == n, "on device 0: %ld of %ld",
+	      count_at(heap, len, 0), n);
+	*pf = e->pf_pages;
+	*faults = e->pages[SVMSHIM_EVENT_MIGRATE] - *pf;
+	CHECK(*pf > 0 && *faults >= 0 && *faults <= n / 16,
+	      "stream: %ld prefetched, %ld by faults", *pf, *faults);
+	CHECK(e->n[SVMSHIM_EVENT_EVICT] == 0, "the stream evicted");
+	return 0;
+}
+
+/*
  * EVICT @prefetched: what the density prefetcher brought and an eviction
  * took before anything else moved it. Heap [A | B] with one view: A
  * (half the device) is streamed through the view with the prefetcher on;
@@ -1962,23 +2002,18 @@ static int t_view_prefetch_arrived(void)
  */
 static int t_view_prefetch_evict(void)
 {
-	struct drm_svmshim_get_info info;
-	size_t cap, alen, blen, q, n, piece = 2 * MiB, off, i;
+	size_t cap, alen, blen, q, piece = 2 * MiB, off, i;
 	char *raw, *heap, *b, *v;
 	long faults, pf, left, evicted, bad, mig_pf = 0;
 	struct drm_svmshim_migrate out;
 	struct evsum e;
+	int r = device0_empty_small(&cap);
 
-	CHECK(kshim_info(fd, 0, &info) == 0, "info");
-	cap = info.memory_bytes;
-	if (cap > 128 * MiB)
-		SKIPF("device memory %zu MiB: load with vram_mb<=128", cap / MiB);
-	CHECK(info.free_bytes == cap, "device 0 not empty (%llu of %zu free)",
-	      (unsigned long long)info.free_bytes, cap);
+	if (r)
+		return r;
 	alen = cap / 2;
 	blen = cap;
 	q = alen / 4;
-	n = alen / KPAGE;
 	raw = map_anon(alen + blen + piece);
 	CHECK(raw, "mmap");
 	heap = (char *)(((uintptr_t)raw + piece - 1) & ~(uintptr_t)(piece - 1));
@@ -1995,16 +2030,9 @@ static int t_view_prefetch_evict(void)
 	ev_sum(&e);
 
 	/* The stream: A arrives, mostly as the prefetcher's. */
-	bad = vcheck(v, alen, 0x81);
-	CHECK(bad < 0, "device read wrong data at word %ld", bad);
-	CHECK(ev_sum(&e) == 0, "events");
-	CHECK(count_at(heap, alen, 0) == (long)n, "A on device 0: %ld of %zu",
-	      count_at(heap, alen, 0), n);
-	pf = e.pf_pages;
-	faults = e.pages[SVMSHIM_EVENT_MIGRATE] - pf;
-	CHECK(pf > 0 && faults >= 0 && faults <= (long)(n / 16),
-	      "stream: %ld prefetched, %ld by faults", pf, faults);
-	CHECK(e.n[SVMSHIM_EVENT_EVICT] == 0, "the stream evicted");
+	r = stream_in(fd, v, heap, alen, 0x81, &e, &pf, &faults);
+	if (r)
+		return r;
 
 	/* Q1 home by CPU reads, Q2 home and back by MIGRATE. */
 	bad = vcheck(heap, q, 0x81);
@@ -2084,20 +2112,15 @@ static int t_view_prefetch_evict(void)
  */
 static int t_view_prefetch_evict_other(void)
 {
-	struct drm_svmshim_get_info info;
 	size_t cap, alen, blen, n, piece = 2 * MiB, off;
 	char *raw, *hb, *ha, *vb;
 	long faults, pf, left, gone, bad, a_evicted = 0, a_pf = 0;
 	struct drm_svmshim_migrate out;
 	struct evsum e;
-	int fdb;
+	int fdb, r = device0_empty_small(&cap);
 
-	CHECK(kshim_info(fd, 0, &info) == 0, "info");
-	cap = info.memory_bytes;
-	if (cap > 128 * MiB)
-		SKIPF("device memory %zu MiB: load with vram_mb<=128", cap / MiB);
-	CHECK(info.free_bytes == cap, "device 0 not empty (%llu of %zu free)",
-	      (unsigned long long)info.free_bytes, cap);
+	if (r)
+		return r;
 	blen = cap / 2;
 	alen = cap;
 	n = blen / KPAGE;
@@ -2119,16 +2142,9 @@ static int t_view_prefetch_evict_other(void)
 	ev_sum_fd(fdb, &e);
 
 	/* B's stream: its pages arrive, mostly as its prefetcher's. */
-	bad = vcheck(vb, blen, 0x91);
-	CHECK(bad < 0, "device read of B wrong at word %ld", bad);
-	CHECK(ev_sum_fd(fdb, &e) == 0, "B's events");
-	CHECK(count_at(hb, blen, 0) == (long)n, "B on device 0: %ld of %zu",
-	      count_at(hb, blen, 0), n);
-	pf = e.pf_pages;
-	faults = e.pages[SVMSHIM_EVENT_MIGRATE] - pf;
-	CHECK(pf > 0 && faults >= 0 && faults <= (long)(n / 16),
-	      "B's stream: %ld prefetched, %ld by faults", pf, faults);
-	CHECK(e.n[SVMSHIM_EVENT_EVICT] == 0, "B's stream evicted");
+	r = stream_in(fdb, vb, hb, blen, 0x91, &e, &pf, &faults);
+	if (r)
+		return r;
 
 	/* A fills the device: B's pages go home. */
 	for (off = 0; off < alen; off += 4 * MiB) {
