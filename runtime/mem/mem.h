@@ -27,6 +27,14 @@ void svm__range_release(struct svm__rt *rt, struct svm__range *r);
 struct svm__range *svm__range_find(struct svm__rt *rt, uintptr_t addr);
 /* The range found before rt->lock was let go, if it is still live; else NULL. */
 struct svm__range *svm__range_again(struct svm__rt *rt, uintptr_t start, uint64_t id);
+/* The page record of heap address addr, or NULL (not in a live range). */
+static inline struct svm__page *svm__page_find(struct svm__rt *rt, uintptr_t addr)
+{
+	struct svm__range *r = svm__range_find(rt, addr);
+
+	return r ? &r->pages[(addr - r->start) / SVM__PAGE_SIZE] : NULL;
+}
+
 static inline uintptr_t svm__page_addr(const struct svm__page *p)
 {
 	return p->range->start + (uintptr_t)(p - p->range->pages) * SVM__PAGE_SIZE;

@@ -132,10 +132,9 @@ int main(int argc, char **argv)
 	svm_migrate_report_t rep;
 	struct io_uring ring;
 	svm_stats_t s0, s1;
-	struct iovec iov;
 	size_t len, words;
 	uint64_t *buf;
-	int r, mfd;
+	int mfd;
 
 	pg = svmt_page_size();
 	if (argc > 1 && !strcmp(argv[1], "writeback"))
@@ -147,15 +146,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < words; i++)
 		buf[i] = svmt_pattern(1, i);
 
-	r = io_uring_queue_init(4, &ring, 0);
-	if (r < 0)
-		svmt_skip("io_uring is not available here: %s", strerror(-r));
-	iov.iov_base = buf;
-	iov.iov_len = len;
-	r = io_uring_register_buffers(&ring, &iov, 1);
-	if (r < 0)
-		svmt_skip("cannot register an io_uring buffer: %s (RLIMIT_MEMLOCK?)",
-			  strerror(-r));
+	register_buf(&ring, buf, len);
 
 	/* A prefetch meets the pins: every page PINNED, none moved. */
 	CHECK_OK(svm_stats(&s0));

@@ -90,20 +90,12 @@ static bool is_dev(const struct svm__rt *rt, int d)
 	return d >= 0 && d < rt->ndev;
 }
 
-/* The page record of heap address a, or NULL (freed since). */
-static struct svm__page *page_at(struct svm__rt *rt, uintptr_t a)
-{
-	struct svm__range *r = svm__range_find(rt, a);
-
-	return r ? &r->pages[(a - r->start) / SVM__PAGE_SIZE] : NULL;
-}
-
 /* Pages [addr, addr + n) moved from src to dst at now_us. */
 static void note_run(struct svm__rt *rt, uint64_t addr, uint64_t n, int src, int dst,
 		     uint32_t now_us)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		struct svm__page *p = page_at(rt, (uintptr_t)(addr + i * SVM__PAGE_SIZE));
+		struct svm__page *p = svm__page_find(rt, (uintptr_t)(addr + i * SVM__PAGE_SIZE));
 
 		if (p)
 			svm__note_migration(rt, p, src, dst, now_us, false);
@@ -175,7 +167,7 @@ static void apply(struct svm__rt *rt, const struct drm_svmshim_event *ev)
 			break;
 		SVM__STAT(rt, dev, failures_by[ev->class], ev->pages);
 		/* the pages need not be contiguous; the first one surely failed */
-		p = page_at(rt, (uintptr_t)ev->addr);
+		p = svm__page_find(rt, (uintptr_t)ev->addr);
 		if (p)
 			p->last_failure = (uint8_t)ev->class;
 		svm__trace((struct svm__event){ .type = SVM__EV_FAILURE, .ts_ns = ev->time_ns,

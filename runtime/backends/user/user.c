@@ -72,11 +72,10 @@ static struct user {
 	int uffd;
 	/*
 	 * The devices' views, registered apart with UFFD_FEATURE_SIGBUS when
-	 * their faults are served by the faulting thread (self_faults; see
+	 * their faults are served by the faulting thread (see
 	 * view_fault), else -1 and the views are on uffd too.
 	 */
 	int vuffd;
-	bool self_faults;
 	struct svm__rt *rt; /* for view_fault */
 	int stopfd;
 	bool have_move; /* UFFDIO_MOVE usable */
@@ -151,6 +150,17 @@ static pthread_mutex_t inject_lock = PTHREAD_MUTEX_INITIALIZER;
 static uintptr_t area(int loc)
 {
 	return loc == SVM_HOST ? U.heap : U.view[loc];
+}
+
+/* The location whose mapping holds address a: SVM_HOST, a device, or -2 (not ours). */
+static int loc_of(uintptr_t a)
+{
+	if (a - U.heap < U.size)
+		return SVM_HOST;
+	for (int d = 0; d < U.ndev; d++)
+		if (a - U.view[d] < U.size)
+			return d;
+	return -2;
 }
 
 /* The address of heap address addr in the mapping of location loc. */
@@ -793,7 +803,7 @@ static void bus_check(void);
 static void user_device_running(struct svm__rt *rt, int dev, bool running)
 {
 	(void)rt;
-	if (running && U.self_faults)
+	if (running && U.vuffd >= 0)
 		bus_check();
 	pthread_mutex_lock(&D[dev].lock);
 	D[dev].running = running;
@@ -1400,15 +1410,10 @@ static uintptr_t serve(struct server *sv, const struct uffd_msg *m, uint32_t see
 	bool wp = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP;
 	bool write = m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE;
 	bool pending = false, moved_here = false;
-	int loc = -2, charged;
+	int loc = loc_of(a), charged;
 	uint64_t t0 = svm__now_ns();
 	uint32_t tid = U.thread_ids ? m->arg.pagefault.feat.ptid : 0;
 
-	if (a - U.heap < U.size)
-		loc = SVM_HOST;
-	for (int d = 0; d < U.ndev && loc == -2; d++)
-		if (a - U.view[d] < U.size)
-			loc = d;
 	if (loc == -2)
 		return 0;
 	uintptr_t h = U.heap + (a - area(loc));
@@ -1541,12 +1546,10 @@ static int pending_run(struct server *sv)
 		server_lock(rt);
 		svm__fault_cpu(rt, f->h, f->write, (uint32_t)atomic_load(&rt->seq), true, &still,
 			       NULL);
-		struct svm__range *r = still ? svm__range_find(rt, f->h) : NULL;
+		const struct svm__page *p = still ? svm__page_find(rt, f->h) : NULL;
 		svm_page_info_t info = { .location = SVM_HOST };
 
-		if (r) {
-			const struct svm__page *p = &r->pages[(f->h - r->start) / SVM__PAGE_SIZE];
-
+		if (p) {
 			info.location = p->loc;
 			info.last_failure = (svm_failure_t)p->last_failure;
 		}
@@ -1803,8 +1806,7 @@ static void self_repeat(struct svm__rt *rt, int dev, uintptr_t a, uintptr_t h, b
 	}
 	if (now - sr->since_ns < 1000000000ull)
 		return;
-	struct svm__range *r = svm__range_find(rt, h);
-	const struct svm__page *p = r ? &r->pages[(h - r->start) / SVM__PAGE_SIZE] : NULL;
+	const struct svm__page *p = svm__page_find(rt, h);
 	bool gone = false;
 
 	holes(a, 1, &gone);
@@ -1855,9 +1857,9 @@ static void serve_self(struct svm__rt *rt, int dev, uintptr_t a, const void *ctx
 	self_repeat(rt, dev, a, h, wp, write, code, t0);
 	charged = serve_device(rt, dev, h, wp, write, (uint32_t)atomic_load(&rt->seq),
 			       &moved_here);
+	/* tid 0: a traced event takes the current thread's, the faulting one */
 	if (charged != SVM__FAULT_NONE)
-		svm__fault_account(rt, charged, false, write, t0, svm__now_ns() - t0,
-				   (uint32_t)syscall(SYS_gettid), h);
+		svm__fault_account(rt, charged, false, write, t0, svm__now_ns() - t0, 0, h);
 	pthread_mutex_unlock(&rt->lock);
 }
 
@@ -1868,9 +1870,7 @@ static void view_fault(int sig, siginfo_t *si, void *ctx)
 	uintptr_t a = (uintptr_t)si->si_addr & ~(uintptr_t)(SVM__PAGE_SIZE - 1);
 
 	if (rt && U.vuffd >= 0 && si->si_code == BUS_ADRERR)
-		for (int d = 0; d < U.ndev && dev < 0; d++)
-			if (a - U.view[d] < U.size)
-				dev = d;
+		dev = loc_of(a); /* SVM_HOST or -2: not a device fault */
 	if (dev >= 0)
 		serve_self(rt, dev, a, ctx);
 	else
@@ -2107,7 +2107,7 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 	char why[256];
 	uint64_t have = 0, avail, want = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
 	int probe;
-	bool kf;
+	bool kf, self_faults;
 
 	memset(&U, 0, sizeof(U));
 	U.uffd = U.vuffd = U.stopfd = -1;
@@ -2166,9 +2166,9 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 	 * pages both in place and read-duplicated on their device
 	 * (docs/architecture.md).
 	 */
-	U.self_faults = cfg->user_device_faults == 0 && (avail & UFFD_FEATURE_SIGBUS) &&
-			U.have_move;
-	if (U.self_faults) {
+	self_faults = cfg->user_device_faults == 0 && (avail & UFFD_FEATURE_SIGBUS) &&
+		      U.have_move;
+	if (self_faults) {
 		bool vkf;
 
 		U.vuffd = open_uffd(&vkf, why, sizeof(why));
@@ -2182,7 +2182,7 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 		svm__info("user backend: %s; device faults go to the fault-service threads",
 			  U.have_move ? "the kernel's userfaultfd has no SIGBUS mode" : "copy path");
 	}
-	svm__info("user backend: device faults served by %s", U.self_faults ?
+	svm__info("user backend: device faults served by %s", self_faults ?
 		  "the faulting thread (SIGBUS)" : "the fault-service threads");
 
 	U.size = cfg->heap_size & ~(SVM__HUGE_SIZE - 1);
@@ -2236,7 +2236,7 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 	}
 	rt->ndev = U.ndev;
 	U.rt = rt;
-	if (U.self_faults && !bus_take()) {
+	if (U.vuffd >= 0 && !bus_take()) {
 		svm__err("user backend: cannot install the SIGBUS handler that serves device "
 			 "faults: %s", strerror(errno));
 		goto fail;
@@ -2299,7 +2299,7 @@ static void user_fini(struct svm__rt *rt)
 			S[i].epfd = -1;
 		}
 	}
-	if (U.self_faults)
+	if (U.vuffd >= 0)
 		bus_give_back();
 	for (int d = 0; d < SVM__MAX_DEVICES; d++) {
 		if (U.view[d])
