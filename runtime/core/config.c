@@ -65,9 +65,8 @@ static const struct var table[] = {
 	  "faults with SVM_USER_DEVICE_FAULTS=server) on different pages at once" },
 	{ "SVM_USER_DEVICE_FAULTS", T_ENUM, "self", OFF(user_device_faults), 0, 0, "self|server",
 	  false, "user backend: who serves a fault on a device's memory: self (the faulting "
-	  "worker, from a SIGBUS handler, where pages move with UFFDIO_MOVE; device code then "
-	  "cannot pass device memory that is not resident to a system call) or server (the "
-	  "fault-service threads; always on the copy path)" },
+	  "worker, from a SIGBUS handler; device code then cannot pass device memory that is "
+	  "not resident to a system call) or server (the fault-service threads)" },
 	{ "SVM_USER_UFFD_MOVE", T_BOOL, "1", OFF(user_uffd_move), 0, 1, NULL, false,
 	  "user backend: move pages with UFFDIO_MOVE when the kernel has it (0: always copy)" },
 	{ "SVM_USER_COPY_HOME", T_INT, "1", OFF(user_copy_home), 0, 16, NULL, false,

@@ -17,7 +17,7 @@
  *              land. Either way nothing else changes.
  * Every mode also checks that every page a launch wrote holds its words.
  * Which way device faults are served is read from SIGBUS's handler after
- * svm_init (the copy path, and SVM_USER_DEVICE_FAULTS=server, install none).
+ * svm_init (SVM_USER_DEVICE_FAULTS=server installs none).
  *
  * usage: test_device_faults chain|after|blocked|syscall
  */

@@ -1781,6 +1781,7 @@ static void chain_bus(int sig, siginfo_t *si, void *ctx)
  */
 struct self_run {
 	uintptr_t addr;
+	bool after_wp_write; /* its latest fault there: a write to a write-protected page */
 	unsigned repeats;
 	uint64_t since_ns;
 	bool warned;
@@ -1846,6 +1847,20 @@ static void serve_self(struct svm__rt *rt, int dev, uintptr_t a, const void *ctx
 	wp = !gone;
 	write = true; /* not told: a write never leaves a stale read-only copy */
 #endif
+	/*
+	 * The same page right after a write to it faulted as write-protected:
+	 * the same access again, a write. A CPU may report a read-modify-write
+	 * instruction's fault on a missing page as a read (qemu's TCG does:
+	 * the load part faults first). Served as a read, the page may come as
+	 * a read-only copy (read-mostly, a held page); the store part's fault
+	 * drops that copy, and the instruction starts over as a read, without
+	 * end: the 6.1 VM's thrashing tests looped so. A service thread never
+	 * sees this, because the kernel retries a fault it handed to
+	 * userfaultfd with its write flag kept; an instruction run again after
+	 * a signal starts anew, so the flag is kept here.
+	 */
+	if (self_run.addr == a && self_run.after_wp_write)
+		write = true;
 	if (self_run.addr == a && ++self_run.repeats >= 8)
 		sched_yield();
 	/* a fault server waits for the lock: its host threads go first (server_lock) */
@@ -1855,6 +1870,7 @@ static void serve_self(struct svm__rt *rt, int dev, uintptr_t a, const void *ctx
 	uint64_t t0 = svm__now_ns();
 
 	self_repeat(rt, dev, a, h, wp, write, code, t0);
+	self_run.after_wp_write = wp && write;
 	charged = serve_device(rt, dev, h, wp, write, (uint32_t)atomic_load(&rt->seq),
 			       &moved_here);
 	/* tid 0: a traced event takes the current thread's, the faulting one */
@@ -2158,16 +2174,8 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 			  "sysctl vm.unprivileged_userfaultfd=1");
 	svm__info("user backend: moving pages with %s", U.have_move ? "UFFDIO_MOVE" :
 			 "write-protect + UFFDIO_COPY");
-	/*
-	 * The views' own userfaultfd, in SIGBUS mode (see view_fault), where
-	 * pages move with UFFDIO_MOVE. Not on the copy path: its moves stay
-	 * under rt->lock, so a worker serving its own fault holds the lock
-	 * for a copy, and in the 6.1 VM workers then faulted without end on
-	 * pages both in place and read-duplicated on their device
-	 * (docs/architecture.md).
-	 */
-	self_faults = cfg->user_device_faults == 0 && (avail & UFFD_FEATURE_SIGBUS) &&
-		      U.have_move;
+	/* the views' own userfaultfd, in SIGBUS mode (see view_fault) */
+	self_faults = cfg->user_device_faults == 0 && (avail & UFFD_FEATURE_SIGBUS);
 	if (self_faults) {
 		bool vkf;
 
@@ -2179,8 +2187,8 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 			goto fail;
 		}
 	} else if (cfg->user_device_faults == 0) {
-		svm__info("user backend: %s; device faults go to the fault-service threads",
-			  U.have_move ? "the kernel's userfaultfd has no SIGBUS mode" : "copy path");
+		svm__info("user backend: the kernel's userfaultfd has no SIGBUS mode; device "
+			  "faults go to the fault-service threads");
 	}
 	svm__info("user backend: device faults served by %s", self_faults ?
 		  "the faulting thread (SIGBUS)" : "the fault-service threads");
