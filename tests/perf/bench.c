@@ -1140,12 +1140,55 @@ static void *host_toucher(void *arg)
 }
 
 /*
+ * TLB shootdown interrupts taken so far, all CPUs together (x86's "TLB"
+ * line of /proc/interrupts); -1 where there is none. Counted around a
+ * pass, they say how many cross-CPU flushes its faults cost: a move that
+ * unmaps a page another CPU running this process may have cached must
+ * interrupt that CPU, and on a VM that costs more than the move. The
+ * count is system-wide: other processes' flushes meanwhile count too.
+ */
+static long long tlb_shootdowns(void)
+{
+	FILE *f = fopen("/proc/interrupts", "r");
+	char line[8192];
+	long long sum = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *q = strchr(line, ':'), *end;
+
+		if (!q || strncmp(line + strspn(line, " "), "TLB:", 4))
+			continue;
+		sum = 0;
+		for (q++;; q = end) {
+			long long v = strtoll(q, &end, 10);
+
+			if (end == q)
+				break;
+			sum += v;
+		}
+		break;
+	}
+	fclose(f);
+	return sum;
+}
+
+/* Shootdowns per fault between two counts; -1 when unknown. */
+static double per_fault(long long before, long long after, uint64_t faults)
+{
+	if (before < 0 || after < before || !faults)
+		return -1;
+	return (double)(after - before) / (double)faults;
+}
+
+/*
  * One init with T workers: an untimed device + host pass (the device's
  * memory, the workers and the page tables exist afterwards), then one timed
  * pass of each; pages per second.
  */
 static void scaling_one(unsigned t, double *dev_pps, double *host_pps, uint64_t *dev_faults,
-			uint64_t *cpu_faults)
+			uint64_t *cpu_faults, double *dev_tlb, double *host_tlb)
 {
 	size_t bytes = opt.sweep_mib * MIB, pages = bytes / 4096, per = pages / t * 4096;
 	pthread_t *th = calloc(t, sizeof(pthread_t));
@@ -1172,10 +1215,12 @@ static void scaling_one(unsigned t, double *dev_pps, double *host_pps, uint64_t 
 		sl[i] = (struct host_slice){ p + i * per, i + 1 == t ? bytes - i * per : per };
 	for (int k = 0; k < 2; k++) {
 		svm_stats_t s0 = svmt_stats(), s1, s2;
+		long long f0 = tlb_shootdowns(), f1, f2;
 		uint64_t t0 = svmt_now_ns(), t1, t2;
 
 		CHECK_OK(svm_launch(0, pages, kernel_touch, &a));
 		t1 = svmt_now_ns();
+		f1 = tlb_shootdowns();
 		s1 = svmt_stats();
 		for (unsigned i = 0; i < t; i++)
 			CHECK(pthread_create(&th[i], NULL, host_toucher, &sl[i]) == 0);
@@ -1183,12 +1228,15 @@ static void scaling_one(unsigned t, double *dev_pps, double *host_pps, uint64_t 
 			CHECK(pthread_join(th[i], NULL) == 0);
 		t2 = svmt_now_ns();
 		s2 = svmt_stats();
+		f2 = tlb_shootdowns();
 		check_pass(&s0, &s1, pages, "scaling, device pass");
 		check_pass(&s1, &s2, pages, "scaling, host pass");
 		*dev_pps = (double)pages / ((double)(t1 - t0 ? t1 - t0 : 1) / 1e9);
 		*host_pps = (double)pages / ((double)(t2 - t1 ? t2 - t1 : 1) / 1e9);
 		*dev_faults = s1.device_faults - s0.device_faults;
 		*cpu_faults = s2.cpu_faults - s1.cpu_faults;
+		*dev_tlb = per_fault(f0, f1, *dev_faults);
+		*host_tlb = per_fault(f1, f2, *cpu_faults);
 	}
 	for (size_t i = 0; i < bytes; i += 4096)
 		CHECK(p[i] == 1 + 2 * 2);
@@ -1242,17 +1290,22 @@ static void *raw_toucher(void *arg)
 	return (void *)(uintptr_t)sum;
 }
 
-/* Pages per second of the raw pass with t threads; 0 without SIGBUS mode. */
-static double raw_scaling_one(unsigned t)
+/*
+ * Pages per second of the raw pass with t threads; 0 without SIGBUS mode.
+ * *tlb: TLB shootdowns per fault (one fault per RAW_BLOCK), -1 unknown.
+ */
+static double raw_scaling_one(unsigned t, double *tlb)
 {
 	size_t bytes = opt.sweep_mib * MIB, pages = bytes / 4096, per = pages / t * 4096;
 	struct sigaction sa = { .sa_sigaction = raw_scaling_fault, .sa_flags = SA_SIGINFO }, old;
 	pthread_t *th = calloc(t, sizeof(pthread_t));
 	struct host_slice *sl = calloc(t, sizeof(*sl));
 	uint64_t feat = 0, t0, t1;
+	long long f0, f1;
 	void *src, *dst;
 
 	CHECK(th && sl);
+	*tlb = -1;
 	raw_sc.fd = uffd_open(UFFD_FEATURE_SIGBUS | (have_move ? UFFD_FEATURE_MOVE : 0), &feat);
 	if (!(feat & UFFD_FEATURE_SIGBUS)) {
 		close(raw_sc.fd);
@@ -1273,12 +1326,15 @@ static double raw_scaling_one(unsigned t)
 	for (unsigned i = 0; i < t; i++)
 		sl[i] = (struct host_slice){ (unsigned char *)dst + i * per,
 					     i + 1 == t ? bytes - i * per : per };
+	f0 = tlb_shootdowns();
 	t0 = svmt_now_ns();
 	for (unsigned i = 0; i < t; i++)
 		CHECK(pthread_create(&th[i], NULL, raw_toucher, &sl[i]) == 0);
 	for (unsigned i = 0; i < t; i++)
 		CHECK(pthread_join(th[i], NULL) == 0);
 	t1 = svmt_now_ns();
+	f1 = tlb_shootdowns();
+	*tlb = per_fault(f0, f1, bytes / RAW_BLOCK);
 	CHECK(sigaction(SIGBUS, &old, NULL) == 0);
 	for (size_t i = 0; i < bytes; i += 4096)
 		CHECK(((unsigned char *)dst)[i] == 1);
@@ -1332,7 +1388,7 @@ static void scaling_section(void)
 {
 	size_t pages = opt.sweep_mib * MIB / 4096, runs = opt.runs, nt = 0;
 	unsigned tmax = 4u * (unsigned)ncpu, ts[16];
-	double *dv[16], *hv[16], *rv[16], dev1 = 0, host1 = 0, raw1 = 0;
+	double *dv[16], *hv[16], *rv[16], *dtlb[16], *rtlb[16], *htlb[16], dev1 = 0, host1 = 0, raw1 = 0;
 	uint64_t df[16], cf[16];
 	struct scaling_worst wd = { 0 }, wh = { 0 };
 	double raw_worst = 0, raw_worst_dev = 0, raw_worst_raw = 0;
@@ -1346,6 +1402,9 @@ static void scaling_section(void)
 		ts[nt] = t;
 		dv[nt] = dvec(runs);
 		rv[nt] = dvec(runs);
+		dtlb[nt] = dvec(runs);
+		rtlb[nt] = dvec(runs);
+		htlb[nt] = dvec(runs);
 		hv[nt++] = dvec(runs);
 	}
 	printf("\n(d) fault scaling: %zu MiB at the default granularity, SVM_PREFETCH=off, one word per 4 KiB "
@@ -1356,13 +1415,16 @@ static void scaling_section(void)
 	       opt.sweep_mib, runs, ncpu);
 	for (size_t r = 0; r < runs; r++)
 		for (size_t i = 0; i < nt; i++) {
-			scaling_one(ts[i], &dv[i][r], &hv[i][r], &df[i], &cf[i]);
-			rv[i][r] = raw_scaling_one(ts[i]);
+			scaling_one(ts[i], &dv[i][r], &hv[i][r], &df[i], &cf[i], &dtlb[i][r],
+				    &htlb[i][r]);
+			rv[i][r] = raw_scaling_one(ts[i], &rtlb[i][r]);
 		}
 	for (size_t i = 0; i < nt; i++) {
 		unsigned t = ts[i];
 		double dev = median(dv[i], runs), host = median(hv[i], runs), rd, rh;
 		double raw = median(rv[i], runs);
+		double ftlb = median(dtlb[i], runs), frtlb = median(rtlb[i], runs);
+		double fhtlb = median(htlb[i], runs);
 		int dmet, hmet;
 
 		if (t == 1) {
@@ -1391,6 +1453,15 @@ static void scaling_section(void)
 			printf("        raw T=%-3u device %10.0f pages/s %5.2fx raw T=1 (the bare primitive, "
 			       "each thread serving its own faults); svmrt device / raw %.2fx\n",
 			       t, raw, ratio_of(raw, raw1), ratio_of(dev, raw));
+		if (ftlb >= 0 && raw > 0 && frtlb >= 0)
+			printf("        TLB shootdowns per fault, T=%-3u device: svmrt %5.2f  raw %5.2f | "
+			       "host: svmrt %5.2f\n", t, ftlb, frtlb, fhtlb);
+		else if (ftlb >= 0)
+			printf("        TLB shootdowns per fault, T=%-3u device: svmrt %5.2f | host: svmrt "
+			       "%5.2f\n", t, ftlb, fhtlb);
+		free(htlb[i]);
+		free(rtlb[i]);
+		free(dtlb[i]);
 		free(rv[i]);
 		free(dv[i]);
 		free(hv[i]);
