@@ -1150,12 +1150,13 @@ static void *host_toucher(void *arg)
 static long long tlb_shootdowns(void)
 {
 	FILE *f = fopen("/proc/interrupts", "r");
-	char line[8192];
+	char *line = NULL; /* a line has a column per CPU: no fixed buffer holds every machine's */
+	size_t cap = 0;
 	long long sum = -1;
 
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f)) {
+	while (getline(&line, &cap, f) > 0) {
 		char *q = strchr(line, ':'), *end;
 
 		if (!q || strncmp(line + strspn(line, " "), "TLB:", 4))
@@ -1170,6 +1171,7 @@ static long long tlb_shootdowns(void)
 		}
 		break;
 	}
+	free(line);
 	fclose(f);
 	return sum;
 }
