@@ -12,6 +12,7 @@
 static hwloc_topology_t topo;
 static bool loaded;
 static int nnodes = 1;
+static const char *const gpu_plugins[] = { "opencl", "cuda", "nvml", "rsmi", "levelzero", "gl" };
 
 int svm__topo_init(void)
 {
@@ -21,6 +22,21 @@ int svm__topo_init(void)
 		goto fail;
 	/* keep GPUs and the bridges above them: PCI locality needs them */
 	hwloc_topology_set_io_types_filter(topo, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
+	/*
+	 * but not hwloc's GPU plugins: they start the GPU drivers (OpenCL,
+	 * CUDA, NVML, ROCm SMI, Level Zero, X) inside svm_init to name the
+	 * GPUs' OS devices, which the PCI devices above them already place.
+	 * On a 16-core machine the OpenCL one started an OpenCL driver, with
+	 * 16 threads and LLVM, whose crash handler took SIGBUS away from the
+	 * user backend at the program's first own SIGBUS (topo.plugins,
+	 * user.device_faults.oneshot). hwloc refuses a name it has no such
+	 * plugin for with EINVAL: nothing to keep out.
+	 */
+	for (size_t i = 0; i < sizeof(gpu_plugins) / sizeof(gpu_plugins[0]); i++)
+		if (hwloc_topology_set_components(topo, HWLOC_TOPOLOGY_COMPONENTS_FLAG_BLACKLIST,
+						  gpu_plugins[i]) && errno != EINVAL)
+			svm__warn("topology: cannot keep hwloc's %s plugin out: %s",
+				  gpu_plugins[i], strerror(errno));
 	if (hwloc_topology_load(topo)) {
 		hwloc_topology_destroy(topo);
 		goto fail;

@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Placement decisions of runtime/topo. Usage: topo_topo xml|host
+ * Placement decisions of runtime/topo. Usage: topo_topo xml|plugins|host
  *   xml   with HWLOC_XMLFILE=two-nodes-two-gpus.xml (2 NUMA nodes of 2
  *         CPUs, GPU 0000:3b:00.0 below node 0, 0000:af:00.0 below node 1):
  *         PCI locality, node CPUs, user-device spreading and lists
+ *   plugins  with HWLOC_PLUGINS_PATH=the fake GPU plugins' folder: the
+ *         topology load never asks hwloc's GPU plugins (opencl, cuda, nvml,
+ *         rsmi, levelzero, gl) to discover: the OpenCL one started an
+ *         OpenCL driver inside svm_init on a 16-core machine, whose LLVM
+ *         took SIGBUS over (user.device_faults.oneshot)
  *   host  this machine: the path runs; with one node it places nothing,
  *         and svm_device_props reports the node the devices sit near; with
  *         more (the VM), pages home from each device are on its node and
  *         its workers run on that node's CPUs
  */
 #include <sched.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "svmtest.h"
@@ -47,6 +53,30 @@ static void case_xml(void)
 	svm__topo_describe(stdout);
 	svm__topo_fini();
 	printf("PASS topo xml\n");
+}
+
+static bool sig_ignored(int sig)
+{
+	struct sigaction sa;
+
+	CHECK(sigaction(sig, NULL, &sa) == 0);
+	return !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_IGN;
+}
+
+static void case_plugins(void)
+{
+	const char *dir = getenv("HWLOC_PLUGINS_PATH");
+
+	CHECK(dir != NULL);
+	CHECK(!sig_ignored(SIGUSR1) && !sig_ignored(SIGUSR2));
+	svm__topo_init();
+	if (!sig_ignored(SIGUSR1))
+		svmt_skip("hwloc here loaded no plugin from %s (built without plugin support?)",
+			  dir);
+	CHECK_MSG(!sig_ignored(SIGUSR2), "the topology load asked one of hwloc's GPU plugins "
+		  "to discover: that starts GPU drivers inside svm_init");
+	svm__topo_fini();
+	printf("PASS topo plugins: the GPU plugins were loaded, none discovered\n");
 }
 
 static void record_cpu(const svm_kernel_ctx_t *ctx, size_t i, void *arg)
@@ -135,9 +165,11 @@ int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "xml"))
 		case_xml();
+	else if (argc == 2 && !strcmp(argv[1], "plugins"))
+		case_plugins();
 	else if (argc == 2 && !strcmp(argv[1], "host"))
 		case_host();
 	else
-		FAIL("usage: %s xml|host", argv[0]);
+		FAIL("usage: %s xml|plugins|host", argv[0]);
 	return 0;
 }

@@ -19,11 +19,12 @@
  * Which way device faults are served is read from SIGBUS's handler after
  * svm_init (SVM_USER_DEVICE_FAULTS=server installs none).
  *
- * usage: test_device_faults chain|after|blocked|syscall
+ * usage: test_device_faults chain|after|blocked|syscall|oneshot
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -43,11 +44,21 @@ static sigjmp_buf prog_jmp;
 static volatile sig_atomic_t prog_hits, prog_sent;
 static void *volatile prog_addr;
 static struct sigaction prog_prev; /* "after": what it replaced */
+static pthread_t main_thread;
 
 static void prog_bus(int sig, siginfo_t *si, void *ctx)
 {
+	static const char wrong[] = "FAIL: a device fault (a SIGBUS in a launch worker) reached "
+				    "the program's handler: svmrt's SIGBUS handler is gone\n";
+
 	(void)sig;
 	(void)ctx;
+	if (!pthread_equal(pthread_self(), main_thread)) {
+		/* its jump buffer is the main thread's: say so and leave */
+		if (write(2, wrong, sizeof(wrong) - 1) < 0)
+			_exit(3);
+		_exit(1);
+	}
 	prog_hits++;
 	if (si->si_code <= 0) { /* kill(): nothing to jump out of */
 		prog_sent++;
@@ -71,6 +82,18 @@ static void prog_bus_chained(int sig, siginfo_t *si, void *ctx)
 	else
 		FAIL("SIGBUS at %p reached a handler installed after svm_init with nothing "
 		     "to pass it on to", si->si_addr);
+}
+
+/* "oneshot": a library's handler that gives SIGBUS back to the one it replaced */
+static struct sigaction oneshot_prev;
+static volatile sig_atomic_t oneshot_hits;
+
+static void oneshot_bus(int sig, siginfo_t *si, void *ctx)
+{
+	(void)si;
+	(void)ctx;
+	oneshot_hits++;
+	sigaction(sig, &oneshot_prev, NULL);
 }
 
 static void install(void (*fn)(int, siginfo_t *, void *), struct sigaction *prev)
@@ -198,8 +221,11 @@ int main(int argc, char **argv)
 
 	pg = svmt_page_size();
 	words = pg / sizeof(uint64_t);
-	if (!strcmp(mode, "chain"))
+	main_thread = pthread_self();
+	if (!strcmp(mode, "chain") || !strcmp(mode, "oneshot"))
 		install(prog_bus, NULL);
+	if (!strcmp(mode, "oneshot"))
+		install(oneshot_bus, &oneshot_prev);
 	CHECK(sigaction(SIGBUS, NULL, &before) == 0);
 	svmt_init();
 	svmt_skip_on_kshim("the user backend's device faults");
@@ -222,6 +248,24 @@ int main(int argc, char **argv)
 		own_sigbus();
 		printf("ok: the program's SIGBUS handler got its %d signals around launches\n",
 		       (int)prog_hits);
+		return 0;
+	} else if (!strcmp(mode, "oneshot")) {
+		own_sigbus(); /* the library's handler goes, the program's gets it */
+		CHECK_EQ(oneshot_hits, 1);
+		CHECK_MSG(!handler_is(oneshot_bus) && (!self_mode || !handler_is(prog_bus)),
+			  "after the library's handler put back the program's, SIGBUS's handler "
+			  "is %s", handler_is(prog_bus) ? "the program's, not svmrt's" :
+			  "the library's");
+		launch_round(buf, 0x8000);
+		own_sigbus();
+		CHECK_EQ(oneshot_hits, 1);
+		launch_round(buf, 0x9000);
+		CHECK_OK(svm_free(buf));
+		CHECK_OK(svm_finalize());
+		CHECK_MSG(handler_is(prog_bus), "svm_finalize did not leave the program's SIGBUS "
+			  "handler in place");
+		printf("ok: oneshot (%s): svmrt's handler stayed when the one it chains to put "
+		       "back its own\n", self_mode ? "self" : "server");
 		return 0;
 	} else if (!strcmp(mode, "after")) {
 		install(prog_bus_chained, &prog_prev);

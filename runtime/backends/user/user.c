@@ -1746,6 +1746,38 @@ static bool bus_is_ours(const struct sigaction *sa)
 	return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == view_fault;
 }
 
+/* Makes view_fault SIGBUS's handler. */
+static int bus_install(void)
+{
+	struct sigaction sa = { .sa_sigaction = view_fault, .sa_flags = SA_SIGINFO | SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGBUS, &sa, NULL);
+}
+
+/*
+ * After the handler chained to returned. It may have put back the handler
+ * it replaced, so that the access faults again into that one: LLVM's
+ * crash handler does (hwloc's OpenCL plugin loaded it, through an
+ * OpenCL driver, into svm_init on a 16-core machine). Ours went with it,
+ * and the next device fault would reach a handler that knows nothing of
+ * device memory: a launch worker jumped into the main thread's frame
+ * (user.device_faults.oneshot). So what it put in place becomes the
+ * handler chained to, and ours goes back. A device fault in another
+ * thread between its sigaction and ours still meets the other handler;
+ * only not taking it away can close that. (A handler that a program
+ * installs over ours and chains to ours is not called from here.)
+ */
+static void bus_keep(void)
+{
+	struct sigaction cur;
+
+	if (sigaction(SIGBUS, NULL, &cur) || bus_is_ours(&cur))
+		return;
+	old_bus = cur;
+	bus_install();
+}
+
 /*
  * A SIGBUS that is no device fault: what SIGBUS did before svm_init. The
  * default action (or an ignored fault, which the kernel does not ignore)
@@ -1758,10 +1790,12 @@ static void chain_bus(int sig, siginfo_t *si, void *ctx)
 
 	if (old_bus.sa_flags & SA_SIGINFO) {
 		old_bus.sa_sigaction(sig, si, ctx);
+		bus_keep();
 		return;
 	}
 	if (old_bus.sa_handler != SIG_DFL && old_bus.sa_handler != SIG_IGN) {
 		old_bus.sa_handler(sig);
+		bus_keep();
 		return;
 	}
 	if (si->si_code <= 0) { /* sent, not a fault */
@@ -1897,16 +1931,15 @@ static void view_fault(int sig, siginfo_t *si, void *ctx)
 /* Puts view_fault in place for SIGBUS (user_init). */
 static bool bus_take(void)
 {
-	struct sigaction cur, sa = { .sa_sigaction = view_fault, .sa_flags = SA_SIGINFO | SA_RESTART };
+	struct sigaction cur;
 
-	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGBUS, NULL, &cur))
 		return false;
 	if (bus_is_ours(&cur))
 		return true;
 	old_bus = cur;
 	atomic_store(&bus_warned, false);
-	return sigaction(SIGBUS, &sa, NULL) == 0;
+	return bus_install() == 0;
 }
 
 /* Puts back what SIGBUS did before, unless a handler installed since replaced ours. */
@@ -1925,7 +1958,8 @@ static void bus_check(void)
 
 	if (sigaction(SIGBUS, NULL, &cur) || bus_is_ours(&cur) || atomic_exchange(&bus_warned, true))
 		return;
-	svm__warn("user backend: the program replaced svmrt's SIGBUS handler after svm_init; "
+	svm__warn("user backend: the program (or a library it loaded) replaced svmrt's SIGBUS "
+		  "handler after svm_init; "
 		  "device code's faults reach the new handler first, which must pass the signals "
 		  "it does not handle to the one it replaced, or the process ends on the first "
 		  "one (SVM_USER_DEVICE_FAULTS=server serves them without signals)");
