@@ -424,6 +424,20 @@ static long pinned_kb(void)
 }
 
 /*
+ * Held by a pin probe from its fork to its child's end (for reading:
+ * probes may overlap), and by busy_page from its look at the page to its
+ * last move (for writing): a probe's child shares every page of the
+ * process for as long as it lives, and a page shared so (or left not
+ * exclusive by it: the next write makes it so again) is refused by
+ * UFFDIO_MOVE as if pinned. A probe made for other pages (in-place ends
+ * run under rt->lock, moves do not) then had a mover's page reported
+ * PINNED (user.pin.race.move, 6 runs of 11). busy_page is the rare side
+ * (a refused move), so a run of probes cannot starve it on the path
+ * that calls it: there probes come from in-place ends, one at a time.
+ */
+static pthread_rwlock_t probe_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+/*
  * Which of n present host pages at h does someone else pin (io_uring,
  * RDMA, O_DIRECT where it pins)? No system call says so. fork() does, as a
  * side effect: a child shares every anonymous page with its parent except
@@ -444,6 +458,7 @@ static bool probe_pins(uintptr_t h, size_t n, bool *pinned)
 
 	if (pipe2(p, O_CLOEXEC))
 		return false;
+	pthread_rwlock_rdlock(&probe_lock); /* see busy_page */
 	/* the child runs none of the program's signal handlers */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -477,6 +492,7 @@ static bool probe_pins(uintptr_t h, size_t n, bool *pinned)
 	if (pid > 0)
 		while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
 			;
+	pthread_rwlock_unlock(&probe_lock);
 	return ok;
 }
 
@@ -663,18 +679,24 @@ enum busy_kind { BUSY_SHARED, BUSY_PINNED, BUSY_MOVED, BUSY_UNSURE };
 
 static enum busy_kind busy_page(uintptr_t d, uintptr_t s)
 {
+	enum busy_kind k;
 	uint64_t e;
 	int err;
 
+	/* no probe's child shares the page from the look to the move (probe_lock) */
+	pthread_rwlock_wrlock(&probe_lock);
 	if (!pagemap_entries(s, 1, &e))
-		return BUSY_UNSURE;
-	if (!(e & PM_EXCLUSIVE))
-		return BUSY_SHARED;
-	if ((e & PM_UFFD_WP) || madvise((void *)s, SVM__PAGE_SIZE, MADV_POPULATE_WRITE))
-		return BUSY_UNSURE;
-	if (uffd_move(d, s, SVM__PAGE_SIZE, &err) == SVM__PAGE_SIZE)
-		return BUSY_MOVED;
-	return err == EBUSY ? BUSY_PINNED : BUSY_UNSURE;
+		k = BUSY_UNSURE;
+	else if (!(e & PM_EXCLUSIVE))
+		k = BUSY_SHARED;
+	else if ((e & PM_UFFD_WP) || madvise((void *)s, SVM__PAGE_SIZE, MADV_POPULATE_WRITE))
+		k = BUSY_UNSURE;
+	else if (uffd_move(d, s, SVM__PAGE_SIZE, &err) == SVM__PAGE_SIZE)
+		k = BUSY_MOVED;
+	else
+		k = err == EBUSY ? BUSY_PINNED : BUSY_UNSURE;
+	pthread_rwlock_unlock(&probe_lock);
+	return k;
 }
 
 /*
