@@ -213,6 +213,15 @@ static void syscall_into_device_memory(uint64_t *buf)
 	close(p[1]);
 }
 
+/* Frees buf and ends the runtime: SIGBUS must be the program's handler again. */
+static void finish_to_program(uint64_t *buf)
+{
+	CHECK_OK(svm_free(buf));
+	CHECK_OK(svm_finalize());
+	CHECK_MSG(handler_is(prog_bus), "after svm_finalize, SIGBUS's handler is not the "
+		  "program's");
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "chain";
@@ -241,10 +250,7 @@ int main(int argc, char **argv)
 		CHECK(kill(getpid(), SIGBUS) == 0);
 		CHECK_EQ(prog_sent, 1);
 		launch_round(buf, 0x2000);
-		CHECK_OK(svm_free(buf));
-		CHECK_OK(svm_finalize());
-		CHECK_MSG(handler_is(prog_bus), "svm_finalize did not put the program's "
-			  "SIGBUS handler back");
+		finish_to_program(buf);
 		own_sigbus();
 		printf("ok: the program's SIGBUS handler got its %d signals around launches\n",
 		       (int)prog_hits);
@@ -260,10 +266,7 @@ int main(int argc, char **argv)
 		own_sigbus();
 		CHECK_EQ(oneshot_hits, 1);
 		launch_round(buf, 0x9000);
-		CHECK_OK(svm_free(buf));
-		CHECK_OK(svm_finalize());
-		CHECK_MSG(handler_is(prog_bus), "svm_finalize did not leave the program's SIGBUS "
-			  "handler in place");
+		finish_to_program(buf);
 		printf("ok: oneshot (%s): svmrt's handler stayed when the one it chains to put "
 		       "back its own\n", self_mode ? "self" : "server");
 		return 0;
