@@ -100,6 +100,23 @@ static int fail_move(const char *what, unsigned run, unsigned round, int err, si
 	return 1;
 }
 
+/* One move, then the check that every page is where the kernel says; 1 on a failure. */
+static int move_checked(int fd, const char *what, unsigned run, unsigned round, char *dst,
+			char *src, size_t len)
+{
+	size_t at;
+	int err = move(fd, dst, src, len, &at);
+
+	if (err)
+		return fail_move(what, run, round, err, at, dst, src);
+	if ((at = misplaced(dst, src, len)) != SIZE_MAX) {
+		printf("FAIL: run %u, round %u: after the move %s, +%#zx is not where the kernel "
+		       "said it moved it\n", run, round, what, at);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 60, end;
@@ -127,9 +144,6 @@ int main(int argc, char **argv)
 					      .mode = UFFDIO_REGISTER_MODE_MISSING |
 						      UFFDIO_REGISTER_MODE_WP };
 		struct uffdio_register rb = ra;
-		size_t at;
-		int err;
-
 		run++;
 		if (a == MAP_FAILED || b == MAP_FAILED) {
 			printf("FAIL: cannot map 2 x %zu MiB\n", len >> 20);
@@ -145,20 +159,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		for (unsigned r = 1; r <= rounds; r++) {
-			if ((err = move(fd, b, a, len, &at)))
-				return fail_move("there", run, r, err, at, b, a);
-			if ((at = misplaced(b, a, len)) != SIZE_MAX) {
-				printf("FAIL: run %u, round %u: after the move there, +%#zx is not "
-				       "where the kernel said it moved it\n", run, r, at);
+			if (move_checked(fd, "there", run, r, b, a, len) ||
+			    move_checked(fd, "back", run, r, a, b, len))
 				return 1;
-			}
-			if ((err = move(fd, a, b, len, &at)))
-				return fail_move("back", run, r, err, at, a, b);
-			if ((at = misplaced(a, b, len)) != SIZE_MAX) {
-				printf("FAIL: run %u, round %u: after the move back, +%#zx is not "
-				       "where the kernel said it moved it\n", run, r, at);
-				return 1;
-			}
 			for (size_t off = 0; off < len; off += PG) /* every page is in a: no fault */
 				if (*(uint64_t *)(a + off) != (off ^ ((uint64_t)run << 40))) {
 					printf("FAIL: run %u, round %u: +%#zx holds %#llx\n", run, r,
