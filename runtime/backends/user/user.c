@@ -837,9 +837,9 @@ static void user_device_running(struct svm__rt *rt, int dev, bool running)
 /*
  * UFFDIO_MOVE refused the page at d as there already (EEXIST). Is it,
  * with nothing left at s? Then its bytes are at d, and the move is done:
- * on the 6.18 development host the kernel now and then reports a move of
- * a run whole while a 2 MiB piece of it stays at the source, and the next
- * move of that piece meets it at its destination. Counted as refused, the
+ * on the 6.18 development host a 2 MiB piece of a run the kernel reported
+ * moved (and pagemap showed moved) is now and then back at its source by
+ * the next move, which meets it at its destination. Counted as refused, the
  * runtime kept the page recorded at the empty source, and the next access
  * there read zeros (docs/data-integrity.md, "Open"; tests/soak/
  * prefetch_loop.c). Said once.
