@@ -13,9 +13,9 @@
  * stay right). The previous round trips of the run had moved every page
  * without an error. The bare primitive fails the same way, more rarely
  * (move_loop.c beside this): a 2 MiB piece the kernel reported moved is
- * back at its source by the next move. The user backend now takes such a page, found at
- * its destination with nothing at its source, as moved; this checks that
- * no word is lost. See docs/data-integrity.md, "Open".
+ * back at its source by the next move. The user backend now takes such a
+ * page, found at its destination with nothing at its source, as moved;
+ * this checks that no word is lost. See docs/data-integrity.md, "Open".
  *
  *   soak_prefetch_loop [seconds [mib [rounds]]]   default 60 s, 256 MiB, 60
  *
