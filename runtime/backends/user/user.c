@@ -1420,12 +1420,63 @@ static void __attribute__((noreturn)) service_fatal(const char *what)
  * ends first; bytes a device changed in place come home instead). Without
  * this the thread would be woken and fault again, forever. Rt->lock held.
  */
+/* Is the view address v of device dev a copy home's stale copy, still to be dropped? */
+static bool drop_pending(int dev, uintptr_t v)
+{
+	bool listed = false;
+
+	if (!atomic_load(&D[dev].pages))
+		return false;
+	pthread_mutex_lock(&D[dev].lock);
+	for (size_t i = 0; i < D[dev].n && !listed; i++)
+		listed = v >= D[dev].run[i].a && v - D[dev].run[i].a < D[dev].run[i].len;
+	pthread_mutex_unlock(&D[dev].lock);
+	return listed;
+}
+
+/*
+ * The page at h, recorded at loc alone, holds nothing there: is it at
+ * another location, where nothing records a copy? Then a move the kernel
+ * reported done left it behind (at_destination says how), and it is
+ * brought to loc; zeros there would lose it. Not a read copy, an in-place
+ * copy or a copy home waiting to be dropped: those are known, and a page
+ * the program dropped gets zeros as before. Rt->lock held. Said once.
+ */
+static bool refill_found(struct svm__rt *rt, int loc, uintptr_t h)
+{
+	static atomic_bool said;
+	const struct svm__page *p = svm__page_find(rt, h);
+	uintptr_t a = at(loc, h);
+	int err;
+
+	if (!p || p->loc != loc || p->copies != svm__loc_bit(loc) || p->remote || p->inflight)
+		return false;
+	for (int l = SVM_HOST; l < U.ndev; l++) {
+		uintptr_t o = at(l, h);
+		uint64_t e;
+
+		if (l == loc || !pagemap_entries(o, 1, &e) || !(e & (PM_PRESENT | PM_SWAP)) ||
+		    (l >= 0 && drop_pending(l, o)))
+			continue;
+		if (uffd_move(a, o, SVM__PAGE_SIZE, &err) != SVM__PAGE_SIZE)
+			return false;
+		if (!atomic_exchange(&said, true))
+			svm__warn("user backend: page %#lx, recorded at %d, was at %d: an earlier move "
+				  "the kernel reported done left it behind; brought back (said once)",
+				  (unsigned long)h, loc, l);
+		return true;
+	}
+	return false;
+}
+
 static int refill_dropped(struct svm__rt *rt, int loc, uintptr_t h)
 {
 	uintptr_t a = at(loc, h);
 	bool gone = false;
 	int err;
 
+	if (holes(a, 1, &gone) && refill_found(rt, loc, h))
+		return loc;
 	if (!holes(a, 1, &gone) || !svm__fault_dropped(rt, loc, h))
 		return SVM__FAULT_NONE;
 	if (holes(a, 1, &gone) &&
