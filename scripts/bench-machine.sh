@@ -27,7 +27,7 @@ limit=${SVMRT_BENCH_LIMIT:-120}
 [ -x "$bench" ] || { echo "no $bench: build first" >&2; exit 2; }
 mkdir -p "$out" || exit 2
 
-run() { # LOG LABEL ENV... -- ARGS...
+run() { # LOG LABEL ENV...; svm-bench's arguments in $args
 	log=$1 label=$2
 	shift 2
 	echo "== $label ($(date -u +%H:%M:%S))" >>"$log"

@@ -834,6 +834,22 @@ static void user_device_running(struct svm__rt *rt, int dev, bool running)
 	pthread_mutex_unlock(&D[dev].lock);
 }
 
+/* Does a page map at a (present or swapped out)? False where pagemap cannot tell. */
+static bool page_mapped(uintptr_t a)
+{
+	uint64_t e;
+
+	return pagemap_entries(a, 1, &e) && (e & (PM_PRESENT | PM_SWAP));
+}
+
+/* Is nothing mapped at a? False where pagemap cannot tell. */
+static bool page_empty(uintptr_t a)
+{
+	uint64_t e;
+
+	return pagemap_entries(a, 1, &e) && !(e & (PM_PRESENT | PM_SWAP));
+}
+
 /*
  * UFFDIO_MOVE refused the page at d as there already (EEXIST). Is it,
  * with nothing left at s? Then its bytes are at d, and the move is done:
@@ -847,10 +863,8 @@ static void user_device_running(struct svm__rt *rt, int dev, bool running)
 static bool at_destination(uintptr_t d, uintptr_t s)
 {
 	static atomic_bool said;
-	uint64_t ed, es;
 
-	if (!pagemap_entries(d, 1, &ed) || !pagemap_entries(s, 1, &es) ||
-	    !(ed & (PM_PRESENT | PM_SWAP)) || (es & (PM_PRESENT | PM_SWAP)))
+	if (!page_mapped(d) || !page_empty(s))
 		return false;
 	if (!atomic_exchange(&said, true))
 		svm__warn("user backend: UFFDIO_MOVE found the page at %#lx already moved, with "
@@ -1413,13 +1427,6 @@ static void __attribute__((noreturn)) service_fatal(const char *what)
 	abort();
 }
 
-/*
- * A fault at loc that needed nothing: stale (the page got there after the
- * thread faulted, and is there now), or on a page the program dropped,
- * which gets zeros as a dropped anonymous page would (any copy elsewhere
- * ends first; bytes a device changed in place come home instead). Without
- * this the thread would be woken and fault again, forever. Rt->lock held.
- */
 /* Is the view address v of device dev a copy home's stale copy, still to be dropped? */
 static bool drop_pending(int dev, uintptr_t v)
 {
@@ -1453,10 +1460,8 @@ static bool refill_found(struct svm__rt *rt, int loc, uintptr_t h)
 		return false;
 	for (int l = SVM_HOST; l < U.ndev; l++) {
 		uintptr_t o = at(l, h);
-		uint64_t e;
 
-		if (l == loc || !pagemap_entries(o, 1, &e) || !(e & (PM_PRESENT | PM_SWAP)) ||
-		    (l >= 0 && drop_pending(l, o)))
+		if (l == loc || !page_mapped(o) || (l >= 0 && drop_pending(l, o)))
 			continue;
 		if (uffd_move(a, o, SVM__PAGE_SIZE, &err) != SVM__PAGE_SIZE)
 			return false;
@@ -1469,15 +1474,25 @@ static bool refill_found(struct svm__rt *rt, int loc, uintptr_t h)
 	return false;
 }
 
+/*
+ * A fault at loc that needed nothing: stale (the page got there after the
+ * thread faulted, and is there now), on a page a move left elsewhere
+ * (refill_found brings it), or on a page the program dropped,
+ * which gets zeros as a dropped anonymous page would (any copy elsewhere
+ * ends first; bytes a device changed in place come home instead). Without
+ * this the thread would be woken and fault again, forever. Rt->lock held.
+ */
 static int refill_dropped(struct svm__rt *rt, int loc, uintptr_t h)
 {
 	uintptr_t a = at(loc, h);
 	bool gone = false;
 	int err;
 
-	if (holes(a, 1, &gone) && refill_found(rt, loc, h))
+	if (!holes(a, 1, &gone))
+		return SVM__FAULT_NONE;
+	if (refill_found(rt, loc, h))
 		return loc;
-	if (!holes(a, 1, &gone) || !svm__fault_dropped(rt, loc, h))
+	if (!svm__fault_dropped(rt, loc, h))
 		return SVM__FAULT_NONE;
 	if (holes(a, 1, &gone) &&
 	    uffd_copy(a, (uintptr_t)U.zeros, SVM__PAGE_SIZE, UFFDIO_COPY_MODE_DONTWAKE, &err) !=
