@@ -140,6 +140,14 @@ struct svm__rt {
 	 * found (docs/architecture.md). Pages are still marked in flight.
 	 */
 	bool move_under_lock;
+	/*
+	 * Set by the backend's init where a move costs by the page, not by
+	 * the call: a large request is classified, moved and recorded in
+	 * pieces of this many pages (policy/migrate.c: piecewise); 0: the
+	 * whole request is classified first and moved in runs as long as
+	 * its pages allow.
+	 */
+	size_t move_piece;
 	int refs;
 	bool forked_child; /* state is not inherited across fork() */
 	struct svm__config cfg;

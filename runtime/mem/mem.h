@@ -146,6 +146,23 @@ static inline void svm__page_unclaim(struct svm__rt *rt, struct svm__page *p)
 	rt->inflight--;
 }
 
+/*
+ * svm__page_unclaim for pages [first, first + n) of r, with the counters
+ * changed once for the run instead of once a page.
+ */
+static inline void svm__pages_unclaim(struct svm__rt *rt, struct svm__range *r, size_t first,
+				      size_t n)
+{
+	size_t was = 0;
+
+	for (size_t i = first; i < first + n; i++) {
+		was += r->pages[i].inflight;
+		r->pages[i].inflight = 0;
+	}
+	r->inflight -= was;
+	rt->inflight -= was;
+}
+
 static inline void svm__settled_broadcast(struct svm__rt *rt)
 {
 	pthread_cond_broadcast(&rt->settled);

@@ -6,6 +6,7 @@
  * one place to live.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "policy.h"
 #include "../core/ops.h"
@@ -14,6 +15,15 @@ static uintptr_t page_addr(const struct svm__range *r, size_t i)
 {
 	return r->start + i * SVM__PAGE_SIZE;
 }
+
+/* What a request (svm__migrate) does with each of its pages: its mark. */
+enum {
+	MARK_STAY,  /* nothing: at dst, served where it is, or given up */
+	MARK_MOVE,  /* to move in this round; in flight, ours */
+	MARK_HERE,  /* at dst, brought or found there: not to be evicted for this request */
+	MARK_RETRY, /* failed with a class worth retrying; not in flight, classified again
+		     * after the pause between rounds */
+};
 
 /*
  * One backend move, timed for the profile's bandwidth figures; *now_us
@@ -56,8 +66,9 @@ size_t svm__dev_room(const struct svm__rt *rt, int dev)
 	return d->capacity > used ? d->capacity - used : 0;
 }
 
-void svm__note_migration(struct svm__rt *rt, struct svm__page *p, int src, int dst,
-			 uint32_t now_us, bool asked)
+/* svm__note_migration but the range's count, which the caller keeps */
+static inline void note_page(struct svm__rt *rt, struct svm__page *p, int src, int dst,
+			     uint32_t now_us, bool asked)
 {
 	/* back again within the window: the page is being fought over */
 	bool thrash = p->migrations &&
@@ -69,17 +80,27 @@ void svm__note_migration(struct svm__rt *rt, struct svm__page *p, int src, int d
 	svm__thrash_note(rt, p, thrash && !asked, src, dst);
 	p->last_move_us = now_us;
 	p->migrations++;
-	p->range->migrations++;
 	p->last_failure = SVM_FAILURE_NONE;
 }
+
+void svm__note_migration(struct svm__rt *rt, struct svm__page *p, int src, int dst,
+			 uint32_t now_us, bool asked)
+{
+	note_page(rt, p, src, dst, now_us, asked);
+	p->range->migrations++;
+}
+
+static void clear_pinned(struct svm__range *r, struct svm__page *p);
 
 /*
  * Records that pages [first, first + n) of r moved from src to dst at time
  * `now` (now_us): what one call per page did, with the location, LRU and
  * sequence number set for the run at once and the counters added once.
+ * For a request's own pages (mark: theirs, mark[0] for page first) they
+ * are no longer known pinned, and arrived (MARK_HERE).
  */
 static void note_moved(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n, int src,
-		       int dst, uint32_t now, bool asked)
+		       int dst, uint32_t now, bool asked, uint8_t *mark)
 {
 	uint32_t copies = dst == SVM__LOC_NONE ? 0 : svm__loc_bit(dst);
 
@@ -90,13 +111,19 @@ static void note_moved(struct svm__rt *rt, struct svm__range *r, size_t first, s
 		p->copies = copies;
 		p->last_failure = SVM_FAILURE_NONE;
 		p->prefetched = 0;
+		if (mark) {
+			clear_pinned(r, p);
+			mark[i - first] = MARK_HERE;
+		}
 		if (src == SVM__LOC_NONE) /* a first touch fills zeros; nothing moved */
 			svm__trace_pages(SVM__EV_MOVE, page_addr(r, i), 1, src, dst, 0);
 		else
-			svm__note_migration(rt, p, src, dst, now, asked);
+			note_page(rt, p, src, dst, now, asked);
 	}
-	if (src != SVM__LOC_NONE)
-		svm__stat_moved(rt, dst >= 0 ? dst : src, dst >= 0, n);
+	if (src == SVM__LOC_NONE)
+		return;
+	r->migrations += n;
+	svm__stat_moved(rt, dst >= 0 ? dst : src, dst >= 0, n);
 }
 
 /* The length of the run of pages at out[0..n) that moved (FAILURE_NONE). */
@@ -120,7 +147,7 @@ static int cmp_page(const void *a, const void *b)
 /*
  * Moves up to `want` least recently used pages of dev home, never a page
  * in flight nor one the request [first, first + n) of r has brought
- * (mark[i - first] == 2), preferred-location pages last. The victims are
+ * (mark[i - first] == MARK_HERE), preferred-location pages last. The victims are
  * put in flight, then moved run by run with rt->lock let go (unless
  * `locked`). Returns how many left.
  */
@@ -145,7 +172,7 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want, const struct svm__
 
 			if (p->inflight || (p->pref == dev) != (pass == 1))
 				continue;
-			if (p->range == r && idx - first < n && mark[idx - first] == 2)
+			if (p->range == r && idx - first < n && mark[idx - first] == MARK_HERE)
 				continue;
 			v[nv++] = p;
 		}
@@ -178,7 +205,7 @@ static size_t evict(struct svm__rt *rt, int dev, size_t want, const struct svm__
 			for (size_t q = k; q < k + m; q++)
 				pf += v[q]->prefetched; /* the prefetcher's bet cost room */
 			note_moved(rt, v[k]->range, (size_t)(v[k] - v[k]->range->pages), m, dev,
-				   SVM_HOST, now, false);
+				   SVM_HOST, now, false, NULL);
 			k += m;
 		}
 		for (size_t k = i; k < j; k++)
@@ -236,6 +263,12 @@ static void remote_end(struct svm__rt *rt, struct svm__range *r, size_t first, s
 	}
 	/* the host page is writable again: a held one is watched anew */
 	svm__thrash_watch(rt, r, first, n);
+}
+
+/* Has p neither read duplicates nor in-place copies (nothing for make_exclusive)? */
+static inline bool exclusive(const struct svm__page *p)
+{
+	return !p->remote && (p->loc == SVM__LOC_NONE || !(p->copies & ~svm__loc_bit(p->loc)));
 }
 
 void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n)
@@ -311,13 +344,14 @@ void svm__pinned_clear(struct svm__range *r, size_t first, size_t n)
 
 /*
  * Gives up on a page: its class goes into the report and last_failure, and
- * it is no longer in flight (*m: its mark in the request).
+ * it is no longer in flight if it was ours (*m: its mark in the request).
  */
 static void give_up(struct svm__rt *rt, struct svm__page *p, uint8_t *m, svm_failure_t f,
 		    svm_migrate_report_t *rep)
 {
-	*m = 0;
-	svm__page_unclaim(rt, p);
+	if (*m == MARK_MOVE)
+		svm__page_unclaim(rt, p);
+	*m = MARK_STAY;
 	p->last_failure = (uint8_t)f;
 	rep->failed_by[f]++;
 }
@@ -330,19 +364,19 @@ static bool already_there(const struct svm__page *p, int dst, unsigned flags)
 }
 
 /*
- * Classifies page i of the request (mark m): 2 when it is at dst already
- * (not to be evicted for this request), 1 when this call will move it
- * (then it is in flight from here on), 0 when it stays where it is.
- * Returns 1 when it is to move. The page is not in flight on entry.
+ * Classifies page i of the request (mark m): MARK_HERE when it is at dst
+ * already, MARK_MOVE when this call will move it (then it is in flight
+ * from here on), MARK_STAY when it stays where it is. Returns 1 when it
+ * is to move. The page is not in flight on entry.
  * *stamp: the sequence number the pages classified under this hold of
  * rt->lock share (svm__page_changed_with), 0 before the first.
  */
-static size_t classify(struct svm__rt *rt, struct svm__range *r, size_t i, uint8_t *m, int dst,
-		       unsigned flags, svm_migrate_report_t *rep, uint32_t *stamp)
+static inline size_t classify(struct svm__rt *rt, struct svm__range *r, size_t i, uint8_t *m,
+			      int dst, unsigned flags, svm_migrate_report_t *rep, uint32_t *stamp)
 {
 	struct svm__page *p = &r->pages[i];
 
-	*m = 0;
+	*m = MARK_STAY;
 	if (already_there(p, dst, flags)) {
 		rep->already++;
 		if (dst >= 0)
@@ -355,14 +389,15 @@ static size_t classify(struct svm__rt *rt, struct svm__range *r, size_t i, uint8
 		 */
 		if (flags & SVM__MIG_EXPLICIT)
 			svm__page_changed_with(rt, p, stamp);
-		*m = 2;
+		*m = MARK_HERE;
 	} else if ((flags & SVM__MIG_FAULT) && stays_in_place(rt, p, dst)) {
 		rep->already++; /* advice or a known pin: served where it is */
 	} else if (p->pins && dst >= 0) {
 		give_up(rt, p, m, SVM_FAILURE_PINNED, rep);
 	} else {
-		svm__make_exclusive(rt, r, i, 1);
-		*m = 1;
+		if (!exclusive(p))
+			svm__make_exclusive(rt, r, i, 1);
+		*m = MARK_MOVE;
 		svm__page_claim(rt, p);
 		return 1;
 	}
@@ -370,16 +405,69 @@ static size_t classify(struct svm__rt *rt, struct svm__range *r, size_t i, uint8
 }
 
 /*
+ * Page records are 64 bytes: a pass over a 256 MiB request reads 4 MiB,
+ * more than the caches keep. What the request does to each page is done
+ * piece by piece, every step over one piece before the next, so that only
+ * the first step reads the records from memory.
+ */
+#define MIG_PIECE 256
+
+/* Ahead of the page it classifies, classify_piece asks for this one's record. */
+#define CLASSIFY_AHEAD 8
+
+/*
+ * make_exclusive and classify of pages [a, e) of the request at first,
+ * in one pass: every page ends exclusive, even one already at dst. The
+ * records come from memory here (the rest of the request's steps find
+ * them in the cache): each is asked for a few pages ahead, so that the
+ * loads overlap rather than wait one by one.
+ */
+static size_t classify_piece(struct svm__rt *rt, struct svm__range *r, size_t first, size_t a,
+			     size_t e, uint8_t *mark, int dst, unsigned flags,
+			     svm_migrate_report_t *rep, uint32_t *stamp)
+{
+	size_t todo = 0;
+
+	for (size_t i = a; i < e; i++) {
+		struct svm__page *p = &r->pages[i];
+
+		if (i + CLASSIFY_AHEAD < r->npages)
+			__builtin_prefetch(p + CLASSIFY_AHEAD, 1);
+		if (!exclusive(p))
+			svm__make_exclusive(rt, r, i, 1);
+		todo += classify(rt, r, i, &mark[i - first], dst, flags, rep, stamp);
+	}
+	return todo;
+}
+
+/*
+ * Pages [k, k + m) of the request at first (marks mark) moved from src
+ * to dst at `now`: recorded, no longer pinned, arrived (MARK_HERE) and
+ * out of flight.
+ */
+static void arrived(struct svm__rt *rt, struct svm__range *r, size_t first, size_t k, size_t m,
+		    int src, int dst, uint32_t now, bool asked, uint8_t *mark)
+{
+	for (size_t a = k; a < k + m; a += MIG_PIECE) {
+		size_t e = k + m - a < MIG_PIECE ? k + m : a + MIG_PIECE;
+
+		note_moved(rt, r, a, e - a, src, dst, now, asked, &mark[a - first]);
+		svm__pages_unclaim(rt, r, a, e - a);
+	}
+}
+
+/*
  * The pause between two retry rounds, taken without rt->lock and with
- * none of the request's pages in flight: while it lasts, every CPU fault,
- * device fault and other call goes on. Afterwards the range is looked up
- * again by start and id (false: it was freed, and r must not be used),
- * the request's pages are waited for until none is in flight, and the
- * pages still to move (mark 1) are classified again: they may have moved,
- * been pinned, duplicated or mapped in place meanwhile. A page that
- * arrived earlier (mark 2) and has left again is no longer this request's
- * to keep. *settled gets how many of the pages still to move need no move
- * now. With SVM__MIG_LOCKED the pause keeps the lock and the pages.
+ * none of the request's pages in flight (a page to retry is let go when
+ * its move fails: MARK_RETRY): while it lasts, every CPU fault, device
+ * fault and other call goes on. Afterwards the range is looked up again
+ * by start and id (false: it was freed, and r must not be used), the
+ * request's pages are waited for until none is in flight, and the pages
+ * to retry are classified again: they may have moved, been pinned,
+ * duplicated or mapped in place meanwhile. A page that arrived earlier
+ * (MARK_HERE) and has left again is no longer this request's to keep.
+ * *settled gets how many of the pages to retry need no move now. With
+ * SVM__MIG_LOCKED the pause keeps the lock, so nothing else has moved.
  */
 static bool pause_round(struct svm__rt *rt, struct svm__range **rp, size_t first, size_t n,
 			int dst, unsigned flags, uint64_t pause_ns, uint8_t *mark,
@@ -388,37 +476,54 @@ static bool pause_round(struct svm__rt *rt, struct svm__range **rp, size_t first
 	struct svm__range *r = *rp;
 	uintptr_t start = r->start;
 	uint64_t id = r->id;
-
-	*settled = 0;
-	if (!pause_ns)
-		return true;
-	if (flags & SVM__MIG_LOCKED) {
-		svm__retry_pause(pause_ns);
-		return true;
-	}
-	for (size_t i = 0; i < n; i++) /* ours only: others may have pages here in flight */
-		if (mark[i] == 1)
-			svm__page_unclaim(rt, &r->pages[first + i]);
-	svm__settled_broadcast(rt);
-	pthread_mutex_unlock(&rt->lock);
-	svm__retry_pause(pause_ns);
-	pthread_mutex_lock(&rt->lock);
-	r = svm__range_again(rt, start, id);
-	*rp = r;
-	if (!r || !svm__wait_settled(rt, rp, first, n))
-		return false;
-	r = *rp;
 	uint32_t stamp = 0;
 
+	*settled = 0;
+	if (flags & SVM__MIG_LOCKED) {
+		svm__retry_pause(pause_ns);
+	} else if (pause_ns) {
+		svm__settled_broadcast(rt);
+		pthread_mutex_unlock(&rt->lock);
+		svm__retry_pause(pause_ns);
+		pthread_mutex_lock(&rt->lock);
+		r = svm__range_again(rt, start, id);
+		*rp = r;
+		if (!r)
+			return false;
+	}
+	if (!svm__wait_settled(rt, rp, first, n))
+		return false;
+	r = *rp;
 	for (size_t i = 0; i < n; i++) {
 		struct svm__page *p = &r->pages[first + i];
 
-		if (mark[i] == 2 && p->loc != dst)
-			mark[i] = 0;
-		if (mark[i] == 1)
+		if (mark[i] == MARK_HERE && p->loc != dst)
+			mark[i] = MARK_STAY;
+		if (mark[i] == MARK_RETRY)
 			*settled += !classify(rt, r, first + i, &mark[i], dst, flags, rep, &stamp);
 	}
 	return true;
+}
+
+/*
+ * Rounds or time are spent on page i (MARK_RETRY, not in flight): it
+ * failed with its last class, unless someone else has brought it to dst
+ * since its move failed.
+ */
+static void retry_spent(struct svm__rt *rt, struct svm__range *r, size_t i, uint8_t *m, int dst,
+			unsigned flags, svm_migrate_report_t *rep)
+{
+	struct svm__page *p = &r->pages[i];
+
+	if (already_there(p, dst, flags)) {
+		rep->already++;
+		*m = MARK_STAY;
+		return;
+	}
+	give_up(rt, p, m,
+		p->last_failure != SVM_FAILURE_NONE ? (svm_failure_t)p->last_failure :
+						      SVM_FAILURE_BUSY,
+		rep);
 }
 
 /*
@@ -428,7 +533,8 @@ static bool pause_round(struct svm__rt *rt, struct svm__range **rp, size_t first
  * look for pinned pages, and the fork costs what the process maps, not
  * what moves), so a large request is cut only where its pages differ, or
  * at this bound on the out[] array (4 bytes a page, taken from the heap
- * above MIG_RUN_STACK).
+ * above MIG_RUN_STACK). A backend whose calls cost by the page says so
+ * (rt->move_piece), and its requests go piece by piece (piecewise()).
  */
 #define MIG_RUN_MAX 65536
 #define MIG_RUN_STACK 256
@@ -475,17 +581,42 @@ static svm_result_t migrate_gone(uint8_t *mark, const uint8_t *mark_stack, svm_f
 	return SVM_ERROR_INVALID_ARGUMENT;
 }
 
+/*
+ * Pages per piece when request [first, first + n) of r goes piece by
+ * piece, each classified just before its moves (the first round only;
+ * a retry round classifies its pages in the pause): on a backend whose
+ * moves cost by the page (rt->move_piece), so that a page's record is
+ * still in the cache when its move is recorded. 0: the whole request is
+ * classified first. That is needed where room must be made: eviction
+ * comes before the request touches any page, and its size is the
+ * request's count of pages to move. Where the room is there for every
+ * page not at dst already (an upper bound, from the chunk counts), the
+ * count is not needed up front.
+ */
+static size_t piecewise(const struct svm__rt *rt, const struct svm__range *r, size_t first,
+			size_t n, int dst)
+{
+	size_t piece = rt->move_piece < MIG_RUN_STACK ? rt->move_piece : MIG_RUN_STACK;
+
+	if (!piece || n <= piece)
+		return 0;
+	if (dst >= 0 && n - svm__range_count_at(r, first, n, dst) > svm__dev_room(rt, dst))
+		return 0;
+	return piece;
+}
+
 svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
 			  int dst, unsigned flags, svm_migrate_report_t *rep)
 {
 	svm_migrate_report_t local = { 0 };
-	size_t todo = 0, end = first + n, pinned_before;
+	size_t todo = 0, end = first + n, pinned_before, piece, ready;
 	svm_failure_t out_stack[MIG_RUN_STACK], *out = out_stack;
-	uint8_t mark_stack[MIG_RUN_STACK], *mark = mark_stack; /* see classify() */
+	uint8_t mark_stack[MIG_RUN_STACK], *mark = mark_stack; /* MARK_* */
 	size_t run_max = MIG_RUN_STACK;
 	struct svm__retry st;
 	uint64_t t0 = svm__tracing ? svm__now_ns() : 0; /* for the trace only */
 	bool locked = flags & SVM__MIG_LOCKED;
+	uint32_t stamp = 0;
 
 	if (!rep)
 		rep = &local;
@@ -496,36 +627,50 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 	if (!svm__wait_settled(rt, &r, first, n))
 		return migrate_gone(mark, mark_stack, out, out_stack, rep);
 	pinned_before = r->pinned_seen;
-	svm__make_exclusive(rt, r, first, n);
 
-	uint32_t stamp = 0;
+	piece = piecewise(rt, r, first, n, dst);
+	if (piece) {
+		/* classified piece by piece in the first round (below); evict() reads marks */
+		memset(mark, MARK_STAY, n);
+		ready = first;
+	} else {
+		todo = classify_piece(rt, r, first, first, end, mark, dst, flags, rep, &stamp);
+		ready = end;
+		if (todo > MIG_RUN_STACK) { /* without memory: runs of MIG_RUN_STACK pages */
+			size_t want = todo < MIG_RUN_MAX ? todo : MIG_RUN_MAX;
+			svm_failure_t *o = malloc(want * sizeof(*o));
 
-	for (size_t i = first; i < end; i++)
-		todo += classify(rt, r, i, &mark[i - first], dst, flags, rep, &stamp);
-
-	if (todo > MIG_RUN_STACK) { /* without memory: runs of MIG_RUN_STACK pages */
-		size_t want = todo < MIG_RUN_MAX ? todo : MIG_RUN_MAX;
-		svm_failure_t *o = malloc(want * sizeof(*o));
-
-		if (o) {
-			out = o;
-			run_max = want;
+			if (o) {
+				out = o;
+				run_max = want;
+			}
 		}
+		/* room first: evict before any page of the request is touched */
+		if (dst >= 0 && todo && todo > svm__dev_room(rt, dst))
+			evict(rt, dst, todo - svm__dev_room(rt, dst), r, first, n, mark, locked);
 	}
 
-	/* room first: evict before any page of the request is touched */
-	if (dst >= 0 && todo && todo > svm__dev_room(rt, dst))
-		evict(rt, dst, todo - svm__dev_room(rt, dst), r, first, n, mark, locked);
-
 	svm__retry_start(&st);
-	while (todo) {
+	while (todo || ready < end) {
 		size_t again = 0, nomem = 0;
 
 		for (size_t i = first; i < end;) {
-			struct svm__page *p = &r->pages[i];
+			struct svm__page *p;
 			size_t j = i + 1, room = SIZE_MAX;
 
-			if (mark[i - first] != 1) {
+			if (i == ready) { /* piecewise: the next piece, just before it moves */
+				size_t e = end - i < piece ? end : i + piece;
+
+				/* none is ours in flight here: those to retry were let go */
+				if (!svm__wait_settled(rt, &r, i, e - i))
+					return migrate_gone(mark, mark_stack, out, out_stack, rep);
+				stamp = 0; /* rt->lock was let go since the last piece */
+				todo += classify_piece(rt, r, first, i, e, mark, dst, flags, rep,
+						       &stamp);
+				ready = e;
+			}
+			p = &r->pages[i];
+			if (mark[i - first] != MARK_MOVE) {
 				i++;
 				continue;
 			}
@@ -542,11 +687,14 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 				i++;
 				continue;
 			}
-			while (j < end && j - i < run_max && j - i < room && mark[j - first] == 1 &&
-			       r->pages[j].loc == p->loc)
-				j++;
 			int src = p->loc;
+			size_t lim = ready - i < run_max ? ready : i + run_max;
 			uint32_t now;
+
+			if (lim - i > room)
+				lim = i + room;
+			while (j < lim && mark[j - first] == MARK_MOVE && r->pages[j].loc == src)
+				j++;
 
 			if (dst >= 0)
 				rt->dev[dst].incoming += j - i;
@@ -562,14 +710,8 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 				size_t m = moved_run(&out[k - i], j - k);
 
 				if (m) {
-					note_moved(rt, r, k, m, src, dst, now,
-						   flags & SVM__MIG_EXPLICIT);
-					for (size_t e = k; e < k + m; e++) {
-						clear_pinned(r, &r->pages[e]);
-						/* arrived: not to be evicted by this request */
-						mark[e - first] = 2;
-						svm__page_unclaim(rt, &r->pages[e]);
-					}
+					arrived(rt, r, first, k, m, src, dst, now,
+						flags & SVM__MIG_EXPLICIT, mark);
 					rep->moved += m;
 					todo -= m;
 					k += m - 1;
@@ -581,6 +723,9 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 				if (svm__retry_class(rt, f)) {
 					again++;
 					nomem += f == SVM_FAILURE_NO_MEMORY;
+					/* let go until the pause: nothing waits on it meanwhile */
+					mark[k - first] = MARK_RETRY;
+					svm__page_unclaim(rt, q);
 					continue;
 				}
 				give_up(rt, q, &mark[k - first], f, rep);
@@ -598,9 +743,8 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 		if ((flags & SVM__MIG_NOWAIT) || !svm__retry_next_round(rt, &st, &pause_ns)) {
 			/* rounds or time spent: what is left failed with its last class */
 			for (size_t i = first; i < end; i++)
-				if (mark[i - first] == 1)
-					give_up(rt, &r->pages[i], &mark[i - first],
-						(svm_failure_t)r->pages[i].last_failure, rep);
+				if (mark[i - first] == MARK_RETRY)
+					retry_spent(rt, r, i, &mark[i - first], dst, flags, rep);
 			break;
 		}
 		rep->retries++;
@@ -618,8 +762,8 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 	}
 	if (out != out_stack)
 		free(out);
-	for (size_t i = first; i < end; i++) /* none left but ours: each ended above */
-		if (mark[i - first] == 1)
+	for (size_t i = first; todo && i < end; i++) /* none left but ours: each ended above */
+		if (mark[i - first] == MARK_MOVE)
 			svm__page_unclaim(rt, &r->pages[i]);
 	if (!locked)
 		svm__settled_broadcast(rt);

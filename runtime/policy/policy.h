@@ -66,7 +66,15 @@ void svm__evacuate_all(struct svm__rt *rt);
  * fault, where nothing else would tell; svm__thrash_host_wrote, on such
  * a fault at page idx of r, lifts the watch of the pages around it too.
  */
-void svm__thrash_note(struct svm__rt *rt, struct svm__page *p, bool thrash, int src, int dst);
+void svm__thrash_record(struct svm__rt *rt, struct svm__page *p, bool thrash, int src, int dst);
+static inline void svm__thrash_note(struct svm__rt *rt, struct svm__page *p, bool thrash, int src,
+				    int dst)
+{
+	/* most moves: no fight going on, and nothing of an earlier one to forget */
+	if (!thrash && !p->thrash && !p->rehold && !p->hold_level && !p->held_wrote)
+		return;
+	svm__thrash_record(rt, p, thrash, src, dst);
+}
 bool svm__thrash_held(struct svm__rt *rt, struct svm__page *p);
 void svm__thrash_touched(struct svm__range *r, size_t first, size_t n, int who);
 void svm__thrash_watch(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n);

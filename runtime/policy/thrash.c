@@ -75,7 +75,8 @@ static void hold_from(const struct svm__rt *rt, struct svm__page *p, uint32_t ms
 /* Longest hold: SVM_THRASH_HOLD_MS doubled this many times in a row. */
 #define HOLD_LEVEL_MAX 5
 
-void svm__thrash_note(struct svm__rt *rt, struct svm__page *p, bool thrash, int src, int dst)
+/* svm__thrash_note (policy.h) where something may change */
+void svm__thrash_record(struct svm__rt *rt, struct svm__page *p, bool thrash, int src, int dst)
 {
 	if (!thrash) {
 		/*

@@ -19,6 +19,10 @@
  *              the runtime lock (issue 15)
  *   moved      pages a prefetch home still has to move are moved to another
  *              device during its pause: it goes on from where they are now
+ * A second argument sets the pages of class, budget, cpufault, unlocked
+ * and moved (default 256, 256, 256, 64, 64): a request over 256 pages
+ * goes piece by piece on the UFFDIO_MOVE path (policy/migrate.c:
+ * piecewise), and its retries then start from pages it let go.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -29,8 +33,8 @@
 #include "svmtest.h"
 #include "../kshim/shim_params.h"
 
-#define PAGES 256
-
+static size_t PAGES = 256; /* class, budget, cpufault; argv[2] */
+static size_t pages_arg;   /* argv[2], 0: each case's own */
 static size_t page;
 static bool kshim;
 static char summary[200]; /* what a case measured, for its PASS line */
@@ -471,7 +475,7 @@ static void case_unlocked(void)
 {
 	long pause_us = atol(getenv("SVM_RETRY_BACKOFF_US"));
 	long budget_us = atol(getenv("SVM_RETRY_BUDGET_US"));
-	size_t bytes = 64 * page;
+	size_t pages = pages_arg ? pages_arg : 64, bytes = pages * page;
 	struct waiter w = { .bytes = bytes };
 	uint64_t *fresh = svmt_alloc(bytes), t0, cpu_ns, stats_ns, slowest;
 	svm_stats_t s;
@@ -503,12 +507,12 @@ static void case_unlocked(void)
 	pthread_join(t, NULL);
 	/* the policy is kept: every page BUSY after rounds bounded by the budget */
 	CHECK_RES(w.res, SVM_PARTIAL);
-	check_report(&w.rep, 64);
-	CHECK_EQ(w.rep.failed_by[SVM_FAILURE_BUSY], 64);
+	check_report(&w.rep, pages);
+	CHECK_EQ(w.rep.failed_by[SVM_FAILURE_BUSY], pages);
 	CHECK_GE(w.rep.retries, 2);
 	CHECK_GE(w.took_ns / 1000, (uint64_t)budget_us);
 	verify(w.a, bytes / 8, 9, 0);
-	CHECK_EQ(svmt_count_at(w.a, bytes, SVM_HOST), 64);
+	CHECK_EQ(svmt_count_at(w.a, bytes, SVM_HOST), pages);
 
 	/* 2. a device fault in its pauses (the fault-service thread's own wait) */
 	w.done = 0;
@@ -541,7 +545,7 @@ static void case_unlocked(void)
 	w.a = svmt_alloc(bytes);
 	pthread_join(t, NULL);
 	CHECK_INVAL(w.res);
-	CHECK_EQ(svmt_count_at(w.a, bytes, SVM_HOST), 64);
+	CHECK_EQ(svmt_count_at(w.a, bytes, SVM_HOST), pages);
 	CHECK_OK(svm_free(w.a));
 	CHECK_OK(svm_free(fresh));
 }
@@ -559,7 +563,8 @@ static void *prefetch_home_thread(void *arg)
 
 static void case_moved(void)
 {
-	size_t pages = 64, bytes = pages * page, half = bytes / 2;
+	size_t pages = pages_arg ? pages_arg & ~(size_t)1 : 64, bytes = pages * page,
+	       half = bytes / 2;
 	struct waiter w = { .bytes = bytes };
 	svm_migrate_report_t rep;
 	uint64_t t0, dt;
@@ -595,8 +600,13 @@ static void case_moved(void)
 int main(int argc, char **argv)
 {
 	page = svmt_page_size();
-	if (argc != 2)
-		FAIL("usage: %s class|budget|cpufault|fork|zero|unlocked|moved", argv[0]);
+	if (argc != 2 && argc != 3)
+		FAIL("usage: %s class|budget|cpufault|fork|zero|unlocked|moved [pages]", argv[0]);
+	if (argc == 3) {
+		pages_arg = strtoul(argv[2], NULL, 0);
+		CHECK(pages_arg >= 2);
+		PAGES = pages_arg;
+	}
 	svmt_init();
 	/* before the first move: svm_init moves nothing */
 	kshim = !strcmp(svmt_backend(), "kshim");

@@ -2310,6 +2310,8 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 	atomic_store(&U.copy_home, cfg->user_copy_home);
 	/* the copy path's moves stay under rt->lock (core/rt.h: move_under_lock) */
 	rt->move_under_lock = !U.have_move;
+	/* one UFFDIO_MOVE costs by the page; the copy path's probe by the call */
+	rt->move_piece = U.have_move ? 256 : 0;
 	if (U.have_move)
 		want |= UFFD_FEATURE_MOVE;
 	U.thread_ids = have & UFFD_FEATURE_THREAD_ID;
