@@ -630,8 +630,13 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 
 	piece = piecewise(rt, r, first, n, dst);
 	if (piece) {
-		/* classified piece by piece in the first round (below); evict() reads marks */
-		memset(mark, MARK_STAY, n);
+		/*
+		 * Classified piece by piece in the first round (below). Until
+		 * then a page is marked MARK_HERE, so that an eviction that
+		 * room taken meanwhile by others calls for does not pick the
+		 * request's own pages at dst ahead of it.
+		 */
+		memset(mark, MARK_HERE, n);
 		ready = first;
 	} else {
 		todo = classify_piece(rt, r, first, first, end, mark, dst, flags, rep, &stamp);
