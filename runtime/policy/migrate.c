@@ -582,8 +582,8 @@ static svm_result_t migrate_gone(uint8_t *mark, const uint8_t *mark_stack, svm_f
 }
 
 /*
- * Pages per piece when request [first, first + n) of r goes piece by
- * piece, each classified just before its moves (the first round only;
+ * Pages per piece when request [first, first + n) of r (flags) goes piece
+ * by piece, each classified just before its moves (the first round only;
  * a retry round classifies its pages in the pause): on a backend whose
  * moves cost by the page (rt->move_piece), so that a page's record is
  * still in the cache when its move is recorded. 0: the whole request is
@@ -594,11 +594,19 @@ static svm_result_t migrate_gone(uint8_t *mark, const uint8_t *mark_stack, svm_f
  * count is not needed up front.
  */
 static size_t piecewise(const struct svm__rt *rt, const struct svm__range *r, size_t first,
-			size_t n, int dst)
+			size_t n, int dst, unsigned flags)
 {
 	size_t piece = rt->move_piece < MIG_RUN_STACK ? rt->move_piece : MIG_RUN_STACK;
 
-	if (!piece || n <= piece)
+	/*
+	 * Only what the program asked for (svm_prefetch, svm_pin). A fault's
+	 * block and its prefetcher's tail were judged when the fault's
+	 * service began; a later piece, classified after the moves before it
+	 * let the lock go, could undo what the program did meanwhile (moved
+	 * those pages elsewhere): a fault is older than that and must not
+	 * win (policy/fault.c: prefetchable).
+	 */
+	if (!piece || n <= piece || !(flags & SVM__MIG_EXPLICIT))
 		return 0;
 	if (dst >= 0 && n - svm__range_count_at(r, first, n, dst) > svm__dev_room(rt, dst))
 		return 0;
@@ -628,7 +636,7 @@ svm_result_t svm__migrate(struct svm__rt *rt, struct svm__range *r, size_t first
 		return migrate_gone(mark, mark_stack, out, out_stack, rep);
 	pinned_before = r->pinned_seen;
 
-	piece = piecewise(rt, r, first, n, dst);
+	piece = piecewise(rt, r, first, n, dst, flags);
 	if (piece) {
 		/*
 		 * Classified piece by piece in the first round (below). Until
