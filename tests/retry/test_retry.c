@@ -33,7 +33,7 @@
 #include "svmtest.h"
 #include "../kshim/shim_params.h"
 
-static size_t PAGES = 256; /* class, budget, cpufault; argv[2] */
+static size_t npages = 256; /* class, budget, cpufault; argv[2] */
 static size_t pages_arg;   /* argv[2], 0: each case's own */
 static size_t page;
 static bool kshim;
@@ -150,7 +150,7 @@ static void case_class(void)
 {
 	svm_failure_t cls = injected_class();
 	unsigned pct = injected_percent();
-	size_t bytes = PAGES * page, words = bytes / 8;
+	size_t bytes = npages * page, words = bytes / 8;
 	uint64_t *a = svmt_alloc(bytes), *b = NULL;
 	svm_migrate_report_t r;
 	svm_stats_t s0, s1;
@@ -168,7 +168,7 @@ static void case_class(void)
 	s0 = svmt_stats();
 	res = svm_prefetch(a, bytes, 0, &r);
 	s1 = svmt_stats();
-	check_report(&r, PAGES);
+	check_report(&r, npages);
 	printf("%s %u%%: moved %zu failed %zu (class %zu) retries %u attempts %llu\n",
 	       svm_failure_string(cls), pct, r.moved, r.failed, r.failed_by[cls], r.retries,
 	       (unsigned long long)(s1.move_attempts - s0.move_attempts));
@@ -181,20 +181,20 @@ static void case_class(void)
 	case SVM_FAILURE_UNSUPPORTED:
 		/* never retried: every page offered exactly once */
 		CHECK_EQ(r.retries, 0);
-		CHECK_EQ(s1.move_attempts - s0.move_attempts, PAGES);
+		CHECK_EQ(s1.move_attempts - s0.move_attempts, npages);
 		if (pct == 100)
-			CHECK_EQ(r.failed, PAGES);
+			CHECK_EQ(r.failed, npages);
 		else
-			CHECK(r.failed > 0 && r.failed < PAGES);
+			CHECK(r.failed > 0 && r.failed < npages);
 		break;
 	case SVM_FAILURE_BUSY:
 		if (pct == 100) {
-			CHECK_EQ(r.failed, PAGES);
+			CHECK_EQ(r.failed, npages);
 			CHECK_GE(r.retries, 1);
 		} else {
 			/* 30% per attempt, 5 attempts: almost all make it */
 			CHECK_GE(r.retries, 1);
-			CHECK(r.failed < PAGES / 10);
+			CHECK(r.failed < npages / 10);
 		}
 		break;
 	case SVM_FAILURE_NO_MEMORY:
@@ -203,7 +203,7 @@ static void case_class(void)
 		if (pct < 100)
 			CHECK_GE(s1.evictions - s0.evictions, 1);
 		else
-			CHECK_EQ(r.failed, PAGES);
+			CHECK_EQ(r.failed, npages);
 		break;
 	default:
 		break;
@@ -240,7 +240,7 @@ static void case_class(void)
 
 static void case_budget(void)
 {
-	size_t bytes = PAGES * page;
+	size_t bytes = npages * page;
 	uint64_t *a = svmt_alloc(bytes);
 	long budget_us = atol(getenv("SVM_RETRY_BUDGET_US"));
 	long round_us = atol(getenv("SVM_RETRY_BACKOFF_MAX_US"));
@@ -267,11 +267,11 @@ static void case_budget(void)
 	t0 = svmt_now_ns();
 	CHECK_RES(svm_prefetch(a, bytes, 0, &r), SVM_PARTIAL);
 	dt_us = (svmt_now_ns() - t0) / 1000;
-	check_report(&r, PAGES);
+	check_report(&r, npages);
 	printf("budget %ld us, round %ld us + pass %llu us: prefetch took %llu us, %u retries\n",
 	       budget_us, round_us, (unsigned long long)pass_us, (unsigned long long)dt_us,
 	       r.retries);
-	CHECK_EQ(r.failed_by[SVM_FAILURE_BUSY], PAGES);
+	CHECK_EQ(r.failed_by[SVM_FAILURE_BUSY], npages);
 	CHECK_EQ(r.moved, 0);
 	CHECK_GE(r.retries, 1);
 	/* the rounds allowed outlast the budget: the budget is what stopped it */
@@ -300,13 +300,13 @@ static void case_budget(void)
 
 static void case_cpufault(void)
 {
-	size_t bytes = PAGES * page;
+	size_t bytes = npages * page;
 	uint64_t *a = svmt_alloc(bytes);
 	svm_stats_t s;
 
 	fill(a, bytes / 8, 4);
 	CHECK_OK(svm_prefetch(a, bytes, 0, NULL)); /* only to-host moves fail */
-	CHECK_EQ(svmt_count_at(a, bytes, 0), PAGES);
+	CHECK_EQ(svmt_count_at(a, bytes, 0), npages);
 	verify(a, bytes / 8, 4, 0); /* every page faults home through failures */
 	s = svmt_stats();
 	printf("cpu faults %llu, busy failures %llu, retries %llu\n",
@@ -314,7 +314,7 @@ static void case_cpufault(void)
 	       (unsigned long long)s.failures_by[SVM_FAILURE_BUSY],
 	       (unsigned long long)s.retries);
 	CHECK_GE(s.failures_by[SVM_FAILURE_BUSY] + s.retries, 1);
-	CHECK_EQ(svmt_count_at(a, bytes, SVM_HOST), PAGES);
+	CHECK_EQ(svmt_count_at(a, bytes, SVM_HOST), npages);
 	CHECK_OK(svm_free(a));
 }
 
@@ -605,7 +605,7 @@ int main(int argc, char **argv)
 	if (argc == 3) {
 		pages_arg = strtoul(argv[2], NULL, 0);
 		CHECK(pages_arg >= 2);
-		PAGES = pages_arg;
+		npages = pages_arg;
 	}
 	svmt_init();
 	/* before the first move: svm_init moves nothing */
