@@ -233,6 +233,10 @@ svm_result_t svm_init(void)
 	svm__config_load(&rt->cfg);
 	if (!svm__inject_parse(rt->cfg.inject, &rt->inject, why, sizeof(why)))
 		svm__warn("SVM_INJECT=\"%s\": %s; no faults are injected", rt->cfg.inject, why);
+	else if (rt->inject.on && rt->inject.left_behind)
+		svm__warn("fault injection on: %u%% of pages moved are put back where they came "
+			  "from (left-behind, seed %llu)", rt->inject.percent,
+			  (unsigned long long)rt->inject.seed);
 	else if (rt->inject.on)
 		svm__warn("fault injection on: %u%% of page moves fail as %s (seed %llu)",
 			  rt->inject.percent, svm__failure_name(rt->inject.cls),

@@ -126,7 +126,8 @@ static const struct var table[] = {
 	  "user backend: renew a hold that runs out while both sides used the page during it "
 	  "(the host's writes are watched: one write fault per 64 KiB and hold)" },
 	{ "SVM_INJECT", T_STRING, "", OFF(inject), 0, 127, NULL, false,
-	  "fault injection: class=C,percent=P[,seed=S][,direction=to-host|to-device][,count=N]" },
+	  "fault injection: class=C,percent=P[,seed=S][,direction=to-host|to-device][,count=N]; "
+	  "C is busy, no-memory, pinned, unsupported or left-behind" },
 };
 
 #define NVARS (sizeof(table) / sizeof(table[0]))

@@ -44,15 +44,18 @@ bool svm__inject_parse(const char *spec, struct svm__inject *inj, char *err, siz
 			return false;
 		}
 		*val++ = 0;
-		if (!strcmp(tok, "class")) {
+		if (!strcmp(tok, "class") && !strcmp(val, "left-behind")) {
+			inj->left_behind = true;
+			have_class = true;
+		} else if (!strcmp(tok, "class")) {
 			for (int c = 1; c < SVM_FAILURE_COUNT; c++)
 				if (!strcmp(val, classes[c])) {
 					inj->cls = (svm_failure_t)c;
 					have_class = true;
 				}
 			if (!have_class) {
-				snprintf(err, len, "class \"%s\" is not busy, no-memory, pinned or "
-					 "unsupported", val);
+				snprintf(err, len, "class \"%s\" is not busy, no-memory, pinned, "
+					 "unsupported or left-behind", val);
 				return false;
 			}
 		} else if (!strcmp(tok, "percent") && parse_u64(val, 100, &v)) {
@@ -85,7 +88,7 @@ svm_failure_t svm__inject_draw(struct svm__inject *inj, uintptr_t addr, int src,
 	uint64_t h;
 
 	(void)src;
-	if (!inj->on || (inj->count && inj->injected >= inj->count))
+	if (!inj->on || inj->left_behind || (inj->count && inj->injected >= inj->count))
 		return SVM_FAILURE_NONE;
 	if ((inj->direction == 1 && dst >= 0) || (inj->direction == 2 && dst < 0))
 		return SVM_FAILURE_NONE;
@@ -94,4 +97,17 @@ svm_failure_t svm__inject_draw(struct svm__inject *inj, uintptr_t addr, int src,
 		return SVM_FAILURE_NONE;
 	inj->injected++;
 	return inj->cls;
+}
+
+bool svm__inject_leave(struct svm__inject *inj, uintptr_t addr, int src, int dst)
+{
+	(void)src;
+	if (!inj->on || !inj->left_behind || (inj->count && inj->injected >= inj->count))
+		return false;
+	if ((inj->direction == 1 && dst >= 0) || (inj->direction == 2 && dst < 0))
+		return false;
+	if (mix(inj->seed ^ mix(inj->draws++ ^ addr)) % 100 >= inj->percent)
+		return false;
+	inj->injected++;
+	return true;
 }

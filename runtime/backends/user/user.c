@@ -968,6 +968,34 @@ static void place_home(uintptr_t addr, size_t n, int src, int dst)
 	svm__topo_move_pages((void *)addr, n * SVM__PAGE_SIZE, U.node[src]);
 }
 
+/*
+ * SVM_INJECT class=left-behind: plays the kernel fault of
+ * docs/data-integrity.md ("Open"): some pages of the run just moved, and
+ * reported moved, go back to where they came from. Only where the
+ * kernel's move moved them: not on the copy path, not a small move home
+ * that copy_home served (its device copy stays there until dropped).
+ */
+static void leave_behind(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
+			 const svm_failure_t *out)
+{
+	if (!U.have_move || (dst == SVM_HOST && n <= (size_t)atomic_load(&U.copy_home)))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		uintptr_t a = addr + i * SVM__PAGE_SIZE;
+		bool leave;
+		int err;
+
+		if (out[i] != SVM_FAILURE_NONE)
+			continue;
+		pthread_mutex_lock(&inject_lock);
+		leave = svm__inject_leave(&rt->inject, a, src, dst);
+		pthread_mutex_unlock(&inject_lock);
+		if (leave && uffd_move(at(src, a), at(dst, a), SVM__PAGE_SIZE, &err) != SVM__PAGE_SIZE)
+			svm__warn("SVM_INJECT left-behind: could not put %#lx back: %s",
+				  (unsigned long)a, strerror(err));
+	}
+}
+
 static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, int dst,
 			svm_failure_t *out)
 {
@@ -975,9 +1003,12 @@ static size_t user_move(struct svm__rt *rt, uintptr_t addr, size_t n, int src, i
 
 	if (dst >= 0) /* the device's stale copies go before anything lands there */
 		drops_flush(dst);
-	if (!rt->inject.on || src == SVM__LOC_NONE) { /* a zero fill is not a move */
+	/* a zero fill is not a move */
+	if (!rt->inject.on || rt->inject.left_behind || src == SVM__LOC_NONE) {
 		moved = move_run(rt, addr, n, src, dst, out);
 		place_home(addr, n, src, dst);
+		if (rt->inject.on && rt->inject.left_behind && src != SVM__LOC_NONE)
+			leave_behind(rt, addr, n, src, dst, out);
 		return moved;
 	}
 	/*
