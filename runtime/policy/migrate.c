@@ -404,23 +404,15 @@ static inline size_t classify(struct svm__rt *rt, struct svm__range *r, size_t i
 	return 0;
 }
 
-/*
- * Page records are 64 bytes: a pass over a 256 MiB request reads 4 MiB,
- * more than the caches keep. What the request does to each page is done
- * piece by piece, every step over one piece before the next, so that only
- * the first step reads the records from memory.
- */
-#define MIG_PIECE 256
-
 /* Ahead of the page it classifies, classify_piece asks for this one's record. */
 #define CLASSIFY_AHEAD 8
 
 /*
  * make_exclusive and classify of pages [a, e) of the request at first,
  * in one pass: every page ends exclusive, even one already at dst. The
- * records come from memory here (the rest of the request's steps find
- * them in the cache): each is asked for a few pages ahead, so that the
- * loads overlap rather than wait one by one.
+ * records come from memory here (in a request that goes piece by piece,
+ * its later steps find them in the cache): each is asked for a few pages
+ * ahead, so that the loads overlap rather than wait one by one.
  */
 static size_t classify_piece(struct svm__rt *rt, struct svm__range *r, size_t first, size_t a,
 			     size_t e, uint8_t *mark, int dst, unsigned flags,
@@ -439,6 +431,16 @@ static size_t classify_piece(struct svm__rt *rt, struct svm__range *r, size_t fi
 	}
 	return todo;
 }
+
+/*
+ * Recording a run's moves makes three passes over its page records
+ * (svm__pages_set_loc, note_moved's own loop, the unclaim). A run longer
+ * than this is recorded piece by piece, the three passes over one piece
+ * before the next, so that the records (64 bytes each: 4 MiB for 256 MiB)
+ * the first pass reads are still in the cache for the other two. A
+ * request that goes piece by piece has no longer runs.
+ */
+#define MIG_PIECE 256
 
 /*
  * Pages [k, k + m) of the request at first (marks mark) moved from src
