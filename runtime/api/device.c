@@ -86,7 +86,13 @@ svm_result_t svm_launch(int device, size_t grid, svm_kernel_fn fn, void *arg)
 	}
 	atomic_fetch_add(&rt->launches, 1);
 	uint64_t t0 = svm__now_ns();
+	bool window = svm__launch_coherent(rt); /* SVM_COHERENCE=launch */
 
+	if (window) {
+		pthread_mutex_lock(&rt->lock);
+		svm__launch_begin(rt);
+		pthread_mutex_unlock(&rt->lock);
+	}
 	if (rt->be->engine.device_running)
 		rt->be->engine.device_running(rt, device, true);
 	res = svm__pool_run(rt, device, grid, fn, arg);
@@ -97,6 +103,8 @@ svm_result_t svm_launch(int device, size_t grid, svm_kernel_fn fn, void *arg)
 					.dst = (int8_t)device });
 	/* in-place working copies end with the launch: writes become visible */
 	pthread_mutex_lock(&rt->lock);
+	if (window) /* pages the launch took become the device's */
+		svm__launch_end(rt, device);
 	svm__remote_flush_device(rt, device);
 	if (rt->be->replace.sync) /* what the driver did during the launch */
 		rt->be->replace.sync(rt, false);

@@ -277,6 +277,9 @@ svm_result_t svm_init(void)
 	atomic_store(&live, true);
 	svm__info("initialized: backend %s, %d device(s), heap %zu MiB at %#lx", rt->be->name,
 		  rt->ndev, heap_size >> 20, (unsigned long)heap);
+	if (rt->cfg.coherence == SVM__COHERENCE_LAUNCH && !svm__launch_coherent(rt))
+		svm__warn("SVM_COHERENCE=launch: the %s backend has no launch coherence; device "
+			  "faults keep the default (access)", rt->be->name);
 out:
 	if (res != SVM_OK)
 		rt->be = NULL;

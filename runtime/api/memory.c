@@ -97,9 +97,14 @@ svm_result_t svm_free(void *ptr)
 	for (size_t i = 0; i < r->npages; i++) {
 		struct svm__page *p = &r->pages[i];
 
-		for (uint32_t m = p->remote; m; m &= m - 1)
+		for (uint32_t m = p->remote; m; m &= m - 1) {
 			rt->dev[__builtin_ctz(m)].remote_pages--;
+			if (p->taken)
+				rt->dev[__builtin_ctz(m)].taken_pages--;
+		}
 		p->remote = 0;
+		p->taken = 0;
+		p->lprot = 0;
 		svm__page_set_loc(rt, p, SVM__LOC_NONE);
 	}
 	if (rt->be->replace.free_range)

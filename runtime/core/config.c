@@ -47,6 +47,14 @@ static const struct var table[] = {
 	  "are at the destination (or faulting)" },
 	{ "SVM_PREFETCH_MAX", T_SIZE, "64M", OFF(prefetch_max), 8192, 1LL << 30, NULL, true,
 	  "density prefetch: the largest region one fault may bring along (a power of two)" },
+	{ "SVM_COHERENCE", T_ENUM, "access", OFF(coherence), 0, 0, "access|launch", false,
+	  "when the host sees what a launch's device code did to host pages: access (at "
+	  "every access: each device fault moves its pages, the host never reads stale "
+	  "bytes) or launch (user backend: device faults on host pages copy them and leave "
+	  "the host pages in place, write-protected; the copies become the device's pages "
+	  "when the launch ends; until then a host read sees the bytes from before the "
+	  "launch, a host write first takes the device's bytes back: "
+	  "docs/architecture.md, \"Launch coherence\")" },
 	{ "SVM_USER_DEVICES", T_INT, "1", OFF(user_devices), 1, 16, NULL, false,
 	  "user backend: number of emulated devices" },
 	{ "SVM_USER_DEVICE_MEMORY", T_SIZE, "1G", OFF(user_device_memory), 64 << 10, 1LL << 40, NULL, false,

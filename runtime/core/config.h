@@ -23,6 +23,7 @@ struct svm__config {
 	int prefetch;           /* enum svm__prefetch: after loading, OFF or DENSITY */
 	int prefetch_threshold; /* density: percent, 1..100 */
 	uint64_t prefetch_max;  /* density: largest region, bytes, power of two */
+	int coherence;          /* enum svm__coherence */
 	int user_devices;
 	uint64_t user_device_memory;
 	int user_device_threads; /* 0: one per online CPU */
@@ -56,6 +57,8 @@ struct svm__config {
 	char report[256];        /* HTML report file, "" for none */
 	int trace_events;        /* trace ring capacity */        /* fault injection spec, "" for none */
 };
+
+enum svm__coherence { SVM__COHERENCE_ACCESS, SVM__COHERENCE_LAUNCH };
 
 enum svm__prefetch { SVM__PREFETCH_AUTO, SVM__PREFETCH_OFF, SVM__PREFETCH_DENSITY };
 

@@ -87,6 +87,21 @@ struct svm__backend_ops {
 		 */
 		svm_result_t (*watch)(struct svm__rt *rt, uintptr_t addr, size_t n);
 		/*
+		 * Optional, both or neither: launch coherence (policy/launch.c):
+		 * take() gives device dev working copies of n host pages that
+		 * watch() protected when the launch began, as remote_map does,
+		 * but without protecting them again (no TLB flush per fault);
+		 * it fails, doing nothing, unless every page is present and
+		 * still write-protected. commit() ends such copies when the
+		 * launch is over: the device keeps its copy as the page and
+		 * the host's goes; a page it must not drop (pinned) gets out[i]
+		 * != NONE and stays in place, for remote_unmap to end. Returns
+		 * the pages committed.
+		 */
+		svm_result_t (*take)(struct svm__rt *rt, uintptr_t addr, size_t n, int dev);
+		size_t (*commit)(struct svm__rt *rt, uintptr_t addr, size_t n, int dev,
+				 svm_failure_t *out);
+		/*
 		 * Optional: device dev is about to run device code (running)
 		 * or has stopped. A backend that leaves a device's stale
 		 * copies behind while it runs nothing (user: pages copied

@@ -62,6 +62,8 @@ struct svm__page {
 	uint8_t held_host : 1;   /* held: the host wrote it during this hold */
 	uint8_t held_dev : 1;    /* held: a device reached it during this hold */
 	uint8_t held_wrote : 1;  /* held: a device wrote it (its reads work in place too) */
+	uint8_t lprot : 1;       /* write-protected on the host for launch coherence */
+	uint8_t taken : 1;       /* its in-place copy becomes the device's at launch end */
 	uint32_t copies;     /* read-only duplicates: bit 0 host, bit 1+d device */
 	uint32_t remote;     /* bit d: device d holds an in-place working copy */
 	uint32_t accessed_by; /* advice: bit d */
@@ -118,6 +120,8 @@ struct svm__devstate {
 	size_t capacity;      /* pages */
 	size_t incoming;      /* pages in flight to this device (room they hold) */
 	size_t remote_pages;  /* pages with an in-place working copy here */
+	size_t taken_pages;   /* of those, taken by launch coherence (svm__page.taken) */
+	unsigned takes_inflight; /* takes with rt->lock let go (policy/fault.c: take_block) */
 	uintptr_t view;       /* the device's view of the heap (same layout) */
 	int numa_node;        /* nearest host node, -1 unknown */
 	bool launchable;      /* svm_launch runs device code here */
@@ -168,6 +172,11 @@ struct svm__rt {
 	svm_stats_t stats;
 	struct svm__hist fault_hist;
 	atomic_uint_fast64_t launches;
+	/*
+	 * Launches running under SVM_COHERENCE=launch: while any does, the
+	 * host pages marked lprot stay write-protected (policy/launch.c).
+	 */
+	int launch_windows;
 	struct svm__inject inject;
 	/* bumped at every page state change; lets a fault tell it is stale */
 	atomic_uint_fast32_t seq;

@@ -407,6 +407,8 @@ int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen)
 		 */
 		if (lp.p->held)
 			SVM__STAT(rt, -1, cpu_faults, 1); /* a watch's fault */
+		/* launch coherence: the host writes it, so no device may take it unseen */
+		lp.p->lprot = 0;
 		svm__thrash_host_wrote(rt, lp.r, lp.idx);
 		svm__thrash_touched(lp.r, lp.idx, 1, SVM_HOST);
 		rt->be->engine.collapse(rt, addr, 1, SVM_HOST, 0);
@@ -500,6 +502,162 @@ static void serve_block_in_place(struct svm__rt *rt, int dev, struct loc_page *l
 	}
 }
 
+/*
+ * Launch coherence (policy/launch.c): may device dev take page q, which
+ * the launch write-protected, as a working copy that becomes its page
+ * when the launch ends? What a fault would move, the usual way.
+ */
+static bool takeable(struct svm__rt *rt, struct svm__page *q, int dev)
+{
+	return q->lprot && !q->inflight && q->loc == SVM_HOST &&
+	       q->copies == svm__loc_bit(SVM_HOST) && !q->remote && !q->read_mostly &&
+	       (q->pref == SVM__PREF_NONE || q->pref == dev) && !in_place_for(rt, q, dev);
+}
+
+/* Room on dev for more taken pages: what the commit at the launch's end will need. */
+static size_t take_room(const struct svm__rt *rt, int dev)
+{
+	size_t room = svm__dev_room(rt, dev);
+
+	return room > rt->dev[dev].taken_pages ? room - rt->dev[dev].taken_pages : 0;
+}
+
+/*
+ * Has device dev pages [a, b) of r taken. The copies are made with
+ * rt->lock let go (unless the backend's moves keep it:
+ * rt->move_under_lock), the pages in flight meanwhile, as a move's are:
+ * workers of a launch take their blocks at once. Their room is held
+ * (taken_pages) from here; svm_free waits for pages in flight, so r stays.
+ * False (nothing taken) if the backend could not.
+ */
+static bool take_run(struct svm__rt *rt, int dev, struct svm__range *r, size_t a, size_t b)
+{
+	uint32_t stamp = 0;
+	bool ok;
+
+	rt->dev[dev].taken_pages += b - a;
+	rt->dev[dev].takes_inflight++;
+	for (size_t i = a; i < b; i++)
+		svm__page_claim(rt, &r->pages[i]);
+	if (!rt->move_under_lock)
+		pthread_mutex_unlock(&rt->lock);
+	ok = rt->be->engine.take(rt, r->start + a * SVM__PAGE_SIZE, b - a, dev) == SVM_OK;
+	if (!rt->move_under_lock)
+		pthread_mutex_lock(&rt->lock);
+	svm__pages_unclaim(rt, r, a, b - a);
+	if (ok) {
+		for (size_t i = a; i < b; i++) {
+			r->pages[i].remote |= 1u << dev;
+			r->pages[i].taken = 1;
+			svm__page_changed_with(rt, &r->pages[i], &stamp);
+		}
+		rt->dev[dev].remote_pages += b - a;
+		/* served without a move, for now: the move is counted at the commit */
+		SVM__STAT(rt, dev, remote_accesses, b - a);
+		svm__trace_pages(SVM__EV_INPLACE, r->start + a * SVM__PAGE_SIZE, b - a, SVM_HOST,
+				 dev, 0);
+	} else {
+		/* not (or no longer) protected: these take the usual path from now on */
+		rt->dev[dev].taken_pages -= b - a;
+		for (size_t i = a; i < b; i++)
+			r->pages[i].lprot = 0;
+	}
+	/*
+	 * The copy woke the faulting thread before this record: the launch
+	 * may have ended meanwhile, and its end waits for this (launch.c).
+	 */
+	rt->dev[dev].takes_inflight--;
+	svm__settled_broadcast(rt);
+	return ok;
+}
+
+/* Pages of [a, b) of r that device dev has, or has taken. */
+static size_t taken_or_at(const struct svm__range *r, size_t a, size_t b, int dev)
+{
+	size_t k = 0;
+
+	for (size_t i = a; i < b; i++)
+		k += r->pages[i].loc == dev || (r->pages[i].taken && (r->pages[i].remote & (1u << dev)));
+	return k;
+}
+
+/*
+ * The density prefetcher for takes: after the block [a, b), the largest
+ * heap-aligned region of up to 2 MiB (and SVM_PREFETCH_MAX) around it in
+ * which more than SVM_PREFETCH_THRESHOLD percent of the pages are dev's
+ * or taken by it; its other takeable pages are taken too, in runs, those
+ * above the block first. Up to 2 MiB, so counting walks at most two
+ * chunks' worth of page records; a stream takes one fault per 2 MiB once
+ * it has taken that much.
+ */
+static void take_around(struct svm__rt *rt, int dev, struct svm__range *r, size_t a, size_t b)
+{
+	size_t max = rt->cfg.prefetch_max < SVM__HUGE_SIZE ? rt->cfg.prefetch_max : SVM__HUGE_SIZE;
+	size_t lo = a, hi = b, ra, rb, taken = 0;
+	unsigned thr = (unsigned)rt->cfg.prefetch_threshold;
+
+	if (rt->cfg.prefetch != SVM__PREFETCH_DENSITY)
+		return;
+	for (size_t size = 2 * (b - a); size <= max / SVM__PAGE_SIZE; size *= 2) {
+		/* the largest that passes wins: a smaller one may fail where it passes */
+		aligned_region(rt, r, a, size, &ra, &rb);
+		if (dense(taken_or_at(r, ra, rb, dev), size, thr)) {
+			lo = ra;
+			hi = rb;
+		}
+	}
+	for (int up = 1; up >= 0; up--) {
+		size_t i = up ? b : lo, end = up ? hi : a;
+
+		while (i < end) {
+			size_t j = i, room = take_room(rt, dev);
+
+			while (j < end && j - i < room && j - i < PREFETCH_PIECE &&
+			       takeable(rt, &r->pages[j], dev))
+				j++;
+			if (j == i) {
+				if (!room)
+					return;
+				i++;
+				continue;
+			}
+			if (take_run(rt, dev, r, i, j))
+				taken += j - i;
+			i = j;
+		}
+	}
+	if (taken) {
+		SVM__STAT(rt, dev, prefetched_pages, taken);
+		svm__trace_pages(SVM__EV_DENSITY, r->start + lo * SVM__PAGE_SIZE, hi - lo, SVM_HOST,
+				 dev, taken);
+	}
+}
+
+/*
+ * Takes the run of takeable pages around the faulting one in its
+ * SVM_GRANULARITY block, as far as dev has room for them at the launch's
+ * end, then what the density prefetcher adds; false (nothing done) when
+ * the faulting page itself cannot be taken: the fault then takes the
+ * usual path.
+ */
+static bool take_block(struct svm__rt *rt, int dev, struct loc_page *lp)
+{
+	struct svm__range *r = lp->r;
+	size_t first, n, a = lp->idx, b = lp->idx + 1, room = take_room(rt, dev);
+
+	if (!room || !takeable(rt, lp->p, dev))
+		return false;
+	block_of(rt, lp, rt->cfg.granularity, &first, &n);
+	while (b < first + n && b - a < room && takeable(rt, &r->pages[b], dev))
+		b++;
+	while (a > first && b - a < room && takeable(rt, &r->pages[a - 1], dev))
+		a--;
+	if (!take_run(rt, dev, r, a, b))
+		return false;
+	take_around(rt, dev, r, a, b);
+	return true;
+}
+
 static void duplicate(struct svm__rt *rt, int dev, struct loc_page *lp)
 {
 	struct svm__page *p = lp->p;
@@ -559,6 +717,8 @@ int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, u
 			serve_block_in_place(rt, dev, &lp);
 	} else if (p->read_mostly && !write) {
 		duplicate(rt, dev, &lp);
+	} else if (p->lprot && rt->launch_windows && take_block(rt, dev, &lp)) {
+		/* launch coherence: a working copy now, the device's page at the launch's end */
 	} else {
 		int src = p->loc;
 

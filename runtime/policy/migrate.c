@@ -252,6 +252,10 @@ static void remote_end(struct svm__rt *rt, struct svm__range *r, size_t first, s
 
 		p->remote &= ~(1u << dev);
 		rt->dev[dev].remote_pages--;
+		if (p->taken) { /* launch coherence: written back instead (not committed) */
+			p->taken = 0;
+			rt->dev[dev].taken_pages--;
+		}
 		svm__page_changed(rt, p);
 		svm__trace_pages(SVM__EV_INPLACE_END, page_addr(r, first + i), 1, SVM_HOST, dev, 0);
 		if (out[i] == SVM_FAILURE_NONE)

@@ -48,6 +48,16 @@ void svm__make_exclusive(struct svm__rt *rt, struct svm__range *r, size_t first,
 /* Ends device dev's in-place working copies (at the end of its launches). */
 void svm__remote_flush_device(struct svm__rt *rt, int dev);
 
+/*
+ * Launch coherence (policy/launch.c, SVM_COHERENCE=launch). Whether it
+ * is on (and the backend has what it needs); svm__launch_begin before a
+ * launch runs device code, svm__launch_end on its device after, before
+ * svm__remote_flush_device.
+ */
+bool svm__launch_coherent(const struct svm__rt *rt);
+void svm__launch_begin(struct svm__rt *rt);
+void svm__launch_end(struct svm__rt *rt, int dev);
+
 /* Room on device dev for pages nobody has yet: free, not held by moves in flight. */
 size_t svm__dev_room(const struct svm__rt *rt, int dev);
 

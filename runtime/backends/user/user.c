@@ -93,6 +93,14 @@ static struct user {
 	 * (see write_back_in_place). Not registered with the userfaultfd.
 	 */
 	uintptr_t shadow;
+	/*
+	 * Launch coherence, UFFDIO_MOVE path: where a commit moves the host
+	 * pages it drops (user_commit), so that the kernel's refusal to move
+	 * a pinned page tells which to keep. Same layout as the heap,
+	 * registered with uffd (UFFDIO_MOVE wants its destination so), never
+	 * read; 0 without UFFDIO_MOVE.
+	 */
+	uintptr_t scratch;
 	int node[SVM__MAX_DEVICES]; /* each device's host NUMA node */
 	int ndev;
 	void *zeros;
@@ -175,10 +183,17 @@ static uintptr_t snap_at(uintptr_t addr)
 	return U.shadow + (addr - U.heap);
 }
 
+static uintptr_t scratch_at(uintptr_t addr)
+{
+	return U.scratch + (addr - U.heap);
+}
+
 /* The userfaultfd an address is registered with (the views' when they have their own). */
 static int fd_for(uintptr_t addr)
 {
-	return U.vuffd >= 0 && addr - U.heap >= U.size ? U.vuffd : U.uffd;
+	bool view = addr - U.heap >= U.size && (!U.scratch || addr - U.scratch >= U.size);
+
+	return U.vuffd >= 0 && view ? U.vuffd : U.uffd;
 }
 
 static svm_failure_t classify_errno(int err, const char *what, uintptr_t addr)
@@ -1110,22 +1125,183 @@ static svm_result_t user_collapse(struct svm__rt *rt, uintptr_t addr, size_t n, 
  * page is write-protected, so a host write first takes the device's bytes
  * back (remote_unmap); at the end of the launch the copy comes home.
  */
+static svm_result_t in_place_copy(uintptr_t addr, size_t n, int dev);
+
 static svm_result_t user_remote_map(struct svm__rt *rt, uintptr_t addr, size_t n, int dev)
+{
+	(void)rt;
+	drops_flush(dev);
+	if (uffd_wp(at(SVM_HOST, addr), n * SVM__PAGE_SIZE, true))
+		return SVM_ERROR_BACKEND;
+	return in_place_copy(addr, n, dev);
+}
+
+/*
+ * Launch coherence (policy/launch.c): user_remote_map for pages that the
+ * launch protected when it began, so no protection (and no TLB flush)
+ * here. Pagemap must show every page present and still write-protected:
+ * a page whose protection was lifted meanwhile (a host write, a watch
+ * lifted around one) would lose the host's later writes when the launch
+ * ends and its host page goes, whatever the page's record says.
+ */
+static svm_result_t user_take(struct svm__rt *rt, uintptr_t addr, size_t n, int dev)
+{
+	const uint64_t want = PM_PRESENT | PM_UFFD_WP;
+	uintptr_t h = at(SVM_HOST, addr);
+	uint64_t e[256];
+
+	(void)rt;
+	for (size_t c = 0; c < n; c += 256) {
+		size_t m = n - c < 256 ? n - c : 256;
+
+		if (!pagemap_entries(h + c * SVM__PAGE_SIZE, m, e))
+			return SVM_ERROR_UNSUPPORTED;
+		for (size_t i = 0; i < m; i++)
+			if ((e[i] & want) != want)
+				return SVM_ERROR_BACKEND;
+	}
+	drops_flush(dev);
+	return in_place_copy(addr, n, dev);
+}
+
+/*
+ * Launch coherence, UFFDIO_MOVE path: moves the host pages of the pages
+ * [addr, addr + n) that out[] leaves NONE out of the way, to U.scratch,
+ * and drops them there; a page the kernel refuses to move (EBUSY: pinned,
+ * or shared with a fork child for a moment) gets PINNED, one that is not
+ * there (the program dropped it) has nothing to drop. Returns the pages
+ * whose host page is gone.
+ */
+static size_t commit_move(uintptr_t addr, size_t n, svm_failure_t *out)
+{
+	uintptr_t h = at(SVM_HOST, addr);
+	size_t ok = 0;
+
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i; j < n && out[j] == SVM_FAILURE_NONE; j++)
+			;
+		if (j == i) {
+			j++;
+			continue;
+		}
+		for (size_t k = i; k < j;) {
+			uintptr_t off = k * SVM__PAGE_SIZE;
+			int err;
+
+			k += uffd_move(scratch_at(addr + off), h + off, (j - k) * SVM__PAGE_SIZE,
+				       &err) / SVM__PAGE_SIZE;
+			if (k == j)
+				break;
+			if (err != ENOENT) /* ENOENT: a hole, nothing to drop */
+				out[k] = err == EBUSY ? SVM_FAILURE_PINNED :
+					 classify_errno(err, "launch commit", addr + k * SVM__PAGE_SIZE);
+			k++;
+		}
+		madvise((void *)scratch_at(addr + i * SVM__PAGE_SIZE), (j - i) * SVM__PAGE_SIZE,
+			MADV_DONTNEED);
+	}
+	for (size_t i = 0; i < n; i++)
+		ok += out[i] == SVM_FAILURE_NONE;
+	return ok;
+}
+
+/*
+ * The copy path: looks for pins as a copy does (need_pin_probe: one fork
+ * for the run) and drops the host pages of the others.
+ */
+static size_t commit_probe(struct svm__rt *rt, uintptr_t addr, size_t n, svm_failure_t *out)
+{
+	uintptr_t h = at(SVM_HOST, addr);
+	bool *pinned = NULL;
+	size_t ok = 0;
+
+	if (need_pin_probe(rt)) {
+		pinned = calloc(n, sizeof(*pinned));
+		if (!pinned || !probe_pins(h, n, pinned)) {
+			cannot_probe(n, h);
+			for (size_t i = 0; i < n; i++)
+				out[i] = SVM_FAILURE_PINNED; /* cannot tell: keep every page */
+			free(pinned);
+			return 0;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (pinned[i])
+				out[i] = SVM_FAILURE_PINNED;
+		free(pinned);
+	}
+	for (size_t i = 0, j; i < n; i = j) {
+		bool keep = out[i] != SVM_FAILURE_NONE;
+
+		for (j = i + 1; j < n && (out[j] != SVM_FAILURE_NONE) == keep; j++)
+			;
+		if (keep)
+			continue;
+		madvise((void *)(h + i * SVM__PAGE_SIZE), (j - i) * SVM__PAGE_SIZE, MADV_DONTNEED);
+		ok += j - i;
+	}
+	return ok;
+}
+
+/*
+ * The launch is over: device dev's copies of n taken pages become the
+ * pages, and the host's go. A page someone else pins must stay, since its
+ * pinner (an O_DIRECT read in flight since before the launch, an io_uring
+ * buffer) goes on using it and the program must see what it writes: it
+ * gets out[i] = PINNED and stays in place; the caller marks it pinned, so
+ * that remote_unmap ends its copy by storing only the bytes the device
+ * changed, from the snapshot in_place_copy made.
+ *
+ * With UFFDIO_MOVE the kernel tells the pinned pages (commit_move), each
+ * move flushing its page from the CPUs that run this process now (at a
+ * launch's end, mostly the launching one). A fork (the pin probe) would
+ * not do there: it leaves every other host page of the process shared for
+ * a moment, and UFFDIO_MOVE refuses such a page until the host writes it.
+ * No new writable pin can appear on these pages during the launch: they
+ * are write-protected, so its fault takes the device's bytes back first.
+ */
+static size_t user_commit(struct svm__rt *rt, uintptr_t addr, size_t n, int dev,
+			  svm_failure_t *out)
+{
+	size_t ok;
+
+	for (size_t i = 0; i < n; i++) {
+		out[i] = SVM_FAILURE_NONE;
+		/* SVM_INJECT: the commit is this launch's move to the device */
+		if (rt->inject.on)
+			out[i] = svm__inject_draw(&rt->inject, addr + i * SVM__PAGE_SIZE, SVM_HOST,
+						  dev);
+	}
+	ok = U.have_move ? commit_move(addr, n, out) : commit_probe(rt, addr, n, out);
+	for (size_t i = 0, j; i < n; i = j) { /* the snapshots of the committed pages */
+		bool done = out[i] == SVM_FAILURE_NONE;
+
+		for (j = i + 1; j < n && (out[j] == SVM_FAILURE_NONE) == done; j++)
+			;
+		if (done)
+			madvise((void *)snap_at(addr + i * SVM__PAGE_SIZE), (j - i) * SVM__PAGE_SIZE,
+				MADV_DONTNEED);
+	}
+	return ok;
+}
+
+/*
+ * The device's working copies of n host pages that are write-protected
+ * already: a snapshot, then the copy from it.
+ */
+static svm_result_t in_place_copy(uintptr_t addr, size_t n, int dev)
 {
 	uintptr_t h = at(SVM_HOST, addr);
 	size_t len = n * SVM__PAGE_SIZE;
 	int err;
 
-	(void)rt;
-	drops_flush(dev);
-	if (uffd_wp(h, len, true))
-		return SVM_ERROR_BACKEND;
 	/*
 	 * The snapshot first, then the device's copy from the snapshot: the
 	 * host page is protected against the program's writes, not against
 	 * the kernel's into a page pinned for DMA (an io_uring READ_FIXED),
 	 * so the copy and the snapshot must be the same bytes, taken once.
 	 */
+	/* one call fills the snapshot's pages, not a fault per page in memcpy */
+	madvise((void *)snap_at(addr), len, MADV_POPULATE_WRITE);
 	for (size_t c = 0; c < n; c += 256) {
 		size_t m = n - c < 256 ? n - c : 256;
 		bool hole[256];
@@ -1376,8 +1552,10 @@ static svm_result_t user_range_map(struct svm__rt *rt, struct svm__range *r)
 	size_t len = r->npages * SVM__PAGE_SIZE;
 
 	(void)rt;
-	if (mprotect((void *)snap_at(r->start), len, PROT_READ | PROT_WRITE)) {
+	if (mprotect((void *)snap_at(r->start), len, PROT_READ | PROT_WRITE) ||
+	    (U.scratch && mprotect((void *)scratch_at(r->start), len, PROT_READ | PROT_WRITE))) {
 		svm__err("mprotect of %zu bytes failed: %s", len, strerror(errno));
+		mprotect((void *)snap_at(r->start), len, PROT_NONE);
 		return SVM_ERROR_OUT_OF_MEMORY;
 	}
 	for (int loc = SVM_HOST; loc < U.ndev; loc++) {
@@ -1386,6 +1564,8 @@ static svm_result_t user_range_map(struct svm__rt *rt, struct svm__range *r)
 			while (--loc >= SVM_HOST)
 				mprotect((void *)at(loc, r->start), len, PROT_NONE);
 			mprotect((void *)snap_at(r->start), len, PROT_NONE);
+			if (U.scratch)
+				mprotect((void *)scratch_at(r->start), len, PROT_NONE);
 			return SVM_ERROR_OUT_OF_MEMORY;
 		}
 	}
@@ -1407,6 +1587,10 @@ static void user_range_unmap(struct svm__rt *rt, struct svm__range *r)
 	}
 	madvise((void *)snap_at(r->start), len, MADV_DONTNEED);
 	mprotect((void *)snap_at(r->start), len, PROT_NONE);
+	if (U.scratch) {
+		madvise((void *)scratch_at(r->start), len, MADV_DONTNEED);
+		mprotect((void *)scratch_at(r->start), len, PROT_NONE);
+	}
 }
 
 /*
@@ -2358,6 +2542,16 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 			  "call such as read() into SVM memory that lives on a device fails with "
 			  "EFAULT. To allow it, give this user access to /dev/userfaultfd or set "
 			  "sysctl vm.unprivileged_userfaultfd=1");
+	if (!U.kernel_faults && rt->cfg.coherence == SVM__COHERENCE_LAUNCH) {
+		/*
+		 * Launch coherence write-protects every host page during a
+		 * launch: a system call writing one (a host thread's read())
+		 * would fail with EFAULT instead of waiting for our fault.
+		 */
+		svm__warn("SVM_COHERENCE=launch needs kernel-mode userfaultfd faults (see the "
+			  "line above); device faults keep the default, access");
+		rt->cfg.coherence = SVM__COHERENCE_ACCESS;
+	}
 	svm__info("user backend: moving pages with %s", U.have_move ? "UFFDIO_MOVE" :
 			 "write-protect + UFFDIO_COPY");
 	/* the views' own userfaultfd, in SIGBUS mode (see view_fault) */
@@ -2410,6 +2604,14 @@ static svm_result_t user_init(struct svm__rt *rt, uintptr_t *heap, size_t *heap_
 	madvise((void *)U.shadow, U.size, MADV_DONTFORK);
 	if (register_area(U.uffd, U.heap, U.size, U.have_move))
 		goto fail;
+	if (U.have_move) {
+		U.scratch = (uintptr_t)svm__heap_reserve(U.size);
+		if (!U.scratch)
+			goto nomem;
+		madvise((void *)U.scratch, U.size, MADV_DONTFORK);
+		if (register_area(U.uffd, U.scratch, U.size, true))
+			goto fail;
+	}
 	for (int d = 0; d < U.ndev; d++) {
 		U.view[d] = (uintptr_t)svm__heap_reserve(U.size);
 		if (!U.view[d])
@@ -2504,6 +2706,9 @@ static void user_fini(struct svm__rt *rt)
 		munmap((void *)U.heap, U.size);
 	if (U.shadow)
 		munmap((void *)U.shadow, U.size);
+	if (U.scratch)
+		munmap((void *)U.scratch, U.size);
+	U.scratch = 0;
 	if (U.zeros && U.zeros != MAP_FAILED)
 		munmap(U.zeros, ZERO_CHUNK);
 	if (U.uffd >= 0)
@@ -2542,5 +2747,7 @@ const struct svm__backend_ops svm__user_ops = {
 	.engine.remote_map = user_remote_map,
 	.engine.remote_unmap = user_remote_unmap,
 	.engine.watch = user_watch,
+	.engine.take = user_take,
+	.engine.commit = user_commit,
 	.engine.device_running = user_device_running,
 };
