@@ -8,6 +8,9 @@
 #   scaling.log  svm-bench --scaling, three times (defaults: one fault
 #                service thread, UFFDIO_MOVE where the kernel has it)
 #   servers.log  svm-bench --scaling with SVM_USER_FAULT_SERVERS=4 and 16
+#   launch.log   svm-bench --only dg (scaling, streams) with SVM_COHERENCE=launch,
+#                twice, alternated with the default (docs/architecture.md,
+#                "Launch coherence")
 #   copy.log     svm-bench --copy-path --scaling (pin probe long-term)
 #   full.log     svm-bench, every section and every target, once
 #
@@ -56,6 +59,11 @@ for i in 1 2 3; do
 done
 for n in 4 16; do
 	run "$out/servers.log" "scaling, $n fault service threads" SVM_USER_FAULT_SERVERS=$n
+done
+args="--only dg"
+for i in 1 2; do
+	run "$out/launch.log" "launch coherence, run $i" SVM_COHERENCE=launch
+	run "$out/launch.log" "access (default), run $i" SVM_COHERENCE=access
 done
 args="--copy-path --scaling"
 run "$out/copy.log" "copy path scaling" SVM_USER_PIN_PROBE=long-term
