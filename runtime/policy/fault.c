@@ -407,11 +407,13 @@ int svm__fault_cpu_wp(struct svm__rt *rt, uintptr_t addr, uint32_t seen)
 		 */
 		if (lp.p->held)
 			SVM__STAT(rt, -1, cpu_faults, 1); /* a watch's fault */
-		/* launch coherence: the host writes it, so no device may take it unseen */
-		lp.p->lprot = 0;
 		svm__thrash_host_wrote(rt, lp.r, lp.idx);
 		svm__thrash_touched(lp.r, lp.idx, 1, SVM_HOST);
-		rt->be->engine.collapse(rt, addr, 1, SVM_HOST, 0);
+		/* launch coherence: the host writes them, so no device may take them unseen */
+		if (svm__launch_host_wrote(rt, lp.r, lp.idx))
+			SVM__STAT(rt, -1, cpu_faults, 1); /* a launch's protection's fault */
+		else
+			rt->be->engine.collapse(rt, addr, 1, SVM_HOST, 0);
 	}
 	/*
 	 * If the host copy was a duplicate of a device-owned page it is gone
@@ -507,11 +509,16 @@ static void serve_block_in_place(struct svm__rt *rt, int dev, struct loc_page *l
  * the launch write-protected, as a working copy that becomes its page
  * when the launch ends? What a fault would move, the usual way.
  */
+static bool takeable_unprotected(struct svm__rt *rt, struct svm__page *q, int dev)
+{
+	return !q->inflight && q->loc == SVM_HOST && q->copies == svm__loc_bit(SVM_HOST) &&
+	       !q->remote && !q->read_mostly && (q->pref == SVM__PREF_NONE || q->pref == dev) &&
+	       !in_place_for(rt, q, dev);
+}
+
 static bool takeable(struct svm__rt *rt, struct svm__page *q, int dev)
 {
-	return q->lprot && !q->inflight && q->loc == SVM_HOST &&
-	       q->copies == svm__loc_bit(SVM_HOST) && !q->remote && !q->read_mostly &&
-	       (q->pref == SVM__PREF_NONE || q->pref == dev) && !in_place_for(rt, q, dev);
+	return q->lprot && takeable_unprotected(rt, q, dev);
 }
 
 /* Room on dev for more taken pages: what the commit at the launch's end will need. */
@@ -645,7 +652,11 @@ static bool take_block(struct svm__rt *rt, int dev, struct loc_page *lp)
 	struct svm__range *r = lp->r;
 	size_t first, n, a = lp->idx, b = lp->idx + 1, room = take_room(rt, dev);
 
-	if (!room || !takeable(rt, lp->p, dev))
+	if (!room || !takeable_unprotected(rt, lp->p, dev))
+		return false;
+	if (!lp->p->lprot) /* the chunk's first take (or the host wrote it since) */
+		svm__launch_protect(rt, r, lp->idx);
+	if (!lp->p->lprot)
 		return false;
 	block_of(rt, lp, rt->cfg.granularity, &first, &n);
 	while (b < first + n && b - a < room && takeable(rt, &r->pages[b], dev))
@@ -717,7 +728,7 @@ int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, u
 			serve_block_in_place(rt, dev, &lp);
 	} else if (p->read_mostly && !write) {
 		duplicate(rt, dev, &lp);
-	} else if (p->lprot && rt->launch_windows && take_block(rt, dev, &lp)) {
+	} else if (rt->launch_windows && p->loc == SVM_HOST && take_block(rt, dev, &lp)) {
 		/* launch coherence: a working copy now, the device's page at the launch's end */
 	} else {
 		int src = p->loc;

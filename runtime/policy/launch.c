@@ -6,10 +6,11 @@
  * runs the process per fault, and faults from several workers cannot
  * share it. Here the flushes come once per launch instead:
  *
- * - When the first such launch starts, every plain host page (owned by
- *   the host, no copies, not in place, not pinned or held, not in flight)
- *   is write-protected in one call per run of them (engine.watch) and
- *   marked lprot.
+ * - While such a launch runs, the first device fault on a plain host page
+ *   (owned by the host, no copies, not in place, not pinned or held, not
+ *   in flight) of a 2 MiB chunk write-protects the plain host pages of
+ *   that chunk, in one call per run of them (engine.watch: one flush per
+ *   chunk, not per fault), and marks them lprot.
  * - A device fault on an lprot page takes it (policy/fault.c): the device
  *   gets a working copy (engine.take, no change to the host's mapping),
  *   and the page is in place on that device with `taken` set. A host read
@@ -21,7 +22,10 @@
  *   as many as it has room for; the rest, and pages the backend must not
  *   drop (pinned), are written back as any in-place copy is.
  * - When the last such launch ends, the lprot pages that are still plain
- *   host pages are made writable again, in one call per run.
+ *   host pages are made writable again, in one call per run. Protecting
+ *   a chunk at its first fault, not every host page when the launch
+ *   starts, keeps a launch that touches little of a large heap cheap, and
+ *   host writes elsewhere free.
  *
  * Called with rt->lock held, which only svm__launch_end lets go, while it
  * waits for takes in flight.
@@ -53,28 +57,48 @@ static uintptr_t page_at(const struct svm__range *r, size_t i)
 
 void svm__launch_begin(struct svm__rt *rt)
 {
-	size_t marked = 0;
+	rt->launch_windows++;
+}
 
-	if (rt->launch_windows++)
-		return; /* another launch's window is open: its protection holds */
-	for (size_t k = 0; k < rt->nranges; k++) {
-		struct svm__range *r = rt->ranges[k];
+void svm__launch_protect(struct svm__rt *rt, struct svm__range *r, size_t idx)
+{
+	size_t c = svm__chunk_of(r->start, idx), a = svm__chunk_first(r->start, c);
+	size_t b = svm__chunk_first(r->start, c + 1);
 
-		for (size_t i = 0, j; i < r->npages; i = j) {
-			for (j = i; j < r->npages && plain_host(&r->pages[j]); j++)
-				;
-			if (j == i) {
-				j++;
-				continue;
-			}
-			if (rt->be->engine.watch(rt, page_at(r, i), j - i) != SVM_OK)
-				continue; /* those pages take the usual path */
-			for (size_t m = i; m < j; m++)
-				r->pages[m].lprot = 1;
-			marked += j - i;
+	if (b > r->npages)
+		b = r->npages;
+	for (size_t i = a, j; i < b; i = j) {
+		for (j = i; j < b && !r->pages[j].lprot && plain_host(&r->pages[j]); j++)
+			;
+		if (j == i) {
+			j++;
+			continue;
 		}
+		if (rt->be->engine.watch(rt, page_at(r, i), j - i) != SVM_OK)
+			continue; /* those pages take the usual path */
+		for (size_t m = i; m < j; m++)
+			r->pages[m].lprot = 1;
 	}
-	svm__dbg("launch coherence: %zu host pages write-protected for the launch", marked);
+}
+
+bool svm__launch_host_wrote(struct svm__rt *rt, struct svm__range *r, size_t idx)
+{
+	size_t c = svm__chunk_of(r->start, idx), a = svm__chunk_first(r->start, c);
+	size_t b = svm__chunk_first(r->start, c + 1), i = idx, j = idx + 1;
+
+	if (!r->pages[idx].lprot)
+		return false;
+	if (b > r->npages)
+		b = r->npages;
+	/* the run of lprot plain host pages around idx, inside its 2 MiB chunk */
+	while (i > a && r->pages[i - 1].lprot && plain_host(&r->pages[i - 1]))
+		i--;
+	while (j < b && r->pages[j].lprot && plain_host(&r->pages[j]))
+		j++;
+	for (size_t k = i; k < j; k++)
+		r->pages[k].lprot = 0;
+	rt->be->engine.collapse(rt, page_at(r, i), j - i, SVM_HOST, 0);
+	return true;
 }
 
 /*

@@ -57,6 +57,20 @@ void svm__remote_flush_device(struct svm__rt *rt, int dev);
 bool svm__launch_coherent(const struct svm__rt *rt);
 void svm__launch_begin(struct svm__rt *rt);
 void svm__launch_end(struct svm__rt *rt, int dev);
+/*
+ * While a window is open: write-protects the plain host pages of page
+ * idx's 2 MiB chunk of r that are not yet (one call per run) and marks
+ * them lprot, so that device faults may take them.
+ */
+void svm__launch_protect(struct svm__rt *rt, struct svm__range *r, size_t idx);
+/*
+ * The host wrote page idx of r, which a launch protected (lprot): lifts
+ * the protection of the lprot plain host pages around it in its 2 MiB
+ * chunk, in one call (a host thread filling other memory during a launch
+ * faults once per chunk, not per page), and forgets their marks, so no
+ * device takes them. False if idx was not lprot.
+ */
+bool svm__launch_host_wrote(struct svm__rt *rt, struct svm__range *r, size_t idx);
 
 /* Room on device dev for pages nobody has yet: free, not held by moves in flight. */
 size_t svm__dev_room(const struct svm__rt *rt, int dev);
