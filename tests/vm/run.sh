@@ -159,8 +159,8 @@ build, root, listing, only, scale, user_pass, ver = sys.argv[1:8]
 tests = json.load(open(listing))["tests"]
 # settings that only the user backend reads: runs differing in them alone
 # are the same run on kshim
-user_only = re.compile(r"^SVM_USER_(DEVICES|DEVICE_MEMORY|DEVICE_NUMA|FAULT_CPU|UFFD_MOVE|"
-                       r"PIN_PROBE|FAULT_TIMEOUT_MS|SERVICE_FAIL)=")
+user_only = re.compile(r"^(SVM_USER_(DEVICES|DEVICE_MEMORY|DEVICE_NUMA|FAULT_CPU|UFFD_MOVE|"
+                       r"PIN_PROBE|FAULT_TIMEOUT_MS|SERVICE_FAIL)|SVM_COHERENCE)=")
 # CTest entries that are not a runtime test binary, and why
 not_here = {
     "exported-symbols": "a check of the build tree's library, not a runtime test",
@@ -189,6 +189,10 @@ for t in tests:
         lines.append("rt_skip %s %s" % (shlex.quote(name), shlex.quote(why)))
         continue
     env = [e for e in props.get("ENVIRONMENT", []) if not e.startswith("SVM_BACKEND=")]
+    if "SVM_COHERENCE=launch" in env: # kshim ignores it: the run without it covers this
+        lines.append("rt_skip %s %s" % (shlex.quote(name), shlex.quote(
+            "SVM_COHERENCE=launch is the user backend's; kshim runs it as access")))
+        continue
     # files the environment names (HWLOC_XMLFILE=...) go along, under /rt/data
     for i, e in enumerate(env):
         k, _, v = e.partition("=")
