@@ -104,7 +104,7 @@ svm_result_t svm_free(void *ptr)
 		}
 		p->remote = 0;
 		p->taken = 0;
-		p->lprot = 0;
+		svm__page_lprot_clear(r, p);
 		svm__page_set_loc(rt, p, SVM__LOC_NONE);
 	}
 	if (rt->be->replace.free_range)

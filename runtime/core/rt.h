@@ -82,6 +82,7 @@ struct svm__range {
 	size_t npages; /* rounded up */
 	size_t pinned_seen; /* pages with pinned_seen set */
 	size_t inflight;    /* pages in flight (svm__page.inflight) */
+	size_t lprot_pages; /* pages with lprot set (policy/launch.c) */
 	bool pinned_said;   /* the log said it has pinned pages (once per range) */
 	/*
 	 * Unique over the process's life (never reused, not even by a later

@@ -126,6 +126,26 @@ static inline size_t svm__chunk_first(uintptr_t start, size_t c)
 }
 
 /*
+ * Launch coherence's mark (policy/launch.c), counted per range so that a
+ * launch's end passes over ranges without any.
+ */
+static inline void svm__page_lprot_set(struct svm__range *r, struct svm__page *p)
+{
+	if (!p->lprot) {
+		p->lprot = 1;
+		r->lprot_pages++;
+	}
+}
+
+static inline void svm__page_lprot_clear(struct svm__range *r, struct svm__page *p)
+{
+	if (p->lprot) {
+		p->lprot = 0;
+		r->lprot_pages--;
+	}
+}
+
+/*
  * Pages in flight (core/rt.h): a migration marks the pages it is about to
  * move, lets go of rt->lock for the move, takes it again to record the
  * result, and releases them (then svm__settled_broadcast).

@@ -567,7 +567,7 @@ static bool take_run(struct svm__rt *rt, int dev, struct svm__range *r, size_t a
 		/* not (or no longer) protected: these take the usual path from now on */
 		rt->dev[dev].taken_pages -= b - a;
 		for (size_t i = a; i < b; i++)
-			r->pages[i].lprot = 0;
+			svm__page_lprot_clear(r, &r->pages[i]);
 	}
 	/*
 	 * The copy woke the faulting thread before this record: the launch

@@ -77,7 +77,7 @@ void svm__launch_protect(struct svm__rt *rt, struct svm__range *r, size_t idx)
 		if (rt->be->engine.watch(rt, page_at(r, i), j - i) != SVM_OK)
 			continue; /* those pages take the usual path */
 		for (size_t m = i; m < j; m++)
-			r->pages[m].lprot = 1;
+			svm__page_lprot_set(r, &r->pages[m]);
 	}
 }
 
@@ -96,7 +96,7 @@ bool svm__launch_host_wrote(struct svm__rt *rt, struct svm__range *r, size_t idx
 	while (j < b && r->pages[j].lprot && plain_host(&r->pages[j]))
 		j++;
 	for (size_t k = i; k < j; k++)
-		r->pages[k].lprot = 0;
+		svm__page_lprot_clear(r, &r->pages[k]);
 	rt->be->engine.collapse(rt, page_at(r, i), j - i, SVM_HOST, 0);
 	return true;
 }
@@ -147,7 +147,7 @@ static void commit_run(struct svm__rt *rt, struct svm__range *r, size_t first, s
 
 				p->remote &= ~(1u << dev);
 				p->taken = 0;
-				p->lprot = 0;
+				svm__page_lprot_clear(r, p);
 			}
 			rt->dev[dev].remote_pages -= j - i;
 			rt->dev[dev].taken_pages -= j - i;
@@ -173,7 +173,7 @@ static void release(struct svm__rt *rt)
 	for (size_t k = 0; k < rt->nranges; k++) {
 		struct svm__range *r = rt->ranges[k];
 
-		for (size_t i = 0, j; i < r->npages; i = j) {
+		for (size_t i = 0, j; i < r->npages && r->lprot_pages; i = j) {
 			bool plain;
 
 			if (!r->pages[i].lprot) {
@@ -183,7 +183,7 @@ static void release(struct svm__rt *rt)
 			plain = plain_host(&r->pages[i]);
 			for (j = i; j < r->npages && r->pages[j].lprot &&
 				    plain_host(&r->pages[j]) == plain; j++)
-				r->pages[j].lprot = 0;
+				svm__page_lprot_clear(r, &r->pages[j]);
 			/*
 			 * Not plain any more: someone else's protection now (a
 			 * duplicate, a watch), or gone with its host page. One
@@ -213,7 +213,8 @@ void svm__launch_end(struct svm__rt *rt, int dev)
 	for (size_t k = 0; k < rt->nranges && rt->dev[dev].taken_pages; k++) {
 		struct svm__range *r = rt->ranges[k];
 
-		for (size_t i = 0, j; i < r->npages; i = j) {
+		/* a taken page keeps its lprot mark until it is committed or written back */
+		for (size_t i = 0, j; i < r->npages && r->lprot_pages; i = j) {
 			for (j = i; j < r->npages && (r->pages[j].remote & bit) && r->pages[j].taken;
 			     j++)
 				;
