@@ -1125,7 +1125,7 @@ static svm_result_t user_collapse(struct svm__rt *rt, uintptr_t addr, size_t n, 
  * page is write-protected, so a host write first takes the device's bytes
  * back (remote_unmap); at the end of the launch the copy comes home.
  */
-static svm_result_t in_place_copy(uintptr_t addr, size_t n, int dev);
+static svm_result_t in_place_copy(uintptr_t addr, size_t n, int dev, bool present);
 
 static svm_result_t user_remote_map(struct svm__rt *rt, uintptr_t addr, size_t n, int dev)
 {
@@ -1133,7 +1133,7 @@ static svm_result_t user_remote_map(struct svm__rt *rt, uintptr_t addr, size_t n
 	drops_flush(dev);
 	if (uffd_wp(at(SVM_HOST, addr), n * SVM__PAGE_SIZE, true))
 		return SVM_ERROR_BACKEND;
-	return in_place_copy(addr, n, dev);
+	return in_place_copy(addr, n, dev, false);
 }
 
 /*
@@ -1161,7 +1161,7 @@ static svm_result_t user_take(struct svm__rt *rt, uintptr_t addr, size_t n, int 
 				return SVM_ERROR_BACKEND;
 	}
 	drops_flush(dev);
-	return in_place_copy(addr, n, dev);
+	return in_place_copy(addr, n, dev, true);
 }
 
 /*
@@ -1169,13 +1169,11 @@ static svm_result_t user_take(struct svm__rt *rt, uintptr_t addr, size_t n, int 
  * [addr, addr + n) that out[] leaves NONE out of the way, to U.scratch,
  * and drops them there; a page the kernel refuses to move (EBUSY: pinned,
  * or shared with a fork child for a moment) gets PINNED, one that is not
- * there (the program dropped it) has nothing to drop. Returns the pages
- * whose host page is gone.
+ * there (the program dropped it) has nothing to drop.
  */
-static size_t commit_move(uintptr_t addr, size_t n, svm_failure_t *out)
+static void commit_move(uintptr_t addr, size_t n, svm_failure_t *out)
 {
 	uintptr_t h = at(SVM_HOST, addr);
-	size_t ok = 0;
 
 	for (size_t i = 0, j; i < n; i = j) {
 		for (j = i; j < n && out[j] == SVM_FAILURE_NONE; j++)
@@ -1200,46 +1198,30 @@ static size_t commit_move(uintptr_t addr, size_t n, svm_failure_t *out)
 		madvise((void *)scratch_at(addr + i * SVM__PAGE_SIZE), (j - i) * SVM__PAGE_SIZE,
 			MADV_DONTNEED);
 	}
-	for (size_t i = 0; i < n; i++)
-		ok += out[i] == SVM_FAILURE_NONE;
-	return ok;
 }
 
 /*
- * The copy path: looks for pins as a copy does (need_pin_probe: one fork
- * for the run) and drops the host pages of the others.
+ * The copy path: marks PINNED the pages of [h, h + n pages) that the pin
+ * probe finds pinned, as a copy looks for them (need_pin_probe: one fork
+ * for the run); all of them when it cannot tell.
  */
-static size_t commit_probe(struct svm__rt *rt, uintptr_t addr, size_t n, svm_failure_t *out)
+static void commit_pins(struct svm__rt *rt, uintptr_t h, size_t n, svm_failure_t *out)
 {
-	uintptr_t h = at(SVM_HOST, addr);
-	bool *pinned = NULL;
-	size_t ok = 0;
+	bool *pinned;
 
-	if (need_pin_probe(rt)) {
-		pinned = calloc(n, sizeof(*pinned));
-		if (!pinned || !probe_pins(h, n, pinned)) {
-			cannot_probe(n, h);
-			for (size_t i = 0; i < n; i++)
-				out[i] = SVM_FAILURE_PINNED; /* cannot tell: keep every page */
-			free(pinned);
-			return 0;
-		}
+	if (!need_pin_probe(rt))
+		return;
+	pinned = calloc(n, sizeof(*pinned));
+	if (!pinned || !probe_pins(h, n, pinned)) {
+		cannot_probe(n, h);
+		for (size_t i = 0; i < n; i++)
+			out[i] = SVM_FAILURE_PINNED; /* cannot tell: keep every page */
+	} else {
 		for (size_t i = 0; i < n; i++)
 			if (pinned[i])
 				out[i] = SVM_FAILURE_PINNED;
-		free(pinned);
 	}
-	for (size_t i = 0, j; i < n; i = j) {
-		bool keep = out[i] != SVM_FAILURE_NONE;
-
-		for (j = i + 1; j < n && (out[j] != SVM_FAILURE_NONE) == keep; j++)
-			;
-		if (keep)
-			continue;
-		madvise((void *)(h + i * SVM__PAGE_SIZE), (j - i) * SVM__PAGE_SIZE, MADV_DONTNEED);
-		ok += j - i;
-	}
-	return ok;
+	free(pinned);
 }
 
 /*
@@ -1262,7 +1244,8 @@ static size_t commit_probe(struct svm__rt *rt, uintptr_t addr, size_t n, svm_fai
 static size_t user_commit(struct svm__rt *rt, uintptr_t addr, size_t n, int dev,
 			  svm_failure_t *out)
 {
-	size_t ok;
+	uintptr_t h = at(SVM_HOST, addr);
+	size_t ok = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		out[i] = SVM_FAILURE_NONE;
@@ -1271,24 +1254,34 @@ static size_t user_commit(struct svm__rt *rt, uintptr_t addr, size_t n, int dev,
 			out[i] = svm__inject_draw(&rt->inject, addr + i * SVM__PAGE_SIZE, SVM_HOST,
 						  dev);
 	}
-	ok = U.have_move ? commit_move(addr, n, out) : commit_probe(rt, addr, n, out);
-	for (size_t i = 0, j; i < n; i = j) { /* the snapshots of the committed pages */
+	if (U.have_move)
+		commit_move(addr, n, out); /* the host pages are gone already */
+	else
+		commit_pins(rt, h, n, out);
+	for (size_t i = 0, j; i < n; i = j) {
 		bool done = out[i] == SVM_FAILURE_NONE;
 
 		for (j = i + 1; j < n && (out[j] == SVM_FAILURE_NONE) == done; j++)
 			;
-		if (done)
-			madvise((void *)snap_at(addr + i * SVM__PAGE_SIZE), (j - i) * SVM__PAGE_SIZE,
+		if (!done)
+			continue;
+		if (!U.have_move)
+			madvise((void *)(h + i * SVM__PAGE_SIZE), (j - i) * SVM__PAGE_SIZE,
 				MADV_DONTNEED);
+		madvise((void *)snap_at(addr + i * SVM__PAGE_SIZE), (j - i) * SVM__PAGE_SIZE,
+			MADV_DONTNEED);
+		ok += j - i;
 	}
 	return ok;
 }
 
 /*
  * The device's working copies of n host pages that are write-protected
- * already: a snapshot, then the copy from it.
+ * already: a snapshot, then the copy from it. `present`: the caller saw
+ * every host page there in pagemap (user_take), so none is looked up as
+ * a hole again.
  */
-static svm_result_t in_place_copy(uintptr_t addr, size_t n, int dev)
+static svm_result_t in_place_copy(uintptr_t addr, size_t n, int dev, bool present)
 {
 	uintptr_t h = at(SVM_HOST, addr);
 	size_t len = n * SVM__PAGE_SIZE;
@@ -1299,14 +1292,15 @@ static svm_result_t in_place_copy(uintptr_t addr, size_t n, int dev)
 	 * host page is protected against the program's writes, not against
 	 * the kernel's into a page pinned for DMA (an io_uring READ_FIXED),
 	 * so the copy and the snapshot must be the same bytes, taken once.
+	 * One call fills the snapshot's pages, not a fault per page in memcpy.
 	 */
-	/* one call fills the snapshot's pages, not a fault per page in memcpy */
 	madvise((void *)snap_at(addr), len, MADV_POPULATE_WRITE);
 	for (size_t c = 0; c < n; c += 256) {
 		size_t m = n - c < 256 ? n - c : 256;
-		bool hole[256];
+		bool hole[256] = { false };
 
-		holes(h + c * SVM__PAGE_SIZE, m, hole);
+		if (!present)
+			holes(h + c * SVM__PAGE_SIZE, m, hole);
 		for (size_t i = 0; i < m; i++) {
 			uintptr_t off = (c + i) * SVM__PAGE_SIZE;
 
