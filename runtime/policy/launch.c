@@ -60,13 +60,22 @@ void svm__launch_begin(struct svm__rt *rt)
 	rt->launch_windows++;
 }
 
+/* The pages [*a, *b) of r in the 2 MiB chunk of its page idx. */
+static void chunk_around(const struct svm__range *r, size_t idx, size_t *a, size_t *b)
+{
+	size_t c = svm__chunk_of(r->start, idx);
+
+	*a = svm__chunk_first(r->start, c);
+	*b = svm__chunk_first(r->start, c + 1);
+	if (*b > r->npages)
+		*b = r->npages;
+}
+
 void svm__launch_protect(struct svm__rt *rt, struct svm__range *r, size_t idx)
 {
-	size_t c = svm__chunk_of(r->start, idx), a = svm__chunk_first(r->start, c);
-	size_t b = svm__chunk_first(r->start, c + 1);
+	size_t a, b;
 
-	if (b > r->npages)
-		b = r->npages;
+	chunk_around(r, idx, &a, &b);
 	for (size_t i = a, j; i < b; i = j) {
 		for (j = i; j < b && !r->pages[j].lprot && plain_host(&r->pages[j]); j++)
 			;
@@ -83,13 +92,11 @@ void svm__launch_protect(struct svm__rt *rt, struct svm__range *r, size_t idx)
 
 bool svm__launch_host_wrote(struct svm__rt *rt, struct svm__range *r, size_t idx)
 {
-	size_t c = svm__chunk_of(r->start, idx), a = svm__chunk_first(r->start, c);
-	size_t b = svm__chunk_first(r->start, c + 1), i = idx, j = idx + 1;
+	size_t a, b, i = idx, j = idx + 1;
 
 	if (!r->pages[idx].lprot)
 		return false;
-	if (b > r->npages)
-		b = r->npages;
+	chunk_around(r, idx, &a, &b);
 	/* the run of lprot plain host pages around idx, inside its 2 MiB chunk */
 	while (i > a && r->pages[i - 1].lprot && plain_host(&r->pages[i - 1]))
 		i--;
