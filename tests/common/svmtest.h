@@ -141,6 +141,23 @@ static inline uint64_t svmt_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * Hand-offs between threads (a device kernel and a host thread) through a
+ * counter in plain memory: waits until *step reaches want; -1 after 10 s,
+ * so that a lost hand-off is a failure, not a hang.
+ */
+#define SVMT_WAIT_NS 10000000000ull
+
+static inline int svmt_wait_step(const int *step, int want)
+{
+	uint64_t deadline = svmt_now_ns() + SVMT_WAIT_NS;
+
+	while (__atomic_load_n(step, __ATOMIC_ACQUIRE) < want)
+		if (svmt_now_ns() > deadline)
+			return -1;
+	return 0;
+}
+
 /* xorshift64*: a small, seeded, reproducible generator. */
 static inline uint64_t svmt_rand(uint64_t *state)
 {

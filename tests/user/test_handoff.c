@@ -22,7 +22,6 @@
 
 #include "svmtest.h"
 
-#define WAIT_NS 10000000000ull
 
 enum kind { DEV_TO_HOST, HOST_TO_DEV, HOST_TO_DEV_PINNED, NKINDS };
 
@@ -38,16 +37,6 @@ struct round {
 	int timed_out;
 };
 
-static int wait_step(int *step, int want)
-{
-	uint64_t deadline = svmt_now_ns() + WAIT_NS;
-
-	while (__atomic_load_n(step, __ATOMIC_ACQUIRE) < want)
-		if (svmt_now_ns() > deadline)
-			return -1;
-	return 0;
-}
-
 static void kernel_side(const svm_kernel_ctx_t *ctx, size_t i, void *arg)
 {
 	struct round *r = arg;
@@ -62,7 +51,7 @@ static void kernel_side(const svm_kernel_ctx_t *ctx, size_t i, void *arg)
 	if (r->kind == HOST_TO_DEV_PINNED)
 		d[0] = r->tag; /* the device now works on its copy */
 	__atomic_store_n(&r->step, 1, __ATOMIC_RELEASE);
-	if (wait_step(&r->step, 2)) {
+	if (svmt_wait_step(&r->step, 2)) {
 		r->timed_out = 1;
 		return;
 	}
@@ -74,7 +63,7 @@ static void *host_side(void *arg)
 	struct round *r = arg;
 	volatile uint64_t *h = r->p;
 
-	if (wait_step(&r->step, 1)) {
+	if (svmt_wait_step(&r->step, 1)) {
 		r->timed_out = 1;
 		return NULL;
 	}

@@ -49,19 +49,8 @@
 #include <liburing.h>
 #endif
 
-#define WAIT_NS 10000000000ull
 
 static size_t pg, words;
-
-static int wait_step(const int *step, int want)
-{
-	uint64_t deadline = svmt_now_ns() + WAIT_NS;
-
-	while (__atomic_load_n(step, __ATOMIC_ACQUIRE) < want)
-		if (svmt_now_ns() > deadline)
-			return -1;
-	return 0;
-}
 
 /* ---- basic ---------------------------------------------------------------- */
 
@@ -145,7 +134,7 @@ static void kernel_side(const svm_kernel_ctx_t *ctx, size_t i, void *arg)
 	if (r->kind != HOST_FIRST)
 		d[0] = r->tag; /* the device takes the page: a copy */
 	__atomic_store_n(&r->step, 1, __ATOMIC_RELEASE);
-	if (wait_step(&r->step, 2)) {
+	if (svmt_wait_step(&r->step, 2)) {
 		r->timed_out = 1;
 		return;
 	}
@@ -158,7 +147,7 @@ static void *host_side(void *arg)
 	struct round *r = arg;
 	volatile uint64_t *h = r->p;
 
-	if (wait_step(&r->step, 1)) {
+	if (svmt_wait_step(&r->step, 1)) {
 		r->timed_out = 1;
 		return NULL;
 	}
@@ -243,7 +232,7 @@ static void kernel_touch_chunks(const svm_kernel_ctx_t *ctx, size_t i, void *arg
 
 	d[0] += 1;
 	__atomic_fetch_add(&f->done, 1, __ATOMIC_ACQ_REL);
-	if (i == 0 && wait_step(&f->step, 1))
+	if (i == 0 && svmt_wait_step(&f->step, 1))
 		f->timed_out = 1;
 }
 
@@ -257,14 +246,12 @@ static bool near_device(size_t byte)
 static void *filler(void *arg)
 {
 	struct fill *f = arg;
-	uint64_t deadline = svmt_now_ns() + WAIT_NS;
 	svm_stats_t s0, s1, s2;
 
-	while (__atomic_load_n(&f->done, __ATOMIC_ACQUIRE) < (int)(FILL_BYTES / CHUNK))
-		if (svmt_now_ns() > deadline) {
-			f->timed_out = 1;
-			return NULL;
-		}
+	if (svmt_wait_step(&f->done, (int)(FILL_BYTES / CHUNK))) {
+		f->timed_out = 1;
+		return NULL;
+	}
 	s0 = svmt_stats();
 	for (size_t i = 0; i < FILL_BYTES / 8; i++)
 		if (!near_device(i * 8))
@@ -409,7 +396,7 @@ static void kernel_pinned(const svm_kernel_ctx_t *ctx, size_t i, void *arg)
 
 	d[0] = 0xd0d0000 + i;
 	__atomic_fetch_add(&a->done, 1, __ATOMIC_ACQ_REL);
-	if (i == 0 && wait_step(&a->step, 1))
+	if (i == 0 && svmt_wait_step(&a->step, 1))
 		a->timed_out = 1;
 }
 
@@ -441,13 +428,11 @@ struct uring_host {
 static void *uring_host_side(void *arg)
 {
 	struct uring_host *u = arg;
-	uint64_t deadline = svmt_now_ns() + WAIT_NS;
 
-	while (__atomic_load_n(&u->a->done, __ATOMIC_ACQUIRE) < URING_PAGES)
-		if (svmt_now_ns() > deadline) {
-			u->a->timed_out = 1;
-			return NULL;
-		}
+	if (svmt_wait_step(&u->a->done, URING_PAGES)) {
+		u->a->timed_out = 1;
+		return NULL;
+	}
 	for (size_t i = 0; i < URING_PAGES; i++)
 		uring_one(u->ring, false, u->fd, u->a->buf + i * words + 1, sizeof(uint64_t),
 			  (off_t)(i * sizeof(uint64_t)));
