@@ -55,6 +55,10 @@ static const struct var table[] = {
 	  "when the launch ends; until then a host read sees the bytes from before the "
 	  "launch, a host write first takes the device's bytes back: "
 	  "docs/architecture.md, \"Launch coherence\")" },
+	{ "SVM_LAUNCH_MOVE_MIN", T_SIZE, "512K", OFF(launch_move_min), 4096, 1LL << 30, NULL, true,
+	  "launch coherence: a device fault whose block or density region is at least this "
+	  "large moves its pages as under access coherence (one TLB flush for the run) "
+	  "instead of copying them; 1G: always copy" },
 	{ "SVM_USER_DEVICES", T_INT, "1", OFF(user_devices), 1, 16, NULL, false,
 	  "user backend: number of emulated devices" },
 	{ "SVM_USER_DEVICE_MEMORY", T_SIZE, "1G", OFF(user_device_memory), 64 << 10, 1LL << 40, NULL, false,

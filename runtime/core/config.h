@@ -24,6 +24,7 @@ struct svm__config {
 	int prefetch_threshold; /* density: percent, 1..100 */
 	uint64_t prefetch_max;  /* density: largest region, bytes, power of two */
 	int coherence;          /* enum svm__coherence */
+	uint64_t launch_move_min; /* launch coherence: runs this long (bytes) move, not taken */
 	int user_devices;
 	uint64_t user_device_memory;
 	int user_device_threads; /* 0: one per online CPU */

@@ -344,6 +344,8 @@ void svm__pages_set_loc(struct svm__rt *rt, struct svm__range *r, size_t first, 
 		p->seq = seq;
 		if (p->loc == loc)
 			continue;
+		if (p->loc == SVM_HOST) /* its host page, protected or not, is gone */
+			svm__page_lprot_clear(r, p);
 		c = svm__chunk_of(r->start, i);
 		if (p->loc >= 0) {
 			svm__lru_del(rt, p->loc, p);

@@ -234,6 +234,17 @@ static void density_region(const struct svm__rt *rt, const struct svm__range *r,
  */
 #define PREFETCH_PIECE 512
 
+/*
+ * Room on dev for more pages: what it has free, less what the commits of
+ * taken pages will need at their launch's end (policy/launch.c).
+ */
+static size_t take_room(const struct svm__rt *rt, int dev)
+{
+	size_t room = svm__dev_room(rt, dev);
+
+	return room > rt->dev[dev].taken_pages ? room - rt->dev[dev].taken_pages : 0;
+}
+
 /* Prefetches the prefetchable pages of [i, j) of r in runs; returns the pages moved. */
 static size_t prefetch_span(struct svm__rt *rt, struct svm__range *r, size_t i, size_t j, int src,
 			    int dst, uint32_t since, bool *gone)
@@ -244,7 +255,7 @@ static size_t prefetch_span(struct svm__rt *rt, struct svm__range *r, size_t i, 
 		size_t e = i, room = SIZE_MAX;
 
 		if (dst >= 0) /* a prefetch never evicts: only what fits */
-			room = svm__dev_room(rt, dst);
+			room = take_room(rt, dst);
 		if (!room)
 			break;
 		while (e < j && e - i < room && e - i < PREFETCH_PIECE &&
@@ -269,20 +280,14 @@ static size_t prefetch_span(struct svm__rt *rt, struct svm__range *r, size_t i, 
 	return moved;
 }
 
-static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
-			    int src, int dst, uint32_t since)
+/* Brings the rest of the region [lo, hi) around the moved block [first, first + n) along. */
+static void prefetch_region(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
+			    size_t lo, size_t hi, int src, int dst, uint32_t since)
 {
-	size_t lo, hi, moved = 0, coming = 0;
+	size_t moved = 0;
 	bool gone = false;
 	uintptr_t start = r->start;
 
-	if (rt->cfg.prefetch != SVM__PREFETCH_DENSITY)
-		return;
-	for (size_t i = first; i < first + n; i++)
-		coming += r->pages[i].loc != dst;
-	density_region(rt, r, first, n, coming, src, dst, &lo, &hi);
-	if (lo == hi)
-		return;
 	/*
 	 * A region of whole chunks already all at dst (a lone touch among
 	 * pages that never left it): nothing to take, and the per-chunk
@@ -303,6 +308,20 @@ static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t fir
 		svm__trace_pages(SVM__EV_DENSITY, start + lo * SVM__PAGE_SIZE, hi - lo, src,
 				 dst, moved);
 	}
+}
+
+static void prefetch_around(struct svm__rt *rt, struct svm__range *r, size_t first, size_t n,
+			    int src, int dst, uint32_t since)
+{
+	size_t lo, hi, coming = 0;
+
+	if (rt->cfg.prefetch != SVM__PREFETCH_DENSITY)
+		return;
+	for (size_t i = first; i < first + n; i++)
+		coming += r->pages[i].loc != dst;
+	density_region(rt, r, first, n, coming, src, dst, &lo, &hi);
+	if (lo != hi)
+		prefetch_region(rt, r, first, n, lo, hi, src, dst, since);
 }
 
 /*
@@ -521,14 +540,6 @@ static bool takeable(struct svm__rt *rt, struct svm__page *q, int dev)
 	return q->lprot && takeable_unprotected(rt, q, dev);
 }
 
-/* Room on dev for more taken pages: what the commit at the launch's end will need. */
-static size_t take_room(const struct svm__rt *rt, int dev)
-{
-	size_t room = svm__dev_room(rt, dev);
-
-	return room > rt->dev[dev].taken_pages ? room - rt->dev[dev].taken_pages : 0;
-}
-
 /*
  * Has device dev pages [a, b) of r taken. The copies are made with
  * rt->lock let go (unless the backend's moves keep it:
@@ -589,30 +600,61 @@ static size_t taken_or_at(const struct svm__range *r, size_t a, size_t b, int de
 }
 
 /*
- * The density prefetcher for takes: after the block [a, b), the largest
- * heap-aligned region of up to 2 MiB (and SVM_PREFETCH_MAX) around it in
- * which more than SVM_PREFETCH_THRESHOLD percent of the pages are dev's
- * or taken by it; its other takeable pages are taken too, in runs, those
- * above the block first. Up to 2 MiB, so counting walks at most two
- * chunks' worth of page records; a stream takes one fault per 2 MiB once
- * it has taken that much.
+ * Launch coherence takes small runs and moves large ones: a move costs a
+ * TLB flush of every CPU that runs the process, which is why takes exist,
+ * but one flush for a run of SVM_LAUNCH_MOVE_MIN (512 KiB: 128 pages) or
+ * more costs less than taking each page (two copies now, the host's page
+ * dropped at the launch's end; docs/performance.md, "Launch coherence").
  */
-static void take_around(struct svm__rt *rt, int dev, struct svm__range *r, size_t a, size_t b)
+static bool launch_moves(const struct svm__rt *rt, size_t pages)
+{
+	return pages * SVM__PAGE_SIZE >= rt->cfg.launch_move_min;
+}
+
+/*
+ * The density prefetcher for takes: the largest heap-aligned region of up
+ * to 2 MiB (and SVM_PREFETCH_MAX) around the block [a, b), which dev is
+ * about to take, in which more than SVM_PREFETCH_THRESHOLD percent of the
+ * pages are dev's or taken by it, the block's counted as taken; [a, b)
+ * itself when none. Up to 2 MiB, so counting walks at most two chunks'
+ * worth of page records.
+ */
+static void take_region(const struct svm__rt *rt, int dev, const struct svm__range *r, size_t a,
+			size_t b, size_t *lo, size_t *hi)
 {
 	size_t max = rt->cfg.prefetch_max < SVM__HUGE_SIZE ? rt->cfg.prefetch_max : SVM__HUGE_SIZE;
-	size_t lo = a, hi = b, ra, rb, taken = 0;
 	unsigned thr = (unsigned)rt->cfg.prefetch_threshold;
+	size_t ra, rb;
 
+	*lo = a;
+	*hi = b;
 	if (rt->cfg.prefetch != SVM__PREFETCH_DENSITY)
 		return;
 	for (size_t size = 2 * (b - a); size <= max / SVM__PAGE_SIZE; size *= 2) {
+		size_t in_a, in_b;
+
 		/* the largest that passes wins: a smaller one may fail where it passes */
 		aligned_region(rt, r, a, size, &ra, &rb);
-		if (dense(taken_or_at(r, ra, rb, dev), size, thr)) {
-			lo = ra;
-			hi = rb;
+		in_a = a > ra ? a : ra;
+		in_b = b < rb ? b : rb;
+		if (dense(taken_or_at(r, ra, rb, dev) + (in_b > in_a ? in_b - in_a : 0), size,
+			  thr)) {
+			*lo = ra;
+			*hi = rb;
 		}
 	}
+}
+
+/*
+ * After the block [a, b) was taken: the takeable pages of the rest of its
+ * density region [lo, hi) are taken too, in runs, those above the block
+ * first.
+ */
+static void take_around(struct svm__rt *rt, int dev, struct svm__range *r, size_t a, size_t b,
+			size_t lo, size_t hi)
+{
+	size_t taken = 0;
+
 	for (int up = 1; up >= 0; up--) {
 		size_t i = up ? b : lo, end = up ? hi : a;
 
@@ -641,31 +683,63 @@ static void take_around(struct svm__rt *rt, int dev, struct svm__range *r, size_
 }
 
 /*
+ * Would the usual fault path, by the density rule and what came to dev
+ * before, move SVM_LAUNCH_MOVE_MIN or more around the faulting page (a
+ * stream, or a buffer that went there in earlier launches)? Then that
+ * path serves it (launch_moves says why).
+ */
+static bool streaming(const struct svm__rt *rt, const struct loc_page *lp, int dev)
+{
+	size_t first, n, lo, hi;
+
+	if (rt->cfg.prefetch != SVM__PREFETCH_DENSITY)
+		return false;
+	block_of(rt, lp, fault_unit(rt), &first, &n);
+	density_region(rt, lp->r, first, n, n, SVM_HOST, dev, &lo, &hi);
+	return launch_moves(rt, hi - lo);
+}
+
+/* A block [a, b) and the region [lo, hi) around it that a fault moves (lo == hi: none). */
+struct move_hint {
+	size_t a, b, lo, hi;
+};
+
+/*
  * Takes the run of takeable pages around the faulting one in its
  * SVM_GRANULARITY block, as far as dev has room for them at the launch's
  * end, then what the density prefetcher adds; false (nothing done) when
- * the faulting page itself cannot be taken: the fault then takes the
- * usual path.
+ * the faulting page itself cannot be taken, or the fault's block or its
+ * density region (by the usual rule, or by the takes' own) is
+ * SVM_LAUNCH_MOVE_MIN or more (launch_moves): the fault then takes the
+ * usual path, which moves them; *h says which when the takes' rule chose
+ * them (the usual rule does not count taken pages).
  */
-static bool take_block(struct svm__rt *rt, int dev, struct loc_page *lp)
+static bool take_block(struct svm__rt *rt, int dev, struct loc_page *lp, struct move_hint *h)
 {
 	struct svm__range *r = lp->r;
-	size_t first, n, a = lp->idx, b = lp->idx + 1, room = take_room(rt, dev);
+	size_t first, n, a = lp->idx, b = lp->idx + 1, lo, hi, room = take_room(rt, dev);
 
 	if (!room || !takeable_unprotected(rt, lp->p, dev))
+		return false;
+	block_of(rt, lp, rt->cfg.granularity, &first, &n);
+	if (launch_moves(rt, n) || streaming(rt, lp, dev))
 		return false;
 	if (!lp->p->lprot) /* the chunk's first take (or the host wrote it since) */
 		svm__launch_protect(rt, r, lp->idx);
 	if (!lp->p->lprot)
 		return false;
-	block_of(rt, lp, rt->cfg.granularity, &first, &n);
 	while (b < first + n && b - a < room && takeable(rt, &r->pages[b], dev))
 		b++;
 	while (a > first && b - a < room && takeable(rt, &r->pages[a - 1], dev))
 		a--;
+	take_region(rt, dev, r, a, b, &lo, &hi);
+	if (launch_moves(rt, hi - lo)) {
+		*h = (struct move_hint){ a, b, lo, hi };
+		return false;
+	}
 	if (!take_run(rt, dev, r, a, b))
 		return false;
-	take_around(rt, dev, r, a, b);
+	take_around(rt, dev, r, a, b, lo, hi);
 	return true;
 }
 
@@ -693,6 +767,7 @@ static void duplicate(struct svm__rt *rt, int dev, struct loc_page *lp)
 int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, uint32_t seen,
 		      bool *moved_here)
 {
+	struct move_hint h = { 0, 0, 0, 0 };
 	struct loc_page lp;
 	struct svm__page *p;
 	size_t first, n;
@@ -728,12 +803,16 @@ int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, u
 			serve_block_in_place(rt, dev, &lp);
 	} else if (p->read_mostly && !write) {
 		duplicate(rt, dev, &lp);
-	} else if (rt->launch_windows && p->loc == SVM_HOST && take_block(rt, dev, &lp)) {
+	} else if (rt->launch_windows && p->loc == SVM_HOST && take_block(rt, dev, &lp, &h)) {
 		/* launch coherence: a working copy now, the device's page at the launch's end */
 	} else {
 		int src = p->loc;
 
 		block_of(rt, &lp, fault_unit(rt), &first, &n);
+		if (h.hi > h.lo) { /* launch coherence: a run to move (take_block) */
+			first = h.a;
+			n = h.b - h.a;
+		}
 		since = (uint32_t)atomic_load(&rt->seq);
 		if (svm__migrate(rt, lp.r, first, n, dev, SVM__MIG_POPULATE | SVM__MIG_FAULT,
 				 NULL) == SVM_ERROR_INVALID_ARGUMENT)
@@ -745,7 +824,10 @@ int svm__fault_device(struct svm__rt *rt, int dev, uintptr_t addr, bool write, u
 		} else if (p->loc == dev) {
 			if (moved_here) /* src != dev: the early return above */
 				*moved_here = true;
-			prefetch_around(rt, lp.r, first, n, src, dev, since);
+			if (h.hi > h.lo)
+				prefetch_region(rt, lp.r, first, n, h.lo, h.hi, src, dev, since);
+			else
+				prefetch_around(rt, lp.r, first, n, src, dev, since);
 		}
 	}
 	return dev;

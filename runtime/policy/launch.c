@@ -13,7 +13,8 @@
  *   chunk, not per fault), and marks them lprot.
  * - A device fault on an lprot page takes it (policy/fault.c): the device
  *   gets a working copy (engine.take, no change to the host's mapping),
- *   and the page is in place on that device with `taken` set. A host read
+ *   and the page is in place on that device with `taken` set. A run of
+ *   SVM_LAUNCH_MOVE_MIN or more moves instead (fault.c, launch_moves). A host read
  *   meanwhile sees the bytes from before the launch; a host write faults
  *   and first takes the device's bytes back (svm__make_exclusive), as for
  *   any page served in place, so nothing is lost either way.

@@ -22,6 +22,9 @@
  *   room      a device with less memory than the launch touches: the
  *             pages beyond its room take the usual path (moves,
  *             evictions), nothing is lost;
+ *   stream    a launch over 8 MiB: takes until the density region is
+ *             SVM_LAUNCH_MOVE_MIN, moves from there; stream_takes (that
+ *             set to 1G): every page taken;
  *   twodev    launches on two devices at once over the same pages, each
  *             writing its own words: both sides' words survive;
  *   uring     pages pinned by an io_uring registered buffer that nothing
@@ -317,6 +320,44 @@ static void room(void)
 	printf("ok: room: %zu pages through a smaller device, twice\n", pages);
 }
 
+/* ---- stream ---------------------------------------------------------------- */
+
+/*
+ * One launch over 8 MiB of host pages, every page written: a stream. By
+ * default its faults take their pages until the density region reaches
+ * SVM_LAUNCH_MOVE_MIN (512 KiB), then move the region (one flush per run
+ * instead of two copies per page), so most pages arrive by moves during
+ * the launch. `takes` (CTest: SVM_LAUNCH_MOVE_MIN=1G): every page taken,
+ * none moved before the launch's end. Either way each page moves to the
+ * device once and every word is there after.
+ */
+static void stream(bool takes)
+{
+	size_t pages = 2048;
+	uint64_t *p = svmt_alloc(pages * pg);
+	struct add_args a = { p, 5 };
+	svm_stats_t s0, s1;
+	unsigned long long taken;
+
+	for (size_t i = 0; i < pages * words; i++)
+		p[i] = svmt_pattern(31, i);
+	s0 = svmt_stats();
+	CHECK_OK(svm_launch(0, pages, kernel_add, &a));
+	s1 = svmt_stats();
+	taken = (unsigned long long)(s1.remote_accesses - s0.remote_accesses);
+	CHECK_EQ(svmt_count_at(p, pages * pg, 0), pages);
+	CHECK_EQ(s1.pages_to_device - s0.pages_to_device, pages);
+	if (takes)
+		CHECK_MSG(taken == pages, "%llu of %zu pages taken, expected all", taken, pages);
+	else
+		CHECK_MSG(taken <= pages / 2, "%llu of %zu pages of a stream taken, expected "
+			  "most moved", taken, pages);
+	check_words(p, pages, 31, 5);
+	CHECK_OK(svm_free(p));
+	printf("ok: stream%s: %zu pages, %llu taken, %llu device faults\n", takes ? " (takes)" : "",
+	       pages, taken, (unsigned long long)(s1.device_faults - s0.device_faults));
+}
+
 /* ---- twodev ---------------------------------------------------------------- */
 
 struct word_args {
@@ -521,6 +562,10 @@ int main(int argc, char **argv)
 		hostfill();
 	else if (!strcmp(mode, "room"))
 		room();
+	else if (!strcmp(mode, "stream"))
+		stream(false);
+	else if (!strcmp(mode, "stream_takes"))
+		stream(true);
 	else if (!strcmp(mode, "twodev"))
 		twodev();
 	else if (!strcmp(mode, "uring"))
