@@ -104,8 +104,7 @@ svm_result_t svm_free(void *ptr)
 		}
 		p->remote = 0;
 		p->taken = 0;
-		svm__page_lprot_clear(r, p);
-		svm__page_set_loc(rt, p, SVM__LOC_NONE);
+		svm__page_set_loc(rt, p, SVM__LOC_NONE); /* clears lprot with the host page */
 	}
 	if (rt->be->replace.free_range)
 		rt->be->replace.free_range(rt, r);

@@ -127,7 +127,8 @@ static inline size_t svm__chunk_first(uintptr_t start, size_t c)
 
 /*
  * Launch coherence's mark (policy/launch.c), counted per range so that a
- * launch's end passes over ranges without any.
+ * launch's end passes over ranges without any. Only host pages have it:
+ * svm__pages_set_loc clears it when a page leaves the host.
  */
 static inline void svm__page_lprot_set(struct svm__range *r, struct svm__page *p)
 {

@@ -154,8 +154,7 @@ static void commit_run(struct svm__rt *rt, struct svm__range *r, size_t first, s
 				struct svm__page *p = &r->pages[k];
 
 				p->remote &= ~(1u << dev);
-				p->taken = 0;
-				svm__page_lprot_clear(r, p);
+				p->taken = 0; /* its lprot mark goes with the host page: set_loc */
 			}
 			rt->dev[dev].remote_pages -= j - i;
 			rt->dev[dev].taken_pages -= j - i;
@@ -194,7 +193,8 @@ static void release(struct svm__rt *rt)
 				svm__page_lprot_clear(r, &r->pages[j]);
 			/*
 			 * Not plain any more: someone else's protection now (a
-			 * duplicate, a watch), or gone with its host page. One
+			 * duplicate, a watch). (A page that left the host lost
+			 * its mark then: svm__pages_set_loc.) One
 			 * in flight keeps ours until its move ends; if it stays,
 			 * the host's next write lifts it (svm__fault_cpu_wp).
 			 */

@@ -22,7 +22,6 @@
 
 #include "svmtest.h"
 
-
 enum kind { DEV_TO_HOST, HOST_TO_DEV, HOST_TO_DEV_PINNED, NKINDS };
 
 static const char *const kind_name[NKINDS] = {

@@ -52,7 +52,6 @@
 #include <liburing.h>
 #endif
 
-
 static size_t pg, words;
 
 /* ---- basic ---------------------------------------------------------------- */
